@@ -1,0 +1,98 @@
+"""Configuration loading: file discovery, environment overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tracker_core.config import load_settings
+from tracker_core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_file_is_valid_and_matches_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    loaded = load_settings(ROOT / "config.example.toml", env={})
+    defaults = load_settings(None, env={})
+    assert defaults.path is None
+    assert loaded.settings.model_dump() == defaults.settings.model_dump()
+
+
+def test_config_toml_in_working_directory_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("[collector]\nbackfill_days = 9\n")
+    loaded = load_settings(None, env={})
+    assert loaded.settings.collector.backfill_days == 9
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[cursor]\napi_url = "http://file.invalid"\n[database]\nurl = "sqlite:///a.db"\n'
+    )
+    env = {"CURSOR_API_URL": "http://env.invalid", "CURSOR_ADMIN_API_KEY": "key_secret_123"}
+    settings = load_settings(path, env=env).settings
+    assert settings.cursor.api_url == "http://env.invalid"
+    assert settings.database_url == "sqlite:///a.db"
+    assert settings.cursor.admin_api_key is not None
+    assert settings.cursor.admin_api_key.get_secret_value() == "key_secret_123"
+    assert "key_secret_123" not in repr(settings)
+    assert "key_secret_123" not in str(settings.model_dump())
+
+
+def test_unknown_key_names_key_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[cursor]\napi_url = "http://x"\n\n[collector]\nbackfil_days = 3\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    message = str(caught.value)
+    assert f"{path}:5" in message
+    assert "collector.backfil_days" in message
+    assert "unknown key" in message
+
+
+def test_out_of_range_value_names_key_and_limit(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[collector]\noverlap_hours = -1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert f"{path}:2" in str(caught.value)
+    assert "greater than or equal to 0" in str(caught.value)
+
+
+def test_wrong_type_names_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[daemon]\nhost = "0.0.0.0"\nport = "eighty"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert f"{path}:3: daemon.port" in str(caught.value)
+
+
+def test_secret_from_environment_is_masked_in_errors(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[collector]\nbatch_size = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={"CURSOR_ADMIN_API_KEY": "key_very_secret"})
+    assert "collector.batch_size" in str(caught.value)
+    assert "key_very_secret" not in str(caught.value)
+
+
+def test_invalid_toml_is_reported_with_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[cursor\n")
+    with pytest.raises(ConfigError, match=str(path)):
+        load_settings(path, env={})
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})
+    with pytest.raises(ConfigError, match="CURSOR_TRACKER_CONFIG"):
+        load_settings(None, env={"CURSOR_TRACKER_CONFIG": str(tmp_path / "nope.toml")})

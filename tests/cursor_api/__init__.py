@@ -1,0 +1,1 @@
+"""Tests of the Cursor API client (tracker_core.cursor_api)."""

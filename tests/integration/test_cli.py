@@ -1,0 +1,83 @@
+"""The command's outside: help, exit codes and messages a user reads, and the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import cli_env
+
+SUBCOMMANDS = ["demo", "collect", "stats", "simulator"]
+
+
+def cursor_tracker(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker_core", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or cli_env(),
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help_with_config_flag(command: str) -> None:
+    result = cursor_tracker(command, "--help")
+    assert result.returncode == 0
+    assert "--config" in result.stdout
+
+
+def test_bad_configuration_exits_2_naming_key_and_file(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[cursor]\ntimeout_seconds = 0\n")
+    result = cursor_tracker("stats", "--config", str(config))
+    assert result.returncode == 2
+    assert f"{config}:2" in result.stderr and "cursor.timeout_seconds" in result.stderr
+
+
+def test_collect_without_key_is_a_configuration_error(tmp_path: Path) -> None:
+    env = cli_env()
+    del env["CURSOR_ADMIN_API_KEY"]
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 't.db'}"
+    result = cursor_tracker("collect", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "CURSOR_ADMIN_API_KEY" in result.stderr
+
+
+def test_bad_flag_exits_2() -> None:
+    result = cursor_tracker("stats", "--days", "0")
+    assert result.returncode == 2
+    assert "--days" in result.stderr
+
+
+def test_unreachable_api_fails_with_plain_message(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[cursor]\napi_url = "http://127.0.0.1:9"\nmax_attempts = 2\nbackoff_base_seconds = 0.01\n'
+        f'[database]\nurl = "sqlite:///{tmp_path / "t.db"}"\n'
+    )
+    result = cursor_tracker("collect", "--config", str(config))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "/teams/members" in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_collects_an_organisation_with_no_key(tmp_path: Path) -> None:
+    env = cli_env()
+    del env["CURSOR_ADMIN_API_KEY"]
+    result = cursor_tracker(
+        "demo", "--users", "10", "--days", "14", "--data-dir", str(tmp_path / "demo"), env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Top spenders" in result.stdout
+    assert (tmp_path / "demo" / "tracker.db").is_file()
+    # The table lists real simulated members, with money.
+    assert "@" in result.stdout and "$" in result.stdout

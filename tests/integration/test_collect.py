@@ -1,0 +1,169 @@
+"""The collector against the simulator, through the real command, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+
+from tests.integration.helpers import KEY, run_cli, start_cli, totals, write_config
+from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.storage import repo
+
+pytestmark = pytest.mark.slow
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Any:
+    # 20 days of history inside a 30-day backfill: runs started seconds apart see the same data.
+    return generate_scenario(users=12, days=20, seed=11, now=NOW)
+
+
+@pytest.fixture
+def simulator(scenario: Any) -> Iterator[str]:
+    with running_simulator(scenario, api_key=KEY, rate_limits=False) as url:
+        yield url
+
+
+def reference_totals(scenario: Any, tmp_path: Path) -> dict[str, Any]:
+    """Totals of one clean, uninterrupted, fault-free run into a SQLite file of its own."""
+    url = f"sqlite:///{tmp_path / 'reference.db'}"
+    with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
+        config = write_config(tmp_path / "reference.toml", api_url=api, db_url=url)
+        result = run_cli("collect", "--json", config=config)
+    assert result.code == 0, result.stderr
+    return totals(url)
+
+
+def test_collecting_twice_adds_nothing(simulator: str, db_url: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", api_url=simulator, db_url=db_url)
+    first = run_cli("collect", "--json", config=config)
+    assert first.code == 0, first.stderr
+    summary = first.json()
+    assert summary["ok"] is True
+    assert summary["usage_events_new"] == summary["usage_events_fetched"] > 0
+    assert summary["members"] >= 12
+    after_first = totals(db_url)
+    assert after_first["events"] == summary["usage_events_new"]
+
+    second = run_cli("collect", "--json", config=config)
+    assert second.code == 0, second.stderr
+    assert second.json()["usage_events_new"] == 0
+    # The overlap window re-fetched events on purpose; none of them became a second row.
+    assert second.json()["usage_events_fetched"] > 0
+    assert totals(db_url) == after_first
+
+
+def test_killed_collector_resumes_to_same_totals(
+    scenario: Any, db_url: str, tmp_path: Path
+) -> None:
+    expected = reference_totals(scenario, tmp_path)
+    with running_simulator(scenario, api_key=KEY, rate_limits=False, latency=0.15) as api:
+        config = write_config(
+            tmp_path / "c.toml", api_url=api, db_url=db_url, events_window_days=2, batch_size=200
+        )
+        process = start_cli("collect", config=config)
+        engine = create_engine(db_url)
+        deadline = time.monotonic() + 120
+        stored = 0
+        try:
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    with engine.connect() as conn:
+                        stored = repo.usage_totals(conn)[0]
+                except Exception:  # tables may not exist yet
+                    stored = 0
+                if stored > 0:
+                    break
+                time.sleep(0.05)
+        finally:
+            engine.dispose()
+        assert process.poll() is None, "the collector finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert 0 < totals(db_url)["events"] < expected["events"]
+
+        again = run_cli("collect", "--json", config=config)
+    assert again.code == 0, again.stderr
+    assert totals(db_url) == expected
+
+
+def test_faults_do_not_change_totals(scenario: Any, db_url: str, tmp_path: Path) -> None:
+    expected = reference_totals(scenario, tmp_path)
+    with running_simulator(
+        scenario, api_key=KEY, rate_limits=False, fault_rate=0.3, seed=5, slow_seconds=3.0
+    ) as api:
+        config = write_config(tmp_path / "c.toml", api_url=api, db_url=db_url, events_window_days=3)
+        result = run_cli("collect", "--json", config=config)
+        faults = httpx.get(f"{api}/_simulator/stats").json()["faults"]
+    assert result.code == 0, result.stderr
+    assert faults > 0
+    assert totals(db_url) == expected
+
+
+def test_wrong_key_exits_1_and_says_so(simulator: str, db_url: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", api_url=simulator, db_url=db_url)
+    result = run_cli("collect", config=config, key="not-the-key")
+    assert result.code == 1
+    assert "rejected the key (401)" in result.stderr
+    assert "not-the-key" not in result.stderr + result.stdout
+    assert totals(db_url)["events"] == 0
+
+
+def test_default_settings_never_trip_the_rate_limit(
+    scenario: Any, db_url: str, tmp_path: Path
+) -> None:
+    # One-day windows make the backfill need well over 20 admin requests, so the client's own
+    # limiter has to hold requests back for the run to stay under Cursor's 20 per minute.
+    with running_simulator(scenario, api_key=KEY, rate_limits=True) as api:
+        config = write_config(
+            tmp_path / "c.toml", api_url=api, db_url=db_url, events_window_days=1, analytics=False
+        )
+        result = run_cli("collect", "--json", config=config)
+        stats = httpx.get(f"{api}/_simulator/stats").json()
+    assert result.code == 0, result.stderr
+    assert stats["requests"] > 20
+    assert stats["rate_limited"] == 0
+
+
+def test_two_collectors_started_together_do_not_both_collect(
+    scenario: Any, db_url: str, tmp_path: Path
+) -> None:
+    with running_simulator(scenario, api_key=KEY, rate_limits=False, latency=0.3) as api:
+        config = write_config(tmp_path / "c.toml", api_url=api, db_url=db_url, lease_wait_seconds=1)
+        # Create the schema first so both start from the same point.
+        assert run_cli("stats", "--json", config=config).code == 0
+        first = start_cli("collect", "--json", config=config)
+        second = start_cli("collect", "--json", config=config)
+        outputs = [process.communicate(timeout=300) for process in (first, second)]
+        codes = sorted((first.returncode, second.returncode))
+        requests = httpx.get(f"{api}/_simulator/stats").json()["by_path"]
+    assert codes == [0, 1], outputs
+    loser = outputs[0] if first.returncode == 1 else outputs[1]
+    assert "another collector is running" in loser[1]
+    # Only one of them asked for the members list: the other never started collecting.
+    assert requests.get("/teams/members") == 1
+
+
+def test_stats_json_matches_contract(simulator: str, db_url: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", api_url=simulator, db_url=db_url)
+    assert run_cli("collect", config=config).code == 0
+    result = run_cli("stats", "--days", "7", "--json", config=config)
+    assert result.code == 0, result.stderr
+    stats = result.json()
+    assert stats["days"] == 7 and len(stats["daily"]) == 7
+    assert stats["daily"][-1]["day"] == stats["end"] == datetime.now(UTC).date().isoformat()
+    spends = [user["spend"] for user in stats["users"]]
+    assert spends == sorted(spends, reverse=True)
+    assert round(sum(spends), 2) == pytest.approx(stats["total_spend"], abs=0.05)
+    assert sum(day["requests"] for day in stats["daily"]) == stats["requests"]
+    assert set(stats["cycle"]) == {"start", "end", "spend"}

@@ -1,0 +1,313 @@
+"""The ``cursor-tracker`` command: argument parsing, exit codes and wiring of the core.
+
+Exit status: 0 success, 1 the work failed (the message names the cause), 2 bad usage or
+configuration (the message names the flag, or the key and file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from tracker_core import __version__
+from tracker_core.collector import CollectionSummary, Collector, Progress
+from tracker_core.config import (
+    CollectorSettings,
+    CursorSettings,
+    DatabaseSettings,
+    LoadedSettings,
+    Settings,
+    load_settings,
+)
+from tracker_core.console import BarProgress, PlainProgress, print_summary, print_top_spenders
+from tracker_core.cursor_api import ClientOptions, CursorClient
+from tracker_core.errors import ConfigError, TrackerError
+from tracker_core.queries import team_stats
+from tracker_core.storage import open_database
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def say_error(message: object) -> None:
+    """An error line on stderr, unwrapped: scripts and tests grep it for the key and file."""
+    print(f"cursor-tracker: {message}", file=sys.stderr, flush=True)
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    """Client options from the configuration; collecting without a key is a configuration error."""
+    cursor = settings.cursor
+    if cursor.admin_api_key is None or not cursor.admin_api_key.get_secret_value():
+        raise ConfigError(
+            "no Cursor Admin API key: set CURSOR_ADMIN_API_KEY or [cursor] admin_api_key "
+            "(or try `cursor-tracker demo`, which needs none)"
+        )
+    analytics = cursor.analytics_api_key.get_secret_value() if cursor.analytics_api_key else None
+    return ClientOptions(
+        base_url=cursor.api_url,
+        admin_api_key=cursor.admin_api_key.get_secret_value(),
+        analytics_api_key=analytics or None,
+        timeout_seconds=cursor.timeout_seconds,
+        max_attempts=cursor.max_attempts,
+        max_retry_seconds=cursor.max_retry_seconds,
+        backoff_base_seconds=cursor.backoff_base_seconds,
+        admin_requests_per_minute=cursor.admin_requests_per_minute,
+        analytics_requests_per_minute=cursor.analytics_requests_per_minute,
+    )
+
+
+async def _collect(settings: Settings, progress: Progress) -> CollectionSummary:
+    options = client_options(settings)
+    engine = open_database(settings.database_url)
+    try:
+        async with CursorClient(options) as client:
+            collector = Collector(engine, client, settings.collector, progress=progress)
+            return await collector.run()
+    finally:
+        engine.dispose()
+
+
+def run_collection(settings: Settings, *, quiet: bool, err: Console) -> CollectionSummary:
+    """One pass with progress bars on a terminal, plain lines elsewhere, nothing if quiet."""
+    if quiet:
+        from tracker_core.collector import SilentProgress
+
+        return asyncio.run(_collect(settings, SilentProgress()))
+    if err.is_terminal:
+        with BarProgress(err) as bars:
+            return asyncio.run(_collect(settings, bars))
+    return asyncio.run(_collect(settings, PlainProgress(err.file)))
+
+
+# --- subcommands ----------------------------------------------------------------------------
+
+
+def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    out, err = Console(), Console(stderr=True)
+    summary = run_collection(loaded.settings, quiet=args.json, err=err)
+    if args.json:
+        print(json.dumps(summary.to_json()))
+    else:
+        print_summary(summary, out, source=loaded.settings.cursor.api_url)
+    if not summary.ok:
+        failed = ", ".join(result.name for result in summary.failed)
+        say_error(f"collection incomplete: {failed} failed: {summary.failed[0].error}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    if args.days < 1:
+        raise UsageError("--days must be at least 1")
+    engine = open_database(loaded.settings.database_url)
+    try:
+        with engine.connect() as conn:
+            stats = team_stats(conn, days=args.days, today=datetime.now(UTC).date())
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(stats.to_json()))
+    else:
+        print_top_spenders(stats, Console(), limit=args.top)
+    return EXIT_OK
+
+
+def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from tracker_core.simulator import generate_scenario, load_scenario, serve
+
+    if not 0.0 <= args.fault_rate <= 1.0:
+        raise UsageError("--fault-rate must be between 0 and 1")
+    scenario = (
+        load_scenario(args.scenario)
+        if args.scenario
+        else generate_scenario(users=args.users, days=args.days, seed=args.seed)
+    )
+    asyncio.run(
+        serve(
+            scenario,
+            args.host,
+            args.port,
+            api_key=args.api_key,
+            rate_limits=not args.no_rate_limit,
+            fault_rate=args.fault_rate,
+            seed=args.seed,
+            latency=args.latency,
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    """Simulated organisation -> embedded simulator -> collection -> top spenders."""
+    from tracker_core.simulator import generate_scenario, running_simulator
+
+    out, err = Console(), Console(stderr=True)
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = data_dir / "tracker.db"
+    # The simulated organisation is generated afresh each time, so yesterday's demo data would
+    # only mix two different organisations.
+    for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)
+
+    err.print(
+        f"Simulating an organisation of {args.users} members over {args.days} days "
+        f"(seed {args.seed}); no Cursor key or network needed."
+    )
+    scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed)
+    demo_key = "demo-key"
+    with running_simulator(scenario, api_key=demo_key, rate_limits=False) as url:
+        settings = Settings(
+            cursor=CursorSettings.model_validate(
+                {
+                    "admin_api_key": demo_key,
+                    "api_url": url,
+                    "admin_requests_per_minute": 10_000,
+                    "analytics_requests_per_minute": 10_000,
+                }
+            ),
+            database=DatabaseSettings(url=f"sqlite:///{database.resolve()}"),
+            collector=CollectorSettings(
+                backfill_days=args.days, events_window_days=min(args.days, 30)
+            ),
+        )
+        summary = run_collection(settings, quiet=False, err=err)
+    print_summary(summary, out, source="the simulator")
+    engine = open_database(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            stats = team_stats(conn, days=min(args.days, 30), today=datetime.now(UTC).date())
+    finally:
+        engine.dispose()
+    out.print()
+    print_top_spenders(stats, out)
+    out.print(
+        f"\nDatabase: {database}  (try: cursor-tracker stats --days 7, with DATABASE_URL=sqlite:///{database})"
+    )
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """A flag with a value that parses but makes no sense (exit 2)."""
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="TOML configuration file (default: $CURSOR_TRACKER_CONFIG, ./config.toml, "
+        "then ~/.config/cursor-tracker/config.toml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="cursor-tracker",
+        description="Self-hosted monitor of Cursor Enterprise AI spend.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="simulate an organisation, collect it and show who spends most (no key needed)",
+        description="Starts the simulator on a free loopback port, collects into DIR/tracker.db "
+        "and shows the top spenders. Works with no Cursor key and no network.",
+    )
+    demo.add_argument("--users", type=_positive, default=40, help="members (default 40)")
+    demo.add_argument("--days", type=_positive, default=30, help="days of history (default 30)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--data-dir", default=".demo", metavar="DIR", help="default ./.demo")
+    demo.set_defaults(handler=cmd_demo)
+
+    collect = commands.add_parser(
+        "collect",
+        parents=[common],
+        help="one incremental collection pass from the Cursor API",
+        description="Fetches members, spend, billing groups, daily usage, usage events and "
+        "analytics since the last run (with an overlap for late events) into the database.",
+    )
+    collect.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    collect.set_defaults(handler=cmd_collect)
+
+    stats = commands.add_parser(
+        "stats",
+        parents=[common],
+        help="team statistics for the last N days",
+        description="Spend, requests and tokens per member and per day, from stored usage events.",
+    )
+    stats.add_argument(
+        "--days", type=_positive, default=30, help="UTC days ending today (default 30)"
+    )
+    stats.add_argument(
+        "--top", type=_positive, default=15, help="members shown in the table (default 15)"
+    )
+    stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    stats.set_defaults(handler=cmd_stats)
+
+    simulator = commands.add_parser(
+        "simulator",
+        parents=[common],
+        help="serve a simulated Cursor Enterprise API",
+        description="Serves Cursor's Admin and Analytics API shapes over a generated (or given) "
+        "organisation, with pagination, Basic auth, rate limits and error bodies. Prints "
+        "'listening on http://H:P' first, then serves until interrupted.",
+    )
+    simulator.add_argument("--host", default="127.0.0.1")
+    simulator.add_argument(
+        "--port", type=int, default=8787, help="0 picks a free port (default 8787)"
+    )
+    simulator.add_argument("--users", type=_positive, default=40)
+    simulator.add_argument("--days", type=_positive, default=45)
+    simulator.add_argument("--seed", type=int, default=7)
+    simulator.add_argument("--scenario", metavar="FILE", help="serve this scenario JSON instead")
+    simulator.add_argument("--api-key", default="sim-key", help="accepted key (default sim-key)")
+    simulator.add_argument("--no-rate-limit", action="store_true", help="serve without rate limits")
+    simulator.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of requests answered with a 5xx, 429, slow or truncated response",
+    )
+    simulator.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay before every answer"
+    )
+    simulator.set_defaults(handler=cmd_simulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        loaded = load_settings(args.config)
+        code: int = args.handler(args, loaded)
+        return code
+    except (ConfigError, UsageError) as exc:
+        say_error(exc)
+        return EXIT_USAGE
+    except TrackerError as exc:
+        say_error(exc)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        say_error("interrupted")
+        return 130

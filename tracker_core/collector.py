@@ -1,0 +1,456 @@
+"""One incremental collection pass from the Cursor API into the database.
+
+Each stream (members, spend, groups, daily usage, usage events, analytics) is fetched and stored
+on its own, so one failing does not stop the others. The windowed streams keep a high-water
+mark: the end of the last date window whose every page has been committed. The mark is written
+in the same transaction as the window's last batch, so a process killed at any moment leaves a
+database that the next run simply continues from. Every run also re-fetches an overlap before
+the mark, because Cursor delivers events late; storage upserts make that free of duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from tracker_core.config import CollectorSettings
+from tracker_core.cursor_api import CursorClient
+from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
+from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
+from tracker_core.storage import lease, repo
+
+T = TypeVar("T")
+
+LEASE_NAME = "collector"
+LEASE_TTL_SECONDS = 120.0
+"""A lease not renewed for this long is considered abandoned (its holder died elsewhere)."""
+
+STREAMS: tuple[str, ...] = (
+    "members",
+    "spend",
+    "groups",
+    "daily_usage",
+    "usage_events",
+    "analytics",
+)
+"""Collection order: members first so every later row has a known member."""
+
+ADMIN_STREAMS = frozenset(STREAMS) - {"analytics"}
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Progress(Protocol):
+    """Receives progress from a collection pass; the CLI draws bars or prints lines."""
+
+    def stream_started(self, stream: str, total: int | None) -> None: ...
+
+    def stream_advanced(self, stream: str, *, steps: int, fetched: int) -> None: ...
+
+    def stream_finished(self, result: StreamResult) -> None: ...
+
+
+class SilentProgress:
+    """Progress that goes nowhere (library use, tests)."""
+
+    def stream_started(self, stream: str, total: int | None) -> None:
+        return None
+
+    def stream_advanced(self, stream: str, *, steps: int, fetched: int) -> None:
+        return None
+
+    def stream_finished(self, result: StreamResult) -> None:
+        return None
+
+
+@dataclass
+class StreamResult:
+    """What one stream fetched and stored, or why it failed."""
+
+    name: str
+    fetched: int = 0
+    new: int = 0
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class CollectionSummary:
+    """The outcome of one pass, as printed by ``collect`` and returned by ``--json``."""
+
+    run_id: int
+    started_at: datetime
+    finished_at: datetime
+    duration_seconds: float
+    streams: list[StreamResult] = field(default_factory=list)
+
+    def stream(self, name: str) -> StreamResult:
+        for result in self.streams:
+            if result.name == name:
+                return result
+        return StreamResult(name)
+
+    @property
+    def failed(self) -> list[StreamResult]:
+        return [result for result in self.streams if not result.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_json(self) -> dict[str, Any]:
+        events = self.stream("usage_events")
+        return {
+            "ok": self.ok,
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "duration_seconds": round(self.duration_seconds, 3),
+            "members": self.stream("members").fetched,
+            "daily_usage_rows": self.stream("daily_usage").fetched,
+            "spend_rows": self.stream("spend").fetched,
+            "usage_events_fetched": events.fetched,
+            "usage_events_new": events.new,
+            "billing_groups": self.stream("groups").fetched,
+            "analytics_values": self.stream("analytics").fetched,
+            "streams": {
+                result.name: {"fetched": result.fetched, "new": result.new, "error": result.error}
+                for result in self.streams
+            },
+            "errors": [f"{result.name}: {result.error}" for result in self.failed],
+        }
+
+
+class _Batcher:
+    """Buffers rows of a windowed stream and commits them with the window's high-water mark.
+
+    Rows are committed every ``batch_size`` rows and at the end of each window; the mark moves
+    to a window's end only in the transaction holding that window's last rows.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        stream: str,
+        batch_size: int,
+        write: Callable[[Connection, Sequence[Any]], int],
+        on_commit: Callable[[], Awaitable[None]],
+        clock: Clock,
+    ) -> None:
+        self.engine = engine
+        self.stream = stream
+        self.batch_size = batch_size
+        self.write = write
+        self.on_commit = on_commit
+        self.clock = clock
+        self.buffer: list[Any] = []
+        self.new = 0
+
+    async def add(self, page: Page[Any]) -> None:
+        self.buffer.extend(page.items)
+        if page.last_in_window:
+            await self.flush(mark=page.window_end)
+        elif len(self.buffer) >= self.batch_size:
+            await self.flush(mark=None)
+
+    async def flush(self, mark: datetime | None) -> None:
+        rows, self.buffer = self.buffer, []
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), self.batch_size):
+                self.new += self.write(conn, rows[start : start + self.batch_size])
+            if mark is not None:
+                repo.set_watermark(conn, self.stream, _ms(mark), at=self.clock())
+        await self.on_commit()
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _day_floor(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def window_count(start: datetime, end: datetime, window_days: int) -> int:
+    """How many date windows a range splits into (for progress totals)."""
+    span = (end - start).total_seconds()
+    if span <= 0:
+        return 1
+    return max(1, -(-int(span) // (window_days * 86400)))
+
+
+class Collector:
+    """Runs one pass; build it with an engine, an open client and the collector settings."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: CursorClient,
+        settings: CollectorSettings,
+        *,
+        clock: Clock = utc_now,
+        progress: Progress | None = None,
+        max_window_days: int = 30,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.progress: Progress = progress or SilentProgress()
+        self.max_window_days = max_window_days
+        self.holder = lease.make_holder()
+        self._last_renewal = 0.0
+
+    async def run(self, streams: Sequence[str] = STREAMS) -> CollectionSummary:
+        """Collect the given streams under the collector lease; never raises for one stream."""
+        lease.acquire(
+            self.engine,
+            LEASE_NAME,
+            self.holder,
+            ttl_seconds=LEASE_TTL_SECONDS,
+            wait_seconds=self.settings.lease_wait_seconds,
+        )
+        try:
+            return await self._run(streams)
+        finally:
+            with contextlib.suppress(TrackerError):
+                lease.release(self.engine, LEASE_NAME, self.holder)
+
+    async def _run(self, streams: Sequence[str]) -> CollectionSummary:
+        started_at = self.clock()
+        started = time.monotonic()
+        with self.engine.begin() as conn:
+            run_id = repo.start_run(conn, started_at=started_at)
+        results: list[StreamResult] = []
+        fatal: dict[bool, str] = {}
+        for name in streams:
+            is_admin = name in ADMIN_STREAMS
+            result = StreamResult(name, started_at=self.clock())
+            if is_admin in fatal:
+                result.error = fatal[is_admin]
+            else:
+                self.progress.stream_started(name, None)
+                try:
+                    await getattr(self, f"_collect_{name}")(result)
+                except (ApiAuthError, ApiPlanError) as exc:
+                    # The same key would be refused by every other endpoint of this API.
+                    result.error = str(exc)
+                    fatal[is_admin] = str(exc)
+                except TrackerError as exc:
+                    result.error = str(exc)
+            result.finished_at = self.clock()
+            self.progress.stream_finished(result)
+            results.append(result)
+            with self.engine.begin() as conn:
+                repo.record_stream(
+                    conn,
+                    run_id,
+                    name,
+                    started_at=result.started_at or started_at,
+                    finished_at=result.finished_at,
+                    fetched=result.fetched,
+                    new=result.new,
+                    error=result.error,
+                )
+        finished_at = self.clock()
+        failures = [result for result in results if not result.ok]
+        status = (
+            "ok" if not failures else ("failed" if len(failures) == len(results) else "partial")
+        )
+        with self.engine.begin() as conn:
+            repo.finish_run(
+                conn,
+                run_id,
+                finished_at=finished_at,
+                status=status,
+                error="; ".join(f"{r.name}: {r.error}" for r in failures) or None,
+            )
+        return CollectionSummary(
+            run_id=run_id,
+            started_at=started_at,
+            finished_at=finished_at,
+            duration_seconds=time.monotonic() - started,
+            streams=results,
+        )
+
+    async def _renew_lease(self) -> None:
+        """Keep the lease alive on long runs; cheap enough to call after every commit."""
+        now = time.monotonic()
+        if now - self._last_renewal < LEASE_TTL_SECONDS / 4:
+            return
+        self._last_renewal = now
+        lease.renew(self.engine, LEASE_NAME, self.holder, LEASE_TTL_SECONDS, self.clock())
+
+    # --- snapshot streams -------------------------------------------------------------------
+
+    async def _collect_members(self, result: StreamResult) -> None:
+        members = await self.client.members()
+        result.fetched = len(members)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            result.new = repo.upsert_members(conn, members, seen_at=now)
+            # An empty listing is more likely an API hiccup than a team of nobody: flagging
+            # everyone as removed on its word would be worse than waiting for the next run.
+            if members:
+                repo.mark_vanished_members(conn, {m.email for m in members}, at=now)
+        self.progress.stream_advanced("members", steps=1, fetched=result.fetched)
+
+    async def _collect_spend(self, result: StreamResult) -> None:
+        async for page in self.client.spend_pages():
+            with self.engine.begin() as conn:
+                result.new += repo.upsert_member_spend(conn, page.items, collected_at=self.clock())
+            result.fetched += len(page.items)
+            self.progress.stream_advanced("spend", steps=1, fetched=result.fetched)
+
+    async def _collect_groups(self, result: StreamResult) -> None:
+        snapshot = await self.client.groups()
+        with self.engine.begin() as conn:
+            repo.replace_groups(conn, snapshot, collected_at=self.clock())
+        result.fetched = len(snapshot.groups)
+        result.new = len(snapshot.memberships)
+        self.progress.stream_advanced("groups", steps=1, fetched=result.fetched)
+
+    # --- windowed streams -------------------------------------------------------------------
+
+    def _range(self, stream: str, *, align_days: bool) -> tuple[datetime, datetime]:
+        """From the high-water mark minus the overlap (or the backfill start) up to now."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            mark = repo.get_watermark(conn, stream)
+        if mark is None:
+            start = now - timedelta(days=self.settings.backfill_days)
+        else:
+            start = _from_ms(mark) - timedelta(hours=self.settings.overlap_hours)
+            start = min(start, now - timedelta(hours=self.settings.overlap_hours))
+        if align_days:
+            start = _day_floor(start)
+        return start, now
+
+    async def _drain(
+        self,
+        result: StreamResult,
+        pages: AsyncIterator[Page[Any]],
+        batcher: _Batcher,
+    ) -> None:
+        async for page in pages:
+            result.fetched += len(page.items)
+            await batcher.add(page)
+            self.progress.stream_advanced(
+                result.name, steps=1 if page.last_in_window else 0, fetched=result.fetched
+            )
+        if batcher.buffer:
+            await batcher.flush(mark=None)
+        result.new = batcher.new
+
+    async def _collect_daily_usage(self, result: StreamResult) -> None:
+        start, end = self._range("daily_usage", align_days=True)
+        self.progress.stream_started("daily_usage", window_count(start, end, self.max_window_days))
+
+        def write(conn: Connection, rows: Sequence[DailyUsage]) -> int:
+            return repo.upsert_daily_usage(conn, rows, collected_at=self.clock())
+
+        batcher = _Batcher(
+            self.engine,
+            "daily_usage",
+            self.settings.batch_size,
+            write,
+            self._renew_lease,
+            self.clock,
+        )
+        await self._drain(result, self.client.daily_usage_pages(start, end), batcher)
+
+    async def _collect_usage_events(self, result: StreamResult) -> None:
+        start, end = self._range("usage_events", align_days=False)
+        window_days = self.settings.events_window_days
+        self.progress.stream_started("usage_events", window_count(start, end, window_days))
+
+        def write(conn: Connection, rows: Sequence[UsageEvent]) -> int:
+            return repo.insert_usage_events(conn, rows)
+
+        batcher = _Batcher(
+            self.engine,
+            "usage_events",
+            self.settings.batch_size,
+            write,
+            self._renew_lease,
+            self.clock,
+        )
+        pages = self.client.usage_event_pages(start, end, window_days=window_days)
+        await self._drain(result, pages, batcher)
+
+    async def _collect_analytics(self, result: StreamResult) -> None:
+        """Each team metric is one small request; a metric failing is reported, not fatal."""
+        if not self.settings.analytics:
+            return
+        self.progress.stream_started("analytics", len(ANALYTICS_METRICS))
+        today = self.clock().date()
+        errors: list[str] = []
+        for metric in ANALYTICS_METRICS:
+            stream = f"analytics:{metric}"
+            with self.engine.connect() as conn:
+                mark = repo.get_watermark(conn, stream)
+            if mark is None:
+                first = today - timedelta(days=min(self.settings.backfill_days, 30) - 1)
+            else:
+                overlap_days = max(1, int(self.settings.overlap_hours // 24))
+                first = min(_from_ms(mark).date(), today) - timedelta(days=overlap_days)
+            try:
+                values = await self.client.analytics(metric, first, today)
+            except (ApiAuthError, ApiPlanError):
+                raise
+            except TrackerError as exc:
+                errors.append(f"{metric}: {exc}")
+                continue
+            with self.engine.begin() as conn:
+                result.new += repo.upsert_analytics(conn, values)
+                repo.set_watermark(conn, stream, day_start_ms(today), at=self.clock())
+            result.fetched += len(values)
+            self.progress.stream_advanced("analytics", steps=1, fetched=result.fetched)
+        if errors:
+            result.error = "; ".join(errors)
+
+
+async def collect(
+    engine: Engine,
+    client: CursorClient,
+    settings: CollectorSettings,
+    *,
+    clock: Clock = utc_now,
+    progress: Progress | None = None,
+) -> CollectionSummary:
+    """Run one collection pass (see :class:`Collector`)."""
+    collector = Collector(engine, client, settings, clock=clock, progress=progress)
+    return await collector.run()
+
+
+__all__ = [
+    "STREAMS",
+    "CollectionSummary",
+    "Collector",
+    "Progress",
+    "SilentProgress",
+    "StreamResult",
+    "collect",
+    "window_count",
+]

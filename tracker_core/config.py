@@ -1,0 +1,255 @@
+"""Configuration: a TOML file, overridden by environment variables, validated once at load.
+
+The environment variable names are the original tool's (``CURSOR_ADMIN_API_KEY``,
+``DATABASE_URL``...), so its users can keep their ``.env``. Every problem becomes a
+:class:`~tracker_core.errors.ConfigError` naming the key and where it came from (file and line,
+or the variable), and secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tracker_core.errors import ConfigError
+
+APP_NAME = "cursor-tracker"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CursorSettings(_Section):
+    """How to reach the Cursor Admin and Analytics APIs."""
+
+    admin_api_key: SecretStr | None = None
+    """Admin API key (HTTP Basic username). Required to collect."""
+    analytics_api_key: SecretStr | None = None
+    """Analytics API key; the admin key is used when unset."""
+    api_url: str = "https://api.cursor.com"
+    """Base URL of the API; point it at the simulator to try the tool without a key."""
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    """Per-request timeout; a request that takes longer is retried."""
+    max_attempts: int = Field(8, ge=1, le=50)
+    """Attempts per request before giving up (429, 5xx, timeouts, connection errors)."""
+    max_retry_seconds: float = Field(300.0, gt=0, le=3600)
+    """Total time one request may spend retrying."""
+    backoff_base_seconds: float = Field(1.0, gt=0, le=60)
+    """First backoff delay when the API gives no Retry-After; doubles on each attempt."""
+    admin_requests_per_minute: int = Field(20, ge=1, le=10000)
+    """Client-side ceiling for the Admin API (Cursor allows 20 per minute per team)."""
+    analytics_requests_per_minute: int = Field(100, ge=1, le=10000)
+    """Client-side ceiling for the Analytics API (Cursor allows 100 per minute per team)."""
+
+
+class DatabaseSettings(_Section):
+    """Where collected data is stored."""
+
+    url: str = ""
+    """SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``); empty = default file."""
+
+
+class CollectorSettings(_Section):
+    """How much to fetch on each collection pass."""
+
+    backfill_days: int = Field(30, ge=1, le=365)
+    """Days fetched on the first run (and for a stream that has never succeeded)."""
+    overlap_hours: float = Field(48.0, ge=0, le=24 * 30)
+    """Re-fetched on every run so that events Cursor delivers late are picked up."""
+    events_window_days: int = Field(7, ge=1, le=30)
+    """Usage events are fetched in windows of this many days; progress is saved per window."""
+    batch_size: int = Field(2000, ge=1, le=100_000)
+    """Rows written per database transaction."""
+    analytics: bool = True
+    """Also collect the Analytics API team metrics."""
+    lease_wait_seconds: float = Field(10.0, ge=0, le=3600)
+    """How long a second collector waits for the first to finish before giving up."""
+
+
+class SlackSettings(_Section):
+    """Slack alerts (chat.postMessage); off while the token or channel is unset."""
+
+    bot_token: SecretStr | None = None
+    channel_id: str = ""
+    api_url: str = "https://slack.com/api/"
+
+
+class EmailSettings(_Section):
+    """Email alerts through Resend; off while the key or recipient is unset."""
+
+    resend_api_key: SecretStr | None = None
+    to: str = ""
+    from_address: str = Field("Cursor Tracker <alerts@resend.dev>", alias="from")
+    api_url: str = "https://api.resend.com"
+
+
+class DaemonSettings(_Section):
+    """The HTTP daemon: schedule, endpoints and dashboard."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    dashboard_url: str = "http://localhost:8080"
+    """Base of the links in alerts."""
+    cron_secret: SecretStr | None = None
+    """Required ``x-cron-secret`` header on ``POST /api/cron``; refused by all while unset."""
+    dashboard_password: SecretStr | None = None
+    """HTTP basic auth for the dashboard and API."""
+    schedule: str = "0 * * * *"
+    """Cron expression of the collect-and-detect job."""
+
+
+class Settings(_Section):
+    """Everything the tracker reads from its configuration file and environment."""
+
+    cursor: CursorSettings = CursorSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    collector: CollectorSettings = CollectorSettings()
+    slack: SlackSettings = SlackSettings()
+    email: EmailSettings = EmailSettings()
+    daemon: DaemonSettings = DaemonSettings()
+
+    @property
+    def database_url(self) -> str:
+        """The configured database, else a SQLite file in the user's data directory."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{default_data_dir() / 'tracker.db'}"
+
+
+ENVIRONMENT: Mapping[str, tuple[str, str]] = {
+    "CURSOR_ADMIN_API_KEY": ("cursor", "admin_api_key"),
+    "CURSOR_ANALYTICS_API_KEY": ("cursor", "analytics_api_key"),
+    "CURSOR_API_URL": ("cursor", "api_url"),
+    "DATABASE_URL": ("database", "url"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_CHANNEL_ID": ("slack", "channel_id"),
+    "SLACK_API_URL": ("slack", "api_url"),
+    "RESEND_API_KEY": ("email", "resend_api_key"),
+    "ALERT_EMAIL_TO": ("email", "to"),
+    "ALERT_EMAIL_FROM": ("email", "from"),
+    "RESEND_API_URL": ("email", "api_url"),
+    "DASHBOARD_URL": ("daemon", "dashboard_url"),
+    "CRON_SECRET": ("daemon", "cron_secret"),
+    "DASHBOARD_PASSWORD": ("daemon", "dashboard_password"),
+}
+"""Environment variables that override the file, and the key each one sets."""
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/cursor-tracker`` (or the platform's equivalent)."""
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def default_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/cursor-tracker/config.toml`` (or the platform's equivalent)."""
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    """The file to read: ``--config``, else ``$CURSOR_TRACKER_CONFIG``, else ``./config.toml``,
+    else the user's config directory; ``None`` when no file exists (defaults apply).
+
+    A path named explicitly must exist: silently ignoring a typo would run with defaults.
+    """
+    for source, value in (
+        ("--config", explicit),
+        ("CURSOR_TRACKER_CONFIG", env.get("CURSOR_TRACKER_CONFIG")),
+    ):
+        if value:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"configuration file {path} (from {source}) does not exist")
+            return path
+    for candidate in (Path("config.toml"), default_config_path()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """Settings plus where they came from, for messages and ``--help`` output."""
+
+    settings: Settings
+    path: Path | None
+
+
+def load_settings(
+    explicit_path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> LoadedSettings:
+    """Read, merge and validate the configuration; raise ConfigError naming the bad key."""
+    environ = os.environ if env is None else env
+    path = find_config_file(explicit_path, environ)
+    raw: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+    origins: dict[tuple[str, str], str] = {}
+    for variable, (section, key) in ENVIRONMENT.items():
+        value = environ.get(variable)
+        if value is None or value == "":
+            continue
+        target = raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(_where(path, text, (section,)) + f": [{section}] must be a table")
+        target[key] = value
+        origins[(section, key)] = variable
+
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, text, origins)) from None
+    return LoadedSettings(settings=settings, path=path)
+
+
+def _describe(
+    exc: ValidationError, path: Path | None, text: str, origins: Mapping[tuple[str, str], str]
+) -> str:
+    """One line per problem: which key, where it was set, and what is wrong with it."""
+    lines = []
+    for error in exc.errors():
+        location = tuple(str(part) for part in error["loc"])
+        key = ".".join(location)
+        if error["type"] == "extra_forbidden":
+            problem = "unknown key"
+        else:
+            problem = error["msg"][0].lower() + error["msg"][1:]
+        variable = origins.get((location[0], location[1])) if len(location) >= 2 else None
+        where = f"environment variable {variable}" if variable else _where(path, text, location)
+        lines.append(f"{where}: {key}: {problem}")
+    return "invalid configuration\n  " + "\n  ".join(lines)
+
+
+def _where(path: Path | None, text: str, location: tuple[str, ...]) -> str:
+    """``file:line`` of a key, found by scanning the TOML text (tomllib keeps no positions)."""
+    if path is None:
+        return "defaults"
+    section, key = (*location, "", "")[:2]
+    current = ""
+    header = re.compile(r"^\s*\[([^\]]+)\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = header.match(line)
+        if match:
+            current = match.group(1).strip()
+            if current == section and not key:
+                return f"{path}:{number}"
+            continue
+        if current == section and key and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return f"{path}:{number}"
+    return str(path)

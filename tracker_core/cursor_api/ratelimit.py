@@ -1,0 +1,99 @@
+"""Client-side rate limiting, so the tracker stays under Cursor's per-minute quotas by itself.
+
+Cursor counts requests per team in a rolling minute (20/min for most Admin endpoints, 100/min
+for the Analytics team endpoints). Being told "429" is the slow way to learn that: the seed tool
+waited a whole minute each time. The limiter here keeps a log of when it let requests go and
+never lets more than N through in any window of ``period`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+Clock = Callable[[], float]
+"""Monotonic seconds; injectable so tests can drive time by hand."""
+
+Sleep = Callable[[float], Awaitable[None]]
+
+DEFAULT_MARGIN_SECONDS = 0.5
+
+
+class RateLimiter:
+    """At most ``max_requests`` grants in any rolling window of ``period`` seconds.
+
+    A sliding-window log rather than a token bucket: a bucket that starts full lets N requests
+    go at once and then drips more in before the first N have left the server's rolling
+    minute, which is exactly what a rolling-window counter punishes. Remembering the last N
+    grant times and waiting until the oldest is ``period + margin`` old cannot overshoot; the
+    margin absorbs clock skew and the time a request spends in flight.
+
+    The limiter also carries a shared "blocked until" instant: when one call is answered 429,
+    :meth:`pause` holds every caller of this API until Retry-After has passed, instead of
+    letting the others keep hammering a server that has already said stop.
+
+    ``max_requests=None`` disables the window (for benchmarks against the simulator) but keeps
+    the pause, since a 429 must be honoured either way.
+
+    Waiters queue on one lock and sleep while holding it. That makes grants first come, first
+    served, and costs nothing: everyone behind the head of the queue would have to wait anyway.
+    """
+
+    def __init__(
+        self,
+        max_requests: int | None,
+        period: float = 60.0,
+        *,
+        margin: float = DEFAULT_MARGIN_SECONDS,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if max_requests is not None and max_requests < 1:
+            raise ValueError(f"max_requests must be at least 1 or None, not {max_requests}")
+        if period <= 0 or margin < 0:
+            raise ValueError("period must be positive and margin not negative")
+        self._max_requests = max_requests
+        self._window = period + margin
+        self._clock = clock
+        self._sleep = sleep
+        self._grants: deque[float] = deque()
+        self._blocked_until = -math.inf
+        self._lock = asyncio.Lock()
+
+    @property
+    def max_requests(self) -> int | None:
+        return self._max_requests
+
+    @property
+    def window_seconds(self) -> float:
+        """The period the limiter actually enforces, safety margin included."""
+        return self._window
+
+    def delay(self) -> float:
+        """Seconds the next :meth:`acquire` would wait if called now (0 when free)."""
+        now = self._clock()
+        self._forget_before(now)
+        wait = self._blocked_until - now
+        if self._max_requests is not None and len(self._grants) >= self._max_requests:
+            wait = max(wait, self._grants[0] + self._window - now)
+        return max(wait, 0.0)
+
+    async def acquire(self) -> None:
+        """Wait until one more request fits, then count it as sent now."""
+        async with self._lock:
+            while (wait := self.delay()) > 0:
+                await self._sleep(wait)
+            if self._max_requests is not None:
+                self._grants.append(self._clock())
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller for ``seconds`` from now (a 429's Retry-After); never shortens."""
+        if seconds > 0:
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+    def _forget_before(self, now: float) -> None:
+        while self._grants and self._grants[0] + self._window <= now:
+            self._grants.popleft()

@@ -1,0 +1,223 @@
+"""Read-only questions about stored usage, shared by the command line, the TUI and the daemon.
+
+Spend is computed from usage events everywhere (their ``chargedCents``, else the model cost),
+so every face of the product shows the same figure for the same day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Date, bindparam, text
+
+SPEND_CENTS = "COALESCE(charged_cents, token_cents, 0)"
+"""SQL for an event's spend in cents: the product's single definition of spend."""
+
+
+def dollars(cents: float) -> float:
+    """Cents to dollars with cents precision, as every JSON output reports money."""
+    return round(cents / 100.0, 2)
+
+
+def _day(value: Any) -> date:
+    """SQLite hands dates back as text from raw SQL, PostgreSQL as ``date``."""
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+@dataclass(frozen=True)
+class UserStats:
+    email: str
+    name: str
+    spend_cents: float
+    requests: int
+    tokens: int
+    top_model: str | None
+
+
+@dataclass(frozen=True)
+class DayStats:
+    day: date
+    spend_cents: float
+    requests: int
+    active_users: int
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    """Team figures for the ``days`` UTC days ending ``end`` (today included)."""
+
+    days: int
+    start: date
+    end: date
+    members: int
+    active_members: int
+    total_spend_cents: float
+    requests: int
+    tokens: int
+    usage_events: int
+    cycle_start: date
+    cycle_end: date | None
+    cycle_spend_cents: float
+    users: list[UserStats]
+    daily: list[DayStats]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``stats --json`` / ``GET /api/stats`` object of CONTRACT.md."""
+        return {
+            "days": self.days,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "members": self.members,
+            "active_members": self.active_members,
+            "total_spend": dollars(self.total_spend_cents),
+            "requests": self.requests,
+            "tokens": self.tokens,
+            "usage_events": self.usage_events,
+            "cycle": {
+                "start": self.cycle_start.isoformat(),
+                "end": self.cycle_end.isoformat() if self.cycle_end else None,
+                "spend": dollars(self.cycle_spend_cents),
+            },
+            "users": [
+                {
+                    "email": user.email,
+                    "name": user.name,
+                    "spend": dollars(user.spend_cents),
+                    "requests": user.requests,
+                    "tokens": user.tokens,
+                    "top_model": user.top_model,
+                }
+                for user in self.users
+            ],
+            "daily": [
+                {
+                    "day": day.day.isoformat(),
+                    "spend": dollars(day.spend_cents),
+                    "requests": day.requests,
+                    "active_users": day.active_users,
+                }
+                for day in self.daily
+            ],
+        }
+
+
+def current_cycle(conn: Connection, today: date) -> tuple[date, date | None]:
+    """The billing cycle Cursor last reported (spend or groups), else the calendar month."""
+    start_value = conn.execute(text("SELECT MAX(cycle_start) FROM member_spend")).scalar()
+    start = _day(start_value) if start_value is not None else today.replace(day=1)
+    end_value = conn.execute(
+        text("SELECT MAX(cycle_end) FROM billing_groups WHERE cycle_start = :start").bindparams(
+            bindparam("start", type_=Date)
+        ),
+        {"start": start},
+    ).scalar()
+    return start, (_day(end_value) if end_value is not None else None)
+
+
+def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
+    """Per-user and per-day spend, requests and tokens over the window, plus the cycle."""
+    start = today - timedelta(days=days - 1)
+    window = {"start": start, "end": today}
+    typed = (bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+    per_user = conn.execute(
+        text(
+            f"SELECT user_email, SUM({SPEND_CENTS}), COUNT(*), "
+            "SUM(input_tokens + output_tokens) FROM usage_events "
+            "WHERE day BETWEEN :start AND :end GROUP BY user_email"
+        ).bindparams(*typed),
+        window,
+    ).all()
+    per_model = conn.execute(
+        text(
+            f"SELECT user_email, model, SUM({SPEND_CENTS}), COUNT(*) FROM usage_events "
+            "WHERE day BETWEEN :start AND :end GROUP BY user_email, model"
+        ).bindparams(*typed),
+        window,
+    ).all()
+    per_day = conn.execute(
+        text(
+            f"SELECT day, SUM({SPEND_CENTS}), COUNT(*), COUNT(DISTINCT user_email) "
+            "FROM usage_events WHERE day BETWEEN :start AND :end GROUP BY day"
+        ).bindparams(*typed),
+        window,
+    ).all()
+    members = conn.execute(text("SELECT email, name, removed_at FROM members")).all()
+
+    top_model: dict[str, tuple[float, int, str]] = {}
+    for email, model, spend, count in per_model:
+        candidate = (float(spend or 0), int(count), str(model))
+        if email not in top_model or candidate > top_model[email]:
+            top_model[email] = candidate
+
+    names = {str(email): str(name or "") for email, name, _ in members}
+    current = {str(email) for email, _, removed_at in members if removed_at is None}
+    activity = {
+        str(email): (float(spend or 0), int(count), int(tokens or 0))
+        for email, spend, count, tokens in per_user
+    }
+    users = [
+        UserStats(
+            email=email,
+            name=names.get(email, ""),
+            spend_cents=activity.get(email, (0.0, 0, 0))[0],
+            requests=activity.get(email, (0.0, 0, 0))[1],
+            tokens=activity.get(email, (0.0, 0, 0))[2],
+            top_model=top_model[email][2] if email in top_model else None,
+        )
+        for email in sorted(current | activity.keys())
+    ]
+    users.sort(key=lambda user: (-user.spend_cents, -user.requests, user.email))
+
+    by_day = {_day(day): (float(s or 0), int(n), int(a)) for day, s, n, a in per_day}
+    daily = [
+        DayStats(
+            start + timedelta(days=offset), *by_day.get(start + timedelta(days=offset), (0.0, 0, 0))
+        )
+        for offset in range(days)
+    ]
+
+    cycle_start, cycle_end = current_cycle(conn, today)
+    cycle_spend = conn.execute(
+        text(f"SELECT SUM({SPEND_CENTS}) FROM usage_events WHERE day >= :start").bindparams(
+            bindparam("start", type_=Date)
+        ),
+        {"start": cycle_start},
+    ).scalar()
+
+    return TeamStats(
+        days=days,
+        start=start,
+        end=today,
+        members=len(current),
+        active_members=len(activity),
+        total_spend_cents=sum(spend for spend, _, _ in activity.values()),
+        requests=sum(count for _, count, _ in activity.values()),
+        tokens=sum(tokens for _, _, tokens in activity.values()),
+        usage_events=sum(count for _, count, _ in activity.values()),
+        cycle_start=cycle_start,
+        cycle_end=cycle_end,
+        cycle_spend_cents=float(cycle_spend or 0),
+        users=users,
+        daily=daily,
+    )
+
+
+def model_spend(conn: Connection, *, start: date, end: date) -> dict[str, float]:
+    """Spend in cents per model over a window, attributed from the events themselves."""
+    rows = conn.execute(
+        text(
+            f"SELECT model, SUM({SPEND_CENTS}) FROM usage_events "
+            "WHERE day BETWEEN :start AND :end GROUP BY model"
+        ).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date)),
+        {"start": start, "end": end},
+    ).all()
+    totals: dict[str, float] = defaultdict(float)
+    for model, spend in rows:
+        totals[str(model)] += float(spend or 0)
+    return dict(totals)

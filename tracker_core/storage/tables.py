@@ -1,0 +1,309 @@
+"""The database schema as SQLAlchemy typed declarative models.
+
+The hand-written migrations in ``migrations/versions`` must produce exactly this schema; a test
+compares the two with Alembic's autogenerate so neither can drift. Everything else in the
+storage layer uses the Core ``Table`` objects (``Member.__table__`` and friends, exported below
+as ``members``, ``daily_usage`` ...) because bulk upserts through the ORM would be far slower.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so a later migration can drop or alter them by name."""
+
+RUN_STATUSES: tuple[str, ...] = ("running", "ok", "partial", "failed")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant stored in UTC and always read back as an aware UTC datetime.
+
+    SQLite has no time zone type: SQLAlchemy would silently drop the offset of an aware value
+    and hand back naive datetimes, which is how the original tool ended up with mixed formats.
+    Converting to UTC on the way in and tagging UTC on the way out gives both dialects the same
+    behaviour. Naive values are refused because their meaning is a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given where an instant is stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata and naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Member(Base):
+    """A team member as ``/teams/members`` last described them."""
+
+    __tablename__ = "members"
+
+    email: Mapped[str] = mapped_column(String, primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    role: Mapped[str] = mapped_column(String)
+    is_removed: Mapped[bool] = mapped_column(Boolean)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Set when the API flags the member removed or stops listing them; cleared on return."""
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DailyUsageRow(Base):
+    """One member's activity on one UTC day."""
+
+    __tablename__ = "daily_usage"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    email: Mapped[str] = mapped_column(String, primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    total_lines_added: Mapped[int] = mapped_column(Integer)
+    total_lines_deleted: Mapped[int] = mapped_column(Integer)
+    accepted_lines_added: Mapped[int] = mapped_column(Integer)
+    accepted_lines_deleted: Mapped[int] = mapped_column(Integer)
+    total_applies: Mapped[int] = mapped_column(Integer)
+    total_accepts: Mapped[int] = mapped_column(Integer)
+    total_rejects: Mapped[int] = mapped_column(Integer)
+    total_tabs_shown: Mapped[int] = mapped_column(Integer)
+    total_tabs_accepted: Mapped[int] = mapped_column(Integer)
+    composer_requests: Mapped[int] = mapped_column(Integer)
+    chat_requests: Mapped[int] = mapped_column(Integer)
+    agent_requests: Mapped[int] = mapped_column(Integer)
+    cmdk_usages: Mapped[int] = mapped_column(Integer)
+    subscription_included_reqs: Mapped[int] = mapped_column(Integer)
+    api_key_reqs: Mapped[int] = mapped_column(Integer)
+    usage_based_reqs: Mapped[int] = mapped_column(Integer)
+    bugbot_usages: Mapped[int] = mapped_column(Integer)
+    most_used_model: Mapped[str | None] = mapped_column(String)
+    apply_most_used_extension: Mapped[str | None] = mapped_column(String)
+    tab_most_used_extension: Mapped[str | None] = mapped_column(String)
+    client_version: Mapped[str | None] = mapped_column(String)
+    collected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_daily_usage_email_day", "email", "day"),)
+
+
+class MemberSpendRow(Base):
+    """One member's spend in one billing cycle, as ``/teams/spend`` last reported it."""
+
+    __tablename__ = "member_spend"
+
+    cycle_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    email: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    role: Mapped[str] = mapped_column(String)
+    user_id: Mapped[str | None] = mapped_column(String)
+    spend_cents: Mapped[float] = mapped_column(Float)
+    overall_spend_cents: Mapped[float | None] = mapped_column(Float)
+    fast_premium_requests: Mapped[int] = mapped_column(Integer)
+    hard_limit_override_dollars: Mapped[float] = mapped_column(Float)
+    monthly_limit_dollars: Mapped[float | None] = mapped_column(Float)
+    collected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UsageEventRow(Base):
+    """One usage event; the biggest table by far, so it carries nothing it does not need."""
+
+    __tablename__ = "usage_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date] = mapped_column(Date)
+    """UTC day of the timestamp, stored so day filters can use an index."""
+    user_email: Mapped[str] = mapped_column(String)
+    model: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    max_mode: Mapped[bool] = mapped_column(Boolean)
+    requests_costs: Mapped[float] = mapped_column(Float)
+    is_token_based_call: Mapped[bool] = mapped_column(Boolean)
+    is_chargeable: Mapped[bool] = mapped_column(Boolean)
+    is_headless: Mapped[bool] = mapped_column(Boolean)
+    is_free_bugbot: Mapped[bool] = mapped_column(Boolean)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cache_write_tokens: Mapped[int] = mapped_column(Integer)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer)
+    token_cents: Mapped[float | None] = mapped_column(Float)
+    charged_cents: Mapped[float | None] = mapped_column(Float)
+    cursor_token_fee: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_usage_events_user_email_day", "user_email", "day"),
+        Index("ix_usage_events_day", "day"),
+        Index("ix_usage_events_timestamp_ms", "timestamp_ms"),
+    )
+
+
+class BillingGroupRow(Base):
+    """A billing group as the API last described it (local overrides live elsewhere)."""
+
+    __tablename__ = "billing_groups"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    type: Mapped[str] = mapped_column(String)
+    directory_group_id: Mapped[str | None] = mapped_column(String)
+    member_count: Mapped[int] = mapped_column(Integer)
+    spend_cents: Mapped[float] = mapped_column(Float)
+    is_unassigned: Mapped[bool] = mapped_column(Boolean)
+    cycle_start: Mapped[date | None] = mapped_column(Date)
+    cycle_end: Mapped[date | None] = mapped_column(Date)
+    collected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GroupMemberRow(Base):
+    """A member's place in a billing group, replaced wholesale on every groups sync."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        String, ForeignKey("billing_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[str] = mapped_column(String, primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    spend_cents: Mapped[float] = mapped_column(Float)
+    collected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_group_members_email", "email"),)
+
+
+class AnalyticsValueRow(Base):
+    """One number of an Analytics API endpoint in long form (see ``domain.AnalyticsValue``)."""
+
+    __tablename__ = "analytics_values"
+
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String, primary_key=True)
+    subdimension: Mapped[str] = mapped_column(String, primary_key=True)
+    field: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class DetectionSetting(Base):
+    """A detection setting as text; the detector owns the keys, defaults and parsing."""
+
+    __tablename__ = "detection_settings"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CollectionRun(Base):
+    """One run of the collector, so a person can see when data was last fetched and how."""
+
+    __tablename__ = "collection_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'ok', 'partial', 'failed')", name="status_known"),
+    )
+
+
+class CollectionStream(Base):
+    """What one stream (members, events, ...) did during one run."""
+
+    __tablename__ = "collection_streams"
+
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("collection_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(String, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fetched: Mapped[int] = mapped_column(Integer)
+    new: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Watermark(Base):
+    """How far a stream has been collected, in epoch milliseconds."""
+
+    __tablename__ = "watermarks"
+
+    stream: Mapped[str] = mapped_column(String, primary_key=True)
+    value_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LeaseRow(Base):
+    """A named lease; the collector holds ``collector`` so only one runs at a time."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+metadata = Base.metadata
+members = _table(Member)
+daily_usage = _table(DailyUsageRow)
+member_spend = _table(MemberSpendRow)
+usage_events = _table(UsageEventRow)
+billing_groups = _table(BillingGroupRow)
+group_members = _table(GroupMemberRow)
+analytics_values = _table(AnalyticsValueRow)
+detection_settings = _table(DetectionSetting)
+collection_runs = _table(CollectionRun)
+collection_streams = _table(CollectionStream)
+watermarks = _table(Watermark)
+leases = _table(LeaseRow)
