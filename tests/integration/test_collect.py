@@ -126,7 +126,12 @@ def test_default_settings_never_trip_the_rate_limit(
     # limiter has to hold requests back for the run to stay under Cursor's 20 per minute.
     with running_simulator(scenario, api_key=KEY, rate_limits=True) as api:
         config = write_config(
-            tmp_path / "c.toml", api_url=api, db_url=db_url, events_window_days=1, analytics=False
+            tmp_path / "c.toml",
+            api_url=api,
+            db_url=db_url,
+            cursor_rate_limits=True,
+            events_window_days=1,
+            analytics=False,
         )
         result = run_cli("collect", "--json", config=config)
         stats = httpx.get(f"{api}/_simulator/stats").json()
