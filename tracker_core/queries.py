@@ -194,7 +194,9 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
         days=days,
         start=start,
         end=today,
-        members=len(current),
+        # Members removed during the window still count while their spend is in it, so the
+        # active figure is always a part of the member figure.
+        members=len(users),
         active_members=len(activity),
         total_spend_cents=sum(spend for spend, _, _ in activity.values()),
         requests=sum(count for _, count, _ in activity.values()),

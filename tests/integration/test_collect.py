@@ -172,3 +172,4 @@ def test_stats_json_matches_contract(simulator: str, db_url: str, tmp_path: Path
     assert round(sum(spends), 2) == pytest.approx(stats["total_spend"], abs=0.05)
     assert sum(day["requests"] for day in stats["daily"]) == stats["requests"]
     assert set(stats["cycle"]) == {"start", "end", "spend"}
+    assert 0 < stats["active_members"] <= stats["members"] == len(stats["users"])
