@@ -11,10 +11,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.table import Table
 
 from tracker_core import __version__
 from tracker_core.collector import CollectionSummary, Collector, Progress
@@ -26,11 +28,21 @@ from tracker_core.config import (
     Settings,
     load_settings,
 )
-from tracker_core.console import BarProgress, PlainProgress, print_summary, print_top_spenders
+from tracker_core.console import (
+    BarProgress,
+    PlainProgress,
+    print_detection,
+    print_incidents,
+    print_summary,
+    print_top_spenders,
+)
 from tracker_core.cursor_api import ClientOptions, CursorClient
 from tracker_core.errors import ConfigError, TrackerError
 from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
+
+if TYPE_CHECKING:
+    from tracker_core.detector import DetectionReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -102,6 +114,127 @@ def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         say_error(f"collection incomplete: {failed} failed: {summary.failed[0].error}")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _detect(loaded: LoadedSettings, *, dry_run: bool) -> DetectionReport:
+    from tracker_core.detector import run_detection
+
+    engine = open_database(loaded.settings.database_url)
+    try:
+        return run_detection(engine, loaded.settings, dry_run=dry_run)
+    finally:
+        engine.dispose()
+
+
+def _detection_exit(report: DetectionReport) -> int:
+    if report.alerts.failed_total:
+        say_error(
+            f"{report.alerts.failed_total} alert message(s) failed "
+            f"({report.alerts.errors[0]}); they are retried on the next run"
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    report = _detect(loaded, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print_detection(report, Console())
+    return _detection_exit(report)
+
+
+def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    """Collect, then detect: the daemon's scheduled job, runnable from a system crontab."""
+    err = Console(stderr=True)
+    summary = run_collection(loaded.settings, quiet=args.json, err=err)
+    # Detection runs even after a partial collection: what was stored is still worth a look.
+    report = _detect(loaded, dry_run=False)
+    if args.json:
+        print(json.dumps({"collect": summary.to_json(), "detect": report.to_json()}))
+    else:
+        out = Console()
+        print_summary(summary, out, source=loaded.settings.cursor.api_url)
+        print_detection(report, out)
+    if not summary.ok:
+        failed = ", ".join(result.name for result in summary.failed)
+        say_error(f"collection incomplete: {failed} failed: {summary.failed[0].error}")
+        return EXIT_FAILED
+    return _detection_exit(report)
+
+
+def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from tracker_core import incidents
+
+    engine = open_database(loaded.settings.database_url)
+    try:
+        if args.action == "list":
+            with engine.connect() as conn:
+                views = incidents.list_incidents(conn, status=args.status)
+                since = datetime.now(UTC) - timedelta(days=args.days)
+                times = incidents.response_times(conn, since=since)
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "incidents": [view.to_json() for view in views],
+                            "response_times": {"days": args.days, **times.to_json()},
+                        }
+                    )
+                )
+            else:
+                out = Console()
+                print_incidents(views, out)
+                out.print(
+                    f"Last {args.days} days: {times.incidents} incidents; "
+                    f"MTTD {incidents.format_duration(times.mttd)}, "
+                    f"MTTI {incidents.format_duration(times.mtti)}, "
+                    f"MTTR {incidents.format_duration(times.mttr)}"
+                )
+            return EXIT_OK
+        action = incidents.acknowledge if args.action == "ack" else incidents.resolve
+        with engine.begin() as conn:
+            view = action(conn, args.id, now=datetime.now(UTC))
+        print(f"incident #{view.id} {view.status}: {view.message}")
+        return EXIT_OK
+    finally:
+        engine.dispose()
+
+
+def cmd_settings(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from tracker_core.detection.settings import SETTINGS, SettingError, parse_setting
+    from tracker_core.detector import load_settings as load_detection_settings
+    from tracker_core.storage import set_detection_setting
+
+    engine = open_database(loaded.settings.database_url)
+    try:
+        if args.action == "set":
+            try:
+                value = parse_setting(args.key, args.value)
+            except SettingError as exc:
+                raise UsageError(str(exc)) from None
+            with engine.begin() as conn:
+                set_detection_setting(conn, args.key, str(value), at=datetime.now(UTC))
+            print(f"{args.key} = {value}")
+            return EXIT_OK
+        with engine.connect() as conn:
+            current, problems = load_detection_settings(conn)
+        for problem in problems:
+            say_error(f"stored setting ignored: {problem}")
+        if args.json:
+            print(json.dumps(current.to_json()))
+            return EXIT_OK
+        table = Table(show_edge=False)
+        table.add_column("key")
+        table.add_column("value", justify="right")
+        table.add_column("meaning")
+        for key, value in current.to_json().items():
+            table.add_row(key, str(value), SETTINGS[key].help)
+        Console().print(table)
+        return EXIT_OK
+    finally:
+        engine.dispose()
 
 
 def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -181,14 +314,24 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         )
         summary = run_collection(settings, quiet=False, err=err)
     print_summary(summary, out, source="the simulator")
+    from tracker_core import incidents
+    from tracker_core.detector import run_detection
+
     engine = open_database(settings.database_url)
     try:
+        report = run_detection(engine, settings)
         with engine.connect() as conn:
             stats = team_stats(conn, days=min(args.days, 30), today=datetime.now(UTC).date())
+            queue = incidents.list_incidents(conn, status="active")
     finally:
         engine.dispose()
     out.print()
     print_top_spenders(stats, out)
+    out.print()
+    out.print(
+        f"[bold]Open incidents[/bold] ({report.new} found by detection; alerts are off in the demo)"
+    )
+    print_incidents(queue, out)
     out.print(
         f"\nDatabase: {database}  (try: cursor-tracker stats --days 7, with DATABASE_URL=sqlite:///{database})"
     )
@@ -262,6 +405,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=cmd_stats)
+
+    detect = commands.add_parser(
+        "detect",
+        parents=[common],
+        help="run the detection layers, update incidents and send alerts",
+        description="Evaluates thresholds, z-scores against the team and trends against each "
+        "member's own history over stored usage; opens, updates and resolves incidents; sends "
+        "the alerts that are due to Slack and email.",
+    )
+    detect.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    detect.add_argument(
+        "--dry-run", action="store_true", help="show what would change; store and send nothing"
+    )
+    detect.set_defaults(handler=cmd_detect)
+
+    cron = commands.add_parser(
+        "cron",
+        parents=[common],
+        help="collect, then detect (the scheduled job)",
+        description="One collection pass followed by one detection run, as the daemon's "
+        "schedule and POST /api/cron do. Run it hourly from a crontab or a systemd timer.",
+    )
+    cron.add_argument("--json", action="store_true", help="print both results as one JSON object")
+    cron.set_defaults(handler=cmd_cron)
+
+    incidents = commands.add_parser(
+        "incidents",
+        parents=[common],
+        help="the incident queue: list, acknowledge, resolve",
+        description="Incidents open when detection finds an anomaly; acknowledge one when "
+        "someone is on it and resolve it when it is handled.",
+    )
+    incident_actions = incidents.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = incident_actions.add_parser(
+        "list", parents=[common], help="incidents, worst first, with MTTD / MTTI / MTTR"
+    )
+    listing.add_argument(
+        "--status",
+        choices=["active", "open", "alerted", "acknowledged", "resolved"],
+        help="only incidents in this state (active = not resolved)",
+    )
+    listing.add_argument(
+        "--days", type=_positive, default=30, help="window of the response-time averages"
+    )
+    listing.add_argument("--json", action="store_true", help="print the queue as JSON")
+    for name, what in (("ack", "acknowledge"), ("resolve", "resolve")):
+        command = incident_actions.add_parser(name, parents=[common], help=f"{what} incident ID")
+        command.add_argument("id", type=int, metavar="ID")
+    incidents.set_defaults(handler=cmd_incidents)
+
+    settings = commands.add_parser(
+        "settings",
+        parents=[common],
+        help="show or change the detection settings",
+        description="Detection settings live in the database, shared by every instance.",
+    )
+    setting_actions = settings.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = setting_actions.add_parser("show", parents=[common], help="every setting and its value")
+    show.add_argument("--json", action="store_true", help="print the settings as JSON")
+    change = setting_actions.add_parser(
+        "set", parents=[common], help="change one setting (validated)"
+    )
+    change.add_argument("key", metavar="KEY")
+    change.add_argument("value", metavar="VALUE")
+    settings.set_defaults(handler=cmd_settings)
 
     simulator = commands.add_parser(
         "simulator",

@@ -7,9 +7,11 @@ it is a set of rich progress bars; elsewhere (CI logs, cron mail) one plain line
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +23,8 @@ from rich.progress import (
 from rich.table import Table
 
 from tracker_core.collector import CollectionSummary, StreamResult
+from tracker_core.detector import DetectionReport
+from tracker_core.incidents import IncidentView, format_duration
 from tracker_core.queries import TeamStats, dollars
 
 STREAM_LABELS = {
@@ -156,3 +160,78 @@ def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -
         f"{stats.active_members} of {stats.members} members active; "
         f"cycle since {stats.cycle_start}: ${dollars(stats.cycle_spend_cents):,.2f}"
     )
+
+
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
+
+
+def print_detection(report: DetectionReport, console: Console) -> None:
+    """What one detection run found and what it told people."""
+    verb = "would open" if report.dry_run else "opened"
+    console.print(
+        f"[bold]Detection[/bold]: {verb} {report.new}, updated {report.updated}, "
+        f"resolved {report.resolved}; {len(report.anomalies)} anomalies open"
+    )
+    for problem in report.settings_problems:
+        console.print(f"  [yellow]setting ignored[/yellow] {problem}", markup=True)
+    if report.anomalies:
+        table = Table(title_justify="left", show_edge=False)
+        table.add_column("incident", justify="right", no_wrap=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("period", no_wrap=True)
+        table.add_column("what happened", ratio=1)
+        for anomaly in report.anomalies:
+            severity = anomaly["severity"]
+            table.add_row(
+                f"#{anomaly['incident_id']}" + (" new" if anomaly["is_new"] else ""),
+                f"[{SEVERITY_STYLE.get(severity, '')}]{severity}[/]",
+                anomaly["rule"],
+                anomaly["period"],
+                escape(anomaly["message"]),
+            )
+        console.print(table)
+    alerts = report.alerts
+    if report.dry_run:
+        console.print("Dry run: nothing was stored and no alert was sent.")
+        return
+    sent = ", ".join(f"{n} {channel}" for channel, n in sorted(alerts.sent.items())) or "none"
+    console.print(f"Alerts sent: {sent}; failed: {alerts.failed_total}")
+    for error in alerts.errors:
+        console.print(f"  [red]alert failed[/red] {escape(error)} (retried on the next run)")
+
+
+def print_incidents(views: Sequence[IncidentView], console: Console) -> None:
+    """The incident queue, worst first, with each one's response times so far.
+
+    On a narrow terminal only the id, state and message are shown (the message already names
+    the member and the figures); the response times need a wide one.
+    """
+    if not views:
+        console.print("No incidents.")
+        return
+    wide = console.width >= 140
+    table = Table(show_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    if wide:
+        for column in ("rule", "period", "MTTD", "MTTI", "MTTR"):
+            table.add_column(column, no_wrap=True)
+    table.add_column("what happened", ratio=1)
+    for view in views:
+        cells = [
+            f"#{view.id}",
+            view.status,
+            f"[{SEVERITY_STYLE.get(view.severity, '')}]{view.severity}[/]",
+        ]
+        if wide:
+            cells += [
+                view.rule,
+                view.period.isoformat(),
+                format_duration(view.mttd),
+                format_duration(view.mtti),
+                format_duration(view.mttr),
+            ]
+        table.add_row(*cells, escape(view.message))
+    console.print(table)

@@ -60,24 +60,37 @@ def write_config(
     return path
 
 
-def cli_env(key: str = KEY) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CURSOR_", "DATABASE_URL"))}
+OUTSIDE_SETTINGS = ("CURSOR_", "DATABASE_URL", "SLACK_", "RESEND_", "ALERT_EMAIL_", "DASHBOARD_")
+"""Variables of the person running the tests that must not leak into the command under test."""
+
+
+def cli_env(key: str = KEY, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE_SETTINGS)}
     env["CURSOR_ADMIN_API_KEY"] = key
+    env.update(extra or {})
     return env
 
 
-def start_cli(*args: str, config: Path, key: str = KEY) -> subprocess.Popen[str]:
+def start_cli(
+    *args: str, config: Path, key: str = KEY, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tracker_core", *args, "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(key),
+        env=cli_env(key, env),
     )
 
 
-def run_cli(*args: str, config: Path, key: str = KEY, timeout: float = 300) -> Run:
-    process = start_cli(*args, config=config, key=key)
+def run_cli(
+    *args: str,
+    config: Path,
+    key: str = KEY,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+) -> Run:
+    process = start_cli(*args, config=config, key=key, env=env)
     stdout, stderr = process.communicate(timeout=timeout)
     return Run(process.returncode, stdout, stderr)
 

@@ -26,6 +26,9 @@ from tracker_core.storage import (
 )
 from tracker_core.storage import tables as t
 
+LATEST_REVISION = "0002"
+"""The newest migration; a database opened by this code must end there."""
+
 EXPECTED_TABLES = {
     "alembic_version",
     "members",
@@ -40,6 +43,9 @@ EXPECTED_TABLES = {
     "collection_streams",
     "watermarks",
     "leases",
+    "anomalies",
+    "incidents",
+    "alert_outbox",
 }
 
 
@@ -69,12 +75,12 @@ def test_migrate_builds_the_schema_and_a_second_run_changes_nothing(db_url: str)
             "ix_usage_events_timestamp_ms",
             "ix_usage_events_user_email_day",
         ]
-        assert _versions(engine) == ["0001"]
+        assert _versions(engine) == [LATEST_REVISION]
 
         migrate(engine)
 
         assert _schema(engine) == before
-        assert _versions(engine) == ["0001"]
+        assert _versions(engine) == [LATEST_REVISION]
     finally:
         engine.dispose()
 
@@ -119,7 +125,7 @@ def test_concurrent_migrations_on_a_fresh_database_all_succeed(db_url: str) -> N
         thread.join(timeout=60)
     try:
         assert errors == []
-        assert _versions(engines[0]) == ["0001"]
+        assert _versions(engines[0]) == [LATEST_REVISION]
         assert set(inspect(engines[0]).get_table_names()) == EXPECTED_TABLES
     finally:
         for engine in engines:

@@ -288,6 +288,107 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+ANOMALY_STATUSES: tuple[str, ...] = ("open", "resolved")
+INCIDENT_STATUSES: tuple[str, ...] = ("open", "alerted", "acknowledged", "resolved")
+OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed", "skipped")
+
+
+class AnomalyRow(Base):
+    """One rule firing for one member in one period; there is only ever one per fingerprint.
+
+    A later detection run updates the value and message in place, so the row always says what
+    the data says now, and a fingerprint a person resolved is never raised again.
+    """
+
+    __tablename__ = "anomalies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String)
+    email: Mapped[str] = mapped_column(String)
+    period: Mapped[date] = mapped_column(Date)
+    """The UTC day for daily rules, the billing-cycle start day for cycle rules."""
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String)
+    message: Mapped[str] = mapped_column(Text)
+    top_model: Mapped[str | None] = mapped_column(String)
+    top_model_share: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String)
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String)
+    """``person`` or ``auto`` (a cycle rule whose condition cleared)."""
+
+    __table_args__ = (
+        Index("ix_anomalies_rule_email_period", "rule", "email", "period", unique=True),
+        Index("ix_anomalies_status", "status"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
+        CheckConstraint("severity IN ('warning', 'critical')", name="severity_known"),
+    )
+
+
+class IncidentRow(Base):
+    """The response to one anomaly: when it began, was announced, acknowledged and resolved."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    anomaly_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("anomalies.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String)
+    onset_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """Time of the usage event at which the value crossed the threshold."""
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String)
+
+    __table_args__ = (
+        Index("ix_incidents_status", "status"),
+        CheckConstraint(
+            "status IN ('open', 'alerted', 'acknowledged', 'resolved')", name="status_known"
+        ),
+    )
+
+
+class AlertOutboxRow(Base):
+    """One announcement of one incident on one channel, kept until it is delivered.
+
+    ``reason`` is ``new`` or ``escalated``: an anomaly that turns critical is announced once
+    more, and the unique key makes sure each announcement exists once per channel.
+    """
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_alert_outbox_incident_id_channel_reason",
+            "incident_id",
+            "channel",
+            "reason",
+            unique=True,
+        ),
+        Index("ix_alert_outbox_status", "status"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status_known"),
+    )
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -307,3 +408,6 @@ collection_runs = _table(CollectionRun)
 collection_streams = _table(CollectionStream)
 watermarks = _table(Watermark)
 leases = _table(LeaseRow)
+anomalies = _table(AnomalyRow)
+incidents = _table(IncidentRow)
+alert_outbox = _table(AlertOutboxRow)

@@ -1,0 +1,172 @@
+"""Building zero-filled member usage from plain rows, and the small helpers the rules share."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, timedelta
+
+import pytest
+
+from tracker_core.detection.measures import (
+    UsageRow,
+    build_usage,
+    calendar_days,
+    median,
+    onset_index,
+    top_model,
+)
+from tracker_core.detection.model import DayMeasure, MemberUsage
+
+START = date(2026, 11, 20)
+END = date(2026, 11, 25)
+CYCLE = date(2026, 11, 22)
+
+
+def _build(
+    rows: list[UsageRow],
+    *,
+    names: dict[str, str] | None = None,
+    spend: dict[str, float] | None = None,
+    removed: set[str] | None = None,
+) -> dict[str, MemberUsage]:
+    usage = build_usage(
+        rows,
+        names=names or {},
+        cycle_spend_cents=spend or {},
+        cycle_start=CYCLE,
+        removed=removed or set(),
+        start=START,
+        end=END,
+    )
+    return {member.email: member for member in usage}
+
+
+def test_calendar_days_include_both_ends() -> None:
+    assert calendar_days(START, END) == [START + timedelta(days=n) for n in range(6)]
+    assert calendar_days(END, END) == [END]
+
+
+def test_every_day_of_the_window_is_zero_filled() -> None:
+    rows: list[UsageRow] = [("a@x.io", date(2026, 11, 23), "gpt-5", 120.0, 3, 900)]
+    members = _build(rows, names={"a@x.io": "Ana", "b@x.io": "Ben"})
+    assert set(members) == {"a@x.io", "b@x.io"}
+    ana = members["a@x.io"]
+    assert list(ana.days) == calendar_days(START, END)
+    assert ana.days[date(2026, 11, 23)] == DayMeasure(120.0, 3, 900)
+    assert ana.days[date(2026, 11, 24)] == DayMeasure()
+    assert all(m == DayMeasure() for m in members["b@x.io"].days.values())
+    assert members["b@x.io"].name == "Ben"
+
+
+def test_models_of_a_day_are_summed_and_kept_apart() -> None:
+    day = date(2026, 11, 24)
+    rows: list[UsageRow] = [
+        ("a@x.io", day, "gpt-5", 100.0, 2, 10),
+        ("a@x.io", day, "claude-4.1-opus", 300.5, 1, 20),
+        ("a@x.io", day, "gpt-5", 50.0, 1, 5),
+    ]
+    ana = _build(rows)["a@x.io"]
+    assert ana.days[day] == DayMeasure(450.5, 4, 35)
+    assert ana.model_cents == {day: {"gpt-5": 150.0, "claude-4.1-opus": 300.5}}
+    assert ana.name == ""
+
+
+def test_cycle_spend_prefers_cursor_figure_and_falls_back_to_events() -> None:
+    rows: list[UsageRow] = [
+        ("a@x.io", date(2026, 11, 21), "m", 1_000.0, 1, 1),  # before the cycle
+        ("a@x.io", date(2026, 11, 22), "m", 200.0, 1, 1),
+        ("a@x.io", date(2026, 11, 25), "m", 300.0, 1, 1),
+        ("b@x.io", date(2026, 11, 24), "m", 700.0, 1, 1),
+    ]
+    members = _build(rows, spend={"b@x.io": 9_999.0, "c@x.io": 50.0})
+    assert members["a@x.io"].cycle_spend_cents == 500.0
+    assert members["b@x.io"].cycle_spend_cents == 9_999.0
+    # Known only from /teams/spend: that spend is real, so the member is kept.
+    assert members["c@x.io"].cycle_spend_cents == 50.0
+    assert all(m == DayMeasure() for m in members["c@x.io"].days.values())
+
+
+def test_rows_outside_the_window_only_feed_the_cycle_fallback() -> None:
+    early = date(2026, 11, 10)
+    late = date(2026, 11, 26)
+    usage = build_usage(
+        [
+            ("a@x.io", early, "m", 400.0, 1, 1),
+            ("a@x.io", late, "m", 800.0, 1, 1),
+            ("a@x.io", END, "m", 100.0, 1, 1),
+        ],
+        names={},
+        cycle_spend_cents={},
+        cycle_start=date(2026, 11, 1),
+        removed=set(),
+        start=START,
+        end=END,
+    )
+    (ana,) = usage
+    assert early not in ana.days and late not in ana.days
+    assert set(ana.model_cents) == {END}
+    assert ana.cycle_spend_cents == 500.0
+
+
+def test_removed_members_are_flagged_and_output_is_sorted() -> None:
+    rows: list[UsageRow] = [
+        ("c@x.io", END, "m", 1.0, 1, 1),
+        ("a@x.io", END, "m", 1.0, 1, 1),
+    ]
+    usage = build_usage(
+        rows,
+        names={"b@x.io": "Ben"},
+        cycle_spend_cents={},
+        cycle_start=CYCLE,
+        removed={"c@x.io"},
+        start=START,
+        end=END,
+    )
+    assert [m.email for m in usage] == ["a@x.io", "b@x.io", "c@x.io"]
+    assert [m.is_removed for m in usage] == [False, False, True]
+
+
+def _with_models(model_cents: dict[date, dict[str, float]]) -> MemberUsage:
+    return MemberUsage(email="a@x.io", name="Ana", days={}, model_cents=model_cents)
+
+
+def test_top_model_by_spend_over_the_given_days() -> None:
+    d1, d2 = date(2026, 11, 24), date(2026, 11, 25)
+    usage = _with_models({d1: {"a-model": 300.0, "b-model": 100.0}, d2: {"b-model": 600.0}})
+    assert top_model(usage, [d1]) == ("a-model", 0.75)
+    assert top_model(usage, [d1, d2]) == ("b-model", 0.7)
+    assert top_model(usage, [d2]) == ("b-model", 1.0)
+
+
+def test_top_model_ties_and_empty_periods() -> None:
+    d1 = date(2026, 11, 24)
+    usage = _with_models({d1: {"zeta": 100.0, "alpha": 100.0}, END: {"x": 0.0}})
+    assert top_model(usage, [d1]) == ("alpha", 0.5)
+    assert top_model(usage, [END]) == (None, None)
+    assert top_model(usage, [date(2026, 1, 1)]) == (None, None)
+    assert top_model(usage, []) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "threshold", "expected"),
+    [
+        ([1.0, 2.0, 3.0], 3.0, 2),  # reaching the threshold exactly is not crossing it
+        ([1.0, 2.0, 3.0], 2.9, 1),
+        ([5.0], 4.99, 0),
+        ([0.0, 0.0, 1.0], 0.0, 2),
+        ([1.0, 2.0], 3.0, None),
+        ([], 0.0, None),
+    ],
+)
+def test_onset_index(values: list[float], threshold: float, expected: int | None) -> None:
+    assert onset_index(values, threshold) == expected
+
+
+def test_median_is_a_true_median() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([1.0, 2.0, 3.0, 10.0]) == 2.5  # the upper middle (3) would overstate it
+    assert median([7.0]) == 7.0
+    assert median(iter([4.0, 1.0])) == 2.5
+    assert median([1.0, 2.0, 3.0, 10.0]) == statistics.median([1, 2, 3, 10])
+    with pytest.raises(ValueError):
+        median([])

@@ -1,0 +1,624 @@
+"""The detection rules at, just below and just above every firing point, and every guard.
+
+Members are built from daily series ending on the evaluated day ``DAY``; numbers are chosen so
+means, deviations and medians are exact and the boundaries can be hit precisely.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracker_core.detection.measures import UsageRow, build_usage
+from tracker_core.detection.model import RULES, DayMeasure, Finding, MemberUsage
+from tracker_core.detection.rules import (
+    detect,
+    detection_window,
+    threshold_rules,
+    trend_rules,
+    zscore_rules,
+)
+from tracker_core.detection.settings import DetectionSettings
+
+DAY = date(2026, 11, 25)
+YESTERDAY = DAY - timedelta(days=1)
+CYCLE = date(2026, 11, 1)
+WINDOW = [DAY - timedelta(days=n) for n in range(40, -1, -1)]
+"""Every day a test member has, oldest first: zero-filled like the real thing."""
+
+OFF = DetectionSettings()
+ONE_DAY_Z = DetectionSettings(zscore_window_days=1)
+"""A z-score over one day of five members: mean and deviation come out exact."""
+
+
+def member(
+    email: str,
+    spend: Sequence[float] = (),
+    requests: Sequence[int] = (),
+    tokens: Sequence[int] = (),
+    *,
+    name: str | None = None,
+    cycle: float | None = None,
+    models: dict[date, dict[str, float]] | None = None,
+    removed: bool = False,
+) -> MemberUsage:
+    """A member whose series end on ``DAY`` (the last value is that day's)."""
+
+    def series(values: Sequence[float]) -> dict[date, float]:
+        return {DAY - timedelta(days=len(values) - 1 - i): v for i, v in enumerate(values)}
+
+    spend_by_day, requests_by_day, tokens_by_day = series(spend), series(requests), series(tokens)
+    days = {
+        day: DayMeasure(
+            spend_cents=spend_by_day.get(day, 0.0),
+            requests=int(requests_by_day.get(day, 0)),
+            tokens=int(tokens_by_day.get(day, 0)),
+        )
+        for day in WINDOW
+    }
+    if models is None:
+        models = {day: {"gpt-5": cents} for day, cents in spend_by_day.items() if cents > 0}
+    if cycle is None:
+        cycle = sum(cents for day, cents in spend_by_day.items() if day >= CYCLE)
+    return MemberUsage(
+        email=email,
+        name=email.split("@")[0].title() if name is None else name,
+        days=days,
+        model_cents=models,
+        cycle_spend_cents=cycle,
+        is_removed=removed,
+    )
+
+
+def rules_of(findings: list[Finding]) -> list[tuple[str, str, date]]:
+    return [(f.rule, f.email, f.period) for f in findings]
+
+
+# --- thresholds ------------------------------------------------------------------------------
+
+SPEND_CAP = DetectionSettings(max_spend_per_cycle=500)
+
+
+@pytest.mark.parametrize(
+    ("cycle_cents", "expected"),
+    [
+        (49_999.0, None),
+        (50_000.0, None),  # at the cap: firing is strictly above
+        (50_001.0, "warning"),
+        (100_000.0, "warning"),  # exactly twice the cap is not yet critical
+        (100_001.0, "critical"),
+    ],
+)
+def test_spend_limit_firing_point_and_severity(cycle_cents: float, expected: str | None) -> None:
+    found = threshold_rules([member("d@x.io", cycle=cycle_cents)], SPEND_CAP, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.period, finding.severity) == ("spend_limit", CYCLE, expected)
+        assert finding.value == round(cycle_cents / 100, 2)
+        assert finding.threshold == 500.0
+
+
+def test_spend_limit_message() -> None:
+    dana = member("dana@x.io", name="Dana Ortiz", cycle=83_000.0, models={})
+    (finding,) = threshold_rules([dana], SPEND_CAP, [DAY], CYCLE)
+    assert finding.message == "Dana Ortiz has spent $830.00 this cycle, over the $500.00 cap"
+    assert (finding.top_model, finding.top_model_share) == (None, None)
+
+
+def test_spend_limit_top_model_comes_from_the_cycle_days_only() -> None:
+    before = CYCLE - timedelta(days=1)
+    models = {before: {"old-model": 1e6}, CYCLE: {"gpt-5": 400.0, "o3": 100.0}}
+    dana = member("d@x.io", name="Dana Ortiz", cycle=83_000.0, models=models)
+    (finding,) = threshold_rules([dana], SPEND_CAP, [DAY], CYCLE)
+    assert (finding.top_model, finding.top_model_share) == ("gpt-5", 0.8)
+    assert finding.message.endswith("over the $500.00 cap (mostly gpt-5, 80%)")
+
+
+def test_spend_limit_is_off_at_zero() -> None:
+    assert threshold_rules([member("d@x.io", cycle=1e9)], OFF, [DAY], CYCLE) == []
+
+
+@pytest.mark.parametrize(
+    ("requests", "expected"),
+    [(999, None), (1_000, None), (1_001, "warning"), (2_000, "warning"), (2_001, "critical")],
+)
+def test_requests_limit_firing_point_and_severity(requests: int, expected: str | None) -> None:
+    caps = DetectionSettings(max_requests_per_day=1_000)
+    found = threshold_rules([member("c@x.io", requests=[requests])], caps, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.period, finding.severity) == ("requests_limit", DAY, expected)
+        assert (finding.value, finding.threshold) == (requests, 1_000)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        (9_999_999, None),
+        (10_000_000, None),
+        (10_000_001, "warning"),
+        (20_000_000, "warning"),
+        (20_000_001, "critical"),
+    ],
+)
+def test_tokens_limit_firing_point_and_severity(tokens: int, expected: str | None) -> None:
+    caps = DetectionSettings(max_tokens_per_day=10_000_000)
+    found = threshold_rules([member("c@x.io", tokens=[tokens])], caps, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.severity, finding.value) == ("tokens_limit", expected, tokens)
+
+
+def test_daily_caps_are_off_at_zero() -> None:
+    heavy = member("c@x.io", requests=[10**6], tokens=[10**9])
+    assert threshold_rules([heavy], OFF, [DAY], CYCLE) == []
+
+
+def test_daily_caps_check_each_given_day() -> None:
+    caps = DetectionSettings(max_requests_per_day=1_000, max_tokens_per_day=5_000)
+    chen = member("chen@x.io", name="Chen Lee", requests=[2_310, 1_200], tokens=[6_000, 100])
+    found = threshold_rules([chen], caps, [DAY, YESTERDAY], CYCLE)
+    assert rules_of(found) == [
+        ("requests_limit", "chen@x.io", YESTERDAY),
+        ("requests_limit", "chen@x.io", DAY),
+        ("tokens_limit", "chen@x.io", YESTERDAY),
+    ]
+    assert found[0].message == (
+        "Chen Lee made 2,310 requests on 2026-11-24, over the cap of 1,000 a day"
+    )
+    assert (
+        found[2].message == "Chen Lee used 6,000 tokens on 2026-11-24, over the cap of 5,000 a day"
+    )
+
+
+# --- z-score ---------------------------------------------------------------------------------
+
+OTHERS_SPEND = [9_000.0, 9_000.0, 10_000.0, 11_000.0, 11_000.0]
+"""Mean $100, sample deviation exactly $10: with k = 2.5 the firing point is $125."""
+
+
+def spend_team(today: float, *, others: Sequence[float] = OTHERS_SPEND) -> list[MemberUsage]:
+    """Five others active yesterday, and the candidate, quiet yesterday, spending ``today``."""
+    team = [member(f"o{i}@x.io", spend=[v, 0.0]) for i, v in enumerate(others)]
+    return [*team, member("ana@x.io", name="Ana Silva", spend=[0.0, today])]
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (12_499.0, None),
+        (12_500.0, None),  # z = 2.5 exactly: not above
+        (12_501.0, "warning"),
+        (15_000.0, "warning"),  # z = 5 = 2k: not yet critical
+        (15_001.0, "critical"),
+    ],
+)
+def test_zscore_spend_firing_point_and_severity(today: float, expected: str | None) -> None:
+    found = zscore_rules(spend_team(today), ONE_DAY_Z, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.email, finding.period) == ("zscore_spend", "ana@x.io", DAY)
+        assert finding.severity == expected
+        assert finding.value == round(today / 100, 2)
+        assert finding.threshold == 125.0
+
+
+def test_zscore_spend_message() -> None:
+    (finding,) = zscore_rules(spend_team(16_100.0), ONE_DAY_Z, [DAY], CYCLE)
+    assert finding.message == (
+        "Ana Silva spent $161.00 on 2026-11-25, 6.1 standard deviations above the team mean"
+        " of $100.00 (mostly gpt-5, 100%)"
+    )
+
+
+OTHERS_REQUESTS = [300, 300, 310, 320, 320]
+"""Mean 310, sample deviation exactly 10: with k = 2.5 the firing point is 335 requests."""
+
+
+def request_team(today: int) -> list[MemberUsage]:
+    team = [member(f"o{i}@x.io", requests=[v, 0]) for i, v in enumerate(OTHERS_REQUESTS)]
+    return [*team, member("chen@x.io", name="Chen Lee", requests=[0, today])]
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [(334, None), (335, None), (336, "warning"), (360, "warning"), (361, "critical")],
+)
+def test_zscore_requests_firing_point_and_severity(today: int, expected: str | None) -> None:
+    found = zscore_rules(request_team(today), ONE_DAY_Z, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.severity) == ("zscore_requests", expected)
+        assert (finding.value, finding.threshold) == (today, 335.0)
+
+
+def test_zscore_requests_message() -> None:
+    (finding,) = zscore_rules(request_team(371), ONE_DAY_Z, [DAY], CYCLE)
+    assert finding.message == (
+        "Chen Lee made 371 requests on 2026-11-25, 6.1 standard deviations above the team"
+        " (mean 310)"
+    )
+
+
+def test_zscore_needs_five_other_active_members() -> None:
+    four = spend_team(100_000.0, others=OTHERS_SPEND[:4])
+    assert zscore_rules(four, ONE_DAY_Z, [DAY], CYCLE) == []
+    # A fifth member who was quiet in the window is not an active member either.
+    quiet = [*four, member("quiet@x.io", spend=[20_000.0, 0.0, 0.0, 0.0])]
+    assert zscore_rules(quiet, ONE_DAY_Z, [DAY], CYCLE) == []
+    assert len(zscore_rules(spend_team(100_000.0), ONE_DAY_Z, [DAY], CYCLE)) == 1
+
+
+def test_zscore_spend_floor() -> None:
+    low = [900.0, 900.0, 1_000.0, 1_100.0, 1_100.0]  # mean $10: $49.99 is far above it
+    assert zscore_rules(spend_team(4_999.0, others=low), ONE_DAY_Z, [DAY], CYCLE) == []
+    (finding,) = zscore_rules(spend_team(5_000.0, others=low), ONE_DAY_Z, [DAY], CYCLE)
+    assert finding.rule == "zscore_spend"
+    no_floor = DetectionSettings(zscore_window_days=1, min_daily_spend=0)
+    assert len(zscore_rules(spend_team(4_999.0, others=low), no_floor, [DAY], CYCLE)) == 1
+
+
+def test_zscore_requests_floor() -> None:
+    team = [member(f"o{i}@x.io", requests=[v, 0]) for i, v in enumerate([9, 9, 10, 11, 11])]
+    below = [*team, member("c@x.io", requests=[0, 99])]
+    at = [*team, member("c@x.io", requests=[0, 100])]
+    assert zscore_rules(below, ONE_DAY_Z, [DAY], CYCLE) == []
+    assert rules_of(zscore_rules(at, ONE_DAY_Z, [DAY], CYCLE)) == [
+        ("zscore_requests", "c@x.io", DAY)
+    ]
+
+
+def test_zscore_with_no_spread_fires_on_anything_above_the_others() -> None:
+    flat = [10_000.0] * 5
+    (finding,) = zscore_rules(spend_team(10_001.0, others=flat), ONE_DAY_Z, [DAY], CYCLE)
+    assert finding.severity == "critical"
+    assert finding.threshold == 100.0
+    assert finding.message == (
+        "Ana Silva spent $100.01 on 2026-11-25, above every other member's $100.00 a day"
+        " (mostly gpt-5, 100%)"
+    )
+    assert zscore_rules(spend_team(10_000.0, others=flat), ONE_DAY_Z, [DAY], CYCLE) == []
+    # Still subject to the floor.
+    tiny = [1_000.0] * 5
+    assert zscore_rules(spend_team(4_000.0, others=tiny), ONE_DAY_Z, [DAY], CYCLE) == []
+
+
+def test_zscore_leaves_the_member_out_so_an_outlier_cannot_hide() -> None:
+    """A heavy spender every day: counted in the team, they would hide themselves."""
+    week = 8
+    others = [
+        member(f"o{i}@x.io", spend=[10_000.0 + 500.0 * ((i + d) % 3 - 1) for d in range(week)])
+        for i in range(5)
+    ]
+    whale = member("whale@x.io", spend=[100_000.0] * week)
+    found = zscore_rules([*others, whale], OFF, [DAY], CYCLE)
+    assert rules_of(found) == [("zscore_spend", "whale@x.io", DAY)]
+
+    window = [DAY - timedelta(days=n) for n in range(7, 0, -1)]
+    everyone = [m.days[d].spend_cents for m in [*others, whale] for d in window]
+    inclusive_z = (100_000.0 - statistics.fmean(everyone)) / statistics.stdev(everyone)
+    assert inclusive_z < OFF.zscore_multiplier
+
+
+def test_zscore_population_is_active_member_days_in_the_window_before_the_day() -> None:
+    """Every (other member, day) with activity counts; zero days and older days do not."""
+    settings = DetectionSettings(zscore_window_days=3)
+    others = [
+        member("o0@x.io", spend=[99_999.0, 8_000.0, 0.0, 12_000.0, 0.0]),
+        member("o1@x.io", spend=[0.0, 9_000.0, 10_000.0, 0.0, 0.0]),
+        member("o2@x.io", spend=[0.0, 0.0, 11_000.0, 0.0, 0.0]),
+        member("o3@x.io", spend=[0.0, 10_000.0, 0.0, 0.0, 0.0]),
+        member("o4@x.io", spend=[0.0, 0.0, 0.0, 10_500.0, 0.0]),
+    ]
+    population = [8_000.0, 12_000.0, 9_000.0, 10_000.0, 11_000.0, 10_000.0, 10_500.0]
+    mean, sd = statistics.fmean(population), statistics.stdev(population)
+    ana = member("ana@x.io", spend=[0.0, 0.0, 0.0, 0.0, 50_000.0])
+    (finding,) = zscore_rules([*others, ana], settings, [DAY], CYCLE)
+    assert finding.threshold == round((mean + 2.5 * sd) / 100, 2)
+    z = (50_000.0 - mean) / sd
+    assert f"{z:.1f} standard deviations above the team mean of ${mean / 100:,.2f}" in (
+        finding.message
+    )
+
+
+def test_zscore_evaluates_yesterday_and_today() -> None:
+    team = [member(f"o{i}@x.io", spend=[v, v, v]) for i, v in enumerate(OTHERS_SPEND)]
+    ana = member("ana@x.io", spend=[0.0, 50_000.0, 50_000.0])
+    found = zscore_rules([*team, ana], ONE_DAY_Z, [DAY, YESTERDAY], CYCLE)
+    assert rules_of(found) == [
+        ("zscore_spend", "ana@x.io", YESTERDAY),
+        ("zscore_spend", "ana@x.io", DAY),
+    ]
+
+
+# --- spend spike -----------------------------------------------------------------------------
+
+
+def spiker(today: float, lookback: Sequence[float] | None = None) -> MemberUsage:
+    """Seven days before ``DAY`` averaging $40 on their five active days, then ``today``."""
+    past = [4_000.0, 4_000.0, 5_000.0, 0.0, 0.0, 3_000.0, 4_000.0] if lookback is None else lookback
+    return member("ana@x.io", spend=[*past, today])
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (19_999.0, None),
+        (20_000.0, None),  # 5x exactly: not above
+        (20_001.0, "warning"),
+        (60_000.0, "warning"),  # 15x = 3 x the multiplier: not yet critical
+        (60_001.0, "critical"),
+    ],
+)
+def test_spend_spike_firing_point_and_severity(today: float, expected: str | None) -> None:
+    found = trend_rules([spiker(today)], OFF, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.period, finding.severity) == ("spend_spike", DAY, expected)
+        assert finding.value == round(today / 100, 2)
+        assert finding.threshold == 200.0
+
+
+def test_spend_spike_message() -> None:
+    models = {DAY: {"claude-4.1-opus": 36_326.4, "gpt-5": 4_953.6}}
+    ana = member("ana@x.io", name="Ana Silva", spend=[4_310.0] * 7 + [41_280.0], models=models)
+    (finding,) = trend_rules([ana], OFF, [DAY], CYCLE)
+    assert finding.message == (
+        "Ana Silva spent $412.80 on 2026-11-25, 9.6x their usual $43.10 a day"
+        " (mostly claude-4.1-opus, 88%)"
+    )
+    assert finding.top_model == "claude-4.1-opus"
+    assert finding.top_model_share == pytest.approx(0.88)
+
+
+def test_spend_spike_vacation_days_do_not_lower_the_average() -> None:
+    """Three active days at $40 and four days off: the usual day is $40, not $17.14."""
+    vacation = [4_000.0, 4_000.0, 4_000.0, 0.0, 0.0, 0.0, 0.0]
+    assert trend_rules([spiker(15_000.0, vacation)], OFF, [DAY], CYCLE) == []
+    (finding,) = trend_rules([spiker(20_001.0, vacation)], OFF, [DAY], CYCLE)
+    assert finding.threshold == 200.0
+
+
+def test_spend_spike_needs_three_active_days() -> None:
+    two = [0.0, 0.0, 0.0, 0.0, 0.0, 4_000.0, 4_000.0]
+    three = [0.0, 0.0, 0.0, 0.0, 4_000.0, 4_000.0, 4_000.0]
+    assert trend_rules([spiker(100_000.0, two)], OFF, [DAY], CYCLE) == []
+    assert len(trend_rules([spiker(100_000.0, three)], OFF, [DAY], CYCLE)) == 1
+
+
+def test_spend_spike_needs_an_average_of_a_dollar() -> None:
+    assert trend_rules([spiker(6_000.0, [99.0] * 7)], OFF, [DAY], CYCLE) == []
+    (finding,) = trend_rules([spiker(6_000.0, [100.0] * 7)], OFF, [DAY], CYCLE)
+    assert finding.threshold == 5.0
+
+
+def test_spend_spike_floor() -> None:
+    usual = [500.0] * 7  # $5 a day: $49.99 is ten times that, but under the $50 floor
+    assert trend_rules([spiker(4_999.0, usual)], OFF, [DAY], CYCLE) == []
+    assert len(trend_rules([spiker(5_000.0, usual)], OFF, [DAY], CYCLE)) == 1
+    no_floor = DetectionSettings(min_daily_spend=0)
+    assert len(trend_rules([spiker(4_999.0, usual)], no_floor, [DAY], CYCLE)) == 1
+
+
+def test_spend_spike_looks_back_only_the_configured_days() -> None:
+    old_heavy = [90_000.0, 90_000.0, 90_000.0, 0.0, 4_000.0, 4_000.0, 4_000.0]
+    short = DetectionSettings(spike_lookback_days=3)
+    assert len(trend_rules([spiker(30_000.0, old_heavy)], short, [DAY], CYCLE)) == 1
+    assert trend_rules([spiker(30_000.0, old_heavy)], OFF, [DAY], CYCLE) == []
+
+
+def test_spend_spike_multiplier_setting() -> None:
+    three_x = DetectionSettings(spike_multiplier=3)
+    assert len(trend_rules([spiker(12_001.0)], three_x, [DAY], CYCLE)) == 1
+    assert trend_rules([spiker(12_000.0)], three_x, [DAY], CYCLE) == []
+
+
+# --- cycle outlier ---------------------------------------------------------------------------
+
+TEAM_CYCLE = [10_000.0, 10_000.0, 11_200.0, 12_000.0]
+"""With one bigger spender the median of five is $112: the firing point is $1,120."""
+
+
+def cycle_team(candidate: float, others: Sequence[float] = TEAM_CYCLE) -> list[MemberUsage]:
+    team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(others)]
+    return [*team, member("ben@x.io", name="Ben Ibrahim", cycle=candidate, models={})]
+
+
+@pytest.mark.parametrize(
+    ("cycle_cents", "expected"),
+    [
+        (111_999.0, None),
+        (112_000.0, None),  # 10x exactly: not above
+        (112_001.0, "warning"),
+        (336_000.0, "warning"),  # 30x: not yet critical
+        (336_001.0, "critical"),
+    ],
+)
+def test_cycle_outlier_firing_point_and_severity(cycle_cents: float, expected: str | None) -> None:
+    found = trend_rules(cycle_team(cycle_cents), OFF, [DAY], CYCLE)
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.rule, finding.period, finding.severity) == (
+            "cycle_outlier",
+            CYCLE,
+            expected,
+        )
+        assert finding.value == round(cycle_cents / 100, 2)
+        assert finding.threshold == 1_120.0
+
+
+def test_cycle_outlier_message() -> None:
+    team = cycle_team(158_846.0)
+    models = {CYCLE: {"claude-4.1-opus": 91.0, "gpt-5": 9.0}, CYCLE - timedelta(days=3): {"x": 1e9}}
+    team[-1] = member("ben@x.io", name="Ben Ibrahim", cycle=158_846.0, models=models)
+    (finding,) = trend_rules(team, OFF, [DAY], CYCLE)
+    assert finding.message == (
+        "Ben Ibrahim has spent $1,588.46 this cycle, 14.2x the team median of $112.00"
+        " (mostly claude-4.1-opus, 91%)"
+    )
+
+
+def test_cycle_outlier_needs_five_active_members() -> None:
+    assert trend_rules(cycle_team(1e7, TEAM_CYCLE[:3]), OFF, [DAY], CYCLE) == []
+    idle = [member("idle@x.io", cycle=0.0)]
+    assert trend_rules([*cycle_team(1e7, TEAM_CYCLE[:3]), *idle], OFF, [DAY], CYCLE) == []
+    assert len(trend_rules(cycle_team(1e7, TEAM_CYCLE), OFF, [DAY], CYCLE)) == 1
+
+
+def test_cycle_outlier_needs_a_median_of_ten_dollars() -> None:
+    assert trend_rules(cycle_team(1e6, [999.0] * 4), OFF, [DAY], CYCLE) == []
+    (finding,) = trend_rules(cycle_team(1e6, [1_000.0] * 4), OFF, [DAY], CYCLE)
+    assert finding.threshold == 100.0
+
+
+def test_cycle_outlier_uses_a_true_median_for_an_even_count() -> None:
+    """Six members: the median is the mean of $30 and $50, not the upper $50."""
+    team = cycle_team(45_000.0, [1_000.0, 2_000.0, 3_000.0, 5_000.0, 7_000.0])
+    (finding,) = trend_rules(team, OFF, [DAY], CYCLE)
+    assert finding.threshold == 400.0
+    assert "11.2x the team median of $40.00" in finding.message
+
+
+def test_cycle_outlier_multiplier_setting() -> None:
+    five = DetectionSettings(cycle_outlier_multiplier=5)
+    assert len(trend_rules(cycle_team(56_001.0), five, [DAY], CYCLE)) == 1
+    assert trend_rules(cycle_team(56_000.0), five, [DAY], CYCLE) == []
+
+
+# --- all layers ------------------------------------------------------------------------------
+
+
+def test_removed_members_are_still_evaluated() -> None:
+    gone = member("gone@x.io", cycle=83_000.0, removed=True)
+    assert rules_of(threshold_rules([gone], SPEND_CAP, [DAY], CYCLE)) == [
+        ("spend_limit", "gone@x.io", CYCLE)
+    ]
+
+
+def test_message_falls_back_to_the_email_without_a_name() -> None:
+    (finding,) = threshold_rules([member("d@x.io", name=" ", cycle=83_000.0)], SPEND_CAP, [], CYCLE)
+    assert finding.message.startswith("d@x.io has spent $830.00 this cycle")
+
+
+def steady(email: str, i: int, *, requests_yesterday: int | None = None) -> MemberUsage:
+    """Eight ordinary days: about $100 and 300 requests a day."""
+    wobble = [(i + d) % 3 - 1 for d in range(8)]
+    requests = [300 + 10 * w for w in wobble]
+    if requests_yesterday is not None:
+        requests[-2] = requests_yesterday
+    return member(email, spend=[10_000.0 + 500.0 * w for w in wobble], requests=requests)
+
+
+def test_detect_runs_every_layer_in_a_deterministic_order() -> None:
+    settings = DetectionSettings(
+        max_spend_per_cycle=1_000, max_requests_per_day=1_000, max_tokens_per_day=10_000
+    )
+    team = [steady(f"o{i}@x.io", i) for i in range(6)]
+    bob = steady("bob@x.io", 6, requests_yesterday=2_000)
+    amy = member(
+        "amy@x.io",
+        spend=[4_000.0] * 6 + [0.0, 200_000.0],
+        requests=[300] * 6 + [0, 5_000],
+        tokens=[0] * 7 + [50_000],
+        cycle=2_000_000.0,  # Cursor's figure for the whole cycle
+    )
+    found = detect([*team, amy, bob], settings, [DAY, YESTERDAY], CYCLE)
+    assert rules_of(found) == [
+        ("spend_limit", "amy@x.io", CYCLE),
+        ("requests_limit", "amy@x.io", DAY),
+        ("requests_limit", "bob@x.io", YESTERDAY),
+        ("tokens_limit", "amy@x.io", DAY),
+        ("zscore_spend", "amy@x.io", DAY),
+        ("zscore_requests", "amy@x.io", DAY),
+        ("zscore_requests", "bob@x.io", YESTERDAY),
+        ("spend_spike", "amy@x.io", DAY),
+        ("cycle_outlier", "amy@x.io", CYCLE),
+    ]
+    assert found == detect(
+        [bob, amy, *reversed(team)], settings, [YESTERDAY, DAY, YESTERDAY], CYCLE
+    )
+    parts = [
+        layer([*team, amy, bob], settings, [DAY, YESTERDAY], CYCLE)
+        for layer in (threshold_rules, zscore_rules, trend_rules)
+    ]
+    assert sorted(found, key=lambda f: (RULES.index(f.rule), f.email, f.period)) == found
+    assert sum(len(p) for p in parts) == len(found)
+
+
+def test_detection_window_covers_history_and_cycle() -> None:
+    settings = DetectionSettings(zscore_window_days=14, spike_lookback_days=7)
+    assert detection_window(settings, [DAY, YESTERDAY], CYCLE) == (CYCLE, DAY)
+    late_cycle = date(2026, 11, 20)
+    assert detection_window(settings, [DAY, YESTERDAY], late_cycle) == (
+        YESTERDAY - timedelta(days=14),
+        DAY,
+    )
+
+
+# --- property: an ordinary team raises nothing -----------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    size=st.integers(min_value=6, max_value=30),
+    base_spend=st.floats(min_value=5_000.0, max_value=200_000.0),
+    base_requests=st.integers(min_value=150, max_value=5_000),
+    rnd=st.randoms(use_true_random=False),
+)
+def test_a_team_of_similar_members_raises_nothing(
+    size: int, base_spend: float, base_requests: int, rnd: random.Random
+) -> None:
+    """Everyone within ±20% of a common base every day raises nothing with default settings.
+
+    Each day the team's values are spread evenly over the band (with a little jitter) and dealt
+    out in a random order: independent draws could by chance bunch up into a team with almost
+    no spread, against which anyone would rightly stand out.
+    """
+    days = [DAY - timedelta(days=n) for n in range(13, -1, -1)]
+    rows: list[UsageRow] = []
+    for day in days:
+        shares = _spread(size, rnd)
+        counts = _spread(size, rnd)
+        for i in range(size):
+            spend, requests = base_spend * shares[i], round(base_requests * counts[i])
+            rows.append((f"m{i:02d}@x.io", day, "gpt-5", spend, requests, requests * 1_000))
+    members = build_usage(
+        rows,
+        names={},
+        cycle_spend_cents={},
+        cycle_start=days[0],
+        removed=set(),
+        start=days[0],
+        end=DAY,
+    )
+    assert detect(members, DetectionSettings(), [YESTERDAY, DAY], days[0]) == []
+
+
+def _spread(size: int, rnd: random.Random) -> list[float]:
+    """``size`` factors evenly spaced over 0.8..1.2, jittered by up to 1%, in random order."""
+    factors = [
+        min(1.2, max(0.8, 0.8 + 0.4 * i / (size - 1) + rnd.uniform(-0.01, 0.01)))
+        for i in range(size)
+    ]
+    rnd.shuffle(factors)
+    return factors

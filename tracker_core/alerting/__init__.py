@@ -1,0 +1,1 @@
+"""Alert delivery: Slack (Block Kit through slack-sdk) and email (through resend)."""

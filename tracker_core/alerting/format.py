@@ -1,0 +1,159 @@
+"""Wording shared by the Slack and email senders, so both channels describe an incident alike.
+
+Everything here is pure: no I/O, no clock. The senders escape for their own markup (Slack mrkdwn
+or HTML); :func:`escape_mrkdwn` lives here only because Slack needs it in several places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Final
+from urllib.parse import quote
+
+from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Rule, Severity
+
+PRODUCT: Final = "cursor-usage-tracker"
+
+RULE_TITLES: Final[dict[Rule, str]] = {
+    "spend_limit": "Cycle spend limit",
+    "requests_limit": "Daily request limit",
+    "tokens_limit": "Daily token limit",
+    "zscore_spend": "Unusual daily spend",
+    "zscore_requests": "Unusual request volume",
+    "spend_spike": "Spend spike",
+    "cycle_outlier": "Cycle spend outlier",
+}
+TOKEN_RULES: Final[frozenset[Rule]] = frozenset({"tokens_limit"})
+"""Rules counting tokens; the non-spend rules outside this set count requests."""
+
+SEVERITY_EMOJI: Final[dict[Severity, str]] = {
+    "critical": ":rotating_light:",
+    "warning": ":warning:",
+}
+SEVERITY_LABEL: Final[dict[Severity, str]] = {"critical": "Critical", "warning": "Warning"}
+
+_MRKDWN_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def rule_title(rule: Rule) -> str:
+    """A human title for ``rule``; an unknown rule (newer database, older code) reads as itself."""
+    return RULE_TITLES.get(rule, rule.replace("_", " ").capitalize())
+
+
+def _compact(number: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= size:
+            return f"{number / size:,.1f}{suffix}"
+    return f"{round(number):,}"
+
+
+def format_value(rule: Rule, value: float) -> str:
+    """Render a value or threshold in the unit of its rule, never as a bare number.
+
+    The original tool printed some values unformatted (raw cents, plain counts); every rule's
+    unit is spelled out here instead.
+    """
+    if rule in SPEND_RULES:
+        return f"${value:,.2f}"
+    if rule in TOKEN_RULES:
+        return f"{_compact(value)} tokens"
+    count = round(value)
+    return f"{count:,} request" + ("" if count == 1 else "s")
+
+
+def format_share(share: float | None) -> str:
+    """A 0..1 share as a whole percentage (``0.823`` → ``82%``); empty when unknown."""
+    return "" if share is None else f"{share * 100:.0f}%"
+
+
+def format_top_model(model: str | None, share: float | None) -> str:
+    """``model (82%)``, or an em dash when detection could not name a model."""
+    if not model:
+        return "—"
+    pct = format_share(share)
+    return f"{model} ({pct})" if pct else model
+
+
+def format_period(rule: Rule, period: date) -> str:
+    """Daily rules name their UTC day; cycle rules name the cycle they belong to."""
+    if rule in CYCLE_RULES:
+        return f"cycle from {period.isoformat()}"
+    return period.isoformat()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive value is taken as UTC, as storage keeps it."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """A UTC timestamp to the minute, e.g. ``2025-03-04 09:30 UTC``."""
+    return f"{as_utc(moment):%Y-%m-%d %H:%M} UTC"
+
+
+def latest_detection(detected: Iterable[datetime]) -> datetime:
+    """The most recent detection time, comparing naive and aware values alike."""
+    return max((as_utc(moment) for moment in detected), default=datetime.min.replace(tzinfo=UTC))
+
+
+def severity_label(severity: Severity) -> str:
+    return SEVERITY_LABEL.get(severity, severity.capitalize())
+
+
+def severity_emoji(severity: Severity) -> str:
+    return SEVERITY_EMOJI.get(severity, ":warning:")
+
+
+def headline(rule: Rule, severity: Severity, escalated: bool) -> str:
+    """``Critical: Spend spike``, or ``Spend spike escalated to critical`` for an escalation.
+
+    It holds no user-provided text, so it can go into plain-text places (Slack headers, email
+    subjects) without escaping.
+    """
+    title = rule_title(rule)
+    if escalated:
+        return f"{title} escalated to {severity}"
+    return f"{severity_label(severity)}: {title}"
+
+
+def member_label(name: str, email: str) -> str:
+    """The member's name, or their email when the name is missing or is the email itself."""
+    name = " ".join(name.split())
+    return name if name and name != email else email
+
+
+def severity_counts(severities: Iterable[Severity]) -> tuple[int, int]:
+    """(critical, warning) counts for a summary line."""
+    critical = warning = 0
+    for severity in severities:
+        if severity == "critical":
+            critical += 1
+        else:
+            warning += 1
+    return critical, warning
+
+
+def member_url(dashboard_url: str, email: str) -> str | None:
+    """The member's page on the dashboard, or None when no dashboard URL is configured."""
+    if not dashboard_url:
+        return None
+    return f"{dashboard_url.rstrip('/')}/users/{quote(email)}"
+
+
+def queue_url(dashboard_url: str) -> str | None:
+    """The incident queue on the dashboard, or None when no dashboard URL is configured."""
+    if not dashboard_url:
+        return None
+    return f"{dashboard_url.rstrip('/')}/incidents"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Neutralise Slack's control characters, so user text cannot form links or mentions.
+
+    Slack has no escape for ``*``, ``_`` or ``~``; those can only change emphasis, never add a
+    link, a mention or a broadcast, so they are left as typed.
+    """
+    return text.translate(_MRKDWN_ESCAPES)

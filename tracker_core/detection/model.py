@@ -1,0 +1,96 @@
+"""The vocabulary detection speaks: rules, severities, daily measures and findings.
+
+These are plain frozen dataclasses shared by the pure rule functions
+(:mod:`tracker_core.detection.rules`), the incident lifecycle that stores what they find and
+the alert senders that announce it, so none of them depends on another's internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final, Literal
+
+Rule = Literal[
+    "spend_limit",
+    "requests_limit",
+    "tokens_limit",
+    "zscore_spend",
+    "zscore_requests",
+    "spend_spike",
+    "cycle_outlier",
+]
+RULES: Final[tuple[Rule, ...]] = (
+    "spend_limit",
+    "requests_limit",
+    "tokens_limit",
+    "zscore_spend",
+    "zscore_requests",
+    "spend_spike",
+    "cycle_outlier",
+)
+CYCLE_RULES: Final[frozenset[Rule]] = frozenset({"spend_limit", "cycle_outlier"})
+"""Rules whose period is the billing cycle (they resolve themselves when the condition clears)."""
+SPEND_RULES: Final[frozenset[Rule]] = frozenset(
+    {"spend_limit", "zscore_spend", "spend_spike", "cycle_outlier"}
+)
+"""Rules whose value and threshold are dollars; the others count requests or tokens."""
+
+Severity = Literal["warning", "critical"]
+SEVERITY_RANK: Final[dict[str, int]] = {"warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class DayMeasure:
+    """One member's usage on one UTC day, from their usage events."""
+
+    spend_cents: float = 0.0
+    requests: int = 0
+    tokens: int = 0
+    """Input plus output tokens."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUsage:
+    """One member's zero-filled daily usage over the detection window, and where it went.
+
+    ``days`` holds every calendar day of the window, zero where nothing happened, so a quiet day
+    counts as a quiet day rather than vanishing. ``model_cents`` gives spend per model per day,
+    for naming the model behind an anomaly.
+    """
+
+    email: str
+    name: str
+    days: dict[date, DayMeasure]
+    model_cents: dict[date, dict[str, float]] = field(default_factory=dict)
+    cycle_spend_cents: float = 0.0
+    """Spend in the current billing cycle: Cursor's ``/teams/spend`` figure when collected,
+    else the sum of the events since the cycle start."""
+    is_removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule firing for one member in one period, as the detector sees it this run.
+
+    ``value`` and ``threshold`` are dollars for spend rules and counts otherwise; ``threshold``
+    is the firing point (value must be above it). ``period`` is the UTC day for daily rules and
+    the cycle start day for cycle rules.
+    """
+
+    rule: Rule
+    email: str
+    name: str
+    period: date
+    value: float
+    threshold: float
+    severity: Severity
+    message: str
+    top_model: str | None = None
+    top_model_share: float | None = None
+    """Share (0..1) of the period's spend that went to ``top_model``."""
+
+    @property
+    def fingerprint(self) -> tuple[str, str, date]:
+        """One anomaly per fingerprint, ever."""
+        return (self.rule, self.email, self.period)

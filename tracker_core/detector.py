@@ -1,0 +1,283 @@
+"""One detection run: stored usage in, findings through the lifecycle, alerts out.
+
+This is the I/O edge around the pure rules of :mod:`tracker_core.detection`: it reads the
+per-member, per-day, per-model rollup of the usage events the rules need (grouped in SQL, so
+only the detection window is read, never the whole history), finds each new anomaly's onset
+in that member's events, applies the run to the stored anomalies and incidents in one
+transaction, then hands the announcements to the alert outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Date, Engine, bindparam, select, text
+
+from tracker_core import incidents
+from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
+from tracker_core.config import Settings
+from tracker_core.detection.measures import build_usage, median, onset_index
+from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
+from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
+from tracker_core.detection.settings import DetectionSettings
+from tracker_core.queries import SPEND_CENTS, current_cycle
+from tracker_core.storage import repo
+from tracker_core.storage import tables as t
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DetectionReport:
+    """The ``detect --json`` object of CONTRACT.md, plus what a person reads on a terminal."""
+
+    anomalies: list[dict[str, Any]]
+    new: int
+    updated: int
+    resolved: int
+    alerts: DispatchResult = field(default_factory=DispatchResult)
+    dry_run: bool = False
+    settings_problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "anomalies": self.anomalies,
+            "new": self.new,
+            "updated": self.updated,
+            "resolved": self.resolved,
+            "alerts": {
+                "slack": self.alerts.sent.get("slack", 0),
+                "email": self.alerts.sent.get("email", 0),
+                "failed": self.alerts.failed_total,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class DetectionInput:
+    """Everything the rules look at, read in one go."""
+
+    settings: DetectionSettings
+    members: list[MemberUsage]
+    days: list[date]
+    cycle_start: date
+    settings_problems: list[str]
+
+
+def load_settings(conn: Connection) -> tuple[DetectionSettings, list[str]]:
+    """Stored detection settings; a stored value that no longer validates falls back."""
+    return DetectionSettings.from_stored(repo.get_detection_settings(conn))
+
+
+def read_input(conn: Connection, *, today: date) -> DetectionInput:
+    """The rollup of the window the rules need: the cycle so far and the look-back days."""
+    settings, problems = load_settings(conn)
+    days = [today - timedelta(days=1), today]
+    cycle_start, _ = current_cycle(conn, today)
+    lookback = max(settings.zscore_window_days, settings.spike_lookback_days)
+    start = min(cycle_start, days[0] - timedelta(days=lookback))
+    typed = (bindparam("start", type_=Date), bindparam("end", type_=Date))
+    rows = conn.execute(
+        text(
+            f"SELECT user_email, day, model, SUM({SPEND_CENTS}), COUNT(*), "
+            "SUM(input_tokens + output_tokens) FROM usage_events "
+            "WHERE day BETWEEN :start AND :end GROUP BY user_email, day, model"
+        ).bindparams(*typed),
+        {"start": start, "end": today},
+    ).all()
+    members = conn.execute(select(t.members.c.email, t.members.c.name, t.members.c.is_removed))
+    names: dict[str, str] = {}
+    removed: set[str] = set()
+    for email, name, is_removed in members:
+        names[email] = name or ""
+        if is_removed:
+            removed.add(email)
+    spend = t.member_spend
+    cycle_spend = {
+        email: float(cents)
+        for email, cents in conn.execute(
+            select(spend.c.email, spend.c.spend_cents).where(spend.c.cycle_start == cycle_start)
+        )
+    }
+    usage = build_usage(
+        [
+            (str(email), _day(day), str(model), float(s or 0), int(n), int(tok or 0))
+            for email, day, model, s, n, tok in rows
+        ],
+        names=names,
+        cycle_spend_cents=cycle_spend,
+        cycle_start=cycle_start,
+        removed=removed,
+        start=start,
+        end=today,
+    )
+    return DetectionInput(settings, usage, days, cycle_start, problems)
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def evaluable_cycle_rules(members: Sequence[MemberUsage], settings: DetectionSettings) -> set[str]:
+    """Cycle rules whose silence this run means "the condition cleared", not "cannot tell"."""
+    rules = {"spend_limit"}
+    active = [m.cycle_spend_cents for m in members if m.cycle_spend_cents > 0]
+    if len(active) >= MIN_TEAM and median(active) >= MIN_CYCLE_MEDIAN_CENTS:
+        rules.add("cycle_outlier")
+    return rules
+
+
+def find_onset(
+    conn: Connection, finding: Finding, *, cycle_start: date, settings: DetectionSettings
+) -> datetime | None:
+    """Time of the member's usage event at which the period's value crossed the firing point."""
+    e = t.usage_events
+    in_cycle = finding.rule in CYCLE_RULES
+    period = e.c.day >= cycle_start if in_cycle else e.c.day == finding.period
+    rows = conn.execute(
+        select(e.c.timestamp_ms, repo.spend_cents_expr(), e.c.input_tokens + e.c.output_tokens)
+        .where(e.c.user_email == finding.email)
+        .where(period)
+        .order_by(e.c.timestamp_ms)
+    ).all()
+    if not rows:
+        return None
+    threshold = finding.threshold
+    if finding.rule in SPEND_RULES:
+        if finding.rule in ("zscore_spend", "spend_spike"):
+            threshold = max(threshold, settings.min_daily_spend)
+        values = [float(cents or 0) for _, cents, _ in rows]
+        threshold *= 100
+    elif finding.rule == "tokens_limit":
+        values = [float(tokens or 0) for _, _, tokens in rows]
+    else:
+        if finding.rule == "zscore_requests":
+            threshold = max(threshold, settings.min_daily_requests)
+        values = [1.0] * len(rows)
+    index = onset_index(values, threshold)
+    stamp = rows[-1][0] if index is None else rows[index][0]
+    return datetime.fromtimestamp(stamp / 1000, tz=UTC)
+
+
+def channels_configured(settings: Settings) -> dict[str, bool]:
+    slack, email = settings.slack, settings.email
+    return {
+        "slack": bool(slack.bot_token and slack.bot_token.get_secret_value() and slack.channel_id),
+        "email": bool(
+            email.resend_api_key and email.resend_api_key.get_secret_value() and email.to
+        ),
+    }
+
+
+def make_senders(settings: Settings) -> dict[str, Sender]:
+    """A sender for every configured channel."""
+    configured = channels_configured(settings)
+    senders: dict[str, Sender] = {}
+    dashboard = settings.daemon.dashboard_url
+    if configured["slack"] and settings.slack.bot_token is not None:
+        from tracker_core.alerting.slack import SlackSender
+
+        senders["slack"] = SlackSender(
+            settings.slack.bot_token.get_secret_value(),
+            settings.slack.channel_id,
+            base_url=settings.slack.api_url,
+            dashboard_url=dashboard,
+        )
+    if configured["email"] and settings.email.resend_api_key is not None:
+        from tracker_core.alerting.email import EmailSender
+
+        senders["email"] = EmailSender(
+            settings.email.resend_api_key.get_secret_value(),
+            settings.email.to,
+            settings.email.from_address,
+            api_url=settings.email.api_url,
+            dashboard_url=dashboard,
+        )
+    return senders
+
+
+def open_anomalies(conn: Connection, new_ids: set[int]) -> list[dict[str, Any]]:
+    """Every anomaly open after the run, in the shape of CONTRACT.md's ``detect --json``."""
+    a, i = t.anomalies, t.incidents
+    rows = conn.execute(
+        select(a, i.c.id.label("incident_id"))
+        .join(i, i.c.anomaly_id == a.c.id)
+        .where(a.c.status == "open")
+        .order_by(a.c.period.desc(), a.c.rule, a.c.email)
+    )
+    return [
+        {
+            "id": row.id,
+            "incident_id": row.incident_id,
+            "rule": row.rule,
+            "email": row.email,
+            "period": row.period.isoformat(),
+            "value": row.value,
+            "threshold": row.threshold,
+            "severity": row.severity,
+            "message": row.message,
+            "is_new": row.id in new_ids,
+        }
+        for row in rows
+    ]
+
+
+def run_detection(
+    engine: Engine,
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    clock: Clock = utc_now,
+    senders: Mapping[str, Sender] | None = None,
+) -> DetectionReport:
+    """Detect, update anomalies and incidents, then deliver what is due.
+
+    With ``dry_run`` the whole run happens inside a transaction that is rolled back, so the
+    report shows exactly what a real run would change, and nothing is written or sent.
+    """
+    now = clock()
+    with engine.connect() as conn, conn.begin() as transaction:
+        data = read_input(conn, today=now.date())
+        findings = detect(data.members, data.settings, data.days, data.cycle_start)
+        onsets = {
+            f.fingerprint: onset
+            for f in findings
+            if (onset := find_onset(conn, f, cycle_start=data.cycle_start, settings=data.settings))
+            is not None
+        }
+        result = incidents.apply_findings(
+            conn,
+            findings,
+            onsets=onsets,
+            now=now,
+            channels=channels_configured(settings),
+            cycle_start=data.cycle_start,
+            cycle_rules_evaluable=evaluable_cycle_rules(data.members, data.settings),
+        )
+        new_ids = {change.anomaly_id for change in result.new}
+        report = DetectionReport(
+            anomalies=open_anomalies(conn, new_ids),
+            new=len(result.new),
+            updated=len(result.updated),
+            resolved=result.resolved,
+            dry_run=dry_run,
+            settings_problems=data.settings_problems,
+        )
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    if not dry_run:
+        report.alerts = dispatch(
+            engine, make_senders(settings) if senders is None else senders, now=clock
+        )
+    return report
