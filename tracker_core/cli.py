@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tracker_core import __version__
-from tracker_core.collector import CollectionSummary, Collector, Progress
+from tracker_core.collector import CollectionSummary
 from tracker_core.config import (
     CollectorSettings,
     CursorSettings,
@@ -36,8 +36,8 @@ from tracker_core.console import (
     print_summary,
     print_top_spenders,
 )
-from tracker_core.cursor_api import ClientOptions, CursorClient
 from tracker_core.errors import ConfigError, TrackerError
+from tracker_core.jobs import collect_once
 from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
 
@@ -54,49 +54,16 @@ def say_error(message: object) -> None:
     print(f"cursor-tracker: {message}", file=sys.stderr, flush=True)
 
 
-def client_options(settings: Settings) -> ClientOptions:
-    """Client options from the configuration; collecting without a key is a configuration error."""
-    cursor = settings.cursor
-    if cursor.admin_api_key is None or not cursor.admin_api_key.get_secret_value():
-        raise ConfigError(
-            "no Cursor Admin API key: set CURSOR_ADMIN_API_KEY or [cursor] admin_api_key "
-            "(or try `cursor-tracker demo`, which needs none)"
-        )
-    analytics = cursor.analytics_api_key.get_secret_value() if cursor.analytics_api_key else None
-    return ClientOptions(
-        base_url=cursor.api_url,
-        admin_api_key=cursor.admin_api_key.get_secret_value(),
-        analytics_api_key=analytics or None,
-        timeout_seconds=cursor.timeout_seconds,
-        max_attempts=cursor.max_attempts,
-        max_retry_seconds=cursor.max_retry_seconds,
-        backoff_base_seconds=cursor.backoff_base_seconds,
-        admin_requests_per_minute=cursor.admin_requests_per_minute,
-        analytics_requests_per_minute=cursor.analytics_requests_per_minute,
-    )
-
-
-async def _collect(settings: Settings, progress: Progress) -> CollectionSummary:
-    options = client_options(settings)
-    engine = open_database(settings.database_url)
-    try:
-        async with CursorClient(options) as client:
-            collector = Collector(engine, client, settings.collector, progress=progress)
-            return await collector.run()
-    finally:
-        engine.dispose()
-
-
 def run_collection(settings: Settings, *, quiet: bool, err: Console) -> CollectionSummary:
     """One pass with progress bars on a terminal, plain lines elsewhere, nothing if quiet."""
     if quiet:
         from tracker_core.collector import SilentProgress
 
-        return asyncio.run(_collect(settings, SilentProgress()))
+        return asyncio.run(collect_once(settings, SilentProgress()))
     if err.is_terminal:
         with BarProgress(err) as bars:
-            return asyncio.run(_collect(settings, bars))
-    return asyncio.run(_collect(settings, PlainProgress(err.file)))
+            return asyncio.run(collect_once(settings, bars))
+    return asyncio.run(collect_once(settings, PlainProgress(err.file)))
 
 
 # --- subcommands ----------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""Jobs every face of the tracker runs the same way: the command line, the TUI, the daemon."""
+
+from __future__ import annotations
+
+from tracker_core.collector import CollectionSummary, Collector, Progress
+from tracker_core.config import Settings
+from tracker_core.cursor_api import ClientOptions, CursorClient
+from tracker_core.errors import ConfigError
+from tracker_core.storage import open_database
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    """Client options from the configuration; collecting without a key is a configuration error."""
+    cursor = settings.cursor
+    if cursor.admin_api_key is None or not cursor.admin_api_key.get_secret_value():
+        raise ConfigError(
+            "no Cursor Admin API key: set CURSOR_ADMIN_API_KEY or [cursor] admin_api_key "
+            "(or try `cursor-tracker demo`, which needs none)"
+        )
+    analytics = cursor.analytics_api_key.get_secret_value() if cursor.analytics_api_key else None
+    return ClientOptions(
+        base_url=cursor.api_url,
+        admin_api_key=cursor.admin_api_key.get_secret_value(),
+        analytics_api_key=analytics or None,
+        timeout_seconds=cursor.timeout_seconds,
+        max_attempts=cursor.max_attempts,
+        max_retry_seconds=cursor.max_retry_seconds,
+        backoff_base_seconds=cursor.backoff_base_seconds,
+        admin_requests_per_minute=cursor.admin_requests_per_minute,
+        analytics_requests_per_minute=cursor.analytics_requests_per_minute,
+    )
+
+
+async def collect_once(settings: Settings, progress: Progress) -> CollectionSummary:
+    """One incremental collection pass; ``progress`` hears about every stream."""
+    options = client_options(settings)
+    engine = open_database(settings.database_url)
+    try:
+        async with CursorClient(options) as client:
+            collector = Collector(engine, client, settings.collector, progress=progress)
+            return await collector.run()
+    finally:
+        engine.dispose()
