@@ -145,20 +145,3 @@ class MemberDetail:
     """1-based rank by spend among members active in the window."""
 
 
-def overview(conn: Connection, *, days: int, today: date, group_id: str | None = None) -> Overview:
-    """The overview figures; with ``group_id`` only that group's current members count."""
-    raise NotImplementedError
-
-
-def insights(conn: Connection, *, days: int, today: date) -> Insights:
-    raise NotImplementedError
-
-
-def member_detail(conn: Connection, email: str, *, days: int, today: date) -> MemberDetail:
-    """Raises ``LookupError`` naming the email when the member is unknown."""
-    raise NotImplementedError
-
-
-def billing_groups(conn: Connection) -> list[tuple[GroupOption, list[str]]]:
-    """Every billing group with its current members' emails (for the settings screen)."""
-    raise NotImplementedError
