@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean postgres-binaries
+.PHONY: demo test lint typecheck unit bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/cursor-tracker demo
 
-# PostgreSQL's server binaries come from Debian's package; the test suite starts its own
-# throw-away server from them, so only the binaries are needed.
-postgres-binaries:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
-	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
-	    else echo "PostgreSQL server binaries missing: install Debian's postgresql package"; exit 1; fi; }
+# The tests need two programs from Debian: PostgreSQL's server binaries (the suite starts its
+# own throw-away server from them) and tmux (the console is driven in a real terminal).
+system-packages:
+	@missing=""; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="postgresql"; \
+	  command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	    else echo "missing Debian packages:$$missing (install them, then run make test again)"; exit 1; fi; \
+	  fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -36,7 +40,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-dev postgres-binaries
+unit: $(VENV)/.installed-dev system-packages
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
