@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from typing import Final
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ import resend
 from resend.exceptions import ResendError
 
 from tracker_core.alerting import format as fmt
-from tracker_core.alerting.items import AlertItem, Delivery
+from tracker_core.alerting.items import AlertItem, Delivery, send_in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -296,24 +297,10 @@ class EmailSender:
         After a rate limit, a refused key or an unreachable Resend the rest of the batch is
         not attempted; those emails fail with the same cause and ``retry_after``.
         """
-        deliveries: list[Delivery] = []
-        halted: Delivery | None = None
-        for group, message in build_emails(items, self._dashboard_url):
-            if halted is not None:
-                deliveries.append(
-                    Delivery(
-                        message.incident_ids,
-                        ok=False,
-                        error=f"Not sent after an earlier failure: {halted.error}",
-                        retry_after=halted.retry_after,
-                    )
-                )
-                continue
-            delivery, halt = self._send_one(group, message)
-            deliveries.append(delivery)
-            if halt:
-                halted = delivery
-        return deliveries
+        return send_in_turn(
+            (message.incident_ids, partial(self._send_one, group, message))
+            for group, message in build_emails(items, self._dashboard_url)
+        )
 
     def _send_one(self, items: Sequence[AlertItem], message: EmailMessage) -> tuple[Delivery, bool]:
         params: resend.Emails.SendParams = {

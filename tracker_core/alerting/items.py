@@ -6,6 +6,7 @@ The incident lifecycle turns stored anomalies into :class:`AlertItem` values and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -45,3 +46,33 @@ class Delivery:
     ok: bool
     error: str | None = None
     retry_after: float | None = None
+
+
+def send_in_turn(
+    messages: Iterable[tuple[tuple[int, ...], Callable[[], tuple[Delivery, bool]]]],
+) -> list[Delivery]:
+    """Send messages one after another until one fails in a way that would repeat.
+
+    Each message comes as (incident ids, send) where ``send`` returns its delivery and
+    whether to halt (a rate limit, a refused key, a service out of reach). After a halt the
+    rest are not attempted: they fail with the same cause and ``retry_after``, so the outbox
+    retries them all later instead of hammering a service that said stop.
+    """
+    deliveries: list[Delivery] = []
+    halted: Delivery | None = None
+    for incident_ids, send in messages:
+        if halted is not None:
+            deliveries.append(
+                Delivery(
+                    incident_ids,
+                    ok=False,
+                    error=f"Not sent after an earlier failure: {halted.error}",
+                    retry_after=halted.retry_after,
+                )
+            )
+            continue
+        delivery, halt = send()
+        deliveries.append(delivery)
+        if halt:
+            halted = delivery
+    return deliveries

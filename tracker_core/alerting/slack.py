@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, cast
 from urllib.error import URLError
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from tracker_core.alerting import format as fmt
-from tracker_core.alerting.items import AlertItem, Delivery
+from tracker_core.alerting.items import AlertItem, Delivery, send_in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -285,24 +286,10 @@ class SlackSender:
         Slack unreachable) the rest of the batch is not attempted; those messages fail with
         the same cause and ``retry_after``.
         """
-        deliveries: list[Delivery] = []
-        halted: Delivery | None = None
-        for message in build_messages(items, self._dashboard_url):
-            if halted is not None:
-                deliveries.append(
-                    Delivery(
-                        message.incident_ids,
-                        ok=False,
-                        error=f"Not sent after an earlier failure: {halted.error}",
-                        retry_after=halted.retry_after,
-                    )
-                )
-                continue
-            delivery, halt = self._post(message)
-            deliveries.append(delivery)
-            if halt:
-                halted = delivery
-        return deliveries
+        return send_in_turn(
+            (message.incident_ids, partial(self._post, message))
+            for message in build_messages(items, self._dashboard_url)
+        )
 
     def _post(self, message: SlackMessage) -> tuple[Delivery, bool]:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Rule = Literal[
     "spend_limit",
@@ -20,15 +20,8 @@ Rule = Literal[
     "spend_spike",
     "cycle_outlier",
 ]
-RULES: Final[tuple[Rule, ...]] = (
-    "spend_limit",
-    "requests_limit",
-    "tokens_limit",
-    "zscore_spend",
-    "zscore_requests",
-    "spend_spike",
-    "cycle_outlier",
-)
+RULES: Final[tuple[Rule, ...]] = get_args(Rule)
+"""Every rule, in the order reports list them."""
 CYCLE_RULES: Final[frozenset[Rule]] = frozenset({"spend_limit", "cycle_outlier"})
 """Rules whose period is the billing cycle (they resolve themselves when the condition clears)."""
 SPEND_RULES: Final[frozenset[Rule]] = frozenset(
