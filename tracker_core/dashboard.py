@@ -8,10 +8,18 @@ in cents until a face formats it; days are UTC.
 
 from __future__ import annotations
 
+import calendar
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, Select, func, select
+
+from tracker_core import queries
+from tracker_core.storage import tables as t
+from tracker_core.storage.repo import last_successful_run, spend_cents_expr
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,8 @@ class CycleProgress:
 
     start: date
     end: date
-    """Last day of the cycle (Cursor's when known, else the day before the next month)."""
+    """Last day of the cycle: the day before the next cycle starts, by Cursor's ``cycleEnd``
+    (that instant, not the last day) when known, else by the same day next month."""
     day: int
     """Today's 1-based day number in the cycle."""
     length: int
@@ -67,6 +76,7 @@ class Overview:
     spend_cents: float
     active_members: int
     total_members: int
+    """Members on the team, plus removed ones whose spend is in the window."""
     open_incidents: int
     critical_incidents: int
     cycle: CycleProgress
@@ -145,3 +155,462 @@ class MemberDetail:
     """1-based rank by spend among members active in the window."""
 
 
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _window_start(days: int, today: date) -> date:
+    """First day of the ``days`` UTC days ending ``today``; a window needs at least one day."""
+    if days < 1:
+        raise ValueError(f"a window needs at least one day, not {days}")
+    return today - timedelta(days=days - 1)
+
+
+def _each_day(start: date, days: int) -> list[date]:
+    return [start + timedelta(days=offset) for offset in range(days)]
+
+
+def _display(name: str, email: str) -> str:
+    return name or email
+
+
+def _current_members(group_id: str) -> Select[tuple[str]]:
+    """The emails of a group's current members, as a subquery the event queries filter on.
+
+    A subquery rather than a bound list keeps the statement small for a group of any size
+    and lets the database do the matching while it scans the window.
+    """
+    gm = t.group_members
+    return select(gm.c.email).where(gm.c.group_id == group_id, gm.c.left_at.is_(None))
+
+
+def _event_scope(group_id: str | None) -> list[ColumnElement[bool]]:
+    if group_id is None:
+        return []
+    return [t.usage_events.c.user_email.in_(_current_members(group_id))]
+
+
+@dataclass(frozen=True)
+class _Memberships:
+    """Billing groups and current memberships, read once and shared by every figure."""
+
+    groups: list[tuple[str, str, bool]]
+    """(id, name, is_unassigned) of every group, by name."""
+    emails: dict[str, list[str]]
+    """Group id -> its current members' emails, sorted."""
+    first_group: dict[str, str]
+    """Email -> name of the first (by name) non-unassigned group the member is in now."""
+
+
+def _memberships(conn: Connection) -> _Memberships:
+    bg, gm = t.billing_groups, t.group_members
+    groups = [
+        (str(gid), str(name), bool(unassigned))
+        for gid, name, unassigned in conn.execute(
+            select(bg.c.id, bg.c.name, bg.c.is_unassigned).order_by(bg.c.name, bg.c.id)
+        )
+    ]
+    names = {gid: name for gid, name, _ in groups}
+    emails: dict[str, list[str]] = {gid: [] for gid, _, _ in groups}
+    first_group: dict[str, str] = {}
+    rows = conn.execute(
+        select(gm.c.group_id, gm.c.email).where(gm.c.left_at.is_(None)).order_by(gm.c.email)
+    )
+    for gid, email in rows:
+        emails.setdefault(str(gid), []).append(str(email))
+    # Groups are visited by name, so the first one seen for a member is their first by name.
+    for gid, _, is_unassigned in groups:
+        if is_unassigned:
+            continue
+        for email in emails[gid]:
+            first_group.setdefault(email, names[gid])
+    return _Memberships(groups=groups, emails=emails, first_group=first_group)
+
+
+def _open_incidents(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Email -> (open incidents, of which critical); open means not resolved yet."""
+    a, i = t.anomalies, t.incidents
+    rows = conn.execute(
+        select(a.c.email, a.c.severity, func.count())
+        .select_from(i.join(a, a.c.id == i.c.anomaly_id))
+        .where(i.c.status != "resolved")
+        .group_by(a.c.email, a.c.severity)
+    )
+    counts: dict[str, tuple[int, int]] = {}
+    for email, severity, count in rows:
+        total, critical = counts.get(str(email), (0, 0))
+        n = int(count)
+        counts[str(email)] = (total + n, critical + (n if severity == "critical" else 0))
+    return counts
+
+
+def _cycle_end(start: date) -> date:
+    """The day before the same day next month (the month's last day when it has no such day)."""
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    next_start = date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    return next_start - timedelta(days=1)
+
+
+def _cycle(conn: Connection, today: date, group_id: str | None) -> CycleProgress:
+    start, next_start = queries.current_cycle(conn, today)
+    # Cursor's ``cycleEnd`` is the instant the next cycle begins (midnight UTC), so the stored
+    # day is the next cycle's first day and the last day of this one is the day before.
+    end = _cycle_end(start)
+    if next_start is not None and next_start > start:
+        end = next_start - timedelta(days=1)
+    length = (end - start).days + 1
+    day = min(max((today - start).days + 1, 1), length)
+    ue = t.usage_events
+    spend = conn.execute(
+        select(func.sum(spend_cents_expr())).where(ue.c.day >= start, *_event_scope(group_id))
+    ).scalar()
+    spend_cents = float(spend or 0)
+    return CycleProgress(
+        start=start,
+        end=end,
+        day=day,
+        length=length,
+        spend_cents=spend_cents,
+        projected_cents=spend_cents / day * length,
+    )
+
+
+# --- the screens -----------------------------------------------------------------------------
+
+
+def overview(conn: Connection, *, days: int, today: date, group_id: str | None = None) -> Overview:
+    """The overview figures; with ``group_id`` only that group's current members count.
+
+    Every figure (spend, members, top spenders, models, daily series, incidents and the
+    cycle) is restricted to the same scope, so the tiles of a filtered screen add up. A
+    member's ``last_active`` is their latest event day within the window (None when they had
+    none), which one grouped scan of the window gives for everyone at once. The events of the
+    window are read with two grouped queries plus one for the cycle: the screen must stay fast
+    with a million events, so nothing is queried per member.
+    """
+    start = _window_start(days, today)
+    ue = t.usage_events
+    spend = spend_cents_expr()
+    in_window = [ue.c.day.between(start, today), *_event_scope(group_id)]
+
+    per_user_model = conn.execute(
+        select(
+            ue.c.user_email,
+            ue.c.model,
+            func.sum(spend),
+            func.count(),
+            func.sum(ue.c.input_tokens + ue.c.output_tokens),
+            func.max(ue.c.day),
+        )
+        .where(*in_window)
+        .group_by(ue.c.user_email, ue.c.model)
+    ).all()
+    per_day = conn.execute(
+        select(ue.c.day, func.sum(spend)).where(*in_window).group_by(ue.c.day)
+    ).all()
+
+    memberships = _memberships(conn)
+    scope: set[str] | None = None
+    if group_id is not None:
+        scope = set(memberships.emails.get(group_id, []))
+
+    # email -> [spend, requests, tokens, last day]; model -> spend; email -> best model key.
+    users: dict[str, list[Any]] = {}
+    models: dict[str, float] = defaultdict(float)
+    top_model: dict[str, tuple[float, int, str]] = {}
+    for email, model, cents, count, tokens, last_day in per_user_model:
+        email, model = str(email), str(model)
+        cents, count = float(cents or 0), int(count)
+        figures = users.setdefault(email, [0.0, 0, 0, None])
+        figures[0] += cents
+        figures[1] += count
+        figures[2] += int(tokens or 0)
+        day = queries._day(last_day)
+        figures[3] = day if figures[3] is None or day > figures[3] else figures[3]
+        models[model] += cents
+        candidate = (cents, count, model)
+        if email not in top_model or candidate > top_model[email]:
+            top_model[email] = candidate
+
+    m = t.members
+    people = {
+        str(email): (str(name or ""), str(role or ""), removed_at is not None)
+        for email, name, role, removed_at in conn.execute(
+            select(m.c.email, m.c.name, m.c.role, m.c.removed_at)
+        )
+        if scope is None or email in scope
+    }
+    on_team = {email for email, (_, _, removed) in people.items() if not removed}
+
+    incidents = _open_incidents(conn)
+    if scope is not None:
+        incidents = {email: n for email, n in incidents.items() if email in scope}
+
+    rows: list[MemberRow] = []
+    for email in on_team | users.keys():
+        name, role, removed = people.get(email, ("", "", False))
+        cents, requests, tokens, last_day = users.get(email, (0.0, 0, 0, None))
+        rows.append(
+            MemberRow(
+                email=email,
+                name=name,
+                role=role,
+                group=memberships.first_group.get(email, ""),
+                is_removed=removed,
+                spend_cents=cents,
+                requests=requests,
+                tokens=tokens,
+                top_model=top_model[email][2] if email in top_model else None,
+                last_active=last_day,
+                open_incidents=incidents.get(email, (0, 0))[0],
+            )
+        )
+    rows.sort(key=lambda row: (-row.spend_cents, -row.requests, row.email))
+
+    spenders = [
+        (_display(row.name, row.email), row.spend_cents) for row in rows if row.spend_cents > 0
+    ]
+    by_day = {queries._day(day): float(cents or 0) for day, cents in per_day}
+
+    return Overview(
+        days=days,
+        start=start,
+        end=today,
+        group_id=group_id,
+        spend_cents=sum(figures[0] for figures in users.values()),
+        active_members=len(users),
+        # As in ``queries.team_stats``: a member removed during the window still counts while
+        # their spend is in it, so the active figure is always a part of the total.
+        total_members=len(rows),
+        open_incidents=sum(total for total, _ in incidents.values()),
+        critical_incidents=sum(critical for _, critical in incidents.values()),
+        cycle=_cycle(conn, today, group_id),
+        daily_spend=[(day, by_day.get(day, 0.0)) for day in _each_day(start, days)],
+        top_spenders=spenders[:10],
+        model_spend=sorted(models.items(), key=lambda item: (-item[1], item[0])),
+        members=rows,
+        groups=[
+            GroupOption(id=gid, name=name, members=len(memberships.emails.get(gid, [])))
+            for gid, name, is_unassigned in memberships.groups
+            if not is_unassigned
+        ],
+        last_collected=last_successful_run(conn),
+    )
+
+
+def _analytics(
+    conn: Connection, metric: str, fields: Sequence[str], start: date, end: date
+) -> list[tuple[date, str, str, str, float]]:
+    """(day, dimension, subdimension, field, value) of one Analytics metric over a window."""
+    av = t.analytics_values
+    rows = conn.execute(
+        select(av.c.day, av.c.dimension, av.c.subdimension, av.c.field, av.c.value).where(
+            av.c.metric == metric, av.c.field.in_(fields), av.c.day.between(start, end)
+        )
+    )
+    return [
+        (queries._day(day), str(dim), str(sub), str(name), float(value or 0))
+        for day, dim, sub, name, value in rows
+    ]
+
+
+def insights(conn: Connection, *, days: int, today: date) -> Insights:
+    """Adoption from the Analytics API tables, efficiency from the events, over the window.
+
+    Client versions are a snapshot, not a sum: the latest day within the window that has
+    any is shown. The Analytics tables are small (a few rows per day), so they are read as
+    rows and summed here; the events are grouped in SQL.
+    """
+    start = _window_start(days, today)
+    window = _each_day(start, days)
+
+    dau_by_day: dict[date, float] = defaultdict(float)
+    for day, _, _, _, value in _analytics(conn, "dau", ["dau"], start, today):
+        dau_by_day[day] += value
+
+    messages: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    for day, model, _, _, value in _analytics(conn, "models", ["messages"], start, today):
+        messages[model][day] += value
+    top_models = sorted(messages, key=lambda model: (-sum(messages[model].values()), model))[:6]
+
+    accepted = sum(
+        value
+        for metric in ("agent-edits", "tabs")
+        for _, _, _, _, value in _analytics(conn, metric, ["total_lines_accepted"], start, today)
+    )
+
+    mcp: dict[tuple[str, str], float] = defaultdict(float)
+    for _, tool, server, _, value in _analytics(conn, "mcp", ["usage"], start, today):
+        mcp[(tool, server)] += value
+
+    extensions: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    ext_fields = ["total_files", "total_lines_accepted"]
+    for _, ext, _, name, value in _analytics(conn, "top-file-extensions", ext_fields, start, today):
+        extensions[ext][ext_fields.index(name)] += value
+
+    versions: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    version_rows = _analytics(conn, "client-versions", ["user_count", "percentage"], start, today)
+    latest = max((day for day, *_ in version_rows), default=None)
+    for day, version, _, name, value in version_rows:
+        if day == latest:
+            versions[version][0 if name == "user_count" else 1] += value
+
+    ue = t.usage_events
+    per_model = conn.execute(
+        select(ue.c.model, func.sum(spend_cents_expr()), func.count())
+        .where(ue.c.day.between(start, today))
+        .group_by(ue.c.model)
+    ).all()
+    efficiency = [
+        ModelEfficiency(
+            model=str(model),
+            spend_cents=float(cents or 0),
+            requests=int(count),
+            cents_per_request=float(cents or 0) / int(count),
+        )
+        for model, cents, count in per_model
+    ]
+    efficiency.sort(key=lambda row: (-row.spend_cents, row.model))
+    spend = sum(row.spend_cents for row in efficiency)
+    accepted_lines = round(accepted)
+
+    has_analytics = conn.execute(select(t.analytics_values.c.metric).limit(1)).first() is not None
+    return Insights(
+        days=days,
+        start=start,
+        end=today,
+        dau=[(day, round(dau_by_day.get(day, 0))) for day in window],
+        model_adoption={
+            model: [(day, round(messages[model].get(day, 0))) for day in window]
+            for model in top_models
+        },
+        model_efficiency=efficiency,
+        accepted_lines=accepted_lines,
+        cents_per_accepted_line=spend / accepted_lines if accepted_lines else None,
+        mcp_tools=sorted(
+            ((tool, server, round(usage)) for (tool, server), usage in mcp.items()),
+            key=lambda row: (-row[2], row[0], row[1]),
+        ),
+        file_extensions=sorted(
+            ((ext, round(files), round(lines)) for ext, (files, lines) in extensions.items()),
+            key=lambda row: (-row[2], row[0]),
+        ),
+        client_versions=sorted(
+            ((version, round(users), pct) for version, (users, pct) in versions.items()),
+            key=lambda row: (-row[1], row[0]),
+        ),
+        has_analytics=has_analytics,
+    )
+
+
+_FEATURES: dict[str, str] = {
+    "agent": "agent_requests",
+    "chat": "chat_requests",
+    "composer": "composer_requests",
+    "cmdk": "cmdk_usages",
+    "tabs_accepted": "total_tabs_accepted",
+    "tabs_shown": "total_tabs_shown",
+    "accepted_lines": "accepted_lines_added",
+}
+"""``MemberDetail.features`` key -> the daily usage column it sums."""
+
+
+def member_detail(conn: Connection, email: str, *, days: int, today: date) -> MemberDetail:
+    """Raises ``LookupError`` naming the email when the member is unknown.
+
+    A member is known when the members listing has them or any usage event names them, so
+    every row of the overview's table can be opened. A handful of queries on one member's
+    rows use the (email, day) indexes; only the rank looks at the whole window, once.
+    """
+    start = _window_start(days, today)
+    m, ue, du = t.members, t.usage_events, t.daily_usage
+    person = conn.execute(
+        select(m.c.name, m.c.role, m.c.removed_at).where(m.c.email == email)
+    ).first()
+    if person is None:
+        seen = conn.execute(select(ue.c.id).where(ue.c.user_email == email).limit(1)).first()
+        if seen is None:
+            raise LookupError(f"no member {email}")
+    name, role = (str(person.name or ""), str(person.role or "")) if person else ("", "")
+
+    spend = spend_cents_expr()
+    tokens = ue.c.input_tokens + ue.c.output_tokens
+    mine = [ue.c.user_email == email, ue.c.day.between(start, today)]
+    per_day = {
+        queries._day(day): (float(cents or 0), int(toks or 0), int(count))
+        for day, cents, toks, count in conn.execute(
+            select(ue.c.day, func.sum(spend), func.sum(tokens), func.count())
+            .where(*mine)
+            .group_by(ue.c.day)
+        )
+    }
+    daily = [(day, *per_day.get(day, (0.0, 0, 0))) for day in _each_day(start, days)]
+    models = sorted(
+        (
+            (str(model), int(count), float(cents or 0))
+            for model, count, cents in conn.execute(
+                select(ue.c.model, func.count(), func.sum(spend)).where(*mine).group_by(ue.c.model)
+            )
+        ),
+        key=lambda row: (-row[2], -row[1], row[0]),
+    )
+
+    sums = conn.execute(
+        select(*(func.coalesce(func.sum(du.c[column]), 0) for column in _FEATURES.values())).where(
+            du.c.email == email, du.c.day.between(start, today)
+        )
+    ).one()
+    features = {key: int(value) for key, value in zip(_FEATURES, sums, strict=True)}
+
+    activity = [[0] * 24 for _ in range(7)]
+    for (timestamp_ms,) in conn.execute(select(ue.c.timestamp_ms).where(*mine)):
+        at = datetime.fromtimestamp(int(timestamp_ms) / 1000, tz=UTC)
+        activity[at.weekday()][at.hour] += 1
+
+    # Ranked on the database's own per-member sums, this member's included, so summing in a
+    # different order cannot make a member trail their own total.
+    totals = {
+        str(who): float(cents or 0)
+        for who, cents in conn.execute(
+            select(ue.c.user_email, func.sum(spend))
+            .where(ue.c.day.between(start, today))
+            .group_by(ue.c.user_email)
+        )
+    }
+    mine_total = totals.get(email, 0.0)
+    rank: int | None = None
+    if mine_total > 0:
+        rank = 1 + sum(1 for cents in totals.values() if cents > mine_total)
+
+    return MemberDetail(
+        email=email,
+        name=name,
+        role=role,
+        group=_memberships(conn).first_group.get(email, ""),
+        is_removed=person is not None and person.removed_at is not None,
+        days=days,
+        start=start,
+        end=today,
+        spend_cents=sum(cents for _, cents, _, _ in daily),
+        requests=sum(count for _, _, _, count in daily),
+        tokens=sum(toks for _, _, toks, _ in daily),
+        daily=daily,
+        models=models,
+        features=features,
+        activity=activity,
+        team_rank=rank,
+    )
+
+
+def billing_groups(conn: Connection) -> list[tuple[GroupOption, list[str]]]:
+    """Every billing group with its current members' emails (for the settings screen).
+
+    Groups come by name with the reserved Unassigned group last, since it is where members
+    land by default rather than a group someone chose.
+    """
+    memberships = _memberships(conn)
+    ordered = sorted(memberships.groups, key=lambda group: (group[2], group[1], group[0]))
+    result: list[tuple[GroupOption, list[str]]] = []
+    for gid, name, _ in ordered:
+        emails = memberships.emails.get(gid, [])
+        result.append((GroupOption(id=gid, name=name, members=len(emails)), list(emails)))
+    return result
