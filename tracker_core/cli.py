@@ -246,7 +246,12 @@ def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    """Simulated organisation -> embedded simulator -> collection -> top spenders."""
+    """Simulated organisation -> embedded simulator -> collection -> detection -> console.
+
+    On a terminal the demo ends in the console, with the simulator still serving so that
+    ``c`` (collect now) works; elsewhere (scripts, CI) it prints the top spenders and the open
+    incidents instead.
+    """
     from tracker_core.simulator import generate_scenario, running_simulator
 
     out, err = Console(), Console(stderr=True)
@@ -264,6 +269,7 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     )
     scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed)
     demo_key = "demo-key"
+    interactive = not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty()
     with running_simulator(scenario, api_key=demo_key, rate_limits=False) as url:
         settings = Settings(
             cursor=CursorSettings.model_validate(
@@ -280,13 +286,18 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             ),
         )
         summary = run_collection(settings, quiet=False, err=err)
+        report = _detect(LoadedSettings(settings=settings, path=None), dry_run=False)
+        if interactive:
+            from tracker_tui.app import run_tui
+
+            run_tui(settings)
+            out.print(f"Demo database kept in {database}")
+            return EXIT_OK if summary.ok else EXIT_FAILED
     print_summary(summary, out, source="the simulator")
     from tracker_core import incidents
-    from tracker_core.detector import run_detection
 
     engine = open_database(settings.database_url)
     try:
-        report = run_detection(engine, settings)
         with engine.connect() as conn:
             stats = team_stats(conn, days=min(args.days, 30), today=datetime.now(UTC).date())
             queue = incidents.list_incidents(conn, status="active")
@@ -300,9 +311,19 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     )
     print_incidents(queue, out)
     out.print(
-        f"\nDatabase: {database}  (try: cursor-tracker stats --days 7, with DATABASE_URL=sqlite:///{database})"
+        f"\nDatabase: {database}  (browse it: DATABASE_URL=sqlite:///{database} cursor-tracker tui)"
     )
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def cmd_tui(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    """The console; Textual is imported here only, so the core stays free of any UI."""
+    from tracker_tui.app import run_tui
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the console needs a terminal (use `stats` or `incidents list` instead)")
+    run_tui(loaded.settings)
+    return EXIT_OK
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -338,14 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         parents=[common],
-        help="simulate an organisation, collect it and show who spends most (no key needed)",
-        description="Starts the simulator on a free loopback port, collects into DIR/tracker.db "
-        "and shows the top spenders. Works with no Cursor key and no network.",
+        help="simulate an organisation, collect, detect and open the console (no key needed)",
+        description="Starts the simulator on a free loopback port, collects into DIR/tracker.db, "
+        "detects, then opens the console (on a terminal) or prints the top spenders and open "
+        "incidents. Works with no Cursor key and no network.",
     )
     demo.add_argument("--users", type=_positive, default=40, help="members (default 40)")
     demo.add_argument("--days", type=_positive, default=30, help="days of history (default 30)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument("--data-dir", default=".demo", metavar="DIR", help="default ./.demo")
+    demo.add_argument(
+        "--no-tui", action="store_true", help="print the results instead of opening the console"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     collect = commands.add_parser(
@@ -372,6 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=cmd_stats)
+
+    tui = commands.add_parser(
+        "tui",
+        parents=[common],
+        help="open the console on the configured database",
+        description="The keyboard-driven console: overview, insights, members, incidents and "
+        "settings. Press ? on any screen for its keys.",
+    )
+    tui.set_defaults(handler=cmd_tui)
 
     detect = commands.add_parser(
         "detect",

@@ -1,0 +1,112 @@
+"""Console start-up benchmark: time to the first fully painted overview.
+
+Stores a team of N members (default 2,000) with D days (default 90) of usage events in a fresh
+SQLite file, then measures, in the same run and taking turns:
+
+* the tracker's console, from creating the app to the overview screen holding its data and
+  having painted it (headless, 120x40), and
+* a minimal Textual app (a header, one line of text, a footer) to its first paint, the floor
+  any Textual program pays.
+
+Target: the console at most twice the minimal app. Best of several rounds each.
+
+    python bench/tui_start.py [--members N] [--days D] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Static
+
+from tracker_core.config import DatabaseSettings, Settings
+from tracker_core.storage import open_database
+from tracker_tui.app import TrackerApp
+
+TARGET_RATIO = 2.0
+SIZE = (120, 40)
+
+
+def _detect_bench() -> ModuleType:
+    """The detection benchmark's team generator, so both benchmarks store the same team."""
+    path = Path(__file__).with_name("detect.py")
+    spec = importlib.util.spec_from_file_location("bench_detect", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class MinimalApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("hello")
+        yield Footer()
+
+
+async def time_minimal() -> float:
+    started = time.perf_counter()
+    app = MinimalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        return time.perf_counter() - started
+
+
+async def time_console(settings: Settings, now: datetime) -> float:
+    started = time.perf_counter()
+    app = TrackerApp(settings, clock=lambda: now, refresh_seconds=3600, collect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        while getattr(app.screen, "data", None) is None:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        return time.perf_counter() - started
+
+
+def run(members: int, days: int, rounds: int, workdir: Path) -> dict[str, float]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = f"sqlite:///{workdir / 'tui.db'}"
+    engine = open_database(url)
+    try:
+        print(f"storing {members:,} members x {days} days ...", file=sys.stderr)
+        events = _detect_bench().populate(engine, members, days, 4, now)
+    finally:
+        engine.dispose()
+    settings = Settings(database=DatabaseSettings(url=url))
+    minimal: list[float] = []
+    console: list[float] = []
+    for _ in range(rounds):
+        minimal.append(asyncio.run(time_minimal()))
+        console.append(asyncio.run(time_console(settings, now)))
+    return {"events": events, "minimal": min(minimal), "console": min(console)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        result = run(args.members, args.days, args.rounds, Path(scratch))
+    ratio = result["console"] / result["minimal"]
+    verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
+    team = f"{args.members:,} members x {args.days} days"
+    print(f"events stored:         {result['events']:,.0f} ({team})")
+    print(f"minimal Textual app:   {result['minimal']:.3f} s to first paint")
+    print(f"tracker overview:      {result['console']:.3f} s to first full paint")
+    print(f"ratio console/minimal: {ratio:.2f} (target <= {TARGET_RATIO}: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""A fixed organisation, collected once per session, and an app factory on a copy of it.
+
+Everything on screen is pinned: the scenario is generated with a fixed ``now``, the collector
+and the detector run on fixed clocks, and the app gets the same fixed clock, so snapshots do
+not depend on the day the tests run. (``collect_once`` would use the real clock; the collector
+it wraps takes a clock, so the fixture drives it directly.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.tui.helpers import COLLECTED_AT, FIXED_NOW, SIM_KEY
+from tracker_core.collector import Collector, SilentProgress
+from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
+from tracker_core.cursor_api import CursorClient
+from tracker_core.detector import run_detection
+from tracker_core.jobs import client_options
+from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.storage import open_database
+from tracker_tui.app import TrackerApp
+
+
+async def _collect(settings: Settings) -> None:
+    engine = open_database(settings.database_url)
+    try:
+        async with CursorClient(client_options(settings)) as client:
+            collector = Collector(
+                engine,
+                client,
+                settings.collector,
+                clock=lambda: COLLECTED_AT,
+                progress=SilentProgress(),
+            )
+            summary = await collector.run()
+        assert summary.ok, [s.error for s in summary.failed]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def organisation_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The collected, detected organisation; tests get copies, never this file."""
+    database = tmp_path_factory.mktemp("tui-org") / "tracker.db"
+    scenario = generate_scenario(users=24, days=35, seed=5, now=FIXED_NOW)
+    with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
+        settings = Settings(
+            cursor=CursorSettings.model_validate(
+                {
+                    "admin_api_key": SIM_KEY,
+                    "api_url": url,
+                    "admin_requests_per_minute": 10_000,
+                    "analytics_requests_per_minute": 10_000,
+                }
+            ),
+            database=DatabaseSettings(url=f"sqlite:///{database}"),
+            collector=CollectorSettings(backfill_days=40, events_window_days=30),
+        )
+        asyncio.run(_collect(settings))
+    engine = open_database(settings.database_url)
+    try:
+        run_detection(engine, settings, clock=lambda: FIXED_NOW)
+    finally:
+        engine.dispose()
+    return database
+
+
+@pytest.fixture
+def db_path(organisation_db: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the organisation (tests acknowledge, resolve, save settings)."""
+    target = tmp_path / "tracker.db"
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{organisation_db}{suffix}")
+        if source.exists():
+            shutil.copy(source, f"{target}{suffix}")
+    return target
+
+
+@pytest.fixture
+def tui_settings(db_path: Path) -> Settings:
+    """No API key: the app under test reads the copy and never reaches a network."""
+    return Settings(database=DatabaseSettings(url=f"sqlite:///{db_path}"))
+
+
+@pytest.fixture
+def make_app(tui_settings: Settings) -> Iterator[Callable[[], TrackerApp]]:
+    """Builds apps on the fixed clock, with auto-refresh far enough away not to fire."""
+    apps: list[TrackerApp] = []
+
+    def build() -> TrackerApp:
+        app = TrackerApp(tui_settings, clock=lambda: FIXED_NOW, refresh_seconds=3600)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.engine.dispose()

@@ -1,0 +1,25 @@
+"""Helpers for the console's tests: waiting for workers, reading what is on screen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+FIXED_NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+"""The organisation's present and the app's clock."""
+COLLECTED_AT = FIXED_NOW - timedelta(minutes=12)
+"""The fixed collection time: the stamp reads "collected 12 minutes ago"."""
+SIM_KEY = "tui-test-key"
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker is done and its results are on screen, and stop blinking."""
+    for _ in range(4):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()

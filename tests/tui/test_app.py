@@ -1,0 +1,350 @@
+"""Driving the console from the keyboard, and finding the effects in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import create_engine, delete
+from textual.widgets import Input, Static
+
+from tests.tui.helpers import FIXED_NOW, SIM_KEY, settle
+from tracker_core import incidents
+from tracker_core.config import CursorSettings, DatabaseSettings, Settings
+from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.storage import repo, tables
+from tracker_tui.app import TrackerApp
+from tracker_tui.screens.confirm import ConfirmDialog
+from tracker_tui.screens.help import HelpScreen
+from tracker_tui.screens.incidents import IncidentsScreen
+from tracker_tui.screens.insights import InsightsScreen
+from tracker_tui.screens.member import MemberScreen
+from tracker_tui.screens.members import MembersScreen
+from tracker_tui.screens.overview import OverviewScreen
+from tracker_tui.screens.settings import SettingsScreen
+from tracker_tui.widgets.status import StatusLine
+from tracker_tui.widgets.tables import MembersTable
+
+AppFactory = Callable[[], TrackerApp]
+SIZE = (120, 40)
+
+
+def stored_settings(db_path: Path) -> dict[str, str]:
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.connect() as conn:
+            return repo.get_detection_settings(conn)
+    finally:
+        engine.dispose()
+
+
+def incident(db_path: Path, incident_id: int) -> incidents.IncidentView:
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.connect() as conn:
+            return incidents.get_incident(conn, incident_id)
+    finally:
+        engine.dispose()
+
+
+def screen_text(screen: HelpScreen) -> str:
+    console = Console(record=True, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
+    for static in screen.query(Static):
+        console.print(static.content)
+    console.file.close()
+    return console.export_text()
+
+
+async def test_number_keys_reach_every_screen(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        expected = {
+            "2": InsightsScreen,
+            "3": MembersScreen,
+            "4": IncidentsScreen,
+            "5": SettingsScreen,
+            "1": OverviewScreen,
+        }
+        for key, screen_type in expected.items():
+            await pilot.press(key)
+            await settle(pilot)
+            assert type(app.screen) is screen_type
+            assert app.screen.data is not None, f"{screen_type.__name__} never loaded"
+
+
+async def test_status_line_uses_the_injected_clock(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        line = app.screen.query_one(StatusLine)
+        assert line.text.startswith("collected 12 minutes ago")
+        assert not line.has_class("-stale")
+
+
+async def test_search_filters_the_members_table(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one(MembersTable)
+        everyone = table.row_count
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"leila")
+        await settle(pilot)
+        names = [row.name for row in table.shown_rows()]
+        assert names and all("leila" in name.lower() for name in names)
+        assert table.row_count == len(names) < everyone
+        await pilot.press("escape")
+        assert app.focused is table
+
+
+async def test_sort_key_and_header_click_sort_the_table(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one(MembersTable)
+        spend = [row.spend_cents for row in table.shown_rows()]
+        assert spend == sorted(spend, reverse=True)
+        await pilot.press("s")
+        requests = [row.requests for row in table.shown_rows()]
+        assert requests == sorted(requests, reverse=True)
+        await pilot.click(MembersTable, offset=(3, 1))  # the Name header
+        await pilot.pause()
+        names = [row.name.lower() for row in table.shown_rows()]
+        assert names == sorted(names)
+
+
+async def test_enter_opens_the_drilldown_and_q_goes_back(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one(MembersTable)
+        top = table.shown_rows()[0]
+        await pilot.press("G")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await pilot.press("k", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MemberScreen)
+        assert app.screen.email == top.email
+        assert app.screen.data is not None
+        assert app.screen.data.detail.spend_cents == pytest.approx(top.spend_cents)
+        assert len(app.screen.data.detail.activity) == 7
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, MembersScreen)
+
+
+async def test_acknowledge_then_resolve_from_the_keyboard(
+    make_app: AppFactory, db_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, IncidentsScreen)
+        first = screen.selected()
+        assert first is not None and first.status != "resolved"
+
+        await pilot.press("a")
+        await settle(pilot)
+        assert incident(db_path, first.id).status == "acknowledged"
+        assert incident(db_path, first.id).acknowledged_at is not None
+
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle(pilot)
+        assert incident(db_path, first.id).status == "acknowledged"
+
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        resolved = incident(db_path, first.id)
+        assert resolved.status == "resolved"
+        assert resolved.resolved_by == "person"
+        # The active queue no longer lists it.
+        assert screen.data is not None
+        assert first.id not in [view.id for view in screen.data.queue]
+
+
+async def test_enter_on_an_incident_opens_its_member(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentsScreen)
+        view = app.screen.selected()
+        assert view is not None
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MemberScreen)
+        assert app.screen.email == view.email
+        assert app.screen.data is not None
+        assert view.id in [v.id for v in app.screen.data.incidents]
+
+
+async def test_a_setting_is_saved_from_the_form(make_app: AppFactory, db_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("e")
+        field = app.focused
+        assert isinstance(field, Input) and field.id == "setting-max_spend_per_cycle"
+        await pilot.press("end", *["backspace"] * len(field.value), *"500", "enter")
+        await settle(pilot)
+        assert stored_settings(db_path)["max_spend_per_cycle"] == "500"
+        error = app.screen.query_one("#error-max_spend_per_cycle", Static)
+        assert str(error.content) == ""
+
+
+async def test_a_bad_value_is_refused_in_place(make_app: AppFactory, db_path: Path) -> None:
+    before = stored_settings(db_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        field = app.screen.query_one("#setting-zscore_multiplier", Input)
+        field.focus()
+        await pilot.press("end", *["backspace"] * len(field.value), *"1000", "enter")
+        await settle(pilot)
+        message = str(app.screen.query_one("#error-zscore_multiplier", Static).content)
+        assert "zscore_multiplier must be a number between 1 and 100" in message
+        assert field.has_class("-invalid")
+        assert field.value == "1000"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    assert stored_settings(db_path) == before
+
+
+async def test_help_lists_the_screen_and_global_bindings(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app.screen)
+        for expected in ("Acknowledge", "Resolve", "Overview", "Collect", "Pause", "j", "G"):
+            assert expected in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, IncidentsScreen)
+
+
+async def test_p_pauses_auto_refresh(make_app: AppFactory) -> None:
+    app = make_app()
+    app.refresh_seconds = 0.2
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(1.0)
+        assert app.auto_refreshes >= 1
+        await pilot.press("p")
+        assert app.paused
+        assert "paused" in app.screen.query_one(StatusLine).text
+        await pilot.pause(0.3)
+        count = app.auto_refreshes
+        await pilot.pause(0.8)
+        assert app.auto_refreshes == count
+        await pilot.press("p")
+        await pilot.pause(1.0)
+        assert app.auto_refreshes > count
+        await app.workers.wait_for_complete()
+
+
+async def test_collect_without_a_key_is_an_error_notification(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "no Cursor Admin API key" in errors[-1].message
+        assert not app.collecting
+        assert app.screen.data is not None  # the last good data stays on screen
+
+
+async def test_palette_lists_screens_and_actions(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        names = [name for name, _, _ in app.palette_commands()]
+        assert "Go to Incidents" in names and "Collect now" in names
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"incidents")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentsScreen)
+
+
+async def test_insights_without_analytics_says_what_to_collect(
+    make_app: AppFactory, db_path: Path
+) -> None:
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        conn.execute(delete(tables.analytics_values))
+    engine.dispose()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InsightsScreen)
+        assert screen.data is not None and not screen.data.has_analytics
+        empty = screen.query_one("#empty-state", Static)
+        assert empty.display
+        assert "cursor-tracker collect" in str(empty.content)
+        assert not screen.query_one(".charts.analytics").display  # DAU and model adoption
+        assert screen.query_one("#efficiency").display  # usage events still tell this
+
+
+async def test_c_collects_then_detects_with_visible_progress(db_path: Path) -> None:
+    scenario = generate_scenario(users=24, days=35, seed=5, now=FIXED_NOW)
+    with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
+        settings = Settings(
+            cursor=CursorSettings.model_validate(
+                {
+                    "admin_api_key": SIM_KEY,
+                    "api_url": url,
+                    "admin_requests_per_minute": 10_000,
+                    "analytics_requests_per_minute": 10_000,
+                }
+            ),
+            database=DatabaseSettings(url=f"sqlite:///{db_path}"),
+        )
+        app = TrackerApp(settings, clock=lambda: FIXED_NOW, refresh_seconds=3600)
+        seen: list[str] = []
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            original = app.set_activity
+
+            def spy(text: str) -> None:
+                seen.append(text)
+                original(text)
+
+            app.set_activity = spy  # type: ignore[method-assign]
+            await pilot.press("c")
+            await settle(pilot)
+            assert not app.collecting
+            finished = [n.message for n in app._notifications if n.title == "Collection finished"]
+            assert finished and finished[-1].startswith("Collected "), [
+                n.message for n in app._notifications
+            ]
+    assert any(text.startswith("collecting usage_events") for text in seen)
+    assert "running detection…" in seen
+    assert seen[-1] == ""

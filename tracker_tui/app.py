@@ -1,0 +1,283 @@
+"""The Textual application: modes for the five screens, global keys, refresh loop, collection.
+
+One SQLAlchemy engine serves every screen and is disposed on exit. Database and network work
+runs in thread workers; the UI thread only shows results. Auto-refresh reloads the current
+screen every ``refresh_seconds``, but the next refresh is scheduled only when the previous
+load has finished, and it is skipped (then rescheduled) while paused, while a modal is open
+and while a collection runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ScreenStackError
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from tracker_core.config import Settings
+from tracker_core.storage import open_database, repo
+from tracker_tui.commands import TrackerCommands
+from tracker_tui.progress import TuiProgress
+from tracker_tui.screens.base import DataScreen, plain_error
+from tracker_tui.screens.help import HelpScreen
+from tracker_tui.screens.incidents import IncidentsScreen
+from tracker_tui.screens.insights import InsightsScreen
+from tracker_tui.screens.member import MemberScreen
+from tracker_tui.screens.members import MembersScreen
+from tracker_tui.screens.overview import OverviewScreen
+from tracker_tui.screens.settings import SettingsScreen
+from tracker_tui.widgets.status import StatusLine, StatusState
+
+SCREENS: tuple[tuple[str, str, str], ...] = (
+    ("1", "overview", "Overview"),
+    ("2", "insights", "Insights"),
+    ("3", "members", "Members"),
+    ("4", "incidents", "Incidents"),
+    ("5", "settings", "Settings"),
+)
+"""(key, mode, title) of each screen, in the order of the number keys."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the database stores UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class TrackerApp(App[None]):
+    """``cursor-tracker tui``: who spends what, and the incident queue, from the keyboard."""
+
+    TITLE = "Cursor Usage Tracker"
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    COMMANDS = App.COMMANDS | {TrackerCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "overview": OverviewScreen,
+        "insights": InsightsScreen,
+        "members": MembersScreen,
+        "incidents": IncidentsScreen,
+        "settings": SettingsScreen,
+    }
+    DEFAULT_MODE = "overview"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(key, f"goto('{mode}')", title, id=f"goto-{mode}", tooltip=f"{title} screen")
+            for key, mode, title in SCREENS
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Key list"),
+        Binding("q", "back_or_quit", "Back/Quit", id="back-or-quit", tooltip="Back, or quit"),
+        Binding("c", "collect", "Collect", id="collect", tooltip="Collect now, then detect"),
+        Binding("p", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume auto-refresh"),
+        Binding("space", "refresh_now", "Refresh", show=False, id="refresh", tooltip="Reload now"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        refresh_seconds: float = 30.0,
+        collect: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock = clock
+        self.refresh_seconds = refresh_seconds
+        self.can_collect = collect
+        """False in read-only uses (the demo browsing a snapshot): ``c`` explains, not collects."""
+        self.engine = open_database(settings.database_url)
+        self.paused = False
+        self.collecting = False
+        self.last_collected: datetime | None = None
+        self.activity = ""
+        self._refresh_timer: Timer | None = None
+        self._awaiting_load = False
+        self.auto_refreshes = 0
+        """Reloads started by the timer (the tests watch it stop while paused)."""
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.load_status()
+        self._schedule_refresh()
+
+    def on_unmount(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        self.engine.dispose()
+
+    # --- what the screens call (TrackerContext) --------------------------------------------
+
+    def load_finished(self) -> None:
+        if self._awaiting_load:
+            self._awaiting_load = False
+            self.load_status()
+            self._schedule_refresh()
+
+    def open_member(self, email: str) -> None:
+        days = getattr(self.screen, "days", 30)
+        self.push_screen(MemberScreen(email, days=days if isinstance(days, int) else 30))
+
+    def status_state(self) -> StatusState:
+        return StatusState(
+            last_collected=self.last_collected,
+            now=self.clock(),
+            paused=self.paused,
+            refresh_seconds=self.refresh_seconds,
+            activity=self.activity,
+        )
+
+    def push_status(self) -> None:
+        """Redraw the status line of the screen in front (each screen has its own)."""
+        state = self.status_state()
+        try:
+            screen = self.screen
+        except ScreenStackError:  # a worker finishing while the app shuts down
+            return
+        for line in screen.query(StatusLine):
+            line.show(state)
+
+    def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        commands: list[tuple[str, Callable[[], object], str]] = [
+            (f"Go to {title}", partial(self.action_goto, mode), f"key {key}")
+            for key, mode, title in SCREENS
+        ]
+        commands += [
+            ("Collect now", self.action_collect, "collect, then run detection (key c)"),
+            ("Refresh now", self.action_refresh_now, "reload this screen (space)"),
+            ("Pause or resume auto-refresh", self.action_toggle_pause, "key p"),
+            ("Show key bindings", self.action_help, "key ?"),
+        ]
+        return commands
+
+    # --- refresh loop ----------------------------------------------------------------------
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        self._refresh_timer = self.set_timer(self.refresh_seconds, self._refresh_tick)
+
+    def _refresh_tick(self) -> None:
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the app is shutting down
+            return
+        skip = (
+            self.paused
+            or self.collecting
+            or isinstance(screen, ModalScreen)
+            or not isinstance(screen, DataScreen)
+        )
+        if skip or not isinstance(screen, DataScreen):
+            self._schedule_refresh()
+            return
+        self._awaiting_load = True
+        self.auto_refreshes += 1
+        screen.reload()
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def load_status(self) -> datetime | None:
+        """When data was last collected, for the stamp under the header."""
+        with self.engine.connect() as conn:
+            return _aware(repo.last_successful_run(conn))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "status" and event.state == WorkerState.SUCCESS:
+            result = worker.result
+            self.last_collected = result if isinstance(result, datetime) else None
+            self.push_status()
+        elif worker.group == "collect":
+            self._collect_changed(event)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def action_goto(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_back_or_quit(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.exit()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen, list(Binding.make_bindings(self.BINDINGS))))
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.notify("Auto-refresh paused." if self.paused else "Auto-refresh resumed.", timeout=2)
+        self.push_status()
+
+    def action_refresh_now(self) -> None:
+        if isinstance(self.screen, DataScreen):
+            self.screen.reload()
+        self.load_status()
+
+    def action_collect(self) -> None:
+        if not self.can_collect:
+            self.notify("Collection is off in this session.", severity="warning")
+            return
+        if self.collecting:
+            self.notify("A collection is already running.", timeout=2)
+            return
+        self.collecting = True
+        self.set_activity("collecting…")
+        self._collect()
+
+    # --- collection ------------------------------------------------------------------------
+
+    def set_activity(self, text: str) -> None:
+        self.activity = text
+        self.push_status()
+
+    @work(thread=True, exclusive=True, group="collect", exit_on_error=False)
+    def _collect(self) -> str:
+        """Collect from the Cursor API, then detect; returns the summary for a notification."""
+        from tracker_core.detector import run_detection
+        from tracker_core.jobs import collect_once
+
+        progress = TuiProgress(lambda text: self.call_from_thread(self.set_activity, text))
+        summary = asyncio.run(collect_once(self.settings, progress))
+        self.call_from_thread(self.set_activity, "running detection…")
+        report = run_detection(self.engine, self.settings, clock=self.clock)
+        fetched = sum(stream.fetched for stream in summary.streams)
+        text = f"Collected {fetched:,} rows; detection: {report.new} new incident(s)."
+        if summary.failed:
+            failed = summary.failed[0]
+            text += f" {failed.name} failed: {failed.error}"
+        return text
+
+    def _collect_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        self.collecting = False
+        self.set_activity("")
+        if event.state == WorkerState.SUCCESS:
+            self.notify(str(event.worker.result), title="Collection finished")
+        elif event.state == WorkerState.ERROR:
+            self.notify(
+                plain_error(event.worker.error), title="Collection failed", severity="error"
+            )
+        self.action_refresh_now()
+
+
+def run_tui(settings: Settings) -> None:
+    """Run the console until the person quits (``cursor-tracker tui``)."""
+    TrackerApp(settings).run()

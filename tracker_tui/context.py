@@ -1,0 +1,28 @@
+"""What every screen needs from the app, as a protocol, so screens never import the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from tracker_core.config import Settings
+
+
+class TrackerContext(Protocol):
+    """The parts of ``TrackerApp`` the screens use: the one engine, the clock, the loop."""
+
+    engine: Engine
+    settings: Settings
+    clock: Callable[[], datetime]
+
+    def load_finished(self) -> None:
+        """A screen's data load ended (any outcome): the refresh loop may schedule the next."""
+
+    def push_status(self) -> None:
+        """Redraw the status line (data age, refresh state) of the screen in front."""
+
+    def open_member(self, email: str) -> None:
+        """Push the drilldown of ``email`` on the current mode's stack."""

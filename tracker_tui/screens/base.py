@@ -1,0 +1,116 @@
+"""The shape every data screen shares: load in a thread worker, show on the UI thread.
+
+``load`` runs in a thread (database only, no widgets); ``show`` gets its result on the UI
+thread. A failed load becomes an error notification and the last good data stays on screen.
+Each finished load tells the app, which schedules the next auto-refresh only then, so
+refreshes never overlap.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Generic, TypeVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from tracker_core.errors import TrackerError
+from tracker_tui.context import TrackerContext
+from tracker_tui.widgets.status import StatusLine
+
+T = TypeVar("T")
+
+LOAD_GROUP = "load"
+NARROW = 110
+"""Below this many columns, side-by-side panels stack and secondary ones hide."""
+SHORT = 32
+"""Below this many rows, charts shrink and tiles fold into one line."""
+
+
+def plain_error(error: BaseException | None) -> str:
+    """A message for a person: the domain message as is, anything else with its kind."""
+    if error is None:
+        return "unknown error"
+    if isinstance(error, TrackerError | LookupError):
+        return str(error).strip("'\"")
+    return f"{type(error).__name__}: {error}"
+
+
+class DataScreen(Screen[None], Generic[T]):
+    """A screen that loads one dataclass from the database and shows it."""
+
+    SCREEN_TITLE: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: T | None = None
+        """The last good data, kept on screen when a refresh fails."""
+
+    @property
+    def context(self) -> TrackerContext:
+        return cast(TrackerContext, self.app)
+
+    def compose_header(self) -> ComposeResult:
+        yield Header(icon="$")
+        yield StatusLine(id="status")
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield from self.compose_body()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.SCREEN_TITLE
+
+    def on_resize(self, event: Resize) -> None:
+        """``-narrow`` and ``-short`` let app.tcss stack or hide panels on small terminals."""
+        self.set_class(event.size.width < NARROW, "-narrow")
+        self.set_class(event.size.height < SHORT, "-short")
+
+    def on_screen_resume(self) -> None:
+        """Coming to the front (mode switch, modal closed): fresh stamp, fresh data."""
+        self.context.push_status()
+        self.reload()
+
+    def load(self) -> T:
+        """Read the screen's data; runs in a thread, so it must not touch widgets."""
+        raise NotImplementedError
+
+    def show(self, data: T) -> None:
+        """Put freshly loaded data on screen (UI thread)."""
+
+    def reload(self) -> None:
+        """Start a load; a load already running is cancelled (the newer one wins)."""
+        self.run_worker(
+            self.load,
+            thread=True,
+            exclusive=True,
+            group=LOAD_GROUP,
+            exit_on_error=False,
+            name=f"load {self.SCREEN_TITLE}",
+        )
+
+    @on(Worker.StateChanged)
+    def _load_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != LOAD_GROUP:
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.data = cast(T, worker.result)
+            self.show(self.data)
+        elif event.state == WorkerState.ERROR:
+            self.notify(
+                plain_error(worker.error),
+                title=f"Could not load {self.SCREEN_TITLE.lower()}",
+                severity="error",
+            )
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.context.load_finished()

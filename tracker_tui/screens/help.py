@@ -1,0 +1,69 @@
+"""The ``?`` screen: every binding of the screen underneath, then the app's, built from BINDINGS."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from tracker_tui.widgets.tables import VimDataTable
+
+
+def own_bindings(node: type[DOMNode]) -> list[Binding]:
+    """The bindings a class of ours declares, inherited ones included, nearest class first."""
+    found: list[Binding] = []
+    seen: set[str] = set()
+    for cls in node.__mro__:
+        if not cls.__module__.startswith("tracker_tui") or "BINDINGS" not in cls.__dict__:
+            continue
+        for binding in Binding.make_bindings(cls.__dict__["BINDINGS"]):
+            if binding.key not in seen:
+                seen.add(binding.key)
+                found.append(binding)
+    return found
+
+
+def binding_table(title: str, bindings: list[Binding]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
+    table.add_column("key", style="bold", no_wrap=True, width=12)
+    table.add_column("action")
+    for binding in bindings:
+        key = binding.key_display or binding.key
+        description = binding.description or binding.action.replace("_", " ")
+        if binding.tooltip:
+            description = f"{description}: {binding.tooltip}"
+        table.add_row(key, description)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the screen's bindings, the table keys when it has a table, and the global keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close", id="help-close"),
+        Binding("q", "dismiss", "Close", show=False, id="help-close-q"),
+        Binding("question_mark", "dismiss", "Close", show=False, id="help-close-question"),
+    ]
+
+    def __init__(self, target: Screen[object], app_bindings: list[Binding]) -> None:
+        super().__init__()
+        self.target = target
+        self.app_bindings = app_bindings
+
+    def compose(self) -> ComposeResult:
+        title = getattr(self.target, "SCREEN_TITLE", "") or type(self.target).__name__
+        with VerticalScroll(id="help"):
+            yield Static(binding_table(f"{title} screen", own_bindings(type(self.target))))
+            if self.target.query(VimDataTable):
+                yield Static(binding_table("Tables", own_bindings(VimDataTable)))
+            yield Static(binding_table("Everywhere", self.app_bindings))
+            yield Static("Escape or ? closes this help.", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one("#help").border_title = "Key bindings"

@@ -1,0 +1,219 @@
+"""Screen 4: the incident queue, worst first, with response times and each incident's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Select, Static
+
+from tracker_core import incidents
+from tracker_core.incidents import IncidentView, ResponseTimes, format_duration
+from tracker_tui.format import instant
+from tracker_tui.screens.base import DataScreen, plain_error
+from tracker_tui.screens.confirm import ConfirmDialog
+from tracker_tui.widgets.tables import VimDataTable
+from tracker_tui.widgets.tiles import Tile
+
+STATUSES: tuple[str, ...] = ("active", "open", "alerted", "acknowledged", "resolved", "all")
+RESPONSE_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class IncidentsData:
+    queue: list[IncidentView]
+    times: ResponseTimes
+
+
+def timeline(view: IncidentView) -> Text:
+    """The incident's story: what crossed which line, then each lifecycle step with its time."""
+    text = Text(f"#{view.id} {view.severity.upper()} · {view.status}\n", style="bold")
+    text.append(f"{view.name or view.email} <{view.email}>\n")
+    text.append(f"{view.rule} on {view.period.isoformat()}\n", style="dim")
+    text.append(f"{view.message}\n\n")
+    steps = (
+        ("Onset", view.onset_at),
+        ("Detected", view.detected_at),
+        ("Alerted", view.alerted_at),
+        ("Acknowledged", view.acknowledged_at),
+        ("Resolved", view.resolved_at),
+    )
+    for label, at in steps:
+        text.append(f"{'●' if at else '○'} {label:<13}", style="bold" if at else "dim")
+        text.append(f"{instant(at)}\n")
+    if view.resolved_by:
+        text.append(f"  resolved by {view.resolved_by}\n", style="dim")
+    text.append(
+        f"\nMTTD {format_duration(view.mttd)} · MTTI {format_duration(view.mtti)}"
+        f" · MTTR {format_duration(view.mttr)}",
+        style="dim",
+    )
+    return text
+
+
+class IncidentsScreen(DataScreen[IncidentsData]):
+    """Acknowledge with ``a``, resolve with ``r`` (confirmed), open the member with Enter."""
+
+    SCREEN_TITLE = "Incidents"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "acknowledge", "Acknowledge", id="acknowledge", tooltip="Someone is on it"),
+        Binding("r", "resolve", "Resolve", id="resolve", tooltip="Close it (asks first)"),
+        Binding("f", "cycle_status", "Filter", id="status-filter", tooltip="Next status filter"),
+        Binding("enter", "open_member", "Member", show=False, id="incident-member"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = "active"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="tiles"):
+            yield Tile("MTTD (30d)", id="tile-mttd")
+            yield Tile("MTTI (30d)", id="tile-mtti")
+            yield Tile("MTTR (30d)", id="tile-mttr")
+            yield Tile("Incidents (30d)", id="tile-count")
+        yield Static("", id="times-line")
+        with Horizontal(classes="controls"):
+            yield Static("Status ", classes="label")
+            yield Select[str](
+                [(status, status) for status in STATUSES],
+                value=self.status,
+                allow_blank=False,
+                id="status",
+                compact=True,
+            )
+        with Horizontal(id="incidents-main"):
+            yield VimDataTable(id="queue")
+            with Vertical(id="incident-detail"):
+                yield Static("No incident selected.", id="timeline")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        queue = self.query_one("#queue", VimDataTable)
+        queue.add_columns("#", "Sev", "Status", "Member", "Rule", "Period")
+        queue.border_title = "Queue (worst first)"
+        self.query_one("#incident-detail").border_title = "Timeline"
+        queue.focus()
+
+    def load(self) -> IncidentsData:
+        status = None if self.status == "all" else self.status
+        with self.context.engine.connect() as conn:
+            queue = incidents.list_incidents(conn, status=status)
+            times = incidents.response_times(conn, since=self.context.clock() - RESPONSE_WINDOW)
+        return IncidentsData(queue, times)
+
+    def show(self, data: IncidentsData) -> None:
+        self.query_one("#tile-mttd", Tile).show(format_duration(data.times.mttd), "onset → alert")
+        self.query_one("#tile-mtti", Tile).show(format_duration(data.times.mtti), "alert → ack")
+        self.query_one("#tile-mttr", Tile).show(
+            format_duration(data.times.mttr), "onset → resolved"
+        )
+        self.query_one("#tile-count", Tile).show(str(data.times.incidents), "detected")
+        times = data.times
+        self.query_one("#times-line", Static).update(
+            f"Last 30 days: {times.incidents} incidents · MTTD {format_duration(times.mttd)}"
+            f" · MTTI {format_duration(times.mtti)} · MTTR {format_duration(times.mttr)}"
+        )
+        queue = self.query_one("#queue", VimDataTable)
+        queue.replace_rows(
+            [
+                (
+                    str(v.id),
+                    [
+                        str(v.id),
+                        Text(v.severity, style="bold red" if v.severity == "critical" else ""),
+                        v.status,
+                        v.name or v.email,
+                        v.rule,
+                        v.period.isoformat(),
+                    ],
+                )
+                for v in data.queue
+            ]
+        )
+        queue.border_title = f"Queue, {self.status} ({len(data.queue)})"
+        self._show_timeline()
+
+    def selected(self) -> IncidentView | None:
+        """The highlighted incident, from the last loaded queue."""
+        key = self.query_one("#queue", VimDataTable).selected_key()
+        if key is None or self.data is None:
+            return None
+        return next((v for v in self.data.queue if str(v.id) == key), None)
+
+    def _show_timeline(self) -> None:
+        view = self.selected()
+        self.query_one("#timeline", Static).update(
+            timeline(view) if view else "No incident selected."
+        )
+
+    @on(DataTable.RowHighlighted, "#queue")
+    def _highlighted(self) -> None:
+        self._show_timeline()
+
+    @on(DataTable.RowSelected, "#queue")
+    def _row_selected(self) -> None:
+        self.action_open_member()
+
+    @on(Select.Changed, "#status")
+    def _status_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.status:
+            self.status = event.value
+            self.reload()
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def action_cycle_status(self) -> None:
+        following = STATUSES[(STATUSES.index(self.status) + 1) % len(STATUSES)]
+        self.query_one("#status", Select).value = following
+
+    def action_open_member(self) -> None:
+        view = self.selected()
+        if view is not None:
+            self.context.open_member(view.email)
+
+    def action_acknowledge(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        if view.status == "resolved":
+            self.notify(f"Incident #{view.id} is already resolved.", severity="warning")
+            return
+        self._change(view.id, "acknowledge")
+
+    def action_resolve(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        if view.status == "resolved":
+            self.notify(f"Incident #{view.id} is already resolved.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._change(view.id, "resolve")
+
+        self.app.push_screen(
+            ConfirmDialog(f"Resolve incident #{view.id}?\n{view.message}"), answered
+        )
+
+    @work(thread=True, exclusive=True, group="incident-action", exit_on_error=False)
+    def _change(self, incident_id: int, action: str) -> None:
+        """Acknowledge or resolve in one transaction, then reload the queue."""
+        apply = incidents.acknowledge if action == "acknowledge" else incidents.resolve
+        try:
+            with self.context.engine.begin() as conn:
+                view = apply(conn, incident_id, now=self.context.clock())
+        except Exception as exc:  # shown, never raised into the UI
+            self.app.call_from_thread(
+                self.notify, plain_error(exc), title=f"Could not {action}", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.notify, f"Incident #{view.id} {view.status}.")
+        self.app.call_from_thread(self.reload)

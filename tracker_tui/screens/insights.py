@@ -1,0 +1,147 @@
+"""Screen 2: adoption and efficiency: active users, model mix, cost per request and per line."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.widgets import Select, Static
+
+from tracker_core import dashboard
+from tracker_core.dashboard import Insights
+from tracker_tui.format import count, money
+from tracker_tui.screens.base import DataScreen
+from tracker_tui.screens.members import RANGES
+from tracker_tui.widgets.charts import LineChart
+from tracker_tui.widgets.tables import VimDataTable, right
+from tracker_tui.widgets.tiles import Tile
+
+EMPTY_STATE = (
+    "No Analytics API data yet: run `cursor-tracker collect` with an analytics key, "
+    "or set [collector] analytics = true."
+)
+"""Shown instead of the analytics panels: what to do, not just that something is missing."""
+
+
+class InsightsScreen(DataScreen[Insights]):
+    """Charts on top, four tables below; the analytics-only panels hide when there is no data."""
+
+    SCREEN_TITLE = "Insights"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "cycle_range", "7/30/90d", id="insights-range", tooltip="Time range"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.days = 30
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="insights-body"):
+            yield Static(EMPTY_STATE, id="empty-state", markup=False)
+            with Horizontal(classes="tiles"):
+                yield Tile("Accepted lines", id="tile-lines")
+                yield Tile("Cost per accepted line", id="tile-line-cost")
+                yield Select[int](
+                    [(f"{days} days", days) for days in RANGES],
+                    value=self.days,
+                    allow_blank=False,
+                    id="range",
+                    compact=True,
+                )
+            with Horizontal(classes="charts analytics"):
+                yield LineChart("Daily active users", id="chart-dau")
+                yield LineChart("Messages per model", id="chart-adoption")
+            with Grid(id="insight-tables"):
+                yield VimDataTable(id="efficiency")
+                yield VimDataTable(id="mcp", classes="analytics")
+                yield VimDataTable(id="extensions", classes="analytics")
+                yield VimDataTable(id="versions", classes="analytics")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for table_id, title, columns in (
+            ("efficiency", "Model efficiency", ("Model", "Spend", "Requests", "¢/request")),
+            ("mcp", "MCP tools", ("Tool", "Server", "Uses")),
+            ("extensions", "File extensions", ("Ext", "Files", "Lines accepted")),
+            ("versions", "Client versions", ("Version", "Users", "Share")),
+        ):
+            table = self.query_one(f"#{table_id}", VimDataTable)
+            table.add_columns(*columns)
+            table.border_title = title
+        self.query_one("#empty-state").display = False
+        self.set_focus(self.query_one("#efficiency", VimDataTable), scroll_visible=False)
+
+    def load(self) -> Insights:
+        with self.context.engine.connect() as conn:
+            return dashboard.insights(conn, days=self.days, today=self.context.clock().date())
+
+    def show(self, data: Insights) -> None:
+        self.query_one("#empty-state").display = not data.has_analytics
+        for widget in self.query(".analytics"):
+            widget.display = data.has_analytics
+        self.query_one("#tile-lines", Tile).show(
+            count(data.accepted_lines), f"last {data.days} days"
+        )
+        per_line = data.cents_per_accepted_line
+        self.query_one("#tile-line-cost", Tile).show(
+            "n/a" if per_line is None else f"{per_line:.2f}¢", "spend / accepted lines"
+        )
+        days = [d for d, _ in data.dau]
+        self.query_one("#chart-dau", LineChart).show(
+            days, {"users": [float(n) for _, n in data.dau]}
+        )
+        adoption = data.model_adoption
+        adoption_days = next((d for d in ([x for x, _ in s] for s in adoption.values())), days)
+        self.query_one("#chart-adoption", LineChart).show(
+            adoption_days,
+            {model: [float(n) for _, n in series] for model, series in adoption.items()},
+        )
+        self.query_one("#efficiency", VimDataTable).replace_rows(
+            [
+                (
+                    m.model,
+                    [
+                        m.model,
+                        right(money(m.spend_cents)),
+                        right(count(m.requests)),
+                        right(f"{m.cents_per_request:.2f}"),
+                    ],
+                )
+                for m in sorted(data.model_efficiency, key=lambda m: (-m.spend_cents, m.model))
+            ]
+        )
+        self.query_one("#mcp", VimDataTable).replace_rows(
+            [
+                (f"{tool}@{server}", [tool, server, right(count(uses))])
+                for tool, server, uses in sorted(data.mcp_tools, key=lambda r: (-r[2], r[0], r[1]))
+            ]
+        )
+        self.query_one("#extensions", VimDataTable).replace_rows(
+            [
+                (ext, [ext, right(count(files)), right(count(lines))])
+                for ext, files, lines in sorted(data.file_extensions, key=lambda r: (-r[2], r[0]))
+            ]
+        )
+        # The API reports shares as fractions of 1; a source giving percents sums past 1.5.
+        scale = 100.0 if sum(share for _, _, share in data.client_versions) <= 1.5 else 1.0
+        self.query_one("#versions", VimDataTable).replace_rows(
+            [
+                (v, [v, right(count(users)), right(f"{share * scale:.1f}%")])
+                for v, users, share in sorted(data.client_versions, key=lambda r: (-r[1], r[0]))
+            ]
+        )
+
+    def action_cycle_range(self) -> None:
+        following = (
+            RANGES[(RANGES.index(self.days) + 1) % len(RANGES)] if self.days in RANGES else 30
+        )
+        self.query_one("#range", Select).value = following
+
+    @on(Select.Changed, "#range")
+    def _range_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int) and event.value != self.days:
+            self.days = event.value
+            self.reload()

@@ -1,0 +1,134 @@
+"""The drilldown of one member: timelines, models, features, activity profile, incidents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+
+from tracker_core import dashboard, incidents
+from tracker_core.dashboard import MemberDetail
+from tracker_core.incidents import IncidentView
+from tracker_tui.format import count, money, money_short
+from tracker_tui.screens.base import DataScreen
+from tracker_tui.widgets.charts import LineChart
+from tracker_tui.widgets.grid import ActivityGrid
+from tracker_tui.widgets.tables import VimDataTable, right
+from tracker_tui.widgets.tiles import Tile
+
+FEATURES: tuple[tuple[str, str], ...] = (
+    ("agent", "Agent requests"),
+    ("chat", "Chat requests"),
+    ("composer", "Composer requests"),
+    ("cmdk", "Cmd+K uses"),
+    ("tabs_accepted", "Tabs accepted"),
+    ("tabs_shown", "Tabs shown"),
+    ("accepted_lines", "Accepted lines"),
+)
+"""The feature counters worth a row, in reading order; unknown keys follow as they come."""
+
+
+@dataclass(frozen=True)
+class MemberData:
+    detail: MemberDetail
+    incidents: list[IncidentView]
+
+
+class MemberScreen(DataScreen[MemberData]):
+    """Pushed over the members, overview or incidents screen; q or Escape goes back."""
+
+    SCREEN_TITLE = "Member"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.back", "Back", id="member-back", tooltip="Back to the list"),
+    ]
+
+    def __init__(self, email: str, *, days: int = 30) -> None:
+        super().__init__()
+        self.email = email
+        self.days = days
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="member-body"):
+            with Horizontal(classes="tiles"):
+                yield Tile("Member", id="tile-who")
+                yield Tile("Spend", id="tile-spend")
+                yield Tile("Requests", id="tile-requests")
+                yield Tile("Tokens", id="tile-tokens")
+            with Horizontal(classes="charts"):
+                yield LineChart("Daily spend", fmt=money_short, id="chart-spend")
+                yield LineChart("Daily tokens", fmt=lambda v: count(int(v)), id="chart-tokens")
+            with Horizontal(classes="panels"):
+                with Vertical(classes="panel"):
+                    yield VimDataTable(id="models")
+                    yield VimDataTable(id="features")
+                yield ActivityGrid(id="activity", classes="panel")
+            yield VimDataTable(id="member-incidents")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        models = self.query_one("#models", VimDataTable)
+        models.add_columns("Model", "Requests", "Spend")
+        models.border_title = "Models"
+        features = self.query_one("#features", VimDataTable)
+        features.add_columns("Feature", "Count")
+        features.border_title = "Feature usage"
+        self.query_one("#activity", ActivityGrid).border_title = "Activity (weekday x UTC hour)"
+        history = self.query_one("#member-incidents", VimDataTable)
+        history.add_columns("#", "Severity", "Status", "Rule", "Period", "Message")
+        history.border_title = "Anomaly history"
+
+    def load(self) -> MemberData:
+        with self.context.engine.connect() as conn:
+            detail = dashboard.member_detail(
+                conn, self.email, days=self.days, today=self.context.clock().date()
+            )
+            history = incidents.list_incidents(conn, email=self.email)
+        return MemberData(detail, history)
+
+    def show(self, data: MemberData) -> None:
+        d = data.detail
+        self.sub_title = f"{d.name or d.email}"
+        rank = f"rank {d.team_rank} on the team" if d.team_rank else "not active"
+        who = f"{d.role}{', removed' if d.is_removed else ''}"
+        self.query_one("#tile-who", Tile).show(
+            d.name or d.email, f"{who} · {d.group or 'no group'}"
+        )
+        self.query_one("#tile-spend", Tile).show(
+            money(d.spend_cents), f"last {d.days} days, {rank}"
+        )
+        self.query_one("#tile-requests", Tile).show(count(d.requests), "requests")
+        self.query_one("#tile-tokens", Tile).show(count(d.tokens), "tokens in + out")
+        days = [row[0] for row in d.daily]
+        self.query_one("#chart-spend", LineChart).show(days, {"spend": [r[1] for r in d.daily]})
+        self.query_one("#chart-tokens", LineChart).show(
+            days, {"tokens": [float(r[2]) for r in d.daily]}
+        )
+        self.query_one("#models", VimDataTable).replace_rows(
+            [
+                (model, [model, right(count(requests)), right(money(cents))])
+                for model, requests, cents in sorted(d.models, key=lambda m: (-m[2], m[0]))
+            ]
+        )
+        known = [key for key, _ in FEATURES]
+        labels = dict(FEATURES)
+        keys = known + sorted(k for k in d.features if k not in labels)
+        self.query_one("#features", VimDataTable).replace_rows(
+            [
+                (key, [labels.get(key, key), right(count(d.features.get(key, 0)))])
+                for key in keys
+                if key in d.features
+            ]
+        )
+        self.query_one("#activity", ActivityGrid).show(d.activity)
+        self.query_one("#member-incidents", VimDataTable).replace_rows(
+            [
+                (
+                    str(v.id),
+                    [str(v.id), v.severity, v.status, v.rule, v.period.isoformat(), v.message],
+                )
+                for v in data.incidents
+            ]
+        )

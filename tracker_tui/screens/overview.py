@@ -1,0 +1,55 @@
+"""Screen 1: the team at a glance: tiles, daily spend, top spenders, models, members."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+
+from tracker_core.dashboard import Overview
+from tracker_tui.format import money, money_short
+from tracker_tui.screens.members import MembersScreen
+from tracker_tui.widgets.charts import BarChart, LineChart
+from tracker_tui.widgets.tables import MembersTable
+from tracker_tui.widgets.tiles import Tile
+
+
+class OverviewScreen(MembersScreen):
+    """Everything the members screen has, under the tiles and charts."""
+
+    SCREEN_TITLE = "Overview"
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="overview-body"):
+            with Horizontal(classes="tiles"):
+                yield Tile("Spend", id="tile-spend")
+                yield Tile("Members", id="tile-members")
+                yield Tile("Incidents", id="tile-incidents")
+                yield Tile("Cycle", id="tile-cycle")
+            with Horizontal(classes="charts"):
+                yield LineChart("Daily team spend", fmt=money_short, id="chart-daily")
+                yield BarChart("Top spenders", fmt=money_short, id="chart-top")
+                yield BarChart("Spend by model", fmt=money_short, id="chart-models")
+            yield from self.compose_controls()
+            yield MembersTable(id="members")
+
+    def show(self, data: Overview) -> None:
+        super().show(data)
+        self.query_one("#tile-spend", Tile).show(money(data.spend_cents), f"last {data.days} days")
+        self.query_one("#tile-members", Tile).show(
+            f"{data.active_members} / {data.total_members}", "active / total"
+        )
+        self.query_one("#tile-incidents", Tile).show(
+            f"{data.open_incidents} open",
+            f"{data.critical_incidents} critical",
+            warn=data.critical_incidents > 0,
+        )
+        cycle = data.cycle
+        self.query_one("#tile-cycle", Tile).show(
+            f"{money_short(cycle.spend_cents)} → {money_short(cycle.projected_cents)}",
+            f"day {cycle.day} of {cycle.length}",
+        )
+        self.query_one("#chart-daily", LineChart).show(
+            [d for d, _ in data.daily_spend], {"spend": [v for _, v in data.daily_spend]}
+        )
+        self.query_one("#chart-top", BarChart).show(data.top_spenders)
+        self.query_one("#chart-models", BarChart).show(data.model_spend)

@@ -1,0 +1,20 @@
+"""Reusable widgets of the console: tiles, charts, tables, the activity grid, the status line."""
+
+from __future__ import annotations
+
+from tracker_tui.widgets.charts import BarChart, LineChart
+from tracker_tui.widgets.grid import ActivityGrid
+from tracker_tui.widgets.status import StatusLine, StatusState
+from tracker_tui.widgets.tables import MembersTable, VimDataTable
+from tracker_tui.widgets.tiles import Tile
+
+__all__ = [
+    "ActivityGrid",
+    "BarChart",
+    "LineChart",
+    "MembersTable",
+    "StatusLine",
+    "StatusState",
+    "Tile",
+    "VimDataTable",
+]

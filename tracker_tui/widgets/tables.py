@@ -1,0 +1,155 @@
+"""Tables: a DataTable with vim keys, and the members table with search and sort on every column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from tracker_core.dashboard import MemberRow
+from tracker_tui.format import count, day, money
+
+
+def right(value: str) -> Text:
+    """Numbers align on the right, as in a spreadsheet."""
+    return Text(value, justify="right")
+
+
+class VimDataTable(DataTable[Any]):
+    """Row cursor, zebra stripes and j/k/g/G, as people who live in terminals expect."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table-down", tooltip="Next row"),
+        Binding("k", "cursor_up", "Up", show=False, id="table-up", tooltip="Previous row"),
+        Binding("g", "scroll_top", "First row", show=False, id="table-top"),
+        Binding("G", "scroll_bottom", "Last row", show=False, id="table-bottom"),
+    ]
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+
+    def replace_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Refill by row key, keeping the highlighted row when it is still there."""
+        selected = self.selected_key()
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def selected_key(self) -> str | None:
+        """Key of the highlighted row, ``None`` on an empty table."""
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:  # the cursor can point past a table that just shrank
+            return None
+        return key.value
+
+
+@dataclass(frozen=True)
+class Column:
+    """A members-table column: its label, how to sort it and how to show a cell."""
+
+    label: str
+    sort_key: Callable[[MemberRow], Any]
+    cell: Callable[[MemberRow], str | Text]
+    descending: bool = False
+    """Numbers start highest first: the question is always "who spends most"."""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Name", lambda r: r.name.lower(), lambda r: r.name + (" (removed)" * r.is_removed)),
+    Column("Spend", lambda r: r.spend_cents, lambda r: right(money(r.spend_cents)), True),
+    Column("Requests", lambda r: r.requests, lambda r: right(count(r.requests)), True),
+    Column("Tokens", lambda r: r.tokens, lambda r: right(count(r.tokens)), True),
+    Column("Top model", lambda r: r.top_model or "", lambda r: r.top_model or "—"),
+    Column(
+        "Last active",
+        lambda r: r.last_active.isoformat() if r.last_active else "",
+        lambda r: day(r.last_active),
+        True,
+    ),
+    Column("Incidents", lambda r: r.open_incidents, lambda r: right(str(r.open_incidents)), True),
+    Column("Group", lambda r: r.group.lower(), lambda r: r.group or "—"),
+    Column("Email", lambda r: r.email.lower(), lambda r: r.email),
+)
+
+
+class MembersTable(VimDataTable):
+    """Members over the window; filtered by a search text, sorted by any column."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._members: list[MemberRow] = []
+        self.search = ""
+        self.sort_column = 1
+        self.sort_reverse = True
+
+    def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for index, column in enumerate(COLUMNS):
+            arrow = (" ▼" if self.sort_reverse else " ▲") if index == self.sort_column else ""
+            self.add_column(column.label + arrow, key=str(index))
+
+    def show(self, members: Sequence[MemberRow]) -> None:
+        self._members = list(members)
+        self._rebuild()
+
+    def filter(self, text: str) -> None:
+        """Keep members whose name, email, group or top model contains ``text``."""
+        self.search = text.strip().lower()
+        self._rebuild()
+
+    def sort_by(self, index: int) -> None:
+        """Sort by column ``index``; choosing the current column again flips the order."""
+        if index == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = index
+            self.sort_reverse = COLUMNS[index].descending
+        self._rebuild()
+
+    def cycle_sort(self) -> str:
+        """Move the sort to the next column; returns its label for a notification."""
+        self.sort_by((self.sort_column + 1) % len(COLUMNS))
+        return COLUMNS[self.sort_column].label
+
+    def shown_rows(self) -> list[MemberRow]:
+        """The rows shown, in order: what the search and sort leave."""
+        rows = [
+            r
+            for r in self._members
+            if not self.search
+            or any(
+                self.search in (value or "").lower()
+                for value in (r.name, r.email, r.group, r.top_model)
+            )
+        ]
+        column = COLUMNS[self.sort_column]
+        # Email as a tie-breaker keeps the order identical from run to run.
+        rows.sort(key=lambda r: r.email)
+        rows.sort(key=column.sort_key, reverse=self.sort_reverse)
+        return rows
+
+    def _rebuild(self) -> None:
+        if not self.columns:
+            return
+        selected = self.selected_key()
+        self.clear(columns=True)
+        self._add_columns()
+        for row in self.shown_rows():
+            self.add_row(*(column.cell(row) for column in COLUMNS), key=row.email)
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(event.column_index)

@@ -1,0 +1,34 @@
+"""A stat tile: a label, a big value and a note, with a warning style for bad news."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Tile(Static):
+    """One figure with its caption; ``warn`` switches to the theme's warning colour."""
+
+    DEFAULT_CSS = """
+    Tile {
+        width: 1fr;
+        height: 4;
+        min-width: 16;
+        border: round $primary-muted;
+        padding: 0 1;
+        &.-warn { border: round $warning; }
+    }
+    """
+
+    def __init__(self, label: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = label
+        self.show("…", "")
+
+    def show(self, value: str, note: str, *, warn: bool = False) -> None:
+        """Replace the figure; the tile keeps its size so the row does not jump."""
+        text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
+        text.append("\n")
+        text.append(note, style="dim")
+        self.update(text)
+        self.set_class(warn, "-warn")
