@@ -74,7 +74,7 @@ class MembersScreen(DataScreen[Overview]):
         self.query_one(MembersTable).show(data.members)
         self._show_groups(data)
         table = self.query_one(MembersTable)
-        table.border_title = f"Members, last {data.days} days ({len(table.shown_rows())} shown)"
+        table.border_title = table.describe(data.days)
 
     def _show_groups(self, data: Overview) -> None:
         options = [("All groups", ALL_GROUPS)] + [
@@ -117,9 +117,7 @@ class MembersScreen(DataScreen[Overview]):
         table = self.query_one(MembersTable)
         table.filter(event.value)
         if self.data is not None:
-            table.border_title = (
-                f"Members, last {self.data.days} days ({len(table.shown_rows())} shown)"
-            )
+            table.border_title = table.describe(self.data.days)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

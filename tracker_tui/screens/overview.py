@@ -12,6 +12,9 @@ from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.tables import MembersTable
 from tracker_tui.widgets.tiles import Tile
 
+OVERVIEW_ROWS = 50
+"""Members drawn on the overview; the Members screen (3) lists everyone."""
+
 
 class OverviewScreen(MembersScreen):
     """Everything the members screen has, under the tiles and charts."""
@@ -30,7 +33,7 @@ class OverviewScreen(MembersScreen):
                 yield BarChart("Top spenders", fmt=money_short, id="chart-top")
                 yield BarChart("Spend by model", fmt=money_short, id="chart-models")
             yield from self.compose_controls()
-            yield MembersTable(id="members")
+            yield MembersTable(id="members", limit=OVERVIEW_ROWS)
 
     def show(self, data: Overview) -> None:
         super().show(data)

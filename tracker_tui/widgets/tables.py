@@ -84,8 +84,15 @@ COLUMNS: tuple[Column, ...] = (
 class MembersTable(VimDataTable):
     """Members over the window; filtered by a search text, sorted by any column."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, limit: int | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self.limit = limit
+        """At most this many rows are drawn (the top of the sort); a search reaches the rest.
+
+        Laying out thousands of rows is the slowest part of painting a screen, and nobody
+        reads past the first screenfuls of a spend ranking."""
         self._members: list[MemberRow] = []
         self.search = ""
         self.sort_column = 1
@@ -139,13 +146,22 @@ class MembersTable(VimDataTable):
         rows.sort(key=column.sort_key, reverse=self.sort_reverse)
         return rows
 
+    def describe(self, days: int) -> str:
+        """The table's title: the window and how many rows the search and the limit leave."""
+        matching = len(self.shown_rows())
+        if self.limit is not None and matching > self.limit:
+            shown = f"top {self.limit} of {matching}; / searches all"
+        else:
+            shown = f"{matching} shown"
+        return f"Members, last {days} days ({shown})"
+
     def _rebuild(self) -> None:
         if not self.columns:
             return
         selected = self.selected_key()
         self.clear(columns=True)
         self._add_columns()
-        for row in self.shown_rows():
+        for row in self.shown_rows()[: self.limit]:
             self.add_row(*(column.cell(row) for column in COLUMNS), key=row.email)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
