@@ -21,9 +21,6 @@ from rich.table import Table
 from tracker_core import __version__
 from tracker_core.collector import CollectionSummary
 from tracker_core.config import (
-    CollectorSettings,
-    CursorSettings,
-    DatabaseSettings,
     LoadedSettings,
     Settings,
     load_settings,
@@ -37,7 +34,7 @@ from tracker_core.console import (
     print_top_spenders,
 )
 from tracker_core.errors import ConfigError, TrackerError
-from tracker_core.jobs import collect_once
+from tracker_core.jobs import collect_once, simulator_settings
 from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
 
@@ -271,19 +268,12 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     demo_key = "demo-key"
     interactive = not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty()
     with running_simulator(scenario, api_key=demo_key, rate_limits=False) as url:
-        settings = Settings(
-            cursor=CursorSettings.model_validate(
-                {
-                    "admin_api_key": demo_key,
-                    "api_url": url,
-                    "admin_requests_per_minute": 10_000,
-                    "analytics_requests_per_minute": 10_000,
-                }
-            ),
-            database=DatabaseSettings(url=f"sqlite:///{database.resolve()}"),
-            collector=CollectorSettings(
-                backfill_days=args.days, events_window_days=min(args.days, 30)
-            ),
+        settings = simulator_settings(
+            url,
+            demo_key,
+            f"sqlite:///{database.resolve()}",
+            backfill_days=args.days,
+            events_window_days=min(args.days, 30),
         )
         summary = run_collection(settings, quiet=False, err=err)
         report = _detect(LoadedSettings(settings=settings, path=None), dry_run=False)

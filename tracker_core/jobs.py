@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracker_core.collector import CollectionSummary, Collector, Progress
-from tracker_core.config import Settings
+from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
 from tracker_core.cursor_api import ClientOptions, CursorClient
 from tracker_core.errors import ConfigError
 from tracker_core.storage import open_database
@@ -41,3 +41,32 @@ async def collect_once(settings: Settings, progress: Progress) -> CollectionSumm
             return await collector.run()
     finally:
         engine.dispose()
+
+
+def simulator_settings(
+    api_url: str,
+    api_key: str,
+    database_url: str,
+    *,
+    backfill_days: int = 30,
+    events_window_days: int = 30,
+) -> Settings:
+    """Settings to collect from a local simulator into ``database_url``, at full speed.
+
+    The client's own rate ceilings exist to stay inside Cursor's limits; against a simulator
+    serving without limits they would only make the demo and the tests wait.
+    """
+    return Settings(
+        cursor=CursorSettings.model_validate(
+            {
+                "admin_api_key": api_key,
+                "api_url": api_url,
+                "admin_requests_per_minute": 10_000,
+                "analytics_requests_per_minute": 10_000,
+            }
+        ),
+        database=DatabaseSettings(url=database_url),
+        collector=CollectorSettings(
+            backfill_days=backfill_days, events_window_days=events_window_days
+        ),
+    )

@@ -17,10 +17,10 @@ import pytest
 
 from tests.tui.helpers import COLLECTED_AT, FIXED_NOW, SIM_KEY
 from tracker_core.collector import Collector, SilentProgress
-from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
+from tracker_core.config import DatabaseSettings, Settings
 from tracker_core.cursor_api import CursorClient
 from tracker_core.detector import run_detection
-from tracker_core.jobs import client_options
+from tracker_core.jobs import client_options, simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database
 from tracker_tui.app import TrackerApp
@@ -49,18 +49,7 @@ def organisation_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     database = tmp_path_factory.mktemp("tui-org") / "tracker.db"
     scenario = generate_scenario(users=24, days=35, seed=5, now=FIXED_NOW)
     with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
-        settings = Settings(
-            cursor=CursorSettings.model_validate(
-                {
-                    "admin_api_key": SIM_KEY,
-                    "api_url": url,
-                    "admin_requests_per_minute": 10_000,
-                    "analytics_requests_per_minute": 10_000,
-                }
-            ),
-            database=DatabaseSettings(url=f"sqlite:///{database}"),
-            collector=CollectorSettings(backfill_days=40, events_window_days=30),
-        )
+        settings = simulator_settings(url, SIM_KEY, f"sqlite:///{database}", backfill_days=40)
         asyncio.run(_collect(settings))
     engine = open_database(settings.database_url)
     try:

@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, settle
 from tracker_core import incidents
-from tracker_core.config import CursorSettings, DatabaseSettings, Settings
+from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import repo, tables
 from tracker_tui.app import TrackerApp
@@ -316,17 +316,7 @@ async def test_insights_without_analytics_says_what_to_collect(
 async def test_c_collects_then_detects_with_visible_progress(db_path: Path) -> None:
     scenario = generate_scenario(users=24, days=35, seed=5, now=FIXED_NOW)
     with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
-        settings = Settings(
-            cursor=CursorSettings.model_validate(
-                {
-                    "admin_api_key": SIM_KEY,
-                    "api_url": url,
-                    "admin_requests_per_minute": 10_000,
-                    "analytics_requests_per_minute": 10_000,
-                }
-            ),
-            database=DatabaseSettings(url=f"sqlite:///{db_path}"),
-        )
+        settings = simulator_settings(url, SIM_KEY, f"sqlite:///{db_path}")
         app = TrackerApp(settings, clock=lambda: FIXED_NOW, refresh_seconds=3600)
         seen: list[str] = []
         async with app.run_test(size=SIZE) as pilot:
