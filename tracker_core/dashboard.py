@@ -324,7 +324,7 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
         figures[0] += cents
         figures[1] += count
         figures[2] += int(tokens or 0)
-        day = queries._day(last_day)
+        day = queries.as_day(last_day)
         figures[3] = day if figures[3] is None or day > figures[3] else figures[3]
         models[model] += cents
         candidate = (cents, count, model)
@@ -369,7 +369,7 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
     spenders = [
         (_display(row.name, row.email), row.spend_cents) for row in rows if row.spend_cents > 0
     ]
-    by_day = {queries._day(day): float(cents or 0) for day, cents in per_day}
+    by_day = {queries.as_day(day): float(cents or 0) for day, cents in per_day}
 
     return Overview(
         days=days,
@@ -408,7 +408,7 @@ def _analytics(
         )
     )
     return [
-        (queries._day(day), str(dim), str(sub), str(name), float(value or 0))
+        (queries.as_day(day), str(dim), str(sub), str(name), float(value or 0))
         for day, dim, sub, name, value in rows
     ]
 
@@ -536,7 +536,7 @@ def member_detail(conn: Connection, email: str, *, days: int, today: date) -> Me
     tokens = ue.c.input_tokens + ue.c.output_tokens
     mine = [ue.c.user_email == email, ue.c.day.between(start, today)]
     per_day = {
-        queries._day(day): (float(cents or 0), int(toks or 0), int(count))
+        queries.as_day(day): (float(cents or 0), int(toks or 0), int(count))
         for day, cents, toks, count in conn.execute(
             select(ue.c.day, func.sum(spend), func.sum(tokens), func.count())
             .where(*mine)

@@ -23,7 +23,7 @@ from tracker_core.detection.measures import build_usage, median, onset_index
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
 from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
 from tracker_core.detection.settings import DetectionSettings
-from tracker_core.queries import SPEND_CENTS, current_cycle
+from tracker_core.queries import SPEND_CENTS, as_day, current_cycle
 from tracker_core.storage import repo
 from tracker_core.storage import tables as t
 
@@ -108,7 +108,7 @@ def read_input(conn: Connection, *, today: date) -> DetectionInput:
     }
     usage = build_usage(
         [
-            (str(email), _day(day), str(model), float(s or 0), int(n), int(tok or 0))
+            (str(email), as_day(day), str(model), float(s or 0), int(n), int(tok or 0))
             for email, day, model, s, n, tok in rows
         ],
         names=names,
@@ -119,12 +119,6 @@ def read_input(conn: Connection, *, today: date) -> DetectionInput:
         end=today,
     )
     return DetectionInput(settings, usage, days, cycle_start, problems)
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def evaluable_cycle_rules(members: Sequence[MemberUsage], settings: DetectionSettings) -> set[str]:

@@ -22,7 +22,7 @@ def dollars(cents: float) -> float:
     return round(cents / 100.0, 2)
 
 
-def _day(value: Any) -> date:
+def as_day(value: Any) -> date:
     """SQLite hands dates back as text from raw SQL, PostgreSQL as ``date``."""
     if isinstance(value, date):
         return value
@@ -109,14 +109,14 @@ class TeamStats:
 def current_cycle(conn: Connection, today: date) -> tuple[date, date | None]:
     """The billing cycle Cursor last reported (spend or groups), else the calendar month."""
     start_value = conn.execute(text("SELECT MAX(cycle_start) FROM member_spend")).scalar()
-    start = _day(start_value) if start_value is not None else today.replace(day=1)
+    start = as_day(start_value) if start_value is not None else today.replace(day=1)
     end_value = conn.execute(
         text("SELECT MAX(cycle_end) FROM billing_groups WHERE cycle_start = :start").bindparams(
             bindparam("start", type_=Date)
         ),
         {"start": start},
     ).scalar()
-    return start, (_day(end_value) if end_value is not None else None)
+    return start, (as_day(end_value) if end_value is not None else None)
 
 
 def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
@@ -174,7 +174,7 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     ]
     users.sort(key=lambda user: (-user.spend_cents, -user.requests, user.email))
 
-    by_day = {_day(day): (float(s or 0), int(n), int(a)) for day, s, n, a in per_day}
+    by_day = {as_day(day): (float(s or 0), int(n), int(a)) for day, s, n, a in per_day}
     daily = [
         DayStats(
             start + timedelta(days=offset), *by_day.get(start + timedelta(days=offset), (0.0, 0, 0))
