@@ -24,10 +24,14 @@ from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, Memb
 from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
 from tracker_core.detection.settings import DetectionSettings
 from tracker_core.queries import SPEND_CENTS, as_day, current_cycle
-from tracker_core.storage import repo
+from tracker_core.storage import lease, repo
 from tracker_core.storage import tables as t
 
 Clock = Callable[[], datetime]
+
+DETECTOR_LEASE_SECONDS = 600.0
+"""A detection run that has not finished in this long is taken to have died."""
+DETECTOR_LEASE_WAIT_SECONDS = 30.0
 
 
 def utc_now() -> datetime:
@@ -238,6 +242,30 @@ def run_detection(
     With ``dry_run`` the whole run happens inside a transaction that is rolled back, so the
     report shows exactly what a real run would change, and nothing is written or sent.
     """
+    if dry_run:
+        return _detect_and_apply(engine, settings, dry_run=True, clock=clock)
+    holder = lease.make_holder()
+    lease.acquire(
+        engine,
+        lease.DETECTOR_LEASE,
+        holder,
+        ttl_seconds=DETECTOR_LEASE_SECONDS,
+        wait_seconds=DETECTOR_LEASE_WAIT_SECONDS,
+        clock=clock,
+    )
+    try:
+        report = _detect_and_apply(engine, settings, dry_run=False, clock=clock)
+        report.alerts = dispatch(
+            engine, make_senders(settings) if senders is None else senders, now=clock
+        )
+        return report
+    finally:
+        lease.release(engine, lease.DETECTOR_LEASE, holder)
+
+
+def _detect_and_apply(
+    engine: Engine, settings: Settings, *, dry_run: bool, clock: Clock
+) -> DetectionReport:
     now = clock()
     with engine.connect() as conn, conn.begin() as transaction:
         data = read_input(conn, today=now.date())
@@ -270,8 +298,4 @@ def run_detection(
             transaction.rollback()
         else:
             transaction.commit()
-    if not dry_run:
-        report.alerts = dispatch(
-            engine, make_senders(settings) if senders is None else senders, now=clock
-        )
     return report

@@ -27,7 +27,7 @@ from tests.alerting.servers import (
     serve_resend,
     serve_slack,
 )
-from tests.integration.helpers import KEY, run_cli, write_config
+from tests.integration.helpers import KEY, run_cli, start_cli, write_config
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
 
@@ -224,3 +224,19 @@ def test_settings_set_validates_and_detection_uses_it(collected: Path) -> None:
     assert shown["max_requests_per_day"] == 50
     report = run_cli("detect", "--json", config=collected).json()
     assert any(a["rule"] == "requests_limit" for a in report["anomalies"])
+
+
+def test_two_detections_at_once_announce_each_anomaly_once(
+    collected: Path, slack: FakeSlack
+) -> None:
+    env = alert_env(slack)
+    runs = [start_cli("detect", "--json", config=collected, env=env) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    reports = [json.loads(stdout) for stdout, _ in outputs]
+    # One run opened the anomalies; the other waited for it and found them already open.
+    assert sorted(report["new"] for report in reports)[0] == 0
+    assert sum(report["alerts"]["slack"] for report in reports) == 1
+    [post] = slack.posts()
+    ids = incident_ids_in(post)
+    assert len(ids) == len(set(ids)) == len(reports[0]["anomalies"])

@@ -24,6 +24,9 @@ from tracker_core.storage.db import begin_write
 from tracker_core.storage.repo import dialect_insert
 
 COLLECTOR_LEASE = "collector"
+DETECTOR_LEASE = "detector"
+"""Held by a detection run from its first write to its last alert, so two runs at once (cron and
+a person pressing ``c``) can neither open the same anomaly twice nor send the same alert twice."""
 
 
 def make_holder() -> str:
@@ -186,9 +189,9 @@ def acquire(
             return
         held = current_holder(engine, name)
     if held is None:
-        raise LeaseHeldError("another collector is running; try again when it finishes")
+        raise LeaseHeldError(f"another {name} is running; try again when it finishes")
     other, since, _expires = held
     raise LeaseHeldError(
-        f"another collector is running (since {since.astimezone(UTC):%H:%M:%S} UTC, "
+        f"another {name} is running (since {since.astimezone(UTC):%H:%M:%S} UTC, "
         f"holder {describe_holder(other)}); try again when it finishes"
     )
