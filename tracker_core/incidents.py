@@ -411,7 +411,8 @@ def mark_alerted(conn: Connection, incident_ids: Iterable[int], *, now: datetime
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _view_query() -> Any:
+def view_query() -> Any:
+    """Incidents joined with their anomaly and member name: the one shape every reader uses."""
     a, i, m = t.anomalies, t.incidents, t.members
     return (
         select(
@@ -445,7 +446,7 @@ def _view(row: Any) -> IncidentView:
 
 
 def get_incident(conn: Connection, incident_id: int) -> IncidentView:
-    row = conn.execute(_view_query().where(t.incidents.c.id == incident_id)).first()
+    row = conn.execute(view_query().where(t.incidents.c.id == incident_id)).first()
     if row is None:
         raise IncidentError(f"no incident #{incident_id}")
     return _view(row)
@@ -458,7 +459,7 @@ def list_incidents(
 
     ``status`` is one of :data:`INCIDENT_STATUSES`, or ``active`` for every unresolved one.
     """
-    query = _view_query()
+    query = view_query()
     if status == "active":
         query = query.where(t.incidents.c.status != "resolved")
     elif status is not None:
@@ -483,5 +484,5 @@ def list_incidents(
 
 def response_times(conn: Connection, *, since: datetime) -> ResponseTimes:
     """Averages over the incidents detected since ``since`` (the TUI's and daemon's tiles)."""
-    rows = conn.execute(_view_query().where(t.incidents.c.detected_at >= since))
+    rows = conn.execute(view_query().where(t.incidents.c.detected_at >= since))
     return average_response_times(_view(row) for row in rows)

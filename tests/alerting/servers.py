@@ -15,8 +15,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tracker_core.alerting.items import AlertItem
 
 SLACK_TOKEN = "xoxb-test-SECRET-0123456789"
 RESEND_KEY = "re_test_SECRET_abcdef0123456789"
@@ -218,3 +221,23 @@ def unused_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def item(incident_id: int, **overrides: Any) -> AlertItem:
+    """An alert for incident ``incident_id``; odd ids are critical, even ones warnings."""
+    values: dict[str, Any] = {
+        "incident_id": incident_id,
+        "rule": "spend_spike",
+        "email": f"member{incident_id}@example.test",
+        "name": f"Member {incident_id}",
+        "period": date(2025, 3, 4),
+        "value": 1234.56,
+        "threshold": 250.0,
+        "severity": "critical" if incident_id % 2 else "warning",
+        "message": f"Member {incident_id}: daily spend spiked to $1,234.56 (9.9x the 7-day avg)",
+        "detected_at": datetime(2025, 3, 4, 9, 30, tzinfo=UTC),
+        "top_model": "claude-4-opus",
+        "top_model_share": 0.82,
+    }
+    values.update(overrides)
+    return AlertItem(**values)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -14,12 +13,13 @@ from tests.alerting.servers import (
     RESEND_500,
     RESEND_KEY,
     FakeResend,
+    item,
     resend_ok,
     serve_resend,
     unused_port,
 )
 from tracker_core.alerting.email import EmailSender
-from tracker_core.alerting.items import AlertItem, Delivery
+from tracker_core.alerting.items import Delivery
 
 SENDER = "Cursor Tracker <alerts@example.test>"
 TO = "ops@example.test, finance@example.test"
@@ -43,25 +43,6 @@ def server() -> Iterator[FakeResend]:
 def sender(fake: FakeResend, **kwargs: Any) -> EmailSender:
     kwargs.setdefault("dashboard_url", DASHBOARD)
     return EmailSender(RESEND_KEY, TO, SENDER, api_url=fake.api_url, **kwargs)
-
-
-def item(incident_id: int, **overrides: Any) -> AlertItem:
-    values: dict[str, Any] = {
-        "incident_id": incident_id,
-        "rule": "spend_spike",
-        "email": f"member{incident_id}@example.test",
-        "name": f"Member {incident_id}",
-        "period": date(2025, 3, 4),
-        "value": 1234.56,
-        "threshold": 250.0,
-        "severity": "critical" if incident_id % 2 else "warning",
-        "message": f"Member {incident_id}: daily spend spiked to $1,234.56",
-        "detected_at": datetime(2025, 3, 4, 9, 30, tzinfo=UTC),
-        "top_model": "claude-4-opus",
-        "top_model_share": 0.82,
-    }
-    values.update(overrides)
-    return AlertItem(**values)
 
 
 def test_two_items_are_two_emails(server: FakeResend) -> None:

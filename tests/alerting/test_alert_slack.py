@@ -6,7 +6,6 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -18,11 +17,12 @@ from tests.alerting.servers import (
     SLACK_CHANNEL_NOT_FOUND,
     SLACK_TOKEN,
     FakeSlack,
+    item,
     serve_slack,
     slack_ok,
     unused_port,
 )
-from tracker_core.alerting.items import AlertItem, Delivery
+from tracker_core.alerting.items import Delivery
 from tracker_core.alerting.slack import SlackSender
 
 CHANNEL = "C07ALERTS1"
@@ -47,25 +47,6 @@ def slack() -> Iterator[FakeSlack]:
 def sender(server: FakeSlack, **kwargs: Any) -> SlackSender:
     kwargs.setdefault("dashboard_url", DASHBOARD)
     return SlackSender(SLACK_TOKEN, CHANNEL, base_url=server.base_url, timeout=5, **kwargs)
-
-
-def item(incident_id: int, **overrides: Any) -> AlertItem:
-    values: dict[str, Any] = {
-        "incident_id": incident_id,
-        "rule": "spend_spike",
-        "email": f"member{incident_id}@example.test",
-        "name": f"Member {incident_id}",
-        "period": date(2025, 3, 4),
-        "value": 1234.56,
-        "threshold": 250.0,
-        "severity": "critical" if incident_id % 2 else "warning",
-        "message": f"Member {incident_id}: daily spend spiked to $1,234.56 (9.9x the 7-day avg)",
-        "detected_at": datetime(2025, 3, 4, 9, 30, tzinfo=UTC),
-        "top_model": "claude-4-opus",
-        "top_model_share": 0.82,
-    }
-    values.update(overrides)
-    return AlertItem(**values)
 
 
 def all_text(post: dict[str, Any]) -> str:

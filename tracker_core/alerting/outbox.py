@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from tracker_core import incidents
 from tracker_core.alerting.items import AlertItem, Delivery
@@ -59,27 +59,11 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 def due_items(conn: Connection, channel: str, *, now: datetime) -> list[tuple[int, AlertItem]]:
     """The rows of ``channel`` that are due, each as (outbox row id, alert item)."""
-    o, i, a, m = t.alert_outbox, t.incidents, t.anomalies, t.members
+    o, i = t.alert_outbox, t.incidents
     rows = conn.execute(
-        select(
-            o.c.id.label("outbox_id"),
-            o.c.reason,
-            i.c.id.label("incident_id"),
-            i.c.detected_at,
-            a.c.rule,
-            a.c.email,
-            func.coalesce(m.c.name, "").label("name"),
-            a.c.period,
-            a.c.value,
-            a.c.threshold,
-            a.c.severity,
-            a.c.message,
-            a.c.top_model,
-            a.c.top_model_share,
-        )
-        .join(i, i.c.id == o.c.incident_id)
-        .join(a, a.c.id == i.c.anomaly_id)
-        .outerjoin(m, m.c.email == a.c.email)
+        incidents.view_query()
+        .add_columns(o.c.id.label("outbox_id"), o.c.reason)
+        .join(o, o.c.incident_id == i.c.id)
         .where(o.c.channel == channel)
         .where(o.c.status.in_(("pending", "failed")))
         .where(o.c.next_attempt_at <= now)
@@ -91,7 +75,7 @@ def due_items(conn: Connection, channel: str, *, now: datetime) -> list[tuple[in
 
 def _item(row: Any) -> AlertItem:
     return AlertItem(
-        incident_id=row.incident_id,
+        incident_id=row.id,
         rule=row.rule,
         email=row.email,
         name=row.name,
