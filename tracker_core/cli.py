@@ -33,6 +33,7 @@ from tracker_core.console import (
     print_summary,
     print_top_spenders,
 )
+from tracker_core.dashboard import warm_overview
 from tracker_core.errors import ConfigError, TrackerError
 from tracker_core.jobs import collect_once, simulator_settings
 from tracker_core.queries import team_stats
@@ -85,7 +86,12 @@ def _detect(loaded: LoadedSettings, *, dry_run: bool) -> DetectionReport:
 
     engine = open_database(loaded.settings.database_url)
     try:
-        return run_detection(engine, loaded.settings, dry_run=dry_run)
+        report = run_detection(engine, loaded.settings, dry_run=dry_run)
+        if not dry_run:
+            # The console's first screen, computed now while nobody waits for it, so the next
+            # start finds it remembered (cron runs this after every collection).
+            warm_overview(engine, today=datetime.now(UTC).date())
+        return report
     finally:
         engine.dispose()
 

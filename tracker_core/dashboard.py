@@ -9,17 +9,22 @@ in cents until a face formats it; days are UTC.
 from __future__ import annotations
 
 import calendar
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
 
 from tracker_core import queries
+from tracker_core.storage import cache
 from tracker_core.storage import tables as t
 from tracker_core.storage.repo import last_successful_run, spend_cents_expr
+
+DEFAULT_DAYS = 30
+"""The window every face opens with (the console's overview, the daemon's pages)."""
 
 
 @dataclass(frozen=True)
@@ -250,20 +255,20 @@ def _cycle_end(start: date) -> date:
     return next_start - timedelta(days=1)
 
 
-def _cycle(conn: Connection, today: date, group_id: str | None) -> CycleProgress:
+def _cycle_bounds(conn: Connection, today: date) -> tuple[date, date]:
+    """First and last day of the current billing cycle."""
     start, next_start = queries.current_cycle(conn, today)
     # Cursor's ``cycleEnd`` is the instant the next cycle begins (midnight UTC), so the stored
     # day is the next cycle's first day and the last day of this one is the day before.
     end = _cycle_end(start)
     if next_start is not None and next_start > start:
         end = next_start - timedelta(days=1)
+    return start, end
+
+
+def _cycle(start: date, end: date, today: date, spend_cents: float) -> CycleProgress:
     length = (end - start).days + 1
     day = min(max((today - start).days + 1, 1), length)
-    ue = t.usage_events
-    spend = conn.execute(
-        select(func.sum(spend_cents_expr())).where(ue.c.day >= start, *_event_scope(group_id))
-    ).scalar()
-    spend_cents = float(spend or 0)
     return CycleProgress(
         start=start,
         end=end,
@@ -274,24 +279,74 @@ def _cycle(conn: Connection, today: date, group_id: str | None) -> CycleProgress
     )
 
 
-# --- the screens -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _UserUsage:
+    spend_cents: float
+    requests: int
+    tokens: int
+    last_active: date | None
+    top_model: str | None
 
 
-def overview(conn: Connection, *, days: int, today: date, group_id: str | None = None) -> Overview:
-    """The overview figures; with ``group_id`` only that group's current members count.
+@dataclass(frozen=True)
+class _WindowUsage:
+    """What the overview needs from the events: the only part that scans the window."""
 
-    Every figure (spend, members, top spenders, models, daily series, incidents and the
-    cycle) is restricted to the same scope, so the tiles of a filtered screen add up. A
-    member's ``last_active`` is their latest event day within the window (None when they had
-    none), which one grouped scan of the window gives for everyone at once. The events of the
-    window are read with two grouped queries plus one for the cycle: the screen must stay fast
-    with a million events, so nothing is queried per member.
-    """
-    start = _window_start(days, today)
+    users: dict[str, _UserUsage]
+    models: dict[str, float]
+    """Model -> spend cents."""
+    by_day: dict[date, float]
+    """Day -> spend cents, days without spend left out."""
+    cycle_spend_cents: float
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "users": {
+                    email: [
+                        u.spend_cents,
+                        u.requests,
+                        u.tokens,
+                        u.last_active.isoformat() if u.last_active else None,
+                        u.top_model,
+                    ]
+                    for email, u in self.users.items()
+                },
+                "models": self.models,
+                "by_day": {day.isoformat(): cents for day, cents in self.by_day.items()},
+                "cycle_spend_cents": self.cycle_spend_cents,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> _WindowUsage:
+        data = json.loads(body)
+        return cls(
+            users={
+                email: _UserUsage(
+                    spend_cents=float(spend),
+                    requests=int(requests),
+                    tokens=int(tokens),
+                    last_active=date.fromisoformat(last) if last else None,
+                    top_model=top,
+                )
+                for email, (spend, requests, tokens, last, top) in data["users"].items()
+            },
+            models={str(model): float(cents) for model, cents in data["models"].items()},
+            by_day={date.fromisoformat(day): float(c) for day, c in data["by_day"].items()},
+            cycle_spend_cents=float(data["cycle_spend_cents"]),
+        )
+
+
+def _window_usage(
+    conn: Connection, start: date, today: date, cycle_start: date, group_id: str | None
+) -> _WindowUsage:
+    """Two grouped queries over the window plus one sum over the cycle; nothing per member."""
     ue = t.usage_events
     spend = spend_cents_expr()
-    in_window = [ue.c.day.between(start, today), *_event_scope(group_id)]
-
+    scope = _event_scope(group_id)
+    in_window = [ue.c.day.between(start, today), *scope]
     per_user_model = conn.execute(
         select(
             ue.c.user_email,
@@ -307,29 +362,123 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
     per_day = conn.execute(
         select(ue.c.day, func.sum(spend)).where(*in_window).group_by(ue.c.day)
     ).all()
+    cycle_spend = conn.execute(
+        select(func.sum(spend)).where(ue.c.day >= cycle_start, *scope)
+    ).scalar()
 
-    memberships = _memberships(conn)
-    scope: set[str] | None = None
-    if group_id is not None:
-        scope = set(memberships.emails.get(group_id, []))
-
-    # email -> [spend, requests, tokens, last day]; model -> spend; email -> best model key.
-    users: dict[str, list[Any]] = {}
+    # email -> [spend, requests, tokens, last day]; email -> best (spend, requests, model).
+    figures: dict[str, list[Any]] = {}
     models: dict[str, float] = defaultdict(float)
     top_model: dict[str, tuple[float, int, str]] = {}
     for email, model, cents, count, tokens, last_day in per_user_model:
         email, model = str(email), str(model)
         cents, count = float(cents or 0), int(count)
-        figures = users.setdefault(email, [0.0, 0, 0, None])
-        figures[0] += cents
-        figures[1] += count
-        figures[2] += int(tokens or 0)
+        mine = figures.setdefault(email, [0.0, 0, 0, None])
+        mine[0] += cents
+        mine[1] += count
+        mine[2] += int(tokens or 0)
         day = queries.as_day(last_day)
-        figures[3] = day if figures[3] is None or day > figures[3] else figures[3]
+        mine[3] = day if mine[3] is None or day > mine[3] else mine[3]
         models[model] += cents
         candidate = (cents, count, model)
         if email not in top_model or candidate > top_model[email]:
             top_model[email] = candidate
+    return _WindowUsage(
+        users={
+            email: _UserUsage(
+                spend_cents=cents,
+                requests=requests,
+                tokens=tokens,
+                last_active=last,
+                top_model=top_model[email][2] if email in top_model else None,
+            )
+            for email, (cents, requests, tokens, last) in figures.items()
+        },
+        models=dict(models),
+        by_day={queries.as_day(day): float(cents or 0) for day, cents in per_day},
+        cycle_spend_cents=float(cycle_spend or 0),
+    )
+
+
+def _overview_key(start: date, today: date, cycle_start: date, conn: Connection) -> tuple[str, str]:
+    """The view-cache key of a window and the fingerprint of the data it is summed from."""
+    key = f"overview:{(today - start).days + 1}"
+    return key, f"{start}:{today}:{cycle_start}:{cache.events_fingerprint(conn)}"
+
+
+def _recalled_window_usage(conn: Connection, key: str, fingerprint: str) -> _WindowUsage | None:
+    body = cache.recall(conn, key, fingerprint)
+    if body is None:
+        return None
+    try:
+        return _WindowUsage.from_json(body)
+    except (ValueError, KeyError, TypeError):
+        return None  # written by another version of the tracker: recomputed and replaced
+
+
+# --- the screens -----------------------------------------------------------------------------
+
+
+def overview(
+    conn: Connection,
+    *,
+    days: int,
+    today: date,
+    group_id: str | None = None,
+    now: datetime | None = None,
+) -> Overview:
+    """The overview figures; with ``group_id`` only that group's current members count.
+
+    Every figure (spend, members, top spenders, models, daily series, incidents and the
+    cycle) is restricted to the same scope, so the tiles of a filtered screen add up. A
+    member's ``last_active`` is their latest event day within the window (None when they had
+    none). The events are read with three grouped queries, never per member, and the whole
+    team's result is remembered in the view cache (``storage.cache``) until the events
+    change: the console asks for it every 30 seconds and at every start. ``now`` stamps the
+    cache entry; members, groups and incidents are always read fresh, they are small.
+    """
+    start = _window_start(days, today)
+    cycle_start, cycle_end = _cycle_bounds(conn, today)
+    if group_id is not None:
+        usage = _window_usage(conn, start, today, cycle_start, group_id)
+        return _overview(conn, usage, days, start, today, group_id, (cycle_start, cycle_end))
+    key, fingerprint = _overview_key(start, today, cycle_start, conn)
+    recalled = _recalled_window_usage(conn, key, fingerprint)
+    if recalled is None:
+        recalled = _window_usage(conn, start, today, cycle_start, None)
+        cache.remember(conn.engine, key, fingerprint, recalled.to_json(), now or datetime.now(UTC))
+    return _overview(conn, recalled, days, start, today, None, (cycle_start, cycle_end))
+
+
+def remembered_overview(conn: Connection, *, days: int, today: date) -> Overview | None:
+    """The whole team's overview when the view cache holds its figures, else None.
+
+    It never scans the events (a few small queries), so a face can call it where waiting
+    is not an option, such as before its first paint, and fall back to :func:`overview`.
+    """
+    start = _window_start(days, today)
+    cycle_start, cycle_end = _cycle_bounds(conn, today)
+    key, fingerprint = _overview_key(start, today, cycle_start, conn)
+    recalled = _recalled_window_usage(conn, key, fingerprint)
+    if recalled is None:
+        return None
+    return _overview(conn, recalled, days, start, today, None, (cycle_start, cycle_end))
+
+
+def _overview(
+    conn: Connection,
+    usage: _WindowUsage,
+    days: int,
+    start: date,
+    today: date,
+    group_id: str | None,
+    cycle: tuple[date, date],
+) -> Overview:
+    """The overview around the event figures: members, groups and incidents read fresh."""
+    memberships = _memberships(conn)
+    scope: set[str] | None = None
+    if group_id is not None:
+        scope = set(memberships.emails.get(group_id, []))
 
     m = t.members
     people = {
@@ -345,10 +494,11 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
     if scope is not None:
         incidents = {email: n for email, n in incidents.items() if email in scope}
 
+    idle = _UserUsage(spend_cents=0.0, requests=0, tokens=0, last_active=None, top_model=None)
     rows: list[MemberRow] = []
-    for email in on_team | users.keys():
+    for email in on_team | usage.users.keys():
         name, role, removed = people.get(email, ("", "", False))
-        cents, requests, tokens, last_day = users.get(email, (0.0, 0, 0, None))
+        used = usage.users.get(email, idle)
         rows.append(
             MemberRow(
                 email=email,
@@ -356,11 +506,11 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
                 role=role,
                 group=memberships.first_group.get(email, ""),
                 is_removed=removed,
-                spend_cents=cents,
-                requests=requests,
-                tokens=tokens,
-                top_model=top_model[email][2] if email in top_model else None,
-                last_active=last_day,
+                spend_cents=used.spend_cents,
+                requests=used.requests,
+                tokens=used.tokens,
+                top_model=used.top_model,
+                last_active=used.last_active,
                 open_incidents=incidents.get(email, (0, 0))[0],
             )
         )
@@ -369,24 +519,23 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
     spenders = [
         (_display(row.name, row.email), row.spend_cents) for row in rows if row.spend_cents > 0
     ]
-    by_day = {queries.as_day(day): float(cents or 0) for day, cents in per_day}
 
     return Overview(
         days=days,
         start=start,
         end=today,
         group_id=group_id,
-        spend_cents=sum(figures[0] for figures in users.values()),
-        active_members=len(users),
+        spend_cents=sum(used.spend_cents for used in usage.users.values()),
+        active_members=len(usage.users),
         # As in ``queries.team_stats``: a member removed during the window still counts while
         # their spend is in it, so the active figure is always a part of the total.
         total_members=len(rows),
         open_incidents=sum(total for total, _ in incidents.values()),
         critical_incidents=sum(critical for _, critical in incidents.values()),
-        cycle=_cycle(conn, today, group_id),
-        daily_spend=[(day, by_day.get(day, 0.0)) for day in _each_day(start, days)],
+        cycle=_cycle(*cycle, today, usage.cycle_spend_cents),
+        daily_spend=[(day, usage.by_day.get(day, 0.0)) for day in _each_day(start, days)],
         top_spenders=spenders[:10],
-        model_spend=sorted(models.items(), key=lambda item: (-item[1], item[0])),
+        model_spend=sorted(usage.models.items(), key=lambda item: (-item[1], item[0])),
         members=rows,
         groups=[
             GroupOption(id=gid, name=name, members=len(memberships.emails.get(gid, [])))
@@ -395,6 +544,12 @@ def overview(conn: Connection, *, days: int, today: date, group_id: str | None =
         ],
         last_collected=last_successful_run(conn),
     )
+
+
+def warm_overview(engine: Engine, *, today: date, days: int = DEFAULT_DAYS) -> None:
+    """Compute the console's first screen ahead of time, so a start finds it remembered."""
+    with engine.connect() as conn:
+        overview(conn, days=days, today=today)
 
 
 def _analytics(

@@ -73,12 +73,13 @@ class TrackerApp(App[None]):
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Help and quit first: the key bar drops what does not fit, and these two must show.
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Key list"),
+        Binding("q", "back_or_quit", "Back/Quit", id="back-or-quit", tooltip="Back, or quit"),
         *(
             Binding(key, f"goto('{mode}')", title, id=f"goto-{mode}", tooltip=f"{title} screen")
             for key, mode, title in SCREENS
         ),
-        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Key list"),
-        Binding("q", "back_or_quit", "Back/Quit", id="back-or-quit", tooltip="Back, or quit"),
         Binding("c", "collect", "Collect", id="collect", tooltip="Collect now, then detect"),
         Binding("p", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume auto-refresh"),
         Binding("space", "refresh_now", "Refresh", show=False, id="refresh", tooltip="Reload now"),

@@ -7,10 +7,11 @@ Saturday through a Friday); the billing cycle is November unless a test says oth
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from tracker_core import dashboard, incidents
 from tracker_core.detection.model import Finding, Rule, Severity
@@ -27,6 +28,7 @@ from tracker_core.domain import (
     utc_day,
 )
 from tracker_core.storage import (
+    begin_write,
     finish_run,
     insert_usage_events,
     replace_groups,
@@ -36,6 +38,7 @@ from tracker_core.storage import (
     upsert_member_spend,
     upsert_members,
 )
+from tracker_core.storage import tables as t
 
 TODAY = date(2026, 11, 20)
 """A Friday; the 7-day window starts on Saturday 2026-11-14."""
@@ -323,6 +326,64 @@ def test_cycle_starting_on_a_day_the_next_month_lacks(seeded: Engine) -> None:
     assert (cycle.end, cycle.day, cycle.length) == (date(2026, 11, 29), 21, 30)
     assert cycle.spend_cents == pytest.approx(5000 + 1680)  # Ana's October 31 event counts
     assert cycle.projected_cents == pytest.approx(6680 / 21 * 30)
+
+
+def test_overview_is_remembered_until_new_events_arrive(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        assert dashboard.remembered_overview(conn, days=7, today=TODAY) is None
+        first = dashboard.overview(conn, days=7, today=TODAY)
+    with seeded.connect() as conn:
+        again = dashboard.overview(conn, days=7, today=TODAY)
+        remembered = conn.execute(select(t.view_cache.c.key)).scalars().all()
+        assert dashboard.remembered_overview(conn, days=7, today=TODAY) == first
+        assert dashboard.remembered_overview(conn, days=30, today=TODAY) is None
+    assert again == first
+    assert remembered == ["overview:7"]
+
+    # A late event for yesterday: the remembered figures no longer match the events.
+    with seeded.begin() as conn:
+        insert_usage_events(conn, [event(DAN, at(date(2026, 11, 19)), GPT, 25)])
+    with seeded.connect() as conn:
+        assert dashboard.remembered_overview(conn, days=7, today=TODAY) is None
+        after = dashboard.overview(conn, days=7, today=TODAY)
+    assert after.spend_cents == pytest.approx(680 + 25)
+    assert after.active_members == 4
+    assert dict(after.daily_spend)[date(2026, 11, 19)] == pytest.approx(25)
+    assert after.cycle.spend_cents == pytest.approx(1680 + 25)
+
+    # Incidents are not part of what is remembered: acknowledging one shows at once.
+    with seeded.begin() as conn:
+        queue = incidents.list_incidents(conn, status="active")
+        incidents.resolve(conn, queue[0].id, now=NOW)
+    with seeded.connect() as conn:
+        assert dashboard.overview(conn, days=7, today=TODAY).open_incidents == 2
+
+
+def test_an_unreadable_remembered_overview_is_recomputed(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        dashboard.overview(conn, days=7, today=TODAY)
+    with seeded.begin() as conn:
+        conn.execute(update(t.view_cache).values(body='{"written by": "another version"}'))
+    with seeded.connect() as conn:
+        view = dashboard.overview(conn, days=7, today=TODAY)
+    assert view.spend_cents == pytest.approx(680)
+    assert [row.email for row in view.members] == [ANA, CARA, BEN, DAN]
+
+
+def test_overview_does_not_wait_for_a_busy_writer(seeded: Engine, db_url: str) -> None:
+    """A collector holding SQLite's write lock costs the console its cache entry, not a wait."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the write lock is SQLite's")
+    with begin_write(seeded) as writer:
+        writer.execute(update(t.members).values(role="member").where(t.members.c.email == DAN))
+        started = time.monotonic()
+        with seeded.connect() as conn:
+            view = dashboard.overview(conn, days=7, today=TODAY)
+        waited = time.monotonic() - started
+    assert view.spend_cents == pytest.approx(680)
+    assert waited < 5  # the busy timeout is 30 s; remembering gives up after a moment
+    with seeded.connect() as conn:
+        assert conn.execute(select(t.view_cache.c.key)).first() is None
 
 
 def test_overview_of_an_empty_database(db_engine: Engine) -> None:

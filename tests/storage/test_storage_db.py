@@ -26,7 +26,7 @@ from tracker_core.storage import (
 )
 from tracker_core.storage import tables as t
 
-LATEST_REVISION = "0002"
+LATEST_REVISION = "0003"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {
@@ -46,6 +46,7 @@ EXPECTED_TABLES = {
     "anomalies",
     "incidents",
     "alert_outbox",
+    "view_cache",
 }
 
 

@@ -389,6 +389,22 @@ class AlertOutboxRow(Base):
     )
 
 
+class ViewCacheRow(Base):
+    """Figures a screen computed from a scan of the events, kept for the next start.
+
+    ``fingerprint`` describes the data the figures came from (the events' count and time
+    span, the window); a reader uses ``body`` only when the fingerprint it computes now is
+    the same, so a stale entry is never shown, only recomputed.
+    """
+
+    __tablename__ = "view_cache"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String)
+    body: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -411,3 +427,4 @@ leases = _table(LeaseRow)
 anomalies = _table(AnomalyRow)
 incidents = _table(IncidentRow)
 alert_outbox = _table(AlertOutboxRow)
+view_cache = _table(ViewCacheRow)

@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from tracker_core.errors import TrackerError
 from tracker_tui.context import TrackerContext
+from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.status import StatusLine
 
 T = TypeVar("T")
@@ -50,6 +51,8 @@ class DataScreen(Screen[None], Generic[T]):
         super().__init__()
         self.data: T | None = None
         """The last good data, kept on screen when a refresh fails."""
+        self._first_load_started = False
+        self._ready: T | None = None
 
     @property
     def context(self) -> TrackerContext:
@@ -63,12 +66,22 @@ class DataScreen(Screen[None], Generic[T]):
         yield from ()
 
     def compose(self) -> ComposeResult:
+        # The first data is asked for before the widgets exist. Figures the database already
+        # holds ready-made are read on the spot and shown with the first paint; anything
+        # that needs a scan goes to a worker, which runs while the widgets are laid out.
+        self._first_load_started = True
+        self._ready = self._ready_data()
+        if self._ready is None:
+            self.reload()
         yield from self.compose_header()
         yield from self.compose_body()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = self.SCREEN_TITLE
+        if self._ready is not None:  # the widgets exist now, and nothing is painted yet
+            self._first_data(self._ready)
+            self._ready = None
 
     def on_resize(self, event: Resize) -> None:
         """``-narrow`` and ``-short`` let app.tcss stack or hide panels on small terminals."""
@@ -78,11 +91,32 @@ class DataScreen(Screen[None], Generic[T]):
     def on_screen_resume(self) -> None:
         """Coming to the front (mode switch, modal closed): fresh stamp, fresh data."""
         self.context.push_status()
+        if self._first_load_started:
+            self._first_load_started = False  # the first resume follows compose's load
+            return
         self.reload()
 
     def load(self) -> T:
         """Read the screen's data; runs in a thread, so it must not touch widgets."""
         raise NotImplementedError
+
+    def load_ready(self) -> T | None:
+        """The screen's data when it can be had without a scan (a few small queries), else None.
+
+        Called on the UI thread before the first paint; the default always defers to ``load``.
+        """
+        return None
+
+    def _ready_data(self) -> T | None:
+        try:
+            return self.load_ready()
+        except Exception:  # the worker's load reports whatever is wrong, plainly
+            return None
+
+    def _first_data(self, data: T) -> None:
+        self.data = data
+        self.show(data)
+        self.context.load_finished()
 
     def show(self, data: T) -> None:
         """Put freshly loaded data on screen (UI thread)."""

@@ -11,7 +11,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Select, Static
 
 from tracker_core import dashboard
-from tracker_core.dashboard import Insights
+from tracker_core.dashboard import DEFAULT_DAYS, Insights
 from tracker_tui.format import count, money
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.members import RANGES
@@ -36,7 +36,7 @@ class InsightsScreen(DataScreen[Insights]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.days = 30
+        self.days = DEFAULT_DAYS
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="insights-body"):

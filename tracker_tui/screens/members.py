@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select
 
 from tracker_core import dashboard
-from tracker_core.dashboard import Overview
+from tracker_core.dashboard import DEFAULT_DAYS, Overview
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.tables import COLUMNS, MembersTable
 
@@ -24,6 +24,8 @@ class MembersScreen(DataScreen[Overview]):
     """The members table with its search, group filter and time range."""
 
     SCREEN_TITLE = "Members"
+    AUTO_FOCUS = "#members"
+    """The table takes the keys from the start (j/k, Enter); ``/`` moves to the search."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", id="search", tooltip="Filter the members table"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column"),
@@ -34,7 +36,7 @@ class MembersScreen(DataScreen[Overview]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.days = 30
+        self.days = DEFAULT_DAYS
         self.group_id: str | None = None
         self._group_options: list[tuple[str, str]] = []
 
@@ -60,14 +62,18 @@ class MembersScreen(DataScreen[Overview]):
         yield from self.compose_controls()
         yield MembersTable(id="members")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.set_focus(self.query_one(MembersTable), scroll_visible=False)
-
     def load(self) -> Overview:
         with self.context.engine.connect() as conn:
             return dashboard.overview(
                 conn, days=self.days, today=self.context.clock().date(), group_id=self.group_id
+            )
+
+    def load_ready(self) -> Overview | None:
+        if self.group_id is not None:
+            return None
+        with self.context.engine.connect() as conn:
+            return dashboard.remembered_overview(
+                conn, days=self.days, today=self.context.clock().date()
             )
 
     def show(self, data: Overview) -> None:

@@ -1,9 +1,11 @@
-"""Reusable widgets of the console: tiles, charts, tables, the activity grid, the status line."""
+"""Reusable widgets of the console: tiles, charts, tables, the activity grid, the status line,
+the key bar."""
 
 from __future__ import annotations
 
 from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.grid import ActivityGrid
+from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.status import StatusLine, StatusState
 from tracker_tui.widgets.tables import MembersTable, VimDataTable
 from tracker_tui.widgets.tiles import Tile
@@ -11,6 +13,7 @@ from tracker_tui.widgets.tiles import Tile
 __all__ = [
     "ActivityGrid",
     "BarChart",
+    "KeyBar",
     "LineChart",
     "MembersTable",
     "StatusLine",

@@ -99,7 +99,8 @@ class MembersTable(VimDataTable):
         self.sort_reverse = True
 
     def on_mount(self) -> None:
-        self._add_columns()
+        if not self.columns:  # data shown before mounting has added them already
+            self._add_columns()
 
     def _add_columns(self) -> None:
         for index, column in enumerate(COLUMNS):
@@ -156,8 +157,6 @@ class MembersTable(VimDataTable):
         return f"Members, last {days} days ({shown})"
 
     def _rebuild(self) -> None:
-        if not self.columns:
-            return
         selected = self.selected_key()
         self.clear(columns=True)
         self._add_columns()
