@@ -24,8 +24,9 @@ class MembersScreen(DataScreen[Overview]):
     """The members table with its search, group filter and time range."""
 
     SCREEN_TITLE = "Members"
-    AUTO_FOCUS = "#members"
-    """The table takes the keys from the start (j/k, Enter); ``/`` moves to the search."""
+    AUTO_FOCUS = None
+    """The table takes the keys from the start (j/k, Enter), focused in ``on_mount`` without
+    scrolling it into view (which would hide the tiles at 80x24); ``/`` moves to the search."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", id="search", tooltip="Filter the members table"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column"),
@@ -61,6 +62,9 @@ class MembersScreen(DataScreen[Overview]):
     def compose_body(self) -> ComposeResult:
         yield from self.compose_controls()
         yield MembersTable(id="members")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
     def load(self) -> Overview:
         with self.context.engine.connect() as conn:
