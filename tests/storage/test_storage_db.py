@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import StatementError
 
@@ -25,6 +27,7 @@ from tracker_core.storage import (
     set_watermark,
 )
 from tracker_core.storage import tables as t
+from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
 LATEST_REVISION = "0003"
 """The newest migration; a database opened by this code must end there."""
@@ -64,6 +67,14 @@ def _schema(engine: Engine) -> dict[str, tuple[list[str], list[str]]]:
 def _versions(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+
+
+def test_the_head_a_start_checks_for_is_the_newest_migration() -> None:
+    """A start skips migrating when the database is at SCHEMA_HEAD: a new migration must
+    move it, or databases would never get the new schema."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_HEAD] == [LATEST_REVISION]
 
 
 def test_migrate_builds_the_schema_and_a_second_run_changes_nothing(db_url: str) -> None:
