@@ -11,13 +11,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import DataTable, Static
 
 from tracker_core import incidents
 from tracker_core.incidents import IncidentView, ResponseTimes, format_duration
 from tracker_tui.format import instant
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
+from tracker_tui.widgets.picker import Picker
 from tracker_tui.widgets.tables import VimDataTable
 from tracker_tui.widgets.tiles import Tile
 
@@ -80,13 +81,8 @@ class IncidentsScreen(DataScreen[IncidentsData]):
             yield Tile("Incidents (30d)", id="tile-count")
         yield Static("", id="times-line")
         with Horizontal(classes="controls"):
-            yield Static("Status ", classes="label")
-            yield Select[str](
-                [(status, status) for status in STATUSES],
-                value=self.status,
-                allow_blank=False,
-                id="status",
-                compact=True,
+            yield Picker[str](
+                "Status", [(status, status) for status in STATUSES], self.status, id="status-filter"
             )
         with Horizontal(id="incidents-main"):
             yield VimDataTable(id="queue")
@@ -161,9 +157,9 @@ class IncidentsScreen(DataScreen[IncidentsData]):
     def _row_selected(self) -> None:
         self.action_open_member()
 
-    @on(Select.Changed, "#status")
-    def _status_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.status:
+    @on(Picker.Changed, "#status-filter")
+    def _status_changed(self, event: Picker.Changed[str]) -> None:
+        if event.value != self.status:
             self.status = event.value
             self.reload()
 
@@ -171,7 +167,7 @@ class IncidentsScreen(DataScreen[IncidentsData]):
 
     def action_cycle_status(self) -> None:
         following = STATUSES[(STATUSES.index(self.status) + 1) % len(STATUSES)]
-        self.query_one("#status", Select).value = following
+        self.query_one("#status-filter", Picker).value = following
 
     def action_open_member(self) -> None:
         view = self.selected()

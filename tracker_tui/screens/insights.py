@@ -8,14 +8,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.widgets import Select, Static
+from textual.widgets import Static
 
 from tracker_core import dashboard
 from tracker_core.dashboard import DEFAULT_DAYS, Insights
 from tracker_tui.format import count, money
 from tracker_tui.screens.base import DataScreen
-from tracker_tui.screens.members import RANGES
+from tracker_tui.screens.members import RANGES, range_options
 from tracker_tui.widgets.charts import LineChart
+from tracker_tui.widgets.picker import Picker
 from tracker_tui.widgets.tables import VimDataTable, right
 from tracker_tui.widgets.tiles import Tile
 
@@ -44,13 +45,7 @@ class InsightsScreen(DataScreen[Insights]):
             with Horizontal(classes="tiles"):
                 yield Tile("Accepted lines", id="tile-lines")
                 yield Tile("Cost per accepted line", id="tile-line-cost")
-                yield Select[int](
-                    [(f"{days} days", days) for days in RANGES],
-                    value=self.days,
-                    allow_blank=False,
-                    id="range",
-                    compact=True,
-                )
+                yield Picker[int]("Range", range_options(), self.days, id="range")
             with Horizontal(classes="charts analytics"):
                 yield LineChart("Daily active users", id="chart-dau")
                 yield LineChart("Messages per model", id="chart-adoption")
@@ -138,10 +133,10 @@ class InsightsScreen(DataScreen[Insights]):
         following = (
             RANGES[(RANGES.index(self.days) + 1) % len(RANGES)] if self.days in RANGES else 30
         )
-        self.query_one("#range", Select).value = following
+        self.query_one("#range", Picker).value = following
 
-    @on(Select.Changed, "#range")
-    def _range_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int) and event.value != self.days:
+    @on(Picker.Changed, "#range")
+    def _range_changed(self, event: Picker.Changed[int]) -> None:
+        if event.value != self.days:
             self.days = event.value
             self.reload()

@@ -8,16 +8,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input
 
 from tracker_core import dashboard
 from tracker_core.dashboard import DEFAULT_DAYS, Overview
 from tracker_tui.screens.base import DataScreen
+from tracker_tui.widgets.picker import Picker
 from tracker_tui.widgets.tables import COLUMNS, MembersTable
 
 RANGES: tuple[int, ...] = (7, 30, 90)
 """Windows offered by the range picker, in days."""
 ALL_GROUPS = "__all__"
+
+
+def range_options() -> list[tuple[str, int]]:
+    """The range picker's options, shared with the insights screen."""
+    return [(f"{days} days", days) for days in RANGES]
 
 
 class MembersScreen(DataScreen[Overview]):
@@ -31,6 +37,14 @@ class MembersScreen(DataScreen[Overview]):
         Binding("slash", "search", "Search", id="search", tooltip="Filter the members table"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column"),
         Binding("t", "cycle_range", "7/30/90d", id="range", tooltip="Change the time range"),
+        Binding(
+            "b",
+            "pick_group",
+            "Group",
+            show=False,
+            id="group-filter",
+            tooltip="Filter by billing group",
+        ),
         Binding("enter", "open_member", "Open", show=False, id="open-member"),
         Binding("escape", "leave_search", "Leave search", show=False, id="leave-search"),
     ]
@@ -44,20 +58,8 @@ class MembersScreen(DataScreen[Overview]):
     def compose_controls(self) -> ComposeResult:
         with Horizontal(classes="controls"):
             yield Input(placeholder="/ search name, email, group, model", id="filter", compact=True)
-            yield Select[str](
-                [("All groups", ALL_GROUPS)],
-                value=ALL_GROUPS,
-                allow_blank=False,
-                id="group",
-                compact=True,
-            )
-            yield Select[int](
-                [(f"{days} days", days) for days in RANGES],
-                value=self.days,
-                allow_blank=False,
-                id="range",
-                compact=True,
-            )
+            yield Picker[str]("Group", [("All groups", ALL_GROUPS)], ALL_GROUPS, id="group")
+            yield Picker[int]("Range", range_options(), self.days, id="range")
 
     def compose_body(self) -> ComposeResult:
         yield from self.compose_controls()
@@ -92,10 +94,7 @@ class MembersScreen(DataScreen[Overview]):
         ]
         if options != self._group_options:
             self._group_options = options
-            select = self.query_one("#group", Select)
-            with select.prevent(Select.Changed):
-                select.set_options(options)
-                select.value = self.group_id or ALL_GROUPS
+            self.query_one("#group", Picker).set_options(options, self.group_id or ALL_GROUPS)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -113,7 +112,10 @@ class MembersScreen(DataScreen[Overview]):
         following = (
             RANGES[(RANGES.index(self.days) + 1) % len(RANGES)] if self.days in RANGES else 30
         )
-        self.query_one("#range", Select).value = following
+        self.query_one("#range", Picker).value = following
+
+    def action_pick_group(self) -> None:
+        self.query_one("#group", Picker).open()
 
     def action_open_member(self) -> None:
         email = self.query_one(MembersTable).selected_key()
@@ -133,16 +135,15 @@ class MembersScreen(DataScreen[Overview]):
     def _filter_done(self) -> None:
         self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
-    @on(Select.Changed, "#range")
-    def _range_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int) and event.value != self.days:
+    @on(Picker.Changed, "#range")
+    def _range_changed(self, event: Picker.Changed[int]) -> None:
+        if event.value != self.days:
             self.days = event.value
             self.reload()
 
-    @on(Select.Changed, "#group")
-    def _group_changed(self, event: Select.Changed) -> None:
-        value = event.value if isinstance(event.value, str) else ALL_GROUPS
-        group_id = None if value == ALL_GROUPS else value
+    @on(Picker.Changed, "#group")
+    def _group_changed(self, event: Picker.Changed[str]) -> None:
+        group_id = None if event.value == ALL_GROUPS else event.value
         if group_id != self.group_id:
             self.group_id = group_id
             self.reload()

@@ -1,11 +1,12 @@
 """Reusable widgets of the console: tiles, charts, tables, the activity grid, the status line,
-the key bar."""
+the key bar, the pickers."""
 
 from __future__ import annotations
 
 from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.grid import ActivityGrid
 from tracker_tui.widgets.keybar import KeyBar
+from tracker_tui.widgets.picker import Picker
 from tracker_tui.widgets.status import StatusLine, StatusState
 from tracker_tui.widgets.tables import MembersTable, VimDataTable
 from tracker_tui.widgets.tiles import Tile
@@ -16,6 +17,7 @@ __all__ = [
     "KeyBar",
     "LineChart",
     "MembersTable",
+    "Picker",
     "StatusLine",
     "StatusState",
     "Tile",
