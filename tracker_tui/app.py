@@ -10,6 +10,7 @@ and while a collection runs.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -35,7 +36,7 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
-from tracker_tui.widgets.status import StatusLine, StatusState
+from tracker_tui.widgets.status import StatusState, TopBar
 
 SCREENS: tuple[tuple[str, str, str], ...] = (
     ("1", "overview", "Overview"),
@@ -148,7 +149,7 @@ class TrackerApp(App[None]):
             screen = self.screen
         except ScreenStackError:  # a worker finishing while the app shuts down
             return
-        for line in screen.query(StatusLine):
+        for line in screen.query(TopBar):
             line.show(state)
 
     def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
@@ -280,5 +281,11 @@ class TrackerApp(App[None]):
 
 
 def run_tui(settings: Settings) -> None:
-    """Run the console until the person quits (``cursor-tracker tui``)."""
+    """Run the console until the person quits (``cursor-tracker tui``).
+
+    What the imports created (some 100,000 modules, classes and functions) lives as long as
+    the process; freezing it keeps the garbage collector's full passes, each of which would
+    walk all of it (about 50 ms), off the first paint and the refreshes after it.
+    """
+    gc.freeze()
     TrackerApp(settings).run()

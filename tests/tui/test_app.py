@@ -24,7 +24,7 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
-from tracker_tui.widgets.status import StatusLine
+from tracker_tui.widgets.status import TopBar
 from tracker_tui.widgets.tables import MembersTable
 
 AppFactory = Callable[[], TrackerApp]
@@ -80,7 +80,7 @@ async def test_status_line_uses_the_injected_clock(make_app: AppFactory) -> None
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        line = app.screen.query_one(StatusLine)
+        line = app.screen.query_one(TopBar)
         assert line.text.startswith("collected 12 minutes ago")
         assert not line.has_class("-stale")
 
@@ -254,7 +254,7 @@ async def test_p_pauses_auto_refresh(make_app: AppFactory) -> None:
         assert app.auto_refreshes >= 1
         await pilot.press("p")
         assert app.paused
-        assert "paused" in app.screen.query_one(StatusLine).text
+        assert "paused" in app.screen.query_one(TopBar).text
         await pilot.pause(0.3)
         count = app.auto_refreshes
         await pilot.pause(0.8)

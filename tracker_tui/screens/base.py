@@ -15,13 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from tracker_core.errors import TrackerError
 from tracker_tui.context import TrackerContext
 from tracker_tui.widgets.keybar import KeyBar
-from tracker_tui.widgets.status import StatusLine
+from tracker_tui.widgets.status import TopBar
 
 T = TypeVar("T")
 
@@ -59,8 +58,7 @@ class DataScreen(Screen[None], Generic[T]):
         return cast(TrackerContext, self.app)
 
     def compose_header(self) -> ComposeResult:
-        yield Header(icon="$")
-        yield StatusLine(id="status")
+        yield TopBar(id="status")
 
     def compose_body(self) -> ComposeResult:
         yield from ()

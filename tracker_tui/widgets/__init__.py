@@ -7,7 +7,7 @@ from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.grid import ActivityGrid
 from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.picker import Picker
-from tracker_tui.widgets.status import StatusLine, StatusState
+from tracker_tui.widgets.status import StatusState, TopBar
 from tracker_tui.widgets.tables import MembersTable, VimDataTable
 from tracker_tui.widgets.tiles import Tile
 
@@ -18,8 +18,8 @@ __all__ = [
     "LineChart",
     "MembersTable",
     "Picker",
-    "StatusLine",
     "StatusState",
     "Tile",
+    "TopBar",
     "VimDataTable",
 ]

@@ -97,6 +97,8 @@ class MembersTable(VimDataTable):
         self.search = ""
         self.sort_column = 1
         self.sort_reverse = True
+        self._matching = 0
+        """How many members the search leaves, as of the last rebuild (the title says it)."""
 
     def on_mount(self) -> None:
         if not self.columns:  # data shown before mounting has added them already
@@ -149,7 +151,7 @@ class MembersTable(VimDataTable):
 
     def describe(self, days: int) -> str:
         """The table's title: the window and how many rows the search and the limit leave."""
-        matching = len(self.shown_rows())
+        matching = self._matching
         if self.limit is not None and matching > self.limit:
             shown = f"top {self.limit} of {matching}; / searches all"
         else:
@@ -160,7 +162,9 @@ class MembersTable(VimDataTable):
         selected = self.selected_key()
         self.clear(columns=True)
         self._add_columns()
-        for row in self.shown_rows()[: self.limit]:
+        rows = self.shown_rows()
+        self._matching = len(rows)
+        for row in rows[: self.limit]:
             self.add_row(*(column.cell(row) for column in COLUMNS), key=row.email)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
