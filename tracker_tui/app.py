@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -120,6 +121,20 @@ class TrackerApp(App[None]):
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
         self.engine.dispose()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text, whatever the caller asks: they carry error
+        messages and names ("[Errno 111] Connection refused") that Rich markup would mangle
+        or fail on."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # --- what the screens call (TrackerContext) --------------------------------------------
 

@@ -26,7 +26,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.question, id="question")
+            yield Static(self.question, id="question", markup=False)  # it quotes member data
             yield Static("[b]y[/b] yes    [b]n[/b] no", id="answers")
 
     def action_answer(self, yes: bool) -> None:

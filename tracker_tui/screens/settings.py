@@ -68,7 +68,9 @@ class SettingsScreen(DataScreen[SettingsData]):
                     yield Static(
                         f"{spec.help} Allowed: {spec.describe_range()}.", classes="setting-help"
                     )
-                    yield Static("", id=f"error-{spec.key}", classes="setting-error")
+                    yield Static(  # quotes what was typed
+                        "", id=f"error-{spec.key}", classes="setting-error", markup=False
+                    )
             yield VimDataTable(id="groups")
 
     def on_mount(self) -> None:

@@ -225,7 +225,8 @@ class PickerScreen(ModalScreen[V | None], Generic[V]):
         self.current = next((i for i, (_, v) in enumerate(self.options) if v == value), 0)
 
     def compose(self) -> ComposeResult:
-        choices = OptionList(*(label for label, _ in self.options))
+        # Content, not str: a group named "Platform [EU]" is a name, not markup.
+        choices = OptionList(*(Content(label) for label, _ in self.options))
         choices.border_title = self.prompt
         choices.highlighted = self.current
         yield choices

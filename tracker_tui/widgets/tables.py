@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rich.text import Text
+from rich.text import Text, TextType
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from tracker_core.dashboard import MemberRow
 from tracker_tui.format import count, day, money
@@ -31,6 +32,18 @@ class VimDataTable(DataTable[Any]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+
+    def add_row(
+        self,
+        *cells: Any,
+        height: int | None = 1,
+        key: str | None = None,
+        label: TextType | None = None,
+    ) -> RowKey:
+        """Text cells are shown as written: DataTable reads a ``str`` as Rich markup, so a
+        member called "Ana [contractor]" would lose a word and a "[/]" would crash the screen."""
+        shown = (Text(cell, end="") if isinstance(cell, str) else cell for cell in cells)
+        return super().add_row(*shown, height=height, key=key, label=label)
 
     def replace_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Refill by row key, keeping the highlighted row when it is still there."""
