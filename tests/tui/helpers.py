@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from tracker_tui.widgets.tables import MembersTable
+
 FIXED_NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 """The organisation's present and the app's clock."""
 COLLECTED_AT = FIXED_NOW - timedelta(minutes=12)
@@ -23,3 +25,10 @@ async def settle(pilot: Pilot[None]) -> None:
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()
+
+
+async def open_members(pilot: Pilot[None]) -> MembersTable:
+    """Go to the Members screen (key 3), wait for its data, and hand back its table."""
+    await pilot.press("3")
+    await settle(pilot)
+    return pilot.app.screen.query_one(MembersTable)

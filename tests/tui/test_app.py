@@ -10,7 +10,7 @@ from rich.console import Console
 from sqlalchemy import create_engine, delete
 from textual.widgets import Input, Static
 
-from tests.tui.helpers import FIXED_NOW, SIM_KEY, settle
+from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
 from tracker_core import incidents
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
@@ -88,9 +88,7 @@ async def test_status_line_uses_the_injected_clock(make_app: AppFactory) -> None
 async def test_search_filters_the_members_table(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        table = app.screen.query_one(MembersTable)
+        table = await open_members(pilot)
         everyone = table.row_count
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
@@ -106,9 +104,7 @@ async def test_search_filters_the_members_table(make_app: AppFactory) -> None:
 async def test_sort_key_and_header_click_sort_the_table(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        table = app.screen.query_one(MembersTable)
+        table = await open_members(pilot)
         spend = [row.spend_cents for row in table.shown_rows()]
         assert spend == sorted(spend, reverse=True)
         await pilot.press("s")
@@ -123,9 +119,7 @@ async def test_sort_key_and_header_click_sort_the_table(make_app: AppFactory) ->
 async def test_enter_opens_the_drilldown_and_q_goes_back(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        table = app.screen.query_one(MembersTable)
+        table = await open_members(pilot)
         top = table.shown_rows()[0]
         await pilot.press("G")
         assert table.cursor_row == table.row_count - 1

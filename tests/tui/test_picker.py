@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 
-from tests.tui.helpers import settle
+from tests.tui.helpers import open_members, settle
 from tracker_core.dashboard import GroupOption
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.help import HelpScreen
@@ -85,9 +85,7 @@ async def pick(pilot: Pilot[None], label: str) -> None:
 async def test_b_picks_a_group_and_the_members_table_follows(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        table = app.screen.query_one(MembersTable)
+        table = await open_members(pilot)
         everyone = table.row_count
         assert "Group: All groups ▾" in picker_line(app, "#group")
         group = max(groups_of(app), key=lambda g: (0 < g.members < everyone, g.members))
@@ -112,9 +110,7 @@ async def test_b_picks_a_group_and_the_members_table_follows(make_app: AppFactor
 async def test_escape_closes_the_group_list_without_a_change(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        table = app.screen.query_one(MembersTable)
+        table = await open_members(pilot)
         before = column(table, GROUP_COLUMN)
         await pilot.press("b", "down", "down")
         assert open_list(app)[2] != "All groups"
