@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,11 +18,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import queries
 from tracker_core.storage import cache
 from tracker_core.storage import tables as t
 from tracker_core.storage.repo import last_successful_run, spend_cents_expr
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 30
 """The window every face opens with (the console's overview, the daemon's pages)."""
@@ -546,10 +550,19 @@ def _overview(
     )
 
 
-def warm_overview(engine: Engine, *, today: date, days: int = DEFAULT_DAYS) -> None:
-    """Compute the console's first screen ahead of time, so a start finds it remembered."""
-    with engine.connect() as conn:
-        overview(conn, days=days, today=today)
+def warm_overview(engine: Engine, *, today: date, days: int = DEFAULT_DAYS) -> bool:
+    """Compute the console's first screen ahead of time, so a start finds it remembered.
+
+    A courtesy after the real work (detection): a database error here is logged and leaves
+    the job's result alone, and the console simply computes the figures itself.
+    """
+    try:
+        with engine.connect() as conn:
+            overview(conn, days=days, today=today)
+    except SQLAlchemyError as exc:
+        log.warning("could not prepare the console's overview: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def _analytics(

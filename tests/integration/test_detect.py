@@ -28,6 +28,7 @@ from tests.alerting.servers import (
     serve_slack,
 )
 from tests.integration.helpers import KEY, run_cli, start_cli, write_config
+from tracker_core import dashboard
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
 
@@ -185,6 +186,22 @@ def test_dry_run_reports_without_storing_or_sending(
     try:
         with engine.connect() as conn:
             assert conn.execute(select(t.anomalies.c.id)).first() is None
+            assert conn.execute(select(t.view_cache.c.key)).first() is None
+    finally:
+        engine.dispose()
+
+
+def test_detect_leaves_the_consoles_overview_ready(collected: Path, db_url: str) -> None:
+    """cron (collect, then detect) computes the overview so the next console start is quick."""
+    result = run_cli("detect", "--json", config=collected)
+    assert result.code == 0, result.stderr
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            ready = dashboard.remembered_overview(conn, days=30, today=datetime.now(UTC).date())
+            assert ready is not None
+            assert ready.open_incidents == len(result.json()["anomalies"]) > 0
+            assert ready == dashboard.overview(conn, days=30, today=datetime.now(UTC).date())
     finally:
         engine.dispose()
 
