@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 from rich.text import Text
+from textual.app import RenderResult
 from textual.geometry import Size
-from textual.widgets import Static
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 Formatter = Callable[[float], str]
@@ -55,7 +56,11 @@ def _day_ticks(days: Sequence[date], width: int) -> tuple[list[int], list[str]]:
 
 
 class Chart(PlotextPlot):
-    """Base: a title shown as the border title, and an empty-data message."""
+    """Base: a title shown as the border title, and an empty-data message.
+
+    The figure is configured in ``render``, at the size the widget has then (the day ticks
+    depend on the width), so plotext builds it once per paint: a resize is just a repaint.
+    """
 
     DEFAULT_CSS = """
     Chart { height: 1fr; min-height: 8; border: round $primary-muted; }
@@ -65,10 +70,11 @@ class Chart(PlotextPlot):
         super().__init__(id=id, classes=classes)
         self.border_title = title
 
-    def on_resize(self) -> None:
-        self.replot()
+    def render(self) -> RenderResult:
+        self.configure()
+        return super().render()
 
-    def replot(self) -> None:  # pragma: no cover - every subclass draws
+    def configure(self) -> None:  # pragma: no cover - every subclass draws
         raise NotImplementedError
 
 
@@ -91,9 +97,9 @@ class LineChart(Chart):
     def show(self, days: Sequence[date], series: dict[str, list[float]]) -> None:
         self._days = list(days)
         self._series = dict(series)
-        self.replot()
+        self.refresh()
 
-    def replot(self) -> None:
+    def configure(self) -> None:
         plt: Any = self.plt
         plt.clear_data()
         xs = list(range(len(self._days)))
@@ -111,14 +117,14 @@ class LineChart(Chart):
         ys, ylabels = _ticks(top, self._fmt)
         plt.yticks(ys, ylabels)
         plt.ylim(0, top if top > 0 else 1)
-        self.refresh()
 
 
-class BarChart(Static):
+class BarChart(Widget):
     """Horizontal bars, highest first, each labelled with its value: top spenders, models.
 
     Drawn with block characters rather than plotext: exact values beside each bar read
-    better than an axis, and the output does not move between runs.
+    better than an axis, and the output does not move between runs. Like the line charts it
+    draws in ``render``, at the size it has then: new data or a resize is only a repaint.
     """
 
     DEFAULT_CSS = """
@@ -145,16 +151,11 @@ class BarChart(Static):
     def show(self, bars: Sequence[tuple[str, float]]) -> None:
         # Ties by name, so equal values keep one order from run to run.
         self._bars = sorted(bars, key=lambda bar: (-bar[1], bar[0]))[: self._limit]
-        self.replot()
+        self.refresh()
 
-    def on_resize(self) -> None:
-        self.replot()
-
-    def replot(self) -> None:
-        self.update(render_bars(self._bars, self._fmt, self.content_size, self.colour()))
-
-    def colour(self) -> str:
-        return self.app.current_theme.primary if self.is_attached else "blue"
+    def render(self) -> Text:
+        colour = self.app.current_theme.primary if self.is_attached else "blue"
+        return render_bars(self._bars, self._fmt, self.content_size, colour)
 
 
 def render_bars(bars: Sequence[tuple[str, float]], fmt: Formatter, size: Size, colour: str) -> Text:

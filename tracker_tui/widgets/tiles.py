@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 
-class Tile(Static):
-    """One figure with its caption; ``warn`` switches to the theme's warning colour."""
+class Tile(Widget):
+    """One figure with its caption; ``warn`` switches to the theme's warning colour.
+
+    Its size never depends on the figure, so a new one is a repaint, not a new layout.
+    """
 
     DEFAULT_CSS = """
     Tile {
@@ -23,12 +26,16 @@ class Tile(Static):
     def __init__(self, label: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = label
-        self.show("…", "")
+        self._text = Text("…")
 
     def show(self, value: str, note: str, *, warn: bool = False) -> None:
         """Replace the figure; the tile keeps its size so the row does not jump."""
         text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
         text.append(note, style="dim")
-        self.update(text)
+        self._text = text
         self.set_class(warn, "-warn")
+        self.refresh()
+
+    def render(self) -> Text:
+        return self._text
