@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
+from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.screen import Screen
+from textual.widgets import Input, Static
 
 from tracker_tui.widgets.tables import MembersTable
 
@@ -32,3 +35,12 @@ async def open_members(pilot: Pilot[None]) -> MembersTable:
     await pilot.press("3")
     await settle(pilot)
     return pilot.app.screen.query_one(MembersTable)
+
+
+def help_text(screen: Screen[object]) -> str:
+    """The help screen's key tables as plain text, as a person reads them."""
+    console = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    for static in screen.query(Static):
+        console.print(static.content)
+    console.file.close()
+    return console.export_text()

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from sqlalchemy import create_engine, delete
 from textual.widgets import Input, Static
 
-from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
+from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
 from tracker_core import incidents
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
@@ -47,14 +46,6 @@ def incident(db_path: Path, incident_id: int) -> incidents.IncidentView:
             return incidents.get_incident(conn, incident_id)
     finally:
         engine.dispose()
-
-
-def screen_text(screen: HelpScreen) -> str:
-    console = Console(record=True, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
-    for static in screen.query(Static):
-        console.print(static.content)
-    console.file.close()
-    return console.export_text()
 
 
 async def test_number_keys_reach_every_screen(make_app: AppFactory) -> None:
@@ -233,7 +224,7 @@ async def test_help_lists_the_screen_and_global_bindings(make_app: AppFactory) -
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        text = screen_text(app.screen)
+        text = help_text(app.screen)
         for expected in ("Acknowledge", "Resolve", "Overview", "Collect", "Pause", "j", "G"):
             assert expected in text
         await pilot.press("escape")

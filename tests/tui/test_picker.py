@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 
-from tests.tui.helpers import open_members, settle
+from tests.tui.helpers import help_text, open_members, settle
 from tracker_core.dashboard import GroupOption
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.help import HelpScreen
@@ -53,15 +52,6 @@ def open_list(app: App[None]) -> tuple[str, list[str], str]:
 def column(table: VimDataTable, index: int) -> list[str]:
     """One column's cells, top to bottom, as text."""
     return [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
-
-
-def help_lines(screen: HelpScreen) -> list[str]:
-    """The help screen's tables as text, one non-blank line each."""
-    console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    for static in screen.query(Static):
-        console.print(static.content)
-    console.file.close()
-    return [line for line in console.export_text().splitlines() if line.strip()]
 
 
 def groups_of(app: App[None]) -> list[GroupOption]:
@@ -150,7 +140,9 @@ async def test_help_lists_b_for_the_group_filter(make_app: AppFactory) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        assert any(line.split()[:2] == ["b", "Group:"] for line in help_lines(app.screen))
+        assert any(
+            line.split()[:2] == ["b", "Group:"] for line in help_text(app.screen).splitlines()
+        )
 
 
 # --- the time range and the status filter ------------------------------------------------------
