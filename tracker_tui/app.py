@@ -105,6 +105,8 @@ class TrackerApp(App[None]):
         self.paused = False
         self.collecting = False
         self.last_collected: datetime | None = None
+        self._collected_known = False
+        """True once a load or the status query has said when data was last collected."""
         self.activity = ""
         self._refresh_timer: Timer | None = None
         self._awaiting_load = False
@@ -114,7 +116,10 @@ class TrackerApp(App[None]):
     # --- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.load_status()
+        # The overview reads the collection stamp with its figures, before the first paint;
+        # a start on another screen (or one whose load failed) asks for it separately.
+        if not self._collected_known:
+            self.load_status()
         self._schedule_refresh()
 
     def on_unmount(self) -> None:
@@ -156,6 +161,11 @@ class TrackerApp(App[None]):
             refresh_seconds=self.refresh_seconds,
             activity=self.activity,
         )
+
+    def note_collected(self, when: datetime | None) -> None:
+        self.last_collected = _aware(when)
+        self._collected_known = True
+        self.push_status()
 
     def push_status(self) -> None:
         """Redraw the status line of the screen in front (each screen has its own)."""
@@ -215,8 +225,7 @@ class TrackerApp(App[None]):
         worker = event.worker
         if worker.group == "status" and event.state == WorkerState.SUCCESS:
             result = worker.result
-            self.last_collected = result if isinstance(result, datetime) else None
-            self.push_status()
+            self.note_collected(result if isinstance(result, datetime) else None)
         elif worker.group == "collect":
             self._collect_changed(event)
 

@@ -21,6 +21,9 @@ class TrackerContext(Protocol):
     def load_finished(self) -> None:
         """A screen's data load ended (any outcome): the refresh loop may schedule the next."""
 
+    def note_collected(self, when: datetime | None) -> None:
+        """A load read when data was last collected: the stamp shows it, no query of its own."""
+
     def push_status(self) -> None:
         """Redraw the status line (data age, refresh state) of the screen in front."""
 

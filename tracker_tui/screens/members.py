@@ -30,9 +30,11 @@ class MembersScreen(DataScreen[Overview]):
     """The members table with its search, group filter and time range."""
 
     SCREEN_TITLE = "Members"
-    AUTO_FOCUS = None
-    """The table takes the keys from the start (j/k, Enter), focused in ``on_mount`` without
-    scrolling it into view (which would hide the tiles at 80x24); ``/`` moves to the search."""
+    AUTO_FOCUS = ""
+    """Nothing: the table takes the keys from the start (j/k, Enter), focused in ``on_mount``
+    without scrolling it into view (which would hide the tiles at 80x24); ``/`` moves to the
+    search. (None would mean the app's default, the first focusable widget: focusing and
+    blurring it costs a restyle of the screen at every start.)"""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", id="search", tooltip="Filter the members table"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column"),
