@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,9 +56,12 @@ class CycleProgress:
     """Spend so far scaled to the whole cycle at the pace so far."""
 
 
-@dataclass(frozen=True)
-class MemberRow:
-    """One line of the members table over the window."""
+class MemberRow(NamedTuple):
+    """One line of the members table over the window.
+
+    A named tuple rather than a frozen dataclass: the overview builds one per member at every
+    console start, and a tuple is built in a third of the time.
+    """
 
     email: str
     name: str
@@ -223,7 +226,7 @@ def _memberships(conn: Connection) -> _Memberships:
     first_group: dict[str, str] = {}
     rows = conn.execute(
         select(gm.c.group_id, gm.c.email).where(gm.c.left_at.is_(None)).order_by(gm.c.email)
-    )
+    ).all()
     for gid, email in rows:
         emails.setdefault(str(gid), []).append(str(email))
     # Groups are visited by name, so the first one seen for a member is their first by name.
@@ -283,8 +286,7 @@ def _cycle(start: date, end: date, today: date, spend_cents: float) -> CycleProg
     )
 
 
-@dataclass(frozen=True)
-class _UserUsage:
+class _UserUsage(NamedTuple):
     spend_cents: float
     requests: int
     tokens: int
@@ -485,11 +487,13 @@ def _overview(
         scope = set(memberships.emails.get(group_id, []))
 
     m = t.members
+    # Fetched whole (``all``): row by row, SQLAlchemy's per-row overhead would cost more than
+    # the query, and the start of the console waits for this one.
     people = {
-        str(email): (str(name or ""), str(role or ""), removed_at is not None)
-        for email, name, role, removed_at in conn.execute(
-            select(m.c.email, m.c.name, m.c.role, m.c.removed_at)
-        )
+        str(email): (str(name or ""), str(role or ""), bool(removed))
+        for email, name, role, removed in conn.execute(
+            select(m.c.email, m.c.name, m.c.role, m.c.removed_at.is_not(None))
+        ).all()
         if scope is None or email in scope
     }
     on_team = {email for email, (_, _, removed) in people.items() if not removed}

@@ -29,7 +29,7 @@ from tracker_core.storage import (
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
-LATEST_REVISION = "0003"
+LATEST_REVISION = "0004"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {
@@ -50,6 +50,7 @@ EXPECTED_TABLES = {
     "incidents",
     "alert_outbox",
     "view_cache",
+    "data_versions",
 }
 
 

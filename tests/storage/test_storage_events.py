@@ -10,7 +10,12 @@ from sqlalchemy import Engine, select
 from tracker_core.domain import UsageEvent, usage_event_id, utc_day
 from tracker_core.storage import insert_usage_events, table_counts, usage_totals
 from tracker_core.storage import tables as t
-from tracker_core.storage.repo import _EVENT_COLUMNS, _sqlite_event_values
+from tracker_core.storage.repo import (
+    _EVENT_COLUMNS,
+    USAGE_EVENTS_VERSION,
+    _sqlite_event_values,
+    data_version,
+)
 
 BASE_MS = 1_741_003_200_000  # 2025-03-03 12:00 UTC
 
@@ -45,6 +50,28 @@ def event(
         cursor_token_fee=0.1,
         **fields,  # type: ignore[arg-type]
     )
+
+
+def test_the_events_data_version_counts_new_events_only(db_engine: Engine) -> None:
+    """The console's cache fingerprint: it must move with every new event, and only then."""
+    with db_engine.connect() as conn:
+        assert data_version(conn, USAGE_EVENTS_VERSION) == 0
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, [event(n) for n in range(10)])
+    with db_engine.begin() as conn:
+        assert data_version(conn, USAGE_EVENTS_VERSION) == 10
+        insert_usage_events(conn, [event(n) for n in range(12)])  # two new
+        assert data_version(conn, USAGE_EVENTS_VERSION) == 12
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, [event(n) for n in range(12)])  # nothing new
+    with db_engine.connect() as conn:
+        assert data_version(conn, USAGE_EVENTS_VERSION) == 12
+    # A batch rolled back takes its count with it.
+    with db_engine.connect() as conn, conn.begin() as transaction:
+        insert_usage_events(conn, [event(100)])
+        transaction.rollback()
+    with db_engine.connect() as conn:
+        assert data_version(conn, USAGE_EVENTS_VERSION) == 12
 
 
 def test_new_events_are_counted_once_in_mixed_batches(db_engine: Engine) -> None:

@@ -4,8 +4,9 @@ The overview sums every usage event of its window, which takes a good part of a 
 team of thousands. The events change only when the collector stores new ones (they are never
 updated, their identity is a hash of their fields), while the console redraws every 30
 seconds and a manager opens it many times an hour. So the figures are kept with a
-fingerprint of the events they came from, and a reader takes them only when the fingerprint
-it computes now is the same: a cached figure is never stale, only absent.
+fingerprint of the events they came from (their data version, which every stored event
+counts up), and a reader takes them only when the fingerprint it computes now is the same:
+a cached figure is never stale, only absent.
 
 Remembering is best-effort. The console may be a read-only user of the database, or another
 process may hold SQLite's write lock; neither is worth more than a moment's wait or an error
@@ -17,12 +18,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import SQLITE_PRAGMAS
-from tracker_core.storage.repo import dialect_insert
+from tracker_core.storage.repo import USAGE_EVENTS_VERSION, data_version, dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,12 @@ _SQLITE_BUSY_TIMEOUT = next(pragma for pragma in SQLITE_PRAGMAS if "busy_timeout
 
 
 def events_fingerprint(conn: Connection) -> str:
-    """The events' count and time span: any insert or delete changes at least one of them.
+    """The usage events' data version: every stored event counts it up (one row to read).
 
-    Three single-purpose queries rather than one: SQLite answers COUNT(*) from the smallest
-    index and MIN/MAX from the timestamp index's ends, but not all three in one scan.
+    Counting the events would say the same at the price of a scan of the largest table, on
+    every start and refresh of the console.
     """
-    ue = t.usage_events
-    count = conn.execute(select(func.count()).select_from(ue)).scalar()
-    first = conn.execute(select(func.min(ue.c.timestamp_ms))).scalar()
-    last = conn.execute(select(func.max(ue.c.timestamp_ms))).scalar()
-    return f"events={count}:{first}:{last}"
+    return f"events=v{data_version(conn, USAGE_EVENTS_VERSION)}"
 
 
 def recall(conn: Connection, key: str, fingerprint: str) -> str | None:

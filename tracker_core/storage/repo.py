@@ -13,7 +13,7 @@ construct provides ``ON CONFLICT`` (see :func:`dialect_insert`). The one excepti
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -277,7 +277,8 @@ def insert_usage_events(conn: Connection, events: Sequence[UsageEvent]) -> int:
     Events are immutable and identified by a hash of their fields, so a known id is skipped
     rather than updated, and the number of rows the database reports inserted is exactly the
     number of new events (conflicts, including repeats within the batch, do not count). This is
-    the collector's hot path, hence one tuned statement per dialect.
+    the collector's hot path, hence one tuned statement per dialect. New events count up the
+    ``usage_events`` data version in the same transaction (see :func:`data_version`).
     """
     if not events:
         return 0
@@ -288,14 +289,44 @@ def insert_usage_events(conn: Connection, events: Sequence[UsageEvent]) -> int:
         result = conn.exec_driver_sql(
             _sqlite_event_insert(conn), rows, execution_options=keep_count
         )
-        return result.rowcount
-    if name == "postgresql":
+    elif name == "postgresql":
         arrays = {column: [getattr(e, column) for e in events] for column in _EVENT_COLUMNS}
         result = conn.execute(
             text(_postgresql_event_insert(conn)), arrays, execution_options=keep_count
         )
-        return result.rowcount
-    raise NotImplementedError(f"no event insert for the {name} dialect")
+    else:
+        raise NotImplementedError(f"no event insert for the {name} dialect")
+    inserted = result.rowcount
+    if inserted > 0:
+        bump_data_version(conn, USAGE_EVENTS_VERSION, inserted)
+    return inserted
+
+
+USAGE_EVENTS_VERSION = "usage_events"
+"""The data version every stored usage event counts up."""
+
+
+def bump_data_version(conn: Connection, name: str, by: int = 1) -> None:
+    """Count ``by`` changes to the data called ``name``, in the caller's transaction.
+
+    Whatever writes or deletes that data must call this in the same transaction, so a reader
+    that sees the new rows also sees the new version.
+    """
+    dv = t.data_versions
+    stmt = dialect_insert(conn, dv).values(name=name, version=by, changed_at=datetime.now(UTC))
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"version": dv.c.version + by, "changed_at": stmt.excluded.changed_at},
+        )
+    )
+
+
+def data_version(conn: Connection, name: str) -> int:
+    """How many changes :func:`bump_data_version` has counted for ``name`` (0 before any)."""
+    dv = t.data_versions
+    version = conn.execute(select(dv.c.version).where(dv.c.name == name)).scalar()
+    return int(version or 0)
 
 
 # --- billing groups --------------------------------------------------------------------------

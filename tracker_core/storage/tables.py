@@ -389,12 +389,26 @@ class AlertOutboxRow(Base):
     )
 
 
+class DataVersionRow(Base):
+    """How many times a kind of data has changed, counted by the code that changes it.
+
+    A view cache entry's fingerprint reads one row here instead of counting the usage events,
+    which takes a scan of the largest table on every console start and refresh.
+    """
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ViewCacheRow(Base):
     """Figures a screen computed from a scan of the events, kept for the next start.
 
-    ``fingerprint`` describes the data the figures came from (the events' count and time
-    span, the window); a reader uses ``body`` only when the fingerprint it computes now is
-    the same, so a stale entry is never shown, only recomputed.
+    ``fingerprint`` describes the data the figures came from (the events' version in
+    ``data_versions``, the window); a reader uses ``body`` only when the fingerprint it
+    computes now is the same, so a stale entry is never shown, only recomputed.
     """
 
     __tablename__ = "view_cache"
@@ -428,3 +442,4 @@ anomalies = _table(AnomalyRow)
 incidents = _table(IncidentRow)
 alert_outbox = _table(AlertOutboxRow)
 view_cache = _table(ViewCacheRow)
+data_versions = _table(DataVersionRow)
