@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rich.text import Text, TextType
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.text import TextType
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
@@ -15,9 +19,47 @@ from tracker_core.dashboard import MemberRow
 from tracker_tui.format import count, day, money
 
 
-def right(value: str) -> Text:
+class Cell:
+    """A table cell: one line of plain text, cropped or padded to its column.
+
+    DataTable measures every cell of every row it holds and renders every visible cell at each
+    paint, all through Rich. A Rich ``Text`` brings its wrapping, justification and spans to
+    each of them, which made up most of the time a table takes to paint; a cell here is just
+    the string, its width in terminal cells, and a side to align on. It is never markup, so a
+    name like "Ana [contractor]" shows as written.
+    """
+
+    __slots__ = ("_right", "_style", "_text", "_width")
+
+    def __init__(self, text: str, *, right: bool = False, style: str = "") -> None:
+        self._text = text.replace("\n", " ")
+        self._width = cell_len(self._text)
+        self._right = right
+        self._style = style
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"Cell({self._text!r})"
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self._width, self._width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        width = options.max_width
+        if self._width > width:
+            line = set_cell_size(self._text, width)
+        elif self._right:
+            line = " " * (width - self._width) + self._text
+        else:
+            line = self._text + " " * (width - self._width)
+        yield Segment(line, console.get_style(self._style) if self._style else None)
+
+
+def right(value: str) -> Cell:
     """Numbers align on the right, as in a spreadsheet."""
-    return Text(value, justify="right")
+    return Cell(value, right=True)
 
 
 class VimDataTable(DataTable[Any]):
@@ -42,7 +84,7 @@ class VimDataTable(DataTable[Any]):
     ) -> RowKey:
         """Text cells are shown as written: DataTable reads a ``str`` as Rich markup, so a
         member called "Ana [contractor]" would lose a word and a "[/]" would crash the screen."""
-        shown = (Text(cell, end="") if isinstance(cell, str) else cell for cell in cells)
+        shown = (Cell(cell) if isinstance(cell, str) else cell for cell in cells)
         return super().add_row(*shown, height=height, key=key, label=label)
 
     def replace_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
@@ -71,7 +113,7 @@ class Column:
 
     label: str
     sort_key: Callable[[MemberRow], Any]
-    cell: Callable[[MemberRow], str | Text]
+    cell: Callable[[MemberRow], str | Cell]
     descending: bool = False
     """Numbers start highest first: the question is always "who spends most"."""
 
