@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.events import Resize
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.types import NoActiveAppError
 from textual.worker import Worker, WorkerState
@@ -74,6 +75,21 @@ class DataScreen(Screen[None], Generic[T]):
             if not app.screen_stack:  # the app's first screen
                 app.stylesheet.update(app, animate=False)
             self._css_update_count = app._css_update_count
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        """Lay the screen out, and count any layout asked for before as done by this one.
+
+        Textual keeps a screen's "layout required" flag until its next frame, even when a full
+        layout ran in between (a resize, a mount finishing). At start the flag set while the
+        widgets mount outlives three such layouts, and the frame it finally causes lays the
+        screen out again, which redraws the tables' scrollbars one frame later still: a fifth
+        of the time to a settled first screen, for nothing. A full reflow covers whatever was
+        asked before it, so the flag is cleared as it begins; a widget asking during the pass
+        sets it again. (A scroll-only pass is not a full reflow and leaves the flag alone.)
+        """
+        if not scroll or self._layout_widgets:
+            self._layout_required = False
+        super()._refresh_layout(size, scroll)
 
     @property
     def context(self) -> TrackerContext:
