@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, delete
+from textual.color import Color
 from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
@@ -323,3 +324,29 @@ async def test_c_collects_then_detects_with_visible_progress(db_path: Path) -> N
     assert any(text.startswith("collecting usage_events") for text in seen)
     assert "running detection…" in seen
     assert seen[-1] == ""
+
+
+async def test_a_theme_change_reaches_screens_built_before_and_after_it(
+    make_app: AppFactory,
+) -> None:
+    """Screens skip Textual's restyle when their mode opens; a new theme must still reach the
+    screen in front, one built earlier in another mode, and one built after the change."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")  # insights, built now and left behind
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        dark_panel = app.screen.query_one(TopBar).styles.background
+        app.theme = "textual-light"
+        await settle(pilot)
+        panel = Color.parse(app.theme_variables["panel"])
+        background = Color.parse(app.theme_variables["background"])
+        assert panel != dark_panel
+        for key, screen in (("1", OverviewScreen), ("2", InsightsScreen), ("3", MembersScreen)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, screen)
+            assert app.screen.query_one(TopBar).styles.background == panel, screen
+            assert app.screen.styles.background == background, screen
