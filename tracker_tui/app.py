@@ -146,7 +146,8 @@ class TrackerApp(App[None]):
     def load_finished(self) -> None:
         if self._awaiting_load:
             self._awaiting_load = False
-            self.load_status()
+            if not self._collected_known:  # the screen's own load did not say (see below)
+                self.load_status()
             self._schedule_refresh()
 
     def open_member(self, email: str) -> None:
@@ -212,6 +213,7 @@ class TrackerApp(App[None]):
             self._schedule_refresh()
             return
         self._awaiting_load = True
+        self._collected_known = False  # the overview's load will say; other screens ask after
         self.auto_refreshes += 1
         screen.reload()
 

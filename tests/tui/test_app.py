@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete
+from sqlalchemy import create_engine, delete, insert
 from textual.color import Color
 from textual.widgets import Input, Static
 
@@ -75,6 +76,40 @@ async def test_status_line_uses_the_injected_clock(make_app: AppFactory) -> None
         line = app.screen.query_one(TopBar)
         assert line.text.startswith("collected 12 minutes ago")
         assert not line.has_class("-stale")
+
+
+def record_run(db_path: Path, finished: datetime) -> None:
+    """A collection run made by another process (the hourly job), as the console would see."""
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(tables.collection_runs).values(
+                started_at=finished - timedelta(minutes=1), finished_at=finished, status="ok"
+            )
+        )
+    engine.dispose()
+
+
+async def test_the_stamp_follows_collections_made_elsewhere(
+    make_app: AppFactory, db_path: Path
+) -> None:
+    """On the overview the stamp comes with the figures, elsewhere from its own query."""
+    app = make_app()
+    app.refresh_seconds = 0.2
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one(TopBar).text.startswith("collected 12 minutes ago")
+        record_run(db_path, FIXED_NOW - timedelta(minutes=3))
+        await pilot.pause(0.8)
+        assert app.screen.query_one(TopBar).text.startswith("collected 3 minutes ago")
+        await pilot.press("4")
+        await settle(pilot)
+        record_run(db_path, FIXED_NOW - timedelta(minutes=1))
+        await pilot.pause(0.8)
+        assert isinstance(app.screen, IncidentsScreen)
+        assert app.screen.query_one(TopBar).text.startswith("collected 1 minute ago")
+        app.paused = True
+        await app.workers.wait_for_complete()
 
 
 async def test_search_filters_the_members_table(make_app: AppFactory) -> None:
