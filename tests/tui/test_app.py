@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, delete, insert
 from textual.color import Color
+from textual.css.stylesheet import Stylesheet
 from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
@@ -385,3 +386,27 @@ async def test_a_theme_change_reaches_screens_built_before_and_after_it(
             assert isinstance(app.screen, screen)
             assert app.screen.query_one(TopBar).styles.background == panel, screen
             assert app.screen.styles.background == background, screen
+
+
+async def test_opening_each_screen_parses_no_stylesheet_again(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual re-parses every stylesheet when a mode's screen first opens unless the screen
+    says it is styled already (``DataScreen._styled_as_now``): a sixth of the start. This
+    fails if a Textual upgrade changes how screens say so."""
+    reparses: list[str] = []
+    original = Stylesheet.reparse
+
+    def counted(self: Stylesheet) -> None:
+        reparses.append(type(app.screen).__name__)
+        original(self)
+
+    monkeypatch.setattr(Stylesheet, "reparse", counted)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in "23451":
+            await pilot.press(key)
+            await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+    assert reparses == []
