@@ -392,7 +392,7 @@ async def test_opening_each_screen_parses_no_stylesheet_again(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Textual re-parses every stylesheet when a mode's screen first opens unless the screen
-    says it is styled already (``DataScreen._styled_as_now``): a sixth of the start. This
+    says it is styled already (``DataScreen._styled_as_now``): some 15 ms of a start. This
     fails if a Textual upgrade changes how screens say so."""
     reparses: list[str] = []
     original = Stylesheet.reparse

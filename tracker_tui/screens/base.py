@@ -62,13 +62,13 @@ class DataScreen(Screen[None], Generic[T]):
 
         A mode's first screen makes Textual re-parse every stylesheet and restyle every widget
         (``App._init_mode``, ``App.switch_mode``), in case the theme changed while the screen
-        waited: a sixth of the console's start, and a stutter at each first visit of a screen.
-        A screen built now has not waited, and its widgets take their styles from the current
-        stylesheet as they mount. What the full pass also did, and must still be done for the
-        first screen, is to style the app itself before those widgets inherit from it: at
-        start, Textual would otherwise get to the app only after its first screen. A
-        theme change later counts the app's number up past this screen's, and Textual
-        restyles the screen as before.
+        waited: some 15 ms of the console's start (bench/tui_start.py), and as much at the first
+        visit of each screen. A screen built now has not waited, and its widgets take their
+        styles from the current stylesheet as they mount. What the full pass also did, and must
+        still be done for the first screen, is to style the app itself before those widgets
+        inherit from it: at start, Textual would otherwise get to the app only after its first
+        screen. A theme change later counts the app's number up past this screen's, and
+        Textual restyles the screen as before.
         """
         with suppress(NoActiveAppError):  # built outside a running app (a test constructing it)
             app = self.app
@@ -82,8 +82,8 @@ class DataScreen(Screen[None], Generic[T]):
         Textual keeps a screen's "layout required" flag until its next frame, even when a full
         layout ran in between (a resize, a mount finishing). At start the flag set while the
         widgets mount outlives three such layouts, and the frame it finally causes lays the
-        screen out again, which redraws the tables' scrollbars one frame later still: a fifth
-        of the time to a settled first screen, for nothing. A full reflow covers whatever was
+        screen out again, which redraws the tables' scrollbars one frame later still: some
+        20 ms more before the first screen settles, for nothing. A full reflow covers whatever was
         asked before it, so the flag is cleared as it begins; a widget asking during the pass
         sets it again. (A scroll-only pass is not a full reflow and leaves the flag alone.)
         """
