@@ -17,6 +17,8 @@ class TrackerContext(Protocol):
     engine: Engine
     settings: Settings
     clock: Callable[[], datetime]
+    refresh_seconds: float
+    """How often the screen in front reloads its data."""
 
     def load_finished(self) -> None:
         """A screen's data load ended (any outcome): the refresh loop may schedule the next."""

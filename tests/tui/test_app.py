@@ -410,3 +410,25 @@ async def test_opening_each_screen_parses_no_stylesheet_again(
             await settle(pilot)
         assert isinstance(app.screen, OverviewScreen)
     assert reparses == []
+
+
+async def test_closing_help_keeps_the_figures_and_coming_back_reloads_them(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        overview = app.screen
+        assert isinstance(overview, OverviewScreen)
+        loads = overview.loads
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is overview and overview.loads == loads  # a moment under help
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.screen is overview and overview.loads == loads + 1  # away on another screen

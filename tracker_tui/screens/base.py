@@ -9,6 +9,7 @@ refreshes never overlap.
 from __future__ import annotations
 
 from contextlib import suppress
+from time import monotonic
 from typing import ClassVar, Generic, TypeVar, cast
 
 from textual import on
@@ -16,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.events import Resize
 from textual.geometry import Size
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.types import NoActiveAppError
 from textual.worker import Worker, WorkerState
 
@@ -55,6 +56,12 @@ class DataScreen(Screen[None], Generic[T]):
         """The last good data, kept on screen when a refresh fails."""
         self._first_load_started = False
         self._ready: T | None = None
+        self.loads = 0
+        """Loads started (a count the tests watch)."""
+        self._shown_at: float | None = None
+        """When data was last put on screen (monotonic seconds)."""
+        self._covered = False
+        """Whether the screen was suspended under a modal (help, a picker, a dialog)."""
         self._styled_as_now()
 
     def _styled_as_now(self) -> None:
@@ -124,13 +131,29 @@ class DataScreen(Screen[None], Generic[T]):
         self.set_class(event.size.width < NARROW, "-narrow")
         self.set_class(event.size.height < SHORT, "-short")
 
+    def on_screen_suspend(self) -> None:
+        self._covered = isinstance(self.app.screen, ModalScreen)
+
     def on_screen_resume(self) -> None:
-        """Coming to the front (mode switch, modal closed): fresh stamp, fresh data."""
+        """Coming to the front: fresh stamp, and fresh data unless only a modal covered it.
+
+        A mode switch or a drilldown left behind can have taken any time, so the data is read
+        again. Closing help or a picker is a moment later: the figures on screen are as fresh
+        as the refresh interval promises, and reading them again would only redraw the tables.
+        What a dialog changes (an incident resolved) the screen reloads itself.
+        """
         self.context.push_status()
         if self._first_load_started:
             self._first_load_started = False  # the first resume follows compose's load
             return
+        covered, self._covered = self._covered, False
+        if covered and self._recently_shown():
+            return
         self.reload()
+
+    def _recently_shown(self) -> bool:
+        shown = self._shown_at
+        return shown is not None and monotonic() - shown < self.context.refresh_seconds
 
     def load(self) -> T:
         """Read the screen's data; runs in a thread, so it must not touch widgets."""
@@ -152,6 +175,7 @@ class DataScreen(Screen[None], Generic[T]):
     def _first_data(self, data: T) -> None:
         self.data = data
         self.show(data)
+        self._shown_at = monotonic()
         self.context.load_finished()
 
     def show(self, data: T) -> None:
@@ -159,6 +183,7 @@ class DataScreen(Screen[None], Generic[T]):
 
     def reload(self) -> None:
         """Start a load; a load already running is cancelled (the newer one wins)."""
+        self.loads += 1
         self.run_worker(
             self.load,
             thread=True,
@@ -176,6 +201,7 @@ class DataScreen(Screen[None], Generic[T]):
         if event.state == WorkerState.SUCCESS:
             self.data = cast(T, worker.result)
             self.show(self.data)
+            self._shown_at = monotonic()
         elif event.state == WorkerState.ERROR:
             self.notify(
                 plain_error(worker.error),
