@@ -116,8 +116,8 @@ class TrackerApp(App[None]):
     # --- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        # The overview reads the collection stamp with its figures, before the first paint;
-        # a start on another screen (or one whose load failed) asks for it separately.
+        # The overview (like the members screen) reads the collection stamp with its figures,
+        # before the first paint; had its load failed, the stamp is asked for separately.
         if not self._collected_known:
             self.load_status()
         self._schedule_refresh()
@@ -213,7 +213,7 @@ class TrackerApp(App[None]):
             self._schedule_refresh()
             return
         self._awaiting_load = True
-        self._collected_known = False  # the overview's load will say; other screens ask after
+        self._collected_known = False  # overview and members loads say; other screens ask after
         self.auto_refreshes += 1
         screen.reload()
 

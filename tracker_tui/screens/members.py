@@ -85,6 +85,7 @@ class MembersScreen(DataScreen[Overview]):
             )
 
     def show(self, data: Overview) -> None:
+        self.context.note_collected(data.last_collected)
         self.query_one(MembersTable).show(data.members)
         self._show_groups(data)
         table = self.query_one(MembersTable)

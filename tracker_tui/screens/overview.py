@@ -37,7 +37,6 @@ class OverviewScreen(MembersScreen):
 
     def show(self, data: Overview) -> None:
         super().show(data)
-        self.context.note_collected(data.last_collected)
         self.query_one("#tile-spend", Tile).show(money(data.spend_cents), f"last {data.days} days")
         self.query_one("#tile-members", Tile).show(
             f"{data.active_members} / {data.total_members}", "active / total"
