@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.integration.helpers import KEY, run_cli, start_cli, totals, write_config
+from tracker_core import dashboard
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import repo
 
@@ -61,6 +62,25 @@ def test_collecting_twice_adds_nothing(simulator: str, db_url: str, tmp_path: Pa
     # The overlap window re-fetched events on purpose; none of them became a second row.
     assert second.json()["usage_events_fetched"] > 0
     assert totals(db_url) == after_first
+
+
+def test_collect_leaves_the_consoles_overview_ready(
+    simulator: str, db_url: str, tmp_path: Path
+) -> None:
+    """A plain ``collect`` (no detect after it) still spares the next console start the scan."""
+    config = write_config(tmp_path / "c.toml", api_url=simulator, db_url=db_url)
+    result = run_cli("collect", "--json", config=config)
+    assert result.code == 0, result.stderr
+    engine = create_engine(db_url)
+    today = datetime.now(UTC).date()
+    try:
+        with engine.connect() as conn:
+            ready = dashboard.remembered_overview(conn, days=30, today=today)
+            assert ready is not None
+            assert ready == dashboard.overview(conn, days=30, today=today)
+            assert ready.total_members >= 12
+    finally:
+        engine.dispose()
 
 
 def test_killed_collector_resumes_to_same_totals(
