@@ -482,6 +482,54 @@ def list_incidents(
     return views
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """One announcement of an incident on one channel: the answer to "was anybody told?".
+
+    ``status`` is the outbox's: ``pending`` (the next dispatch sends it), ``sent``, ``failed``
+    (``last_error`` says why; retried from ``next_attempt_at``) or ``skipped`` (``last_error``
+    says why: the channel is not configured, or the incident was resolved first).
+    """
+
+    incident_id: int
+    channel: str
+    reason: str
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    next_attempt_at: datetime
+
+
+ANNOUNCEMENT_CHUNK: Final = 500
+"""Incident ids per query: well inside every database's limit on bound parameters."""
+
+
+def announcements(conn: Connection, incident_ids: Iterable[int]) -> dict[int, list[Announcement]]:
+    """Each incident's announcements, oldest first; an incident never announced maps to []."""
+    o = t.alert_outbox
+    ids = sorted(set(incident_ids))
+    found: dict[int, list[Announcement]] = {incident: [] for incident in ids}
+    for first in range(0, len(ids), ANNOUNCEMENT_CHUNK):
+        rows = conn.execute(
+            select(
+                o.c.incident_id,
+                o.c.channel,
+                o.c.reason,
+                o.c.status,
+                o.c.attempts,
+                o.c.last_error,
+                o.c.sent_at,
+                o.c.next_attempt_at,
+            )
+            .where(o.c.incident_id.in_(ids[first : first + ANNOUNCEMENT_CHUNK]))
+            .order_by(o.c.incident_id, o.c.created_at, o.c.id)
+        )
+        for row in rows:
+            found[row.incident_id].append(Announcement(**row._mapping))
+    return found
+
+
 def response_times(conn: Connection, *, since: datetime) -> ResponseTimes:
     """Averages over the incidents detected since ``since`` (the TUI's and daemon's tiles)."""
     rows = conn.execute(view_query().where(t.incidents.c.detected_at >= since))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from tracker_core import incidents
+from tracker_core.alerting.items import AlertItem, Delivery
+from tracker_core.alerting.outbox import dispatch
 from tracker_core.detection.model import Finding, Rule, Severity
 from tracker_core.storage import tables as t
 
@@ -219,3 +222,41 @@ def test_duration_format_fits_a_tile() -> None:
     assert incidents.format_duration(timedelta(minutes=42)) == "42m"
     assert incidents.format_duration(timedelta(hours=3, minutes=30)) == "3.5h"
     assert incidents.format_duration(timedelta(days=2, hours=2, minutes=24)) == "2.1d"
+
+
+class ScriptedChannel:
+    """A channel that accepts or refuses each message as told: the outbox's side of a sender."""
+
+    def __init__(self, ok: bool, error: str | None = None) -> None:
+        self.ok, self.error = ok, error
+
+    def send(self, items: Sequence[AlertItem]) -> list[Delivery]:
+        return [Delivery((item.incident_id,), ok=self.ok, error=self.error) for item in items]
+
+
+def test_announcements_say_per_channel_whether_anybody_was_told(db_engine: Engine) -> None:
+    [change] = apply(db_engine, [finding()], T0, channels={"slack": True}).new
+    [quiet] = apply(db_engine, [finding(email="bo@example.test")], T0, channels={}).new
+    refused = ScriptedChannel(ok=False, error="Slack answered HTTP 500")
+    dispatch(db_engine, {"slack": refused}, now=lambda: T0 + timedelta(minutes=5))
+    dispatch(db_engine, {"slack": refused}, now=lambda: T0 + timedelta(minutes=10))
+    with db_engine.connect() as conn:
+        failing = incidents.announcements(conn, [change.incident_id, quiet.incident_id, 999])
+    slack, email = failing[change.incident_id]
+    assert (slack.channel, slack.status, slack.attempts) == ("slack", "failed", 2)
+    assert slack.last_error == "Slack answered HTTP 500" and slack.sent_at is None
+    assert (email.status, email.last_error) == ("skipped", "email alerts are not configured")
+    assert [a.status for a in failing[quiet.incident_id]] == ["skipped", "skipped"]
+    assert failing[999] == []
+
+    dispatch(db_engine, {"slack": ScriptedChannel(ok=True)}, now=lambda: T0 + timedelta(hours=1))
+    apply(db_engine, [finding(value=900.0, severity="critical")], T0 + timedelta(hours=2))
+    with db_engine.connect() as conn:
+        told = incidents.announcements(conn, [change.incident_id])[change.incident_id]
+    assert [(a.channel, a.reason, a.status) for a in told] == [
+        ("slack", "new", "sent"),
+        ("email", "new", "skipped"),
+        ("slack", "escalated", "pending"),
+        ("email", "escalated", "pending"),
+    ]
+    assert told[0].sent_at == T0 + timedelta(hours=1) and told[0].last_error is None

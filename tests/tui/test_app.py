@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, delete, insert
 from textual.color import Color
+from textual.containers import VerticalScroll
 from textual.css.stylesheet import Stylesheet
 from textual.widgets import Input, Static
 
@@ -28,6 +29,7 @@ from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
 from tracker_tui.widgets.status import TopBar
 from tracker_tui.widgets.tables import MembersTable
+from tracker_tui.widgets.tiles import Tile
 
 AppFactory = Callable[[], TrackerApp]
 SIZE = (120, 40)
@@ -201,6 +203,30 @@ async def test_acknowledge_then_resolve_from_the_keyboard(
         # The active queue no longer lists it.
         assert screen.data is not None
         assert first.id not in [view.id for view in screen.data.queue]
+
+
+async def test_the_timeline_says_why_nobody_was_alerted_and_scrolls_at_80x24(
+    make_app: AppFactory,
+) -> None:
+    """The fixed organisation has no Slack or email configured: the timeline says so."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentsScreen)
+        story = str(app.screen.query_one("#timeline", Static).content)
+        assert "slack  not sent: not configured" in story
+        assert "email  not sent: not configured" in story
+        mttd = app.screen.query_one("#tile-mttd", Tile).render().plain
+        assert mttd == "n/a\nno alert sent yet"
+
+        detail = app.screen.query_one("#incident-detail", VerticalScroll)
+        assert detail.max_scroll_y > 0, "the timeline fits; the scrolling is not exercised"
+        await pilot.press("tab")
+        assert app.focused is detail
+        await pilot.press("end")
+        await settle(pilot)
+        assert detail.scroll_y == detail.max_scroll_y
 
 
 async def test_enter_on_an_incident_opens_its_member(make_app: AppFactory) -> None:

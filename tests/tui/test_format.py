@@ -1,4 +1,4 @@
-"""The console's pure formatting: the data-age stamp and money."""
+"""The console's pure formatting: the data-age stamp, money and alert deliveries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tracker_core.incidents import Announcement
 from tracker_tui.format import age, is_stale, money, money_short
+from tracker_tui.screens.incidents import announcement_line
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -39,3 +41,36 @@ def test_money() -> None:
     assert money_short(123456) == "$1.2k"
     assert money_short(4_200_000) == "$42k"
     assert money_short(999) == "$10"
+
+
+def test_an_announcement_line_says_what_became_of_the_alert() -> None:
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+    def line(status: str, **fields: object) -> tuple[str, str]:
+        values: dict[str, object] = {
+            "incident_id": 1,
+            "channel": "slack",
+            "reason": "new",
+            "status": status,
+            "attempts": 0,
+            "last_error": None,
+            "sent_at": None,
+            "next_attempt_at": at,
+        }
+        return announcement_line(Announcement(**{**values, **fields}))  # type: ignore[arg-type]
+
+    assert line("sent", sent_at=at, attempts=1) == ("slack  sent 2026-11-20 09:30 UTC", "")
+    assert line("failed", attempts=3, last_error="Slack answered HTTP 500") == (
+        "slack  failed after 3 attempts: Slack answered HTTP 500;"
+        " next try from 2026-11-20 09:30 UTC",
+        "red",
+    )
+    assert line("failed", attempts=1, channel="email")[0].startswith(
+        "email  failed after 1 attempt:"
+    )
+    assert line("skipped", last_error="resolved before it was delivered")[0] == (
+        "slack  not sent: resolved before it was delivered"
+    )
+    assert line("pending", reason="escalated")[0] == (
+        "slack  (escalation) waiting for the next detection run to send it"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
@@ -10,11 +11,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from tracker_core import incidents
-from tracker_core.incidents import IncidentView, ResponseTimes, format_duration
+from tracker_core.incidents import Announcement, IncidentView, ResponseTimes, format_duration
 from tracker_tui.format import instant
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
@@ -30,10 +31,31 @@ RESPONSE_WINDOW = timedelta(days=30)
 class IncidentsData:
     queue: list[IncidentView]
     times: ResponseTimes
+    announced: dict[int, list[Announcement]]
 
 
-def timeline(view: IncidentView) -> Text:
-    """The incident's story: what crossed which line, then each lifecycle step with its time."""
+def announcement_line(item: Announcement) -> tuple[str, str]:
+    """One channel's fate for the timeline, and its style: sent, waiting, failed or not sent."""
+    what = f"{item.channel:<6}" + (" (escalation)" if item.reason == "escalated" else "")
+    if item.status == "sent":
+        return f"{what} sent {instant(item.sent_at)}", ""
+    if item.status == "skipped":
+        # The outbox says "slack alerts are not configured": the channel is already named.
+        why = (item.last_error or "skipped").removeprefix(f"{item.channel} alerts are ")
+        return f"{what} not sent: {why}", "dim"
+    if item.status == "failed":
+        tries = "1 attempt" if item.attempts == 1 else f"{item.attempts} attempts"
+        return (
+            f"{what} failed after {tries}: {item.last_error or 'unknown error'};"
+            f" next try from {instant(item.next_attempt_at)}",
+            "red",
+        )
+    return f"{what} waiting for the next detection run to send it", "yellow"
+
+
+def timeline(view: IncidentView, announced: Sequence[Announcement] = ()) -> Text:
+    """The incident's story: what crossed which line, each lifecycle step with its time, and
+    whether each alert channel told anybody (and if not, why not)."""
     text = Text(f"#{view.id} {view.severity.upper()} · {view.status}\n", style="bold")
     text.append(f"{view.name or view.email} <{view.email}>\n")
     text.append(f"{view.rule} on {view.period.isoformat()}\n", style="dim")
@@ -50,6 +72,11 @@ def timeline(view: IncidentView) -> Text:
         text.append(f"{instant(at)}\n")
     if view.resolved_by:
         text.append(f"  resolved by {view.resolved_by}\n", style="dim")
+    if announced:
+        text.append("\nAlerts\n", style="bold")
+        for item in announced:
+            line, style = announcement_line(item)
+            text.append(f"  {line}\n", style=style)
     text.append(
         f"\nMTTD {format_duration(view.mttd)} · MTTI {format_duration(view.mtti)}"
         f" · MTTR {format_duration(view.mttr)}",
@@ -86,7 +113,8 @@ class IncidentsScreen(DataScreen[IncidentsData]):
             )
         with Horizontal(id="incidents-main"):
             yield VimDataTable(id="queue")
-            with Vertical(id="incident-detail"):
+            # Scrolls (Tab reaches it): at 80x24 the timeline is taller than its pane.
+            with VerticalScroll(id="incident-detail"):
                 yield Static("No incident selected.", id="timeline")
 
     def on_mount(self) -> None:
@@ -102,16 +130,21 @@ class IncidentsScreen(DataScreen[IncidentsData]):
         with self.context.engine.connect() as conn:
             queue = incidents.list_incidents(conn, status=status)
             times = incidents.response_times(conn, since=self.context.clock() - RESPONSE_WINDOW)
-        return IncidentsData(queue, times)
+            announced = incidents.announcements(conn, (view.id for view in queue))
+        return IncidentsData(queue, times, announced)
 
     def show(self, data: IncidentsData) -> None:
-        self.query_one("#tile-mttd", Tile).show(format_duration(data.times.mttd), "onset → alert")
-        self.query_one("#tile-mtti", Tile).show(format_duration(data.times.mtti), "alert → ack")
-        self.query_one("#tile-mttr", Tile).show(
-            format_duration(data.times.mttr), "onset → resolved"
-        )
-        self.query_one("#tile-count", Tile).show(str(data.times.incidents), "detected")
         times = data.times
+        # An empty average says why it is empty, rather than a bare n/a.
+        for tile, value, measured, missing in (
+            ("#tile-mttd", times.mttd, "onset → alert", "no alert sent yet"),
+            ("#tile-mtti", times.mtti, "alert → ack", "none acknowledged yet"),
+            ("#tile-mttr", times.mttr, "onset → resolved", "none resolved yet"),
+        ):
+            self.query_one(tile, Tile).show(
+                format_duration(value), measured if value is not None else missing
+            )
+        self.query_one("#tile-count", Tile).show(str(times.incidents), "detected")
         self.query_one("#times-line", Static).update(
             f"Last 30 days: {times.incidents} incidents · MTTD {format_duration(times.mttd)}"
             f" · MTTI {format_duration(times.mtti)} · MTTR {format_duration(times.mttr)}"
@@ -146,7 +179,9 @@ class IncidentsScreen(DataScreen[IncidentsData]):
     def _show_timeline(self) -> None:
         view = self.selected()
         self.query_one("#timeline", Static).update(
-            timeline(view) if view else "No incident selected."
+            timeline(view, self.data.announced.get(view.id, ()))
+            if view and self.data
+            else "No incident selected."
         )
 
     @on(DataTable.RowHighlighted, "#queue")
