@@ -530,6 +530,17 @@ def announcements(conn: Connection, incident_ids: Iterable[int]) -> dict[int, li
     return found
 
 
+def newest_incident_id(conn: Connection) -> int:
+    """The highest incident number so far (0 before the first): a watcher's starting mark."""
+    return int(conn.execute(select(func.coalesce(func.max(t.incidents.c.id), 0))).scalar_one())
+
+
+def opened_after(conn: Connection, incident_id: int) -> list[IncidentView]:
+    """Incidents numbered above ``incident_id``, oldest first: what a watcher has not seen."""
+    query = view_query().where(t.incidents.c.id > incident_id).order_by(t.incidents.c.id)
+    return [_view(row) for row in conn.execute(query)]
+
+
 def response_times(conn: Connection, *, since: datetime) -> ResponseTimes:
     """Averages over the incidents detected since ``since`` (the TUI's and daemon's tiles)."""
     rows = conn.execute(view_query().where(t.incidents.c.detected_at >= since))

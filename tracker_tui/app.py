@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from tracker_core import incidents
 from tracker_core.config import Settings
 from tracker_core.storage import open_database, repo
 from tracker_tui.commands import TrackerCommands
@@ -37,6 +38,7 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
+from tracker_tui.watch import NOTICE_SECONDS, new_incident_notices
 from tracker_tui.widgets.status import StatusState, TopBar
 
 SCREENS: tuple[tuple[str, str, str], ...] = (
@@ -112,6 +114,8 @@ class TrackerApp(App[None]):
         self._awaiting_load = False
         self.auto_refreshes = 0
         """Reloads started by the timer (the tests watch it stop while paused)."""
+        self._incidents_seen: int | None = None
+        """The highest incident number already on screen or announced; None until known."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -144,6 +148,9 @@ class TrackerApp(App[None]):
     # --- what the screens call (TrackerContext) --------------------------------------------
 
     def load_finished(self) -> None:
+        if self._incidents_seen is None:
+            # After the first screen is up, not before: the start stays as quick as it was.
+            self.watch_incidents()
         if self._awaiting_load:
             self._awaiting_load = False
             if not self._collected_known:  # the screen's own load did not say (see below)
@@ -216,12 +223,38 @@ class TrackerApp(App[None]):
         self._collected_known = False  # overview and members loads say; other screens ask after
         self.auto_refreshes += 1
         screen.reload()
+        self.watch_incidents()
 
     @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def load_status(self) -> datetime | None:
         """When data was last collected, for the stamp under the header."""
         with self.engine.connect() as conn:
             return _aware(repo.last_successful_run(conn))
+
+    @work(thread=True, exclusive=True, group="incident-watch", exit_on_error=False)
+    def watch_incidents(self) -> None:
+        """Announce incidents opened since the last look (the first look only takes a mark)."""
+        seen = self._incidents_seen
+        with self.engine.connect() as conn:
+            if seen is None:
+                newest = incidents.newest_incident_id(conn)
+                self.call_from_thread(self._mark_incidents_seen, newest)
+                return
+            opened = incidents.opened_after(conn, seen)
+        if opened:
+            self.call_from_thread(self._announce_incidents, opened)
+
+    def _mark_incidents_seen(self, newest: int) -> None:
+        self._incidents_seen = max(newest, self._incidents_seen or 0)
+
+    def _announce_incidents(self, opened: list[incidents.IncidentView]) -> None:
+        if self._incidents_seen is not None and opened[-1].id <= self._incidents_seen:
+            return  # two looks crossed; the other one already told
+        self._mark_incidents_seen(opened[-1].id)
+        for notice in new_incident_notices(opened):
+            self.notify(
+                notice.message, title=notice.title, severity=notice.severity, timeout=NOTICE_SECONDS
+            )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -257,6 +290,7 @@ class TrackerApp(App[None]):
         if isinstance(self.screen, DataScreen):
             self.screen.reload()
         self.load_status()
+        self.watch_incidents()
 
     def action_collect(self) -> None:
         if not self.can_collect:

@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
 from tracker_core import incidents
+from tracker_core.detection.model import Finding
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import repo, tables
@@ -323,6 +324,57 @@ async def test_collect_without_a_key_is_an_error_notification(make_app: AppFacto
         assert errors and "no Cursor Admin API key" in errors[-1].message
         assert not app.collecting
         assert app.screen.data is not None  # the last good data stays on screen
+
+
+def open_incident_elsewhere(db_path: Path, email: str) -> int:
+    """What a detection run in the daemon or cron does while the console is open."""
+    engine = create_engine(f"sqlite:///{db_path}")
+    found = Finding(
+        rule="requests_limit",
+        email=email,
+        name="Watcher Test",
+        period=FIXED_NOW.date(),
+        value=5000.0,
+        threshold=1000.0,
+        severity="critical",
+        message=f"{email} made 5,000 requests today, above the cap of 1,000",
+        top_model=None,
+        top_model_share=None,
+    )
+    try:
+        with engine.begin() as conn:
+            result = incidents.apply_findings(
+                conn, [found], onsets={}, now=FIXED_NOW, channels={}, cycle_start=FIXED_NOW.date()
+            )
+    finally:
+        engine.dispose()
+    return result.new[0].incident_id
+
+
+def incident_notices(app: TrackerApp) -> list[tuple[str, str]]:
+    return [(n.title, n.message) for n in app._notifications if "incident" in n.title]
+
+
+async def test_an_incident_opened_elsewhere_is_announced_once(
+    make_app: AppFactory, db_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert incident_notices(app) == []  # what was already open at start is not news
+
+        number = open_incident_elsewhere(db_path, "flood@example.test")
+        await pilot.press("space")
+        await settle(pilot)
+        assert incident_notices(app) == [
+            (
+                f"New critical incident #{number}",
+                "flood@example.test made 5,000 requests today, above the cap of 1,000",
+            )
+        ]
+        await pilot.press("space")
+        await settle(pilot)
+        assert len(incident_notices(app)) == 1
 
 
 async def test_palette_lists_screens_and_actions(make_app: AppFactory) -> None:
