@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
 from tracker_core import incidents
+from tracker_core.config import DatabaseSettings, Settings
 from tracker_core.detection.model import Finding
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
@@ -71,6 +72,33 @@ async def test_number_keys_reach_every_screen(make_app: AppFactory) -> None:
             await settle(pilot)
             assert type(app.screen) is screen_type
             assert app.screen.data is not None, f"{screen_type.__name__} never loaded"
+
+
+async def test_a_database_never_collected_says_how_to_fill_it(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    empty = TrackerApp(
+        Settings(database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'empty.db'}")),
+        clock=lambda: FIXED_NOW,
+        refresh_seconds=3600,
+    )
+    try:
+        async with empty.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            for key in ("1", "3"):
+                await pilot.press(key)
+                await settle(pilot)
+                hint = empty.screen.query_one("#no-data", Static)
+                assert hint.display and hint.region.height > 0, f"no hint on screen {key}"
+                assert "Press c to collect" in str(hint.content)
+                assert "cursor-tracker demo" in str(hint.content)
+    finally:
+        empty.engine.dispose()
+
+    collected = make_app()
+    async with collected.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not collected.screen.query_one("#no-data", Static).display
 
 
 async def test_status_line_uses_the_injected_clock(make_app: AppFactory) -> None:

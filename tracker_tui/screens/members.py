@@ -8,7 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from tracker_core import dashboard
 from tracker_core.dashboard import DEFAULT_DAYS, Overview
@@ -19,6 +19,12 @@ from tracker_tui.widgets.tables import COLUMNS, MembersTable
 RANGES: tuple[int, ...] = (7, 30, 90)
 """Windows offered by the range picker, in days."""
 ALL_GROUPS = "__all__"
+NO_DATA = (
+    "Nothing collected yet. Press c to collect from Cursor's Admin API (set "
+    "CURSOR_ADMIN_API_KEY first), or run `cursor-tracker demo` to explore a simulated "
+    "organisation."
+)
+"""Shown on a database no collection has reached: what to do, not an empty table."""
 
 
 def range_options() -> list[tuple[str, int]]:
@@ -57,6 +63,10 @@ class MembersScreen(DataScreen[Overview]):
         self.group_id: str | None = None
         self._group_options: list[tuple[str, str]] = []
 
+    def compose_no_data(self) -> ComposeResult:
+        """The first-run hint, hidden by the stylesheet until a load finds nothing stored."""
+        yield Static(NO_DATA, id="no-data", markup=False)
+
     def compose_controls(self) -> ComposeResult:
         with Horizontal(classes="controls"):
             yield Input(placeholder="/ search name, email, group, model", id="filter", compact=True)
@@ -64,6 +74,7 @@ class MembersScreen(DataScreen[Overview]):
             yield Picker[int]("Range", range_options(), self.days, id="range")
 
     def compose_body(self) -> ComposeResult:
+        yield from self.compose_no_data()
         yield from self.compose_controls()
         yield MembersTable(id="members")
 
@@ -86,6 +97,10 @@ class MembersScreen(DataScreen[Overview]):
 
     def show(self, data: Overview) -> None:
         self.context.note_collected(data.last_collected)
+        hint = self.query_one("#no-data")
+        nothing_stored = data.last_collected is None and data.total_members == 0
+        if hint.display != nothing_stored:  # a change of display means a new layout
+            hint.display = nothing_stored
         self.query_one(MembersTable).show(data.members)
         self._show_groups(data)
         table = self.query_one(MembersTable)

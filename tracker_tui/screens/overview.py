@@ -23,6 +23,7 @@ class OverviewScreen(MembersScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="overview-body"):
+            yield from self.compose_no_data()
             with Horizontal(classes="tiles"):
                 yield Tile("Spend", id="tile-spend")
                 yield Tile("Members", id="tile-members")
