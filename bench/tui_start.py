@@ -33,12 +33,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Header, Static
 
 from tracker_core.config import DatabaseSettings, Settings
-from tracker_core.storage import open_database, tables
+from tracker_core.storage import cache, open_database
 from tracker_tui.app import TrackerApp
 
 TARGET_RATIO = 2.0
@@ -74,8 +73,7 @@ async def time_minimal() -> float:
 def forget_overview(url: str) -> None:
     engine = open_database(url)
     try:
-        with engine.begin() as conn:
-            conn.execute(delete(tables.view_cache))
+        cache.forget_all(engine)
     finally:
         engine.dispose()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import create_engine, select
 
 from tests.alerting.servers import (
     RESEND_KEY,
@@ -30,6 +30,7 @@ from tests.alerting.servers import (
 from tests.integration.helpers import KEY, run_cli, start_cli, write_config
 from tracker_core import dashboard
 from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.storage import cache
 from tracker_core.storage import tables as t
 
 pytestmark = pytest.mark.slow
@@ -64,8 +65,7 @@ def forget_overview(db_url: str) -> None:
     """Empty the view cache that ``collect`` filled, so a test sees what detection does."""
     engine = create_engine(db_url)
     try:
-        with engine.begin() as conn:
-            conn.execute(delete(t.view_cache))
+        cache.forget_all(engine)
     finally:
         engine.dispose()
 

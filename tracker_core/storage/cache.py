@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.storage import tables as t
@@ -49,6 +49,17 @@ def recall(conn: Connection, key: str, fingerprint: str) -> str | None:
     if row is None or row.fingerprint != fingerprint:
         return None
     return str(row.body)
+
+
+def forget_all(engine: Engine) -> None:
+    """Drop every remembered view, so the next read computes it from the events.
+
+    Nothing needs this for correctness (a stale entry never matches its fingerprint); it
+    is how the benchmark and the tests reach the cold path that a console meets when no job
+    has prepared its figures.
+    """
+    with engine.begin() as conn:
+        conn.execute(delete(t.view_cache))
 
 
 def remember(engine: Engine, key: str, fingerprint: str, body: str, now: datetime) -> bool:
