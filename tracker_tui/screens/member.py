@@ -91,13 +91,13 @@ class MemberScreen(DataScreen[MemberData]):
     def show(self, data: MemberData) -> None:
         d = data.detail
         self.sub_title = f"{d.name or d.email}"
-        rank = f"rank {d.team_rank} on the team" if d.team_rank else "not active"
+        rank = f"rank {d.team_rank}" if d.team_rank else "not active"
         who = f"{d.role}{', removed' if d.is_removed else ''}"
         self.query_one("#tile-who", Tile).show(
             d.name or d.email, f"{who} · {d.group or 'no group'}"
         )
         self.query_one("#tile-spend", Tile).show(
-            money(d.spend_cents), f"last {d.days} days, {rank}"
+            money(d.spend_cents), f"{d.days} days · {rank}"
         )
         self.query_one("#tile-requests", Tile).show(count(d.requests), "requests")
         self.query_one("#tile-tokens", Tile).show(count(d.tokens), "tokens in + out")

@@ -19,6 +19,10 @@ class Tile(Widget):
         min-width: 16;
         border: round $primary-muted;
         padding: 0 1;
+        /* Each line stays one line: at 80 columns a tile is 16 cells wide, and a wrapped
+           note would lose its end to the tile's height with no sign that anything is cut. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         &.-warn { border: round $warning; }
     }
     """
