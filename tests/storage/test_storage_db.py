@@ -29,7 +29,7 @@ from tracker_core.storage import (
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
-LATEST_REVISION = "0004"
+LATEST_REVISION = "0005"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {
@@ -51,6 +51,8 @@ EXPECTED_TABLES = {
     "alert_outbox",
     "view_cache",
     "data_versions",
+    "event_rollups",
+    "rollup_stale_days",
 }
 
 

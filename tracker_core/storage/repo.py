@@ -13,7 +13,7 @@ construct provides ``ON CONFLICT`` (see :func:`dialect_insert`). The one excepti
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -299,7 +299,26 @@ def insert_usage_events(conn: Connection, events: Sequence[UsageEvent]) -> int:
     inserted = result.rowcount
     if inserted > 0:
         bump_data_version(conn, USAGE_EVENTS_VERSION, inserted)
+        # Which rows were new is not reported, so every day of the batch is marked: a day
+        # marked for nothing costs its refresh one needless sum, never a wrong figure.
+        mark_days_stale(conn, {event.day for event in events})
     return inserted
+
+
+def mark_days_stale(conn: Connection, days: Iterable[date]) -> None:
+    """Note that the events of ``days`` changed after their rollup, in the caller's transaction.
+
+    Whatever writes or deletes usage events calls this (as it counts the data version up),
+    so readers sum those days from the events until ``rollups.refresh`` has caught up.
+    """
+    rows = [{"day": day, "marks": 1} for day in sorted(set(days))]
+    if not rows:
+        return
+    stale = t.rollup_stale_days
+    stmt = dialect_insert(conn, stale).values(rows)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["day"], set_={"marks": stale.c.marks + 1})
+    )
 
 
 USAGE_EVENTS_VERSION = "usage_events"

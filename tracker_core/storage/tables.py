@@ -419,6 +419,39 @@ class ViewCacheRow(Base):
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class EventRollupRow(Base):
+    """The usage events summed per UTC day, member and model.
+
+    Every figure of spend the product shows or checks (overview, stats, detection) is a sum
+    over these keys, so keeping them summed spares each reader a scan of the events. Events
+    are the truth: a day listed in ``rollup_stale_days`` is summed from them instead, until a
+    refresh recomputes it (see ``tracker_core.storage.rollups``).
+    """
+
+    __tablename__ = "event_rollups"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_email: Mapped[str] = mapped_column(String, primary_key=True)
+    model: Mapped[str] = mapped_column(String, primary_key=True)
+    spend_cents: Mapped[float] = mapped_column(Float)
+    requests: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupStaleDayRow(Base):
+    """A day whose events changed after its rollup was computed.
+
+    ``marks`` counts the writes that touched the day, so a refresh removes the entry only if
+    no write came after the sums it computed (on PostgreSQL a collector may commit new
+    events while a refresh runs).
+    """
+
+    __tablename__ = "rollup_stale_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    marks: Mapped[int] = mapped_column(BigInteger)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -443,3 +476,5 @@ incidents = _table(IncidentRow)
 alert_outbox = _table(AlertOutboxRow)
 view_cache = _table(ViewCacheRow)
 data_versions = _table(DataVersionRow)
+event_rollups = _table(EventRollupRow)
+rollup_stale_days = _table(RollupStaleDayRow)

@@ -1,0 +1,138 @@
+"""The usage rollup: always the same sums as the events, before and after a refresh."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from tests.storage.test_storage_events import BASE_MS, event
+from tracker_core.domain import UsageEvent, utc_day
+from tracker_core.storage import insert_usage_events, rollups, spend_cents_expr
+from tracker_core.storage import tables as t
+
+DAY_MS = 86_400_000
+
+
+def on_day(n: int, day_offset: int, *, email: str, model: str, cents: float | None) -> UsageEvent:
+    """Event ``n`` of a member on day ``day_offset`` after 2025-03-03, with its own identity."""
+    base = event(n, email=email, charged_cents=cents)
+    stamp = base.timestamp_ms + day_offset * DAY_MS
+    shifted = replace(base, timestamp_ms=stamp, model=model, day=utc_day(stamp))
+    identity = hashlib.md5(f"{base.id}:{day_offset}:{model}".encode()).hexdigest()
+    return replace(shifted, id=identity)
+
+
+def team_events(days: range, *, members: int = 3) -> list[UsageEvent]:
+    return [
+        on_day(
+            n,
+            d,
+            email=f"dev{m}@example.test",
+            model=("gpt-5", "claude-4.5-sonnet")[n % 2],
+            cents=None if n % 5 == 0 else 1.5 * (m + 1),  # no charge: the token cost counts
+        )
+        for d in days
+        for m in range(members)
+        for n in range(4 + m)
+    ]
+
+
+def from_events(conn: Any, start: date, end: date) -> dict[tuple[date, str, str], tuple[Any, ...]]:
+    """The truth: the events summed directly, as every reader did before the rollup."""
+    ue = t.usage_events
+    rows = conn.execute(
+        select(
+            ue.c.day,
+            ue.c.user_email,
+            ue.c.model,
+            func.sum(spend_cents_expr()),
+            func.count(),
+            func.sum(ue.c.input_tokens + ue.c.output_tokens),
+        )
+        .where(ue.c.day.between(start, end))
+        .group_by(ue.c.day, ue.c.user_email, ue.c.model)
+    )
+    return {(d, e, m): (round(float(s), 6), int(n), int(tok)) for d, e, m, s, n, tok in rows}
+
+
+def from_rollup(conn: Any, start: date, end: date) -> dict[tuple[date, str, str], tuple[Any, ...]]:
+    usage = rollups.summed(conn, start, end)
+    rows = conn.execute(select(usage)).all()
+    summed = {
+        (d if isinstance(d, date) else date.fromisoformat(d), e, m): (
+            round(float(s), 6),
+            int(n),
+            int(tok),
+        )
+        for d, e, m, s, n, tok in rows
+    }
+    assert len(summed) == len(rows), "a key came twice: rollup and events both counted"
+    return summed
+
+
+FIRST = utc_day(BASE_MS)
+LAST = utc_day(BASE_MS + 9 * DAY_MS)
+
+
+def test_stored_events_are_summed_before_and_after_a_refresh(db_engine: Engine) -> None:
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(10)))
+    with db_engine.connect() as conn:
+        truth = from_events(conn, FIRST, LAST)
+        assert len(rollups.stale_days(conn)) == 10
+        assert from_rollup(conn, FIRST, LAST) == truth  # read from the events meanwhile
+
+    assert rollups.refresh(db_engine) == 10
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == []
+        assert from_rollup(conn, FIRST, LAST) == truth
+        inner = utc_day(BASE_MS + 3 * DAY_MS), utc_day(BASE_MS + 5 * DAY_MS)
+        assert from_rollup(conn, *inner) == from_events(conn, *inner)
+    assert rollups.refresh(db_engine) == 0
+
+
+def test_late_events_mark_only_their_days_and_repeats_mark_nothing(db_engine: Engine) -> None:
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(10)))
+    rollups.refresh(db_engine)
+
+    late = [
+        on_day(100 + n, 7, email="dev1@example.test", model="gpt-5", cents=40.0) for n in (1, 2)
+    ]
+    newcomer = on_day(1, 8, email="new@example.test", model="o3", cents=7.0)
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(10)))  # the overlap re-fetched: all known
+        assert rollups.stale_days(conn) == []
+        insert_usage_events(conn, [*late, newcomer])
+        assert rollups.stale_days(conn) == [late[0].day, newcomer.day]
+    with db_engine.connect() as conn:
+        truth = from_events(conn, FIRST, LAST)
+        assert truth[(late[0].day, "dev1@example.test", "gpt-5")][0] > 80
+        assert from_rollup(conn, FIRST, LAST) == truth
+
+    assert rollups.refresh(db_engine) == 2
+    with db_engine.connect() as conn:
+        assert from_rollup(conn, FIRST, LAST) == truth
+
+
+def test_upgrading_a_database_with_events_marks_every_day_of_them(db_engine: Engine) -> None:
+    """Revision 0005 on a database that already holds events: nothing is summed wrongly."""
+    from alembic import command
+
+    from tracker_core.storage.db import _alembic_config
+
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(4)))
+    rollups.refresh(db_engine)
+    config = _alembic_config()
+    with db_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+        command.upgrade(config, "head")
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == [utc_day(BASE_MS + d * DAY_MS) for d in range(4)]
+        assert from_rollup(conn, FIRST, LAST) == from_events(conn, FIRST, LAST)
