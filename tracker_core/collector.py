@@ -23,7 +23,7 @@ from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import CursorClient
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
-from tracker_core.storage import lease, repo
+from tracker_core.storage import lease, repo, rollups
 
 T = TypeVar("T")
 
@@ -397,7 +397,12 @@ class Collector:
             self.clock,
         )
         pages = self.client.usage_event_pages(start, end, window_days=window_days)
-        await self._drain(result, pages, batcher)
+        try:
+            await self._drain(result, pages, batcher)
+        finally:
+            # Sum the days this pass changed (also after a failure: what was committed
+            # counts), so the readers that follow find them summed.
+            rollups.refresh(self.engine)
 
     async def _collect_analytics(self, result: StreamResult) -> None:
         """Each team metric is one small request; a metric failing is reported, not fatal."""

@@ -2,8 +2,9 @@
 
 One function per screen area, each returning plain frozen dataclasses, so the TUI and the
 HTTP daemon are thin faces on the same figures and never write SQL of their own. Spend is the
-product's single definition (``queries.SPEND_CENTS``): usage events' charged cents. Money is
-in cents until a face formats it; days are UTC.
+product's single definition (``storage.repo.spend_cents_expr``): usage events' charged cents,
+summed per day, member and model in ``storage.rollups``. Money is in cents until a face
+formats it; days are UTC.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import queries
-from tracker_core.storage import cache
+from tracker_core.storage import cache, rollups
 from tracker_core.storage import tables as t
 from tracker_core.storage.repo import last_successful_run, spend_cents_expr
 
@@ -195,10 +196,11 @@ def _current_members(group_id: str) -> Select[tuple[str]]:
     return select(gm.c.email).where(gm.c.group_id == group_id, gm.c.left_at.is_(None))
 
 
-def _event_scope(group_id: str | None) -> list[ColumnElement[bool]]:
+def _group_scope(email: ColumnElement[str], group_id: str | None) -> list[ColumnElement[bool]]:
+    """The filter on ``email`` that keeps a group's current members (none for the team)."""
     if group_id is None:
         return []
-    return [t.usage_events.c.user_email.in_(_current_members(group_id))]
+    return [email.in_(_current_members(group_id))]
 
 
 @dataclass(frozen=True)
@@ -348,28 +350,30 @@ class _WindowUsage:
 def _window_usage(
     conn: Connection, start: date, today: date, cycle_start: date, group_id: str | None
 ) -> _WindowUsage:
-    """Two grouped queries over the window plus one sum over the cycle; nothing per member."""
-    ue = t.usage_events
-    spend = spend_cents_expr()
-    scope = _event_scope(group_id)
-    in_window = [ue.c.day.between(start, today), *scope]
+    """Two grouped queries over the window plus one sum over the cycle; nothing per member.
+
+    They read the usage rollup (``storage.rollups``), a row per member, day and model.
+    """
+    window = rollups.summed(conn, start, today)
+    in_group = _group_scope(window.c.user_email, group_id)
     per_user_model = conn.execute(
         select(
-            ue.c.user_email,
-            ue.c.model,
-            func.sum(spend),
-            func.count(),
-            func.sum(ue.c.input_tokens + ue.c.output_tokens),
-            func.max(ue.c.day),
+            window.c.user_email,
+            window.c.model,
+            func.sum(window.c.spend_cents),
+            func.sum(window.c.requests),
+            func.sum(window.c.tokens),
+            func.max(window.c.day),
         )
-        .where(*in_window)
-        .group_by(ue.c.user_email, ue.c.model)
+        .where(*in_group)
+        .group_by(window.c.user_email, window.c.model)
     ).all()
     per_day = conn.execute(
-        select(ue.c.day, func.sum(spend)).where(*in_window).group_by(ue.c.day)
+        select(window.c.day, func.sum(window.c.spend_cents)).where(*in_group).group_by(window.c.day)
     ).all()
+    cycle = rollups.summed(conn, cycle_start, today)
     cycle_spend = conn.execute(
-        select(func.sum(spend)).where(ue.c.day >= cycle_start, *scope)
+        select(func.sum(cycle.c.spend_cents)).where(*_group_scope(cycle.c.user_email, group_id))
     ).scalar()
 
     # email -> [spend, requests, tokens, last day]; email -> best (spend, requests, model).
@@ -378,7 +382,7 @@ def _window_usage(
     top_model: dict[str, tuple[float, int, str]] = {}
     for email, model, cents, count, tokens, last_day in per_user_model:
         email, model = str(email), str(model)
-        cents, count = float(cents or 0), int(count)
+        cents, count = float(cents or 0), int(count or 0)
         mine = figures.setdefault(email, [0.0, 0, 0, None])
         mine[0] += cents
         mine[1] += count
@@ -590,7 +594,7 @@ def insights(conn: Connection, *, days: int, today: date) -> Insights:
 
     Client versions are a snapshot, not a sum: the latest day within the window that has
     any is shown. The Analytics tables are small (a few rows per day), so they are read as
-    rows and summed here; the events are grouped in SQL.
+    rows and summed here; the events' spend comes from their rollup.
     """
     start = _window_start(days, today)
     window = _each_day(start, days)
@@ -626,11 +630,11 @@ def insights(conn: Connection, *, days: int, today: date) -> Insights:
         if day == latest:
             versions[version][0 if name == "user_count" else 1] += value
 
-    ue = t.usage_events
+    summed = rollups.summed(conn, start, today)
     per_model = conn.execute(
-        select(ue.c.model, func.sum(spend_cents_expr()), func.count())
-        .where(ue.c.day.between(start, today))
-        .group_by(ue.c.model)
+        select(summed.c.model, func.sum(summed.c.spend_cents), func.sum(summed.c.requests))
+        .group_by(summed.c.model)
+        .having(func.sum(summed.c.requests) > 0)
     ).all()
     efficiency = [
         ModelEfficiency(

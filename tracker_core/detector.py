@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Date, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, select
 
 from tracker_core import incidents
 from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
@@ -23,8 +23,8 @@ from tracker_core.detection.measures import build_usage, median, onset_index
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
 from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
 from tracker_core.detection.settings import DetectionSettings
-from tracker_core.queries import SPEND_CENTS, as_day, current_cycle
-from tracker_core.storage import lease, repo
+from tracker_core.queries import as_day, current_cycle
+from tracker_core.storage import lease, repo, rollups
 from tracker_core.storage import tables as t
 
 Clock = Callable[[], datetime]
@@ -87,14 +87,16 @@ def read_input(conn: Connection, *, today: date) -> DetectionInput:
     cycle_start, _ = current_cycle(conn, today)
     lookback = max(settings.zscore_window_days, settings.spike_lookback_days)
     start = min(cycle_start, days[0] - timedelta(days=lookback))
-    typed = (bindparam("start", type_=Date), bindparam("end", type_=Date))
+    summed = rollups.summed(conn, start, today)
     rows = conn.execute(
-        text(
-            f"SELECT user_email, day, model, SUM({SPEND_CENTS}), COUNT(*), "
-            "SUM(input_tokens + output_tokens) FROM usage_events "
-            "WHERE day BETWEEN :start AND :end GROUP BY user_email, day, model"
-        ).bindparams(*typed),
-        {"start": start, "end": today},
+        select(
+            summed.c.user_email,
+            summed.c.day,
+            summed.c.model,
+            summed.c.spend_cents,
+            summed.c.requests,
+            summed.c.tokens,
+        )
     ).all()
     members = conn.execute(select(t.members.c.email, t.members.c.name, t.members.c.is_removed))
     names: dict[str, str] = {}
@@ -254,6 +256,9 @@ def run_detection(
         clock=clock,
     )
     try:
+        # Days whose events changed since the collector summed them (a collector that was
+        # stopped, events stored by another instance) are summed once here, not per read.
+        rollups.refresh(engine)
         report = _detect_and_apply(engine, settings, dry_run=False, clock=clock)
         report.alerts = dispatch(
             engine, make_senders(settings) if senders is None else senders, now=clock

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy import Connection, Date, bindparam, func, select, text
 
-SPEND_CENTS = "COALESCE(charged_cents, token_cents, 0)"
-"""SQL for an event's spend in cents: the product's single definition of spend."""
+from tracker_core.storage import rollups
 
 
 def dollars(cents: float) -> float:
@@ -122,43 +121,43 @@ def current_cycle(conn: Connection, today: date) -> tuple[date, date | None]:
 def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     """Per-user and per-day spend, requests and tokens over the window, plus the cycle."""
     start = today - timedelta(days=days - 1)
-    window = {"start": start, "end": today}
-    typed = (bindparam("start", type_=Date), bindparam("end", type_=Date))
-
+    summed = rollups.summed(conn, start, today)
     per_user = conn.execute(
-        text(
-            f"SELECT user_email, SUM({SPEND_CENTS}), COUNT(*), "
-            "SUM(input_tokens + output_tokens) FROM usage_events "
-            "WHERE day BETWEEN :start AND :end GROUP BY user_email"
-        ).bindparams(*typed),
-        window,
+        select(
+            summed.c.user_email,
+            func.sum(summed.c.spend_cents),
+            func.sum(summed.c.requests),
+            func.sum(summed.c.tokens),
+        ).group_by(summed.c.user_email)
     ).all()
     per_model = conn.execute(
-        text(
-            f"SELECT user_email, model, SUM({SPEND_CENTS}), COUNT(*) FROM usage_events "
-            "WHERE day BETWEEN :start AND :end GROUP BY user_email, model"
-        ).bindparams(*typed),
-        window,
+        select(
+            summed.c.user_email,
+            summed.c.model,
+            func.sum(summed.c.spend_cents),
+            func.sum(summed.c.requests),
+        ).group_by(summed.c.user_email, summed.c.model)
     ).all()
     per_day = conn.execute(
-        text(
-            f"SELECT day, SUM({SPEND_CENTS}), COUNT(*), COUNT(DISTINCT user_email) "
-            "FROM usage_events WHERE day BETWEEN :start AND :end GROUP BY day"
-        ).bindparams(*typed),
-        window,
+        select(
+            summed.c.day,
+            func.sum(summed.c.spend_cents),
+            func.sum(summed.c.requests),
+            func.count(summed.c.user_email.distinct()),
+        ).group_by(summed.c.day)
     ).all()
     members = conn.execute(text("SELECT email, name, removed_at FROM members")).all()
 
     top_model: dict[str, tuple[float, int, str]] = {}
     for email, model, spend, count in per_model:
-        candidate = (float(spend or 0), int(count), str(model))
+        candidate = (float(spend or 0), int(count or 0), str(model))
         if email not in top_model or candidate > top_model[email]:
             top_model[email] = candidate
 
     names = {str(email): str(name or "") for email, name, _ in members}
     current = {str(email) for email, _, removed_at in members if removed_at is None}
     activity = {
-        str(email): (float(spend or 0), int(count), int(tokens or 0))
+        str(email): (float(spend or 0), int(count or 0), int(tokens or 0))
         for email, spend, count, tokens in per_user
     }
     users = [
@@ -174,7 +173,7 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     ]
     users.sort(key=lambda user: (-user.spend_cents, -user.requests, user.email))
 
-    by_day = {as_day(day): (float(s or 0), int(n), int(a)) for day, s, n, a in per_day}
+    by_day = {as_day(day): (float(s or 0), int(n or 0), int(a)) for day, s, n, a in per_day}
     daily = [
         DayStats(
             start + timedelta(days=offset), *by_day.get(start + timedelta(days=offset), (0.0, 0, 0))
@@ -183,12 +182,8 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     ]
 
     cycle_start, cycle_end = current_cycle(conn, today)
-    cycle_spend = conn.execute(
-        text(f"SELECT SUM({SPEND_CENTS}) FROM usage_events WHERE day >= :start").bindparams(
-            bindparam("start", type_=Date)
-        ),
-        {"start": cycle_start},
-    ).scalar()
+    cycle = rollups.summed(conn, cycle_start, max(today, cycle_start))
+    cycle_spend = conn.execute(select(func.sum(cycle.c.spend_cents))).scalar()
 
     return TeamStats(
         days=days,
@@ -212,12 +207,9 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
 
 def model_spend(conn: Connection, *, start: date, end: date) -> dict[str, float]:
     """Spend in cents per model over a window, attributed from the events themselves."""
+    summed = rollups.summed(conn, start, end)
     rows = conn.execute(
-        text(
-            f"SELECT model, SUM({SPEND_CENTS}) FROM usage_events "
-            "WHERE day BETWEEN :start AND :end GROUP BY model"
-        ).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date)),
-        {"start": start, "end": end},
+        select(summed.c.model, func.sum(summed.c.spend_cents)).group_by(summed.c.model)
     ).all()
     totals: dict[str, float] = defaultdict(float)
     for model, spend in rows:

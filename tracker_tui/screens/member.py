@@ -96,9 +96,7 @@ class MemberScreen(DataScreen[MemberData]):
         self.query_one("#tile-who", Tile).show(
             d.name or d.email, f"{who} · {d.group or 'no group'}"
         )
-        self.query_one("#tile-spend", Tile).show(
-            money(d.spend_cents), f"{d.days} days · {rank}"
-        )
+        self.query_one("#tile-spend", Tile).show(money(d.spend_cents), f"{d.days} days · {rank}")
         self.query_one("#tile-requests", Tile).show(count(d.requests), "requests")
         self.query_one("#tile-tokens", Tile).show(count(d.tokens), "tokens in + out")
         days = [row[0] for row in d.daily]
