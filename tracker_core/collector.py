@@ -402,7 +402,7 @@ class Collector:
         finally:
             # Sum the days this pass changed (also after a failure: what was committed
             # counts), so the readers that follow find them summed.
-            rollups.refresh(self.engine)
+            rollups.try_refresh(self.engine)
 
     async def _collect_analytics(self, result: StreamResult) -> None:
         """Each team metric is one small request; a metric failing is reported, not fatal."""

@@ -258,7 +258,7 @@ def run_detection(
     try:
         # Days whose events changed since the collector summed them (a collector that was
         # stopped, events stored by another instance) are summed once here, not per read.
-        rollups.refresh(engine)
+        rollups.try_refresh(engine)
         report = _detect_and_apply(engine, settings, dry_run=False, clock=clock)
         report.alerts = dispatch(
             engine, make_senders(settings) if senders is None else senders, now=clock

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+import pytest
+from sqlalchemy import Engine, func, select, text
 
 from tests.storage.test_storage_events import BASE_MS, event
 from tracker_core.domain import UsageEvent, utc_day
-from tracker_core.storage import insert_usage_events, rollups, spend_cents_expr
+from tracker_core.storage import insert_usage_events, open_database, rollups, spend_cents_expr
 from tracker_core.storage import tables as t
 
 DAY_MS = 86_400_000
@@ -136,3 +138,28 @@ def test_upgrading_a_database_with_events_marks_every_day_of_them(db_engine: Eng
     with db_engine.connect() as conn:
         assert rollups.stale_days(conn) == [utc_day(BASE_MS + d * DAY_MS) for d in range(4)]
         assert from_rollup(conn, FIRST, LAST) == from_events(conn, FIRST, LAST)
+
+
+def test_a_refresh_that_fails_leaves_the_days_marked_and_the_job_going(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = open_database(sqlite_url)
+    try:
+        with engine.begin() as conn:
+            insert_usage_events(conn, team_events(range(3)))
+            truth = from_events(conn, FIRST, LAST)
+            # A rollup the refresh cannot write: the database refuses, as under a held lock.
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON event_rollups "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+        with caplog.at_level(logging.WARNING):
+            assert rollups.try_refresh(engine) == 0
+        assert "could not sum the usage rollup" in caplog.text
+        with engine.connect() as conn:
+            assert len(rollups.stale_days(conn)) == 3
+            assert from_rollup(conn, FIRST, LAST) == truth
+    finally:
+        engine.dispose()

@@ -16,6 +16,7 @@ keeps them. The events stay the truth:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Final
@@ -32,10 +33,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
 from tracker_core.storage.repo import spend_cents_expr
+
+log = logging.getLogger(__name__)
 
 DAYS_PER_STATEMENT: Final = 200
 """Days recomputed per statement: bounded bind parameters and statements of steady size."""
@@ -93,6 +97,17 @@ def refresh(engine: Engine) -> int:
                 [{"stale_day": day, "seen": marks} for day, marks in marked],
             )
     return len(days)
+
+
+def try_refresh(engine: Engine) -> int:
+    """:func:`refresh` as a courtesy after the real work: a database error (a writer holding
+    the lock past the busy timeout, say) is logged and leaves the days marked, which readers
+    then sum from the events; the job that called it goes on."""
+    try:
+        return refresh(engine)
+    except SQLAlchemyError as exc:
+        log.warning("could not sum the usage rollup now, left for later: %s", type(exc).__name__)
+        return 0
 
 
 def summed(conn: Connection, start: date, end: date) -> Subquery:
