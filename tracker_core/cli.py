@@ -157,18 +157,23 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 views = incidents.list_incidents(conn, status=args.status)
                 since = datetime.now(UTC) - timedelta(days=args.days)
                 times = incidents.response_times(conn, since=since)
+                announced = incidents.announcements(conn, (view.id for view in views))
             if args.json:
+                listed = [
+                    {**view.to_json(), "alerts": [a.to_json() for a in announced[view.id]]}
+                    for view in views
+                ]
                 print(
                     json.dumps(
                         {
-                            "incidents": [view.to_json() for view in views],
+                            "incidents": listed,
                             "response_times": {"days": args.days, **times.to_json()},
                         }
                     )
                 )
             else:
                 out = Console()
-                print_incidents(views, out)
+                print_incidents(views, out, announced)
                 out.print(
                     f"Last {args.days} days: {times.incidents} incidents; "
                     f"MTTD {incidents.format_duration(times.mttd)}, "

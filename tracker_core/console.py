@@ -7,7 +7,7 @@ it is a set of rich progress bars; elsewhere (CI logs, cron mail) one plain line
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO
 
 from rich.console import Console
@@ -24,7 +24,7 @@ from rich.table import Table
 
 from tracker_core.collector import CollectionSummary, StreamResult
 from tracker_core.detector import DetectionReport
-from tracker_core.incidents import IncidentView, format_duration
+from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
 from tracker_core.queries import TeamStats, dollars
 
 STREAM_LABELS = {
@@ -201,11 +201,15 @@ def print_detection(report: DetectionReport, console: Console) -> None:
         console.print(f"  [red]alert failed[/red] {escape(error)} (retried on the next run)")
 
 
-def print_incidents(views: Sequence[IncidentView], console: Console) -> None:
-    """The incident queue, worst first, with each one's response times so far.
+def print_incidents(
+    views: Sequence[IncidentView],
+    console: Console,
+    announced: Mapping[int, Sequence[Announcement]] | None = None,
+) -> None:
+    """The incident queue, worst first, with each one's response times and alerts so far.
 
     On a narrow terminal only the id, state and message are shown (the message already names
-    the member and the figures); the response times need a wide one.
+    the member and the figures); the response times and alert channels need a wide one.
     """
     if not views:
         console.print("No incidents.")
@@ -218,6 +222,8 @@ def print_incidents(views: Sequence[IncidentView], console: Console) -> None:
     if wide:
         for column in ("rule", "period", "MTTD", "MTTI", "MTTR"):
             table.add_column(column, no_wrap=True)
+        if announced is not None:
+            table.add_column("alerts", no_wrap=True)
     table.add_column("what happened", ratio=1)
     for view in views:
         cells = [
@@ -233,5 +239,7 @@ def print_incidents(views: Sequence[IncidentView], console: Console) -> None:
                 format_duration(view.mtti),
                 format_duration(view.mttr),
             ]
+            if announced is not None:
+                cells.append(alert_summary(announced.get(view.id, ())))
         table.add_row(*cells, escape(view.message))
     console.print(table)

@@ -500,6 +500,32 @@ class Announcement:
     sent_at: datetime | None
     next_attempt_at: datetime
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "reason": self.reason,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error": self.last_error,
+            "sent_at": None if self.sent_at is None else self.sent_at.isoformat(),
+            "next_attempt_at": (
+                None if self.status in ("sent", "skipped") else self.next_attempt_at.isoformat()
+            ),
+        }
+
+
+def alert_summary(announced: Sequence[Announcement]) -> str:
+    """Each channel's latest word in a few cells: ``slack sent, email off``."""
+    latest = {item.channel: item for item in announced}
+    words = {"sent": "sent", "skipped": "off", "pending": "due"}
+
+    def word(item: Announcement) -> str:
+        if item.status == "failed":
+            return f"failed x{item.attempts}"
+        return words.get(item.status, item.status)
+
+    return ", ".join(f"{channel} {word(item)}" for channel, item in latest.items()) or "none"
+
 
 ANNOUNCEMENT_CHUNK: Final = 500
 """Incident ids per query: well inside every database's limit on bound parameters."""

@@ -153,6 +153,12 @@ def test_failed_slack_delivery_is_retried_once_later_never_twice(
     assert "retried on the next run" in first.stderr
     assert first.json()["alerts"]["failed"] == 1
     open_ids = sorted(a["incident_id"] for a in first.json()["anomalies"])
+    # The queue says what became of each alert, with Slack's answer.
+    listed = run_cli("incidents", "list", "--json", config=collected).json()["incidents"]
+    slack_alerts = [a for i in listed for a in i["alerts"] if a["channel"] == "slack"]
+    assert len(slack_alerts) == len(open_ids)
+    assert {(a["status"], a["attempts"]) for a in slack_alerts} == {("failed", 1)}
+    assert all(a["error"] and a["next_attempt_at"] for a in slack_alerts)
 
     if failure is SLACK_429:
         # Slack asked for a pause (Retry-After: 1); the next run waits it out.
@@ -164,6 +170,8 @@ def test_failed_slack_delivery_is_retried_once_later_never_twice(
     assert second.json()["alerts"] == {"slack": 1, "email": 0, "failed": 0}
     third = run_cli("detect", "--json", config=collected, env=env)
     assert third.json()["alerts"]["slack"] == 0
+    listed = run_cli("incidents", "list", "--json", config=collected).json()["incidents"]
+    assert {a["status"] for i in listed for a in i["alerts"] if a["channel"] == "slack"} == {"sent"}
 
     posts = slack.posts()
     assert len(posts) == 2  # the refused one and the one that got through
