@@ -4,7 +4,8 @@ One SQLAlchemy engine serves every screen and is disposed on exit. Database and 
 runs in thread workers; the UI thread only shows results. Auto-refresh reloads the current
 screen every ``refresh_seconds``, but the next refresh is scheduled only when the previous
 load has finished, and it is skipped (then rescheduled) while paused, while a modal is open
-and while a collection runs.
+and while a collection runs. Each refresh also looks for incidents opened since the last look
+(by cron, the daemon or another instance) and announces them (``tracker_tui.watch``).
 """
 
 from __future__ import annotations
@@ -248,10 +249,13 @@ class TrackerApp(App[None]):
         self._incidents_seen = max(newest, self._incidents_seen or 0)
 
     def _announce_incidents(self, opened: list[incidents.IncidentView]) -> None:
-        if self._incidents_seen is not None and opened[-1].id <= self._incidents_seen:
-            return  # two looks crossed; the other one already told
-        self._mark_incidents_seen(opened[-1].id)
-        for notice in new_incident_notices(opened):
+        # Two looks may overlap (a refresh while the previous one ran): tell each one once.
+        seen = self._incidents_seen or 0
+        unseen = [view for view in opened if view.id > seen]
+        if not unseen:
+            return
+        self._mark_incidents_seen(unseen[-1].id)
+        for notice in new_incident_notices(unseen):
             self.notify(
                 notice.message, title=notice.title, severity=notice.severity, timeout=NOTICE_SECONDS
             )

@@ -404,6 +404,12 @@ async def test_an_incident_opened_elsewhere_is_announced_once(
         await settle(pilot)
         assert len(incident_notices(app)) == 1
 
+        second = open_incident_elsewhere(db_path, "loop@example.test")
+        await pilot.press("space", "space")  # two looks that may overlap
+        await settle(pilot)
+        titles = [title for title, _ in incident_notices(app)]
+        assert titles == [f"New critical incident #{number}", f"New critical incident #{second}"]
+
 
 async def test_palette_lists_screens_and_actions(make_app: AppFactory) -> None:
     app = make_app()
