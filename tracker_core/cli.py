@@ -71,7 +71,7 @@ def _prepare_overview(settings: Settings) -> None:
     """The console's first screen, computed now while nobody waits for it.
 
     Runs after every job that changes what the overview shows (collect, detect, cron), so the
-    next ``cursor-tracker tui`` finds the figures remembered instead of scanning the events.
+    next ``cursor-tracker tui`` finds the figures remembered instead of summing the window.
     """
     engine = open_database(settings.database_url)
     try:
