@@ -29,6 +29,7 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.status import TopBar
 from tracker_tui.widgets.tables import MembersTable
 from tracker_tui.widgets.tiles import Tile
@@ -173,6 +174,29 @@ async def test_sort_key_and_header_click_sort_the_table(make_app: AppFactory) ->
         await pilot.pause()
         names = [row.name.lower() for row in table.shown_rows()]
         assert names == sorted(names)
+
+
+async def test_the_drilldown_scrolls_with_vim_keys_at_80x24(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_members(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MemberScreen)
+        body = app.screen.query_one("#member-body", VimScroll)
+        assert app.focused is body and body.max_scroll_y > 0
+        await pilot.press("G")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("g")
+        await pilot.pause()
+        assert body.scroll_y == 0
+        await pilot.press("j", "j")
+        await pilot.pause()
+        assert body.scroll_y == 2
+        await pilot.press("?")
+        await pilot.pause()
+        assert "Scrolling panes" in help_text(app.screen)
 
 
 async def test_enter_opens_the_drilldown_and_q_goes_back(make_app: AppFactory) -> None:

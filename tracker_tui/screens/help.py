@@ -7,11 +7,11 @@ from typing import ClassVar
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
 
 
@@ -58,10 +58,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         title = getattr(self.target, "SCREEN_TITLE", "") or type(self.target).__name__
-        with VerticalScroll(id="help"):
+        with VimScroll(id="help"):
             yield Static(binding_table(f"{title} screen", own_bindings(type(self.target))))
             if self.target.query(VimDataTable):
                 yield Static(binding_table("Tables", own_bindings(VimDataTable)))
+            if self.target.query(VimScroll):
+                yield Static(binding_table("Scrolling panes", own_bindings(VimScroll)))
             yield Static(binding_table("Everywhere", self.app_bindings))
             yield Static("Escape or ? closes this help.", classes="dim")
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from tracker_core import incidents
@@ -20,6 +20,7 @@ from tracker_tui.format import instant
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
 from tracker_tui.widgets.picker import Picker
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
 from tracker_tui.widgets.tiles import Tile
 
@@ -114,7 +115,7 @@ class IncidentsScreen(DataScreen[IncidentsData]):
         with Horizontal(id="incidents-main"):
             yield VimDataTable(id="queue")
             # Scrolls (Tab reaches it): at 80x24 the timeline is taller than its pane.
-            with VerticalScroll(id="incident-detail"):
+            with VimScroll(id="incident-detail"):
                 yield Static("No incident selected.", id="timeline")
 
     def on_mount(self) -> None:

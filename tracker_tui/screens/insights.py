@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal
 from textual.widgets import Static
 
 from tracker_core import dashboard
@@ -17,6 +17,7 @@ from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.members import RANGES, range_options
 from tracker_tui.widgets.charts import LineChart
 from tracker_tui.widgets.picker import Picker
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable, right
 from tracker_tui.widgets.tiles import Tile
 
@@ -40,7 +41,7 @@ class InsightsScreen(DataScreen[Insights]):
         self.days = DEFAULT_DAYS
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="insights-body"):
+        with VimScroll(id="insights-body"):
             yield Static(EMPTY_STATE, id="empty-state", markup=False)
             with Horizontal(classes="tiles"):
                 yield Tile("Accepted lines", id="tile-lines")

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 
 from tracker_core import dashboard, incidents
 from tracker_core.dashboard import MemberDetail
@@ -16,6 +16,7 @@ from tracker_tui.format import count, money, money_short
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.charts import LineChart
 from tracker_tui.widgets.grid import ActivityGrid
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable, right
 from tracker_tui.widgets.tiles import Tile
 
@@ -51,7 +52,7 @@ class MemberScreen(DataScreen[MemberData]):
         self.days = days
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="member-body"):
+        with VimScroll(id="member-body"):
             with Horizontal(classes="tiles"):
                 yield Tile("Member", id="tile-who")
                 yield Tile("Spend", id="tile-spend")

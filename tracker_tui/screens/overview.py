@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 
 from tracker_core.dashboard import Overview
 from tracker_tui.format import money, money_short
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.widgets.charts import BarChart, LineChart
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import MembersTable
 from tracker_tui.widgets.tiles import Tile
 
@@ -22,7 +23,7 @@ class OverviewScreen(MembersScreen):
     SCREEN_TITLE = "Overview"
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="overview-body"):
+        with VimScroll(id="overview-body"):
             yield from self.compose_no_data()
             with Horizontal(classes="tiles"):
                 yield Tile("Spend", id="tile-spend")

@@ -13,7 +13,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from tracker_core import dashboard
@@ -22,6 +22,7 @@ from tracker_core.detection.settings import SPECS, SettingError, parse_setting
 from tracker_core.detector import load_settings
 from tracker_core.storage import set_detection_setting
 from tracker_tui.screens.base import DataScreen, plain_error
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
 
 
@@ -54,7 +55,7 @@ class SettingsScreen(DataScreen[SettingsData]):
         self._loaded: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="settings-body"):
+        with VimScroll(id="settings-body"):
             yield Static(
                 "Detection settings: e or Tab edits, Enter saves a field, Ctrl+S saves all,"
                 " Escape leaves.",
