@@ -32,6 +32,7 @@ from tracker_core.storage import (
     finish_run,
     insert_usage_events,
     replace_groups,
+    rollups,
     start_run,
     upsert_analytics,
     upsert_daily_usage,
@@ -115,8 +116,10 @@ def finding(rule: Rule, email: str, period: date, severity: Severity) -> Finding
     )
 
 
-@pytest.fixture
-def seeded(db_engine: Engine) -> Engine:
+@pytest.fixture(params=["from-events", "from-rollup"])
+def seeded(db_engine: Engine, request: pytest.FixtureRequest) -> Engine:
+    """The organisation, with its usage read from the events (no refresh yet: every day still
+    marked) or from the rollup (refreshed, as after a collection): the figures must agree."""
     with db_engine.begin() as conn:
         upsert_members(
             conn,
@@ -167,6 +170,8 @@ def seeded(db_engine: Engine) -> Engine:
         finish_run(conn, ok_run, finished_at=NOW - timedelta(hours=1), status="ok")
         failed_run = start_run(conn, started_at=NOW - timedelta(minutes=30))
         finish_run(conn, failed_run, finished_at=NOW - timedelta(minutes=20), status="failed")
+    if request.param == "from-rollup":
+        assert rollups.refresh(db_engine) > 0
     return db_engine
 
 
