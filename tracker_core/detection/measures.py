@@ -74,9 +74,13 @@ def build_usage(
     return usage
 
 
+QUIET_DAY = DayMeasure()
+"""Every day without usage, shared: most of a large team's window is quiet days."""
+
+
 def _measure(totals: list[float] | None) -> DayMeasure:
     if totals is None:
-        return DayMeasure()
+        return QUIET_DAY
     return DayMeasure(spend_cents=totals[0], requests=int(totals[1]), tokens=int(totals[2]))
 
 
