@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -163,3 +165,35 @@ def test_a_refresh_that_fails_leaves_the_days_marked_and_the_job_going(
             assert from_rollup(conn, FIRST, LAST) == truth
     finally:
         engine.dispose()
+
+
+def test_a_refresh_racing_a_write_never_loses_the_write(db_engine: Engine) -> None:
+    """Events committed while a refresh runs are summed, now or by the next refresh.
+
+    On PostgreSQL the refresh reads the marks, then waits on the writer's row lock at its
+    delete: the mark it finds changed stays. On SQLite the refresh waits for the writer.
+    """
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(3)))
+    rollups.refresh(db_engine)
+
+    late = [on_day(n, 1, email="dev0@example.test", model="gpt-5", cents=25.0) for n in (7, 8)]
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, late[:1])  # day 1 marked, for the refresh to find
+    refreshed: list[int] = []
+    with db_engine.connect() as writer:
+        transaction = writer.begin()
+        insert_usage_events(writer, late[1:])  # marks day 1 again, holding its row until commit
+        racing = threading.Thread(target=lambda: refreshed.append(rollups.refresh(db_engine)))
+        racing.start()
+        time.sleep(0.5)
+        transaction.commit()
+    racing.join(timeout=60)
+    assert refreshed, "the refresh did not finish"
+
+    with db_engine.connect() as conn:
+        assert from_rollup(conn, FIRST, LAST) == from_events(conn, FIRST, LAST)
+    rollups.refresh(db_engine)
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == []
+        assert from_rollup(conn, FIRST, LAST) == from_events(conn, FIRST, LAST)
