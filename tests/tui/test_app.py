@@ -185,14 +185,15 @@ async def test_the_drilldown_scrolls_with_vim_keys_at_80x24(make_app: AppFactory
         assert isinstance(app.screen, MemberScreen)
         body = app.screen.query_one("#member-body", VimScroll)
         assert app.focused is body and body.max_scroll_y > 0
+        # Scrolling animates: each check waits for the animation to end.
         await pilot.press("G")
-        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
         assert body.scroll_y == body.max_scroll_y
         await pilot.press("g")
-        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
         assert body.scroll_y == 0
         await pilot.press("j", "j")
-        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
         assert body.scroll_y == 2
         await pilot.press("?")
         await pilot.pause()
@@ -278,7 +279,7 @@ async def test_the_timeline_says_why_nobody_was_alerted_and_scrolls_at_80x24(
         await pilot.press("tab")
         assert app.focused is detail
         await pilot.press("end")
-        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
         assert detail.scroll_y == detail.max_scroll_y
 
 
