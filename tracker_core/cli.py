@@ -67,24 +67,17 @@ def run_collection(settings: Settings, *, quiet: bool, err: Console) -> Collecti
 # --- subcommands ----------------------------------------------------------------------------
 
 
-def _prepare_overview(settings: Settings) -> None:
-    """The console's first screen, computed now while nobody waits for it.
-
-    Runs after every job that changes what the overview shows (collect, detect, cron), so the
-    next ``cursor-tracker tui`` finds the figures remembered instead of summing the window.
-    """
-    engine = open_database(settings.database_url)
-    try:
-        warm_overview(engine, today=datetime.now(UTC).date())
-    finally:
-        engine.dispose()
-
-
 def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     out, err = Console(), Console(stderr=True)
     summary = run_collection(loaded.settings, quiet=args.json, err=err)
     if any(result.fetched for result in summary.streams):
-        _prepare_overview(loaded.settings)
+        # The console's first screen, computed now while nobody waits for it (detect and
+        # cron do the same), so the next start finds the figures remembered.
+        engine = open_database(loaded.settings.database_url)
+        try:
+            warm_overview(engine, today=datetime.now(UTC).date())
+        finally:
+            engine.dispose()
     if args.json:
         print(json.dumps(summary.to_json()))
     else:
@@ -102,11 +95,12 @@ def _detect(loaded: LoadedSettings, *, dry_run: bool) -> DetectionReport:
     engine = open_database(loaded.settings.database_url)
     try:
         report = run_detection(engine, loaded.settings, dry_run=dry_run)
+        if not dry_run:
+            # The console's first screen, computed now while nobody waits for it.
+            warm_overview(engine, today=datetime.now(UTC).date())
+        return report
     finally:
         engine.dispose()
-    if not dry_run:
-        _prepare_overview(loaded.settings)
-    return report
 
 
 def _detection_exit(report: DetectionReport) -> int:

@@ -122,20 +122,13 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     """Per-user and per-day spend, requests and tokens over the window, plus the cycle."""
     start = today - timedelta(days=days - 1)
     summed = rollups.summed(conn, start, today)
-    per_user = conn.execute(
-        select(
-            summed.c.user_email,
-            func.sum(summed.c.spend_cents),
-            func.sum(summed.c.requests),
-            func.sum(summed.c.tokens),
-        ).group_by(summed.c.user_email)
-    ).all()
     per_model = conn.execute(
         select(
             summed.c.user_email,
             summed.c.model,
             func.sum(summed.c.spend_cents),
             func.sum(summed.c.requests),
+            func.sum(summed.c.tokens),
         ).group_by(summed.c.user_email, summed.c.model)
     ).all()
     per_day = conn.execute(
@@ -148,17 +141,22 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     ).all()
     members = conn.execute(text("SELECT email, name, removed_at FROM members")).all()
 
+    # Each member's totals and top model, from the same rows (one pass over the window).
     top_model: dict[str, tuple[float, int, str]] = {}
-    for email, model, spend, count in per_model:
+    totals: dict[str, list[float]] = {}
+    for email, model, spend, count, tokens in per_model:
         candidate = (float(spend or 0), int(count or 0), str(model))
         if email not in top_model or candidate > top_model[email]:
             top_model[email] = candidate
+        mine = totals.setdefault(str(email), [0.0, 0, 0])
+        mine[0] += candidate[0]
+        mine[1] += candidate[1]
+        mine[2] += int(tokens or 0)
 
     names = {str(email): str(name or "") for email, name, _ in members}
     current = {str(email) for email, _, removed_at in members if removed_at is None}
     activity = {
-        str(email): (float(spend or 0), int(count or 0), int(tokens or 0))
-        for email, spend, count, tokens in per_user
+        email: (spend, int(count), int(tokens)) for email, (spend, count, tokens) in totals.items()
     }
     users = [
         UserStats(
@@ -182,7 +180,7 @@ def team_stats(conn: Connection, *, days: int, today: date) -> TeamStats:
     ]
 
     cycle_start, cycle_end = current_cycle(conn, today)
-    cycle = rollups.summed(conn, cycle_start, max(today, cycle_start))
+    cycle = rollups.summed(conn, cycle_start, today)
     cycle_spend = conn.execute(select(func.sum(cycle.c.spend_cents))).scalar()
 
     return TeamStats(
