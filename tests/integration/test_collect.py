@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from collections.abc import Iterator
@@ -15,8 +16,12 @@ from sqlalchemy import create_engine
 
 from tests.integration.helpers import KEY, run_cli, start_cli, totals, write_config
 from tracker_core import dashboard
+from tracker_core.collector import CollectionSummary, Collector
+from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
+from tracker_core.cursor_api import CursorClient
+from tracker_core.jobs import client_options
 from tracker_core.simulator import generate_scenario, running_simulator
-from tracker_core.storage import repo
+from tracker_core.storage import open_database, repo
 
 pytestmark = pytest.mark.slow
 
@@ -139,24 +144,53 @@ def test_wrong_key_exits_1_and_says_so(simulator: str, db_url: str, tmp_path: Pa
     assert totals(db_url)["events"] == 0
 
 
+TIME_SCALE = 30.0
+"""Clock speed of the rate-limit test: Cursor's rolling minute passes in two real seconds."""
+
+
+class ScaledClock:
+    """Monotonic time running ``TIME_SCALE`` times faster, shared by the client and the server."""
+
+    def __init__(self) -> None:
+        self._origin = time.monotonic()
+
+    def __call__(self) -> float:
+        return (time.monotonic() - self._origin) * TIME_SCALE
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / TIME_SCALE)
+
+
 def test_default_settings_never_trip_the_rate_limit(
     scenario: Any, db_url: str, tmp_path: Path
 ) -> None:
     # One-day windows make the backfill need well over 20 admin requests, so the client's own
-    # limiter has to hold requests back for the run to stay under Cursor's 20 per minute.
-    with running_simulator(scenario, api_key=KEY, rate_limits=True) as api:
-        config = write_config(
-            tmp_path / "c.toml",
-            api_url=api,
-            db_url=db_url,
-            cursor_rate_limits=True,
-            events_window_days=1,
-            analytics=False,
+    # limiter, built from the default settings, has to hold requests back for the run to stay
+    # under Cursor's 20 per rolling minute. Client and simulator share one clock that runs
+    # TIME_SCALE times faster, so several minutes of quota pass in seconds.
+    clock = ScaledClock()
+    with running_simulator(scenario, api_key=KEY, rate_limits=True, clock=clock) as api:
+        settings = Settings(
+            cursor=CursorSettings.model_validate({"admin_api_key": KEY, "api_url": api}),
+            database=DatabaseSettings(url=db_url),
+            collector=CollectorSettings(events_window_days=1, analytics=False),
         )
-        result = run_cli("collect", "--json", config=config)
+        engine = open_database(db_url)
+
+        async def collect() -> CollectionSummary:
+            client = CursorClient(
+                client_options(settings), limiter_clock=clock, limiter_sleep=clock.sleep
+            )
+            async with client:
+                return await Collector(engine, client, settings.collector).run()
+
+        try:
+            summary = asyncio.run(collect())
+        finally:
+            engine.dispose()
         stats = httpx.get(f"{api}/_simulator/stats").json()
-    assert result.code == 0, result.stderr
-    assert stats["requests"] > 20
+    assert summary.ok, [result.error for result in summary.failed]
+    assert stats["requests"] > 2 * 20, "the run must span several rolling minutes to prove much"
     assert stats["rate_limited"] == 0
 
 

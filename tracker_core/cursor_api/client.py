@@ -23,7 +23,7 @@ import httpx
 
 from tracker_core import __version__
 from tracker_core.cursor_api import schemas
-from tracker_core.cursor_api.ratelimit import RateLimiter
+from tracker_core.cursor_api.ratelimit import Clock, RateLimiter, Sleep
 from tracker_core.cursor_api.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from tracker_core.cursor_api.windows import epoch_ms, split_days, split_windows
 from tracker_core.domain import (
@@ -148,7 +148,8 @@ class CursorClient:
 
     Use it as ``async with CursorClient(options) as client:``. Limiters may be passed in to
     share one quota between several clients of the same team; by default each client makes
-    its own from the options.
+    its own from the options, timed by ``limiter_clock`` and ``limiter_sleep`` (a scaled clock
+    lets a test watch many rolling minutes of Cursor's quota go by in a few seconds).
     """
 
     def __init__(
@@ -159,6 +160,8 @@ class CursorClient:
         admin_limiter: RateLimiter | None = None,
         analytics_limiter: RateLimiter | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        limiter_clock: Clock = time.monotonic,
+        limiter_sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._options = options
         self._policy = options.retry_policy
@@ -168,13 +171,24 @@ class CursorClient:
         self._admin = _Api(
             "Admin",
             httpx.BasicAuth(options.admin_api_key, ""),
-            admin_limiter or RateLimiter(options.admin_requests_per_minute, _RATE_PERIOD_SECONDS),
+            admin_limiter
+            or RateLimiter(
+                options.admin_requests_per_minute,
+                _RATE_PERIOD_SECONDS,
+                clock=limiter_clock,
+                sleep=limiter_sleep,
+            ),
         )
         self._analytics = _Api(
             "Analytics",
             httpx.BasicAuth(analytics_key, ""),
             analytics_limiter
-            or RateLimiter(options.analytics_requests_per_minute, _RATE_PERIOD_SECONDS),
+            or RateLimiter(
+                options.analytics_requests_per_minute,
+                _RATE_PERIOD_SECONDS,
+                clock=limiter_clock,
+                sleep=limiter_sleep,
+            ),
         )
         self._http = httpx.AsyncClient(
             base_url=options.base_url.rstrip("/"),
