@@ -6,12 +6,14 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.alerting.servers import (
+    DROP,
     SLACK_429,
     SLACK_500,
     SLACK_CHANNEL_NOT_FOUND,
@@ -22,8 +24,8 @@ from tests.alerting.servers import (
     slack_ok,
     unused_port,
 )
-from tracker_core.alerting.items import Delivery
-from tracker_core.alerting.slack import SlackSender
+from tracker_core.alerting.items import Attempt, Delivery, Lookup
+from tracker_core.alerting.slack import EVENT_TYPE, SlackSender
 
 CHANNEL = "C07ALERTS1"
 DASHBOARD = "https://tracker.example.test/"
@@ -329,3 +331,87 @@ def test_no_dashboard_url_means_no_links(slack: FakeSlack) -> None:
 def test_nothing_to_send_sends_nothing(slack: FakeSlack) -> None:
     assert sender(slack).send([]) == []
     assert slack.posts() == []
+
+
+def test_every_message_names_its_attempt_and_incidents_in_its_metadata(slack: FakeSlack) -> None:
+    sender(slack).send([item(1), item(2)], "attempt-a")
+    sender(slack).send([item(n) for n in range(3, 8)], "attempt-b")
+
+    payloads = [post["metadata"] for post in slack.posts()]
+    assert all(p["event_type"] == EVENT_TYPE for p in payloads)
+    assert [p["event_payload"] for p in payloads] == [
+        {"attempt": "attempt-a", "incidents": "1"},
+        {"attempt": "attempt-a", "incidents": "2"},
+        {"attempt": "attempt-b", "incidents": "3 4 5 6 7"},
+    ]
+
+
+def test_a_connection_dropped_after_the_post_is_not_posted_again_by_the_sdk(
+    slack: FakeSlack,
+) -> None:
+    slack.script(DROP)
+
+    (delivery,) = sender(slack).send([item(1)], "attempt-a")
+
+    assert len(slack.posts()) == 1
+    assert not delivery.ok and delivery.unknown
+    assert (delivery.error or "").startswith("no answer from Slack at 127.0.0.1:")
+
+
+def test_a_refused_connection_is_a_plain_failure_not_an_unknown_one() -> None:
+    port = unused_port()
+    unreachable = SlackSender(
+        SLACK_TOKEN, CHANNEL, base_url=f"http://127.0.0.1:{port}/api/", dashboard_url=""
+    )
+
+    (delivery,) = unreachable.send([item(1)], "attempt-a")
+
+    assert not delivery.ok and not delivery.unknown
+
+
+def recently(attempt: str, *incidents: int) -> Attempt:
+    return Attempt(attempt, datetime.now(UTC) - timedelta(seconds=5), incidents)
+
+
+def test_the_history_check_finds_an_attempt_behind_a_page_of_newer_messages(
+    slack: FakeSlack,
+) -> None:
+    ours = sender(slack)
+    ours.send([item(n) for n in range(1, 6)], "attempt-a")
+    ours.send([item(6)], "attempt-b")
+    for n in range(250):
+        ours.send([item(100 + n)], f"other-{n}")
+    slack.received.clear()
+
+    lookup = ours.find_delivered([recently("attempt-a", 1, 2, 3, 4, 5), recently("missing", 9)])
+
+    assert lookup == Lookup(frozenset(("attempt-a", n) for n in range(1, 6)))
+    calls = slack.history_calls()
+    assert len(calls) == 2 and calls[1]["cursor"]
+    assert all(call["channel"] == CHANNEL for call in calls)
+
+
+def test_without_the_history_scope_the_check_says_it_cannot_tell(slack: FakeSlack) -> None:
+    sender(slack).send([item(1)], "attempt-a")
+    slack.history_scope = False
+
+    lookup = sender(slack).find_delivered([recently("attempt-a", 1)])
+
+    assert lookup.delivered == frozenset() and not lookup.retry
+    assert lookup.error is not None
+    assert "missing_scope" in lookup.error and "channels:history" in lookup.error
+
+
+def test_a_rate_limited_or_unreachable_history_check_is_asked_again_later(
+    slack: FakeSlack,
+) -> None:
+    slack.history_replies.append(SLACK_429)
+    limited = sender(slack).find_delivered([recently("attempt-a", 1)])
+    port = unused_port()
+    gone = SlackSender(
+        SLACK_TOKEN, CHANNEL, base_url=f"http://127.0.0.1:{port}/api/", dashboard_url=""
+    ).find_delivered([recently("attempt-a", 1)])
+
+    assert limited.retry and "429 ratelimited" in (limited.error or "")
+    assert gone.retry and f"127.0.0.1:{port}" in (gone.error or "")
+    assert SLACK_TOKEN not in (limited.error or "") + (gone.error or "")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tracker_core import incidents
-from tracker_core.alerting.items import AlertItem, Delivery
+from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.alerting.outbox import dispatch
 from tracker_core.detection.model import Finding, Rule, Severity
 from tracker_core.storage import tables as t
@@ -230,8 +230,11 @@ class ScriptedChannel:
     def __init__(self, ok: bool, error: str | None = None) -> None:
         self.ok, self.error = ok, error
 
-    def send(self, items: Sequence[AlertItem]) -> list[Delivery]:
+    def send(self, items: Sequence[AlertItem], attempt: str = "") -> list[Delivery]:
         return [Delivery((item.incident_id,), ok=self.ok, error=self.error) for item in items]
+
+    def find_delivered(self, attempts: Sequence[Attempt]) -> Lookup:
+        return Lookup()
 
 
 def test_announcements_say_per_channel_whether_anybody_was_told(db_engine: Engine) -> None:

@@ -24,7 +24,7 @@ import resend
 from resend.exceptions import ResendError
 
 from tracker_core.alerting import format as fmt
-from tracker_core.alerting.items import AlertItem, Delivery, send_in_turn
+from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup, send_in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -291,16 +291,22 @@ class EmailSender:
         self._dashboard_url = dashboard_url
         self._host = urlsplit(self._api_url).netloc.rpartition("@")[2] or self._api_url
 
-    def send(self, items: Sequence[AlertItem]) -> list[Delivery]:
+    def send(self, items: Sequence[AlertItem], attempt: str = "") -> list[Delivery]:
         """Send ``items`` and report one :class:`Delivery` per email, in sending order.
 
         After a rate limit, a refused key or an unreachable Resend the rest of the batch is
-        not attempted; those emails fail with the same cause and ``retry_after``.
+        not attempted; those emails fail with the same cause and ``retry_after``. ``attempt``
+        is not needed: the content-derived idempotency key already names each email.
         """
         return send_in_turn(
             (message.incident_ids, partial(self._send_one, group, message))
             for group, message in build_emails(items, self._dashboard_url)
         )
+
+    def find_delivered(self, attempts: Sequence[Attempt]) -> Lookup:
+        """Nothing to look up: sending again under the same idempotency key is how an email
+        of unknown fate is settled, as Resend delivers a key once within 24 hours."""
+        return Lookup()
 
     def _send_one(self, items: Sequence[AlertItem], message: EmailMessage) -> tuple[Delivery, bool]:
         params: resend.Emails.SendParams = {

@@ -46,6 +46,38 @@ class Delivery:
     ok: bool
     error: str | None = None
     retry_after: float | None = None
+    unknown: bool = False
+    """True when the request may have reached the service but no answer came back (a timeout,
+    a dropped connection). Such a message is not posted again before the channel was asked
+    whether it arrived (see :class:`Lookup`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A delivery attempt whose outcome is unknown: the process died or the answer never came.
+
+    ``id`` is what the attempt's messages carry (Slack message metadata), ``started_at`` when
+    the outbox recorded it, just before the first post.
+    """
+
+    id: str
+    started_at: datetime
+    incident_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a channel found out about attempts of unknown outcome.
+
+    ``delivered`` holds (attempt id, incident id) for every incident whose message the channel
+    holds. With ``error`` set the channel could not tell: when ``retry`` it may tell on a later
+    run (rate limit, outage) and nothing is posted meanwhile; otherwise it never will (no
+    permission to read) and the outbox posts again, preferring an alert twice to none.
+    """
+
+    delivered: frozenset[tuple[str, int]] = frozenset()
+    error: str | None = None
+    retry: bool = False
 
 
 def send_in_turn(

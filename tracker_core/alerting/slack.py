@@ -3,7 +3,13 @@
 Each message reports its own :class:`Delivery`, so the outbox retries exactly the incidents
 whose message Slack refused (the original tool marked everything sent if any message got
 through). There is no retry inside a call: a 429's ``Retry-After`` is handed back and the
-outbox tries again on a later run.
+outbox tries again on a later run, and slack-sdk's own retry of a dropped connection is off
+for posts, since the dropped post may have landed.
+
+Every message carries Slack message metadata naming the outbox attempt and its incidents. When
+a post's answer never came, :meth:`SlackSender.find_delivered` looks for that metadata in the
+channel's recent history (``conversations.history``, which needs the ``channels:history``
+scope, or ``groups:history`` for a private channel) before the outbox posts again.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any, Final, cast
 from urllib.error import URLError
@@ -22,7 +29,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from tracker_core.alerting import format as fmt
-from tracker_core.alerting.items import AlertItem, Delivery, send_in_turn
+from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup, send_in_turn
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,16 @@ spends rate limit."""
 
 _ERROR_CODE = re.compile(r"[a-z0-9_.]{1,64}")
 
+EVENT_TYPE: Final = "cursor_tracker_alert"
+"""Slack message metadata ``event_type`` of every alert; its payload names the attempt."""
+HISTORY_PAGE: Final = 200
+HISTORY_PAGES: Final = 10
+"""Pages of history read per lookup; a channel busier than that since the attempt cannot be
+searched, and the outbox posts again rather than stay silent."""
+CLOCK_MARGIN: Final = timedelta(minutes=5)
+"""History is read from this long before the attempt started, for clocks that disagree."""
+SCOPE_HINT: Final = "the bot needs channels:history, or groups:history for a private channel"
+
 
 @dataclass(frozen=True, slots=True)
 class SlackMessage:
@@ -74,6 +91,14 @@ class SlackMessage:
     incident_ids: tuple[int, ...]
     text: str
     blocks: list[Block]
+
+    def metadata(self, attempt: str) -> dict[str, Any]:
+        """What lets a later run find this very message in the channel's history."""
+        incidents = " ".join(str(incident) for incident in self.incident_ids)
+        return {
+            "event_type": EVENT_TYPE,
+            "event_payload": {"attempt": attempt, "incidents": incidents},
+        }
 
 
 def _plain(text: str, limit: int) -> str:
@@ -234,6 +259,18 @@ def build_messages(items: Sequence[AlertItem], dashboard_url: str) -> list[Slack
     return summary_messages(items, dashboard_url)
 
 
+TRANSIENT_ERRORS: Final = frozenset(
+    {"ratelimited", "rate_limited", "request_timeout", "fatal_error", "internal_error"}
+)
+"""History-check answers that may change on a later run."""
+
+
+def _error_code(data: object) -> str | None:
+    """Slack's error code when it looks like one (it goes into messages and logs)."""
+    code = data.get("error") if isinstance(data, dict) else None
+    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+
+
 def _retry_after(headers: Mapping[str, Any]) -> float | None:
     for key, value in headers.items():
         if key.lower() == "retry-after":
@@ -243,6 +280,25 @@ def _retry_after(headers: Mapping[str, Any]) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+def _found(messages: object, wanted: set[str]) -> set[tuple[str, int]]:
+    """(attempt, incident) pairs announced by the messages of one history page."""
+    found: set[tuple[str, int]] = set()
+    if not isinstance(messages, list):
+        return found
+    for message in messages:
+        metadata = message.get("metadata") if isinstance(message, dict) else None
+        if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+            continue
+        payload = metadata.get("event_payload")
+        if not isinstance(payload, dict) or payload.get("attempt") not in wanted:
+            continue
+        attempt = str(payload["attempt"])
+        for part in str(payload.get("incidents", "")).split():
+            if part.isdigit():
+                found.add((attempt, int(part)))
+    return found
 
 
 def _reason(exc: BaseException) -> str:
@@ -277,9 +333,13 @@ class SlackSender:
         self._host = parts.netloc.rpartition("@")[2] or base_url
         # slack_sdk annotates ``timeout`` as int but hands it straight to urlopen, which takes
         # fractional seconds.
-        self._client = WebClient(token=token, base_url=base_url, timeout=cast(int, timeout))
+        seconds = cast(int, timeout)
+        # Posts are never retried by the SDK: a connection dropped after the request went out
+        # may have delivered it, and only the outbox, after asking the channel, may post again.
+        self._client = WebClient(token=token, base_url=base_url, timeout=seconds, retry_handlers=[])
+        self._reader = WebClient(token=token, base_url=base_url, timeout=seconds)
 
-    def send(self, items: Sequence[AlertItem]) -> list[Delivery]:
+    def send(self, items: Sequence[AlertItem], attempt: str = "") -> list[Delivery]:
         """Send ``items`` and report one :class:`Delivery` per message, in sending order.
 
         After a failure that would repeat for every message (429, bad token or channel,
@@ -287,11 +347,61 @@ class SlackSender:
         the same cause and ``retry_after``.
         """
         return send_in_turn(
-            (message.incident_ids, partial(self._post, message))
+            (message.incident_ids, partial(self._post, message, attempt))
             for message in build_messages(items, self._dashboard_url)
         )
 
-    def _post(self, message: SlackMessage) -> tuple[Delivery, bool]:
+    def find_delivered(self, attempts: Sequence[Attempt]) -> Lookup:
+        """Look for these attempts' messages in the channel's history since they started.
+
+        Without the history scope Slack answers ``missing_scope``; that can never get better,
+        so the lookup says it cannot tell and the outbox posts again. A rate limit or an
+        outage may pass, so the outbox asks again on a later run instead.
+        """
+        if not attempts:
+            return Lookup()
+        wanted = {attempt.id for attempt in attempts}
+        oldest = min(attempt.started_at for attempt in attempts) - CLOCK_MARGIN
+        found: set[tuple[str, int]] = set()
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                response = self._reader.conversations_history(
+                    channel=self._channel,
+                    oldest=f"{oldest.timestamp():.6f}",
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE,
+                    cursor=cursor,
+                )
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                label = _error_code(exc.response.data)
+                error = f"Slack answered {status} {label or '(no error code)'} to the history check"
+                if label == "missing_scope":
+                    error += f" ({SCOPE_HINT})"
+                return Lookup(
+                    frozenset(found),
+                    error=self._clean(error),
+                    retry=status == 429 or status >= 500 or label in TRANSIENT_ERRORS,
+                )
+            except (SlackClientError, OSError, http.client.HTTPException) as exc:
+                error = f"Slack unreachable at {self._host} for the history check: {_reason(exc)}"
+                return Lookup(frozenset(found), error=self._clean(error), retry=True)
+            found |= _found(response.get("messages"), wanted)
+            if {attempt for attempt, _ in found} == wanted:
+                break
+            metadata = response.get("response_metadata")
+            cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+            if not response.get("has_more") or not cursor:
+                return Lookup(frozenset(found))
+        else:
+            return Lookup(
+                frozenset(found),
+                error=f"more than {HISTORY_PAGE * HISTORY_PAGES} messages to search",
+            )
+        return Lookup(frozenset(found))
+
+    def _post(self, message: SlackMessage, attempt: str) -> tuple[Delivery, bool]:
         try:
             self._client.chat_postMessage(
                 channel=self._channel,
@@ -299,25 +409,35 @@ class SlackSender:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=message.metadata(attempt),
             )
         except SlackApiError as exc:
             response = exc.response
             status = response.status_code
-            data = response.data
-            code = data.get("error") if isinstance(data, dict) else None
-            label = code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+            label = _error_code(response.data)
             retry_after = _retry_after(response.headers) if status == 429 else None
             error = f"Slack answered {status} {label or '(no error code)'}"
             return self._failed(message, error, retry_after), (
                 status == 429 or label in HALTING_ERRORS
             )
-        except (SlackClientError, OSError, http.client.HTTPException) as exc:
+        except (SlackClientError, URLError) as exc:
+            # urllib raises URLError only before the request was fully sent: Slack never saw it.
             error = f"Slack unreachable at {self._host}: {_reason(exc)}"
             return self._failed(message, error, None), True
+        except (OSError, http.client.HTTPException) as exc:
+            # Sent, but no answer (timeout, dropped connection): Slack may have posted it.
+            error = f"no answer from Slack at {self._host}: {_reason(exc)}"
+            return self._failed(message, error, None, unknown=True), True
         return Delivery(message.incident_ids, ok=True), False
 
-    def _failed(self, message: SlackMessage, error: str, retry_after: float | None) -> Delivery:
-        if self._token:
-            error = error.replace(self._token, "[token]")
+    def _clean(self, error: str) -> str:
+        return error.replace(self._token, "[token]") if self._token else error
+
+    def _failed(
+        self, message: SlackMessage, error: str, retry_after: float | None, *, unknown: bool = False
+    ) -> Delivery:
+        error = self._clean(error)
         logger.warning("Slack alert for incidents %s failed: %s", message.incident_ids, error)
-        return Delivery(message.incident_ids, ok=False, error=error, retry_after=retry_after)
+        return Delivery(
+            message.incident_ids, ok=False, error=error, retry_after=retry_after, unknown=unknown
+        )

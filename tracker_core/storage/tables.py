@@ -375,6 +375,12 @@ class AlertOutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempt_id: Mapped[str | None] = mapped_column(String)
+    """The delivery attempt in flight: set before the post, cleared once its outcome is known.
+
+    A row that keeps it after a dispatch was cut short; the next dispatch asks the channel
+    whether that attempt's message arrived before posting again."""
+    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index(
