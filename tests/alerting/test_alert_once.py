@@ -12,16 +12,25 @@ import os
 import re
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from tests.alerting.servers import SLACK_TOKEN, FakeSlack, Reply, serve_slack
+from tests.alerting.servers import (
+    RESEND_KEY,
+    SLACK_TOKEN,
+    FakeSlack,
+    Reply,
+    serve_resend,
+    serve_slack,
+)
 from tests.integration.helpers import start_cli, write_config
 from tracker_core import incidents
+from tracker_core.alerting.email import EmailSender
+from tracker_core.alerting.items import AlertItem, Delivery
 from tracker_core.alerting.outbox import DispatchResult, dispatch
 from tracker_core.alerting.slack import SlackSender
 from tracker_core.detection.model import Finding
@@ -29,8 +38,10 @@ from tracker_core.storage import open_database
 
 CHANNEL = "C07ALERTS1"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-TIMEOUT = 0.3
-"""The client's timeout: a held answer outlasts it at once."""
+HELD_TIMEOUT = 0.3
+"""The client's timeout while Slack holds its answers: outlasted at once."""
+TIMEOUT = 10
+"""The client's timeout otherwise: never reached by a loopback answer, even on a busy machine."""
 INCIDENT_IN_TEXT = re.compile(r"\(incident #(\d+)\)")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
@@ -62,28 +73,32 @@ def finding(email: str, day: date) -> Finding:
     )
 
 
-def open_incidents(engine: Engine, *emails: str, at: datetime = T0) -> list[int]:
-    """One incident per member, announced on Slack only; their ids in that order."""
+def open_incidents(
+    engine: Engine, *emails: str, at: datetime = T0, channel: str = "slack"
+) -> list[int]:
+    """One incident per member, announced on ``channel`` only; their ids in that order."""
     with engine.begin() as conn:
         result = incidents.apply_findings(
             conn,
             [finding(email, at.date()) for email in emails],
             onsets={},
             now=at,
-            channels={"slack": True},
+            channels={channel: True},
             cycle_start=at.date().replace(day=1),
         )
     return [change.incident_id for change in result.new]
 
 
-def sender(slack: FakeSlack) -> SlackSender:
+def sender(slack: FakeSlack, timeout: float) -> SlackSender:
     return SlackSender(
-        SLACK_TOKEN, CHANNEL, base_url=slack.base_url, dashboard_url="", timeout=TIMEOUT
+        SLACK_TOKEN, CHANNEL, base_url=slack.base_url, dashboard_url="", timeout=timeout
     )
 
 
-def run(engine: Engine, slack: FakeSlack, at: datetime) -> DispatchResult:
-    return dispatch(engine, {"slack": sender(slack)}, now=lambda: at)
+def run(
+    engine: Engine, slack: FakeSlack, at: datetime, *, timeout: float = TIMEOUT
+) -> DispatchResult:
+    return dispatch(engine, {"slack": sender(slack, timeout)}, now=lambda: at)
 
 
 def announced(slack: FakeSlack) -> Counter[int]:
@@ -109,7 +124,7 @@ def test_a_post_answered_after_the_timeout_is_found_in_the_channel_not_posted_ag
     first, second = open_incidents(db_engine, "ana@example.test", "bo@example.test")
     slack.hold_posts(store=True)
 
-    timed_out = run(db_engine, slack, T0 + timedelta(minutes=1))
+    timed_out = run(db_engine, slack, T0 + timedelta(minutes=1), timeout=HELD_TIMEOUT)
 
     slack.release()
     assert timed_out.failed_total == 2 and not timed_out.sent
@@ -150,7 +165,7 @@ def test_a_post_that_never_reached_the_channel_is_posted_once_more(
 ) -> None:
     [incident] = open_incidents(db_engine, "ana@example.test")
     slack.hold_posts(store=False)
-    run(db_engine, slack, T0 + timedelta(minutes=1))
+    run(db_engine, slack, T0 + timedelta(minutes=1), timeout=HELD_TIMEOUT)
     slack.release()
 
     settled = run(db_engine, slack, T0 + timedelta(minutes=3))
@@ -166,7 +181,7 @@ def test_a_failed_history_check_is_asked_again_before_anything_is_posted(
 ) -> None:
     [incident] = open_incidents(db_engine, "ana@example.test")
     slack.hold_posts(store=True)
-    run(db_engine, slack, T0 + timedelta(minutes=1))
+    run(db_engine, slack, T0 + timedelta(minutes=1), timeout=HELD_TIMEOUT)
     slack.release()
     slack.history_replies.append(Reply(500, "Internal Server Error"))
 
@@ -188,7 +203,7 @@ def test_without_the_history_scope_an_unknown_post_is_sent_again_and_the_log_say
     [incident] = open_incidents(db_engine, "ana@example.test")
     slack.history_scope = False
     slack.hold_posts(store=True)
-    run(db_engine, slack, T0 + timedelta(minutes=1))
+    run(db_engine, slack, T0 + timedelta(minutes=1), timeout=HELD_TIMEOUT)
     slack.release()
 
     with caplog.at_level(logging.WARNING, logger="tracker_core.alerting.outbox"):
@@ -242,3 +257,33 @@ def test_a_detect_killed_while_slack_holds_its_post_does_not_post_twice(
         assert {status for status, _ in slack_state(engine, ids).values()} == {"sent"}
     finally:
         engine.dispose()
+
+
+class KilledAfterSending(EmailSender):
+    """The email goes out, then the process dies before the outbox hears of it."""
+
+    def send(self, items: Sequence[AlertItem], attempt: str = "") -> list[Delivery]:
+        super().send(items, attempt)
+        raise KeyboardInterrupt
+
+
+def test_an_email_of_unknown_fate_is_sent_again_under_the_same_idempotency_key(
+    db_engine: Engine,
+) -> None:
+    [incident] = open_incidents(db_engine, "ana@example.test", channel="email")
+    with serve_resend() as resend:
+        options = {"api_url": resend.api_url, "dashboard_url": ""}
+        killed = KilledAfterSending(RESEND_KEY, "lead@example.test", "a@example.test", **options)
+        with pytest.raises(KeyboardInterrupt):
+            dispatch(db_engine, {"email": killed}, now=lambda: T0 + timedelta(minutes=1))
+        email = EmailSender(RESEND_KEY, "lead@example.test", "a@example.test", **options)
+
+        again = dispatch(db_engine, {"email": email}, now=lambda: T0 + timedelta(minutes=3))
+
+        keys = [request.header("Idempotency-Key") for request in resend.emails()]
+    assert again.sent == {"email": 1}
+    # Resend delivers one email per key within 24 hours: the second request is not a second email.
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    with db_engine.connect() as conn:
+        [told] = incidents.announcements(conn, [incident])[incident][1:]
+    assert (told.channel, told.status) == ("email", "sent")
