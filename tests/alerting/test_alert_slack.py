@@ -373,22 +373,41 @@ def recently(attempt: str, *incidents: int) -> Attempt:
     return Attempt(attempt, datetime.now(UTC) - timedelta(seconds=5), incidents)
 
 
-def test_the_history_check_finds_an_attempt_behind_a_page_of_newer_messages(
+def test_the_history_check_finds_every_message_of_an_attempt_across_pages(
     slack: FakeSlack,
 ) -> None:
     ours = sender(slack)
     ours.send([item(n) for n in range(1, 6)], "attempt-a")
     ours.send([item(6)], "attempt-b")
-    for n in range(250):
+    for n in range(199):
         ours.send([item(100 + n)], f"other-{n}")
+    ours.send([item(7)], "attempt-b")  # the same attempt's next message, a page later
+    for n in range(10):
+        ours.send([item(300 + n)], f"later-{n}")
     slack.received.clear()
 
-    lookup = ours.find_delivered([recently("attempt-a", 1, 2, 3, 4, 5), recently("missing", 9)])
+    lookup = ours.find_delivered([recently("attempt-b", 6, 7)])
+    both = ours.find_delivered([recently("attempt-a", 1, 2, 3, 4, 5), recently("gone", 9)])
 
-    assert lookup == Lookup(frozenset(("attempt-a", n) for n in range(1, 6)))
+    assert lookup == Lookup(frozenset({("attempt-b", 6), ("attempt-b", 7)}))
+    assert both == Lookup(frozenset(("attempt-a", n) for n in range(1, 6)))
     calls = slack.history_calls()
-    assert len(calls) == 2 and calls[1]["cursor"]
+    assert len(calls) == 4 and calls[1]["cursor"]
     assert all(call["channel"] == CHANNEL for call in calls)
+
+
+def test_the_history_check_stops_reading_once_every_incident_is_found(slack: FakeSlack) -> None:
+    ours = sender(slack)
+    ours.send([item(1)], "attempt-a")
+    for n in range(210):
+        ours.send([item(100 + n)], f"other-{n}")
+    ours.send([item(2)], "attempt-b")
+    slack.received.clear()
+
+    lookup = ours.find_delivered([recently("attempt-b", 2)])
+
+    assert lookup == Lookup(frozenset({("attempt-b", 2)}))
+    assert len(slack.history_calls()) == 1
 
 
 def test_without_the_history_scope_the_check_says_it_cannot_tell(slack: FakeSlack) -> None:

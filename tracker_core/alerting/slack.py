@@ -360,7 +360,10 @@ class SlackSender:
         """
         if not attempts:
             return Lookup()
-        wanted = {attempt.id for attempt in attempts}
+        wanted = {
+            (attempt.id, incident) for attempt in attempts for incident in attempt.incident_ids
+        }
+        ids = {attempt.id for attempt in attempts}
         oldest = min(attempt.started_at for attempt in attempts) - CLOCK_MARGIN
         found: set[tuple[str, int]] = set()
         cursor: str | None = None
@@ -387,19 +390,14 @@ class SlackSender:
             except (SlackClientError, OSError, http.client.HTTPException) as exc:
                 error = f"Slack unreachable at {self._host} for the history check: {_reason(exc)}"
                 return Lookup(frozenset(found), error=self._clean(error), retry=True)
-            found |= _found(response.get("messages"), wanted)
-            if {attempt for attempt, _ in found} == wanted:
-                break
+            found |= _found(response.get("messages"), ids)
             metadata = response.get("response_metadata")
             cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
-            if not response.get("has_more") or not cursor:
+            # One attempt may be several messages: stop only once each incident is accounted for.
+            if wanted <= found or not response.get("has_more") or not cursor:
                 return Lookup(frozenset(found))
-        else:
-            return Lookup(
-                frozenset(found),
-                error=f"more than {HISTORY_PAGE * HISTORY_PAGES} messages to search",
-            )
-        return Lookup(frozenset(found))
+        limit = HISTORY_PAGE * HISTORY_PAGES
+        return Lookup(frozenset(found), error=f"more than {limit:,} messages to search")
 
     def _post(self, message: SlackMessage, attempt: str) -> tuple[Delivery, bool]:
         try:
