@@ -134,12 +134,12 @@ def dispatch(
     """
     result = DispatchResult()
     for channel, sender in senders.items():
-        settle_unknown(engine, channel, sender, now=now, result=result)
+        _settle_unknown(engine, channel, sender, now=now, result=result)
         _send_due(engine, channel, sender, now=now, result=result)
     return result
 
 
-def settle_unknown(
+def _settle_unknown(
     engine: Engine,
     channel: str,
     sender: Sender,
