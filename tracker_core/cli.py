@@ -348,19 +348,24 @@ def _positive(value: str) -> int:
     return number
 
 
+CONFIG_HELP = (
+    "TOML configuration file (default: $CURSOR_TRACKER_CONFIG, ./config.toml, "
+    "then ~/.config/cursor-tracker/config.toml)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # Every subcommand accepts --config too, so both `cursor-tracker --config F collect` and
+    # `cursor-tracker collect --config F` work. The subcommands' copy has no default: argparse
+    # copies a subparser's defaults over the top-level values, which would discard a --config
+    # given before the command.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="PATH",
-        help="TOML configuration file (default: $CURSOR_TRACKER_CONFIG, ./config.toml, "
-        "then ~/.config/cursor-tracker/config.toml)",
-    )
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
     parser = argparse.ArgumentParser(
         prog="cursor-tracker",
         description="Self-hosted monitor of Cursor Enterprise AI spend.",
-        parents=[common],
     )
+    parser.add_argument("--config", metavar="PATH", default=None, help=CONFIG_HELP)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

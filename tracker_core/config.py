@@ -160,6 +160,8 @@ def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Pat
 
     A path named explicitly must exist: silently ignoring a typo would run with defaults.
     """
+    if explicit is not None and not str(explicit).strip():
+        raise ConfigError("--config was given an empty path")
     for source, value in (
         ("--config", explicit),
         ("CURSOR_TRACKER_CONFIG", env.get("CURSOR_TRACKER_CONFIG")),

@@ -81,3 +81,56 @@ def test_demo_collects_an_organisation_with_no_key(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "tracker.db").is_file()
     # The table lists real simulated members, with money.
     assert "@" in result.stdout and "$" in result.stdout
+
+
+def _isolated_env(tmp_path: Path) -> dict[str, str]:
+    """No config file or default database of the person running the tests can be found."""
+    return cli_env(
+        extra={
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+            "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        }
+    )
+
+
+@pytest.mark.parametrize("config_first", [True, False], ids=["before", "after"])
+def test_config_is_read_before_or_after_the_command(tmp_path: Path, config_first: bool) -> None:
+    database = tmp_path / "configured.db"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{database}"\n')
+    env = _isolated_env(tmp_path)
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        flag = ("--config", str(config))
+        args = (*flag, *command) if config_first else (*command, *flag)
+        return cursor_tracker(*args, cwd=tmp_path, env=env)
+
+    assert run("settings", "set", "min_daily_requests", "7").returncode == 0
+    shown = run("settings", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"min_daily_requests": 7' in shown.stdout
+    assert database.is_file()
+    assert not (tmp_path / "xdg-data").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--config", "{missing}", "stats"),
+        ("stats", "--config", "{missing}"),
+        ("--config", "{missing}", "incidents", "list"),
+        ("incidents", "list", "--config", "{missing}"),
+        ("--config", "", "stats"),
+    ],
+)
+def test_missing_config_file_is_an_error_wherever_given(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    missing = str(tmp_path / "nope.toml")
+    result = cursor_tracker(
+        *(arg.format(missing=missing) for arg in args), cwd=tmp_path, env=_isolated_env(tmp_path)
+    )
+    assert result.returncode == 2
+    assert "--config" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "xdg-data").exists()
