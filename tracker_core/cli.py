@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.table import Table
 
 from tracker_core import __version__
@@ -32,6 +31,8 @@ from tracker_core.console import (
     print_incidents,
     print_summary,
     print_top_spenders,
+    styled,
+    terminal,
 )
 from tracker_core.dashboard import warm_overview
 from tracker_core.errors import ConfigError, TrackerError
@@ -40,6 +41,8 @@ from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tracker_core.detector import DetectionReport
 
 EXIT_OK = 0
@@ -68,7 +71,7 @@ def run_collection(settings: Settings, *, quiet: bool, err: Console) -> Collecti
 
 
 def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    out, err = Console(), Console(stderr=True)
+    out, err = terminal(), terminal(stderr=True)
     summary = run_collection(loaded.settings, quiet=args.json, err=err)
     if any(result.fetched for result in summary.streams):
         # The console's first screen, computed now while nobody waits for it (detect and
@@ -118,20 +121,20 @@ def cmd_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.json:
         print(json.dumps(report.to_json()))
     else:
-        print_detection(report, Console())
+        print_detection(report, terminal())
     return _detection_exit(report)
 
 
 def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     """Collect, then detect: the daemon's scheduled job, runnable from a system crontab."""
-    err = Console(stderr=True)
+    err = terminal(stderr=True)
     summary = run_collection(loaded.settings, quiet=args.json, err=err)
     # Detection runs even after a partial collection: what was stored is still worth a look.
     report = _detect(loaded, dry_run=False)
     if args.json:
         print(json.dumps({"collect": summary.to_json(), "detect": report.to_json()}))
     else:
-        out = Console()
+        out = terminal()
         print_summary(summary, out, source=loaded.settings.cursor.api_url)
         print_detection(report, out)
     if not summary.ok:
@@ -166,7 +169,7 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                     )
                 )
             else:
-                out = Console()
+                out = terminal()
                 print_incidents(views, out, announced)
                 out.print(
                     f"Last {args.days} days: {times.incidents} incidents; "
@@ -213,7 +216,7 @@ def cmd_settings(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         table.add_column("meaning")
         for key, value in current.to_json().items():
             table.add_row(key, str(value), SETTINGS[key].help)
-        Console().print(table)
+        terminal().print(table)
         return EXIT_OK
     finally:
         engine.dispose()
@@ -231,7 +234,7 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.json:
         print(json.dumps(stats.to_json()))
     else:
-        print_top_spenders(stats, Console(), limit=args.top)
+        print_top_spenders(stats, terminal(), limit=args.top)
     return EXIT_OK
 
 
@@ -269,7 +272,7 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     """
     from tracker_core.simulator import generate_scenario, running_simulator
 
-    out, err = Console(), Console(stderr=True)
+    out, err = terminal(), terminal(stderr=True)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     database = data_dir / "tracker.db"
@@ -315,7 +318,8 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     print_top_spenders(stats, out)
     out.print()
     out.print(
-        f"[bold]Open incidents[/bold] ({report.new} found by detection; alerts are off in the demo)"
+        styled("Open incidents", "bold"),
+        f"({report.new} found by detection; alerts are off in the demo)",
     )
     print_incidents(queue, out)
     out.print(

@@ -2,6 +2,12 @@
 
 Progress goes to stderr, so ``--json`` output on stdout stays one clean object. On a terminal
 it is a set of rich progress bars; elsewhere (CI logs, cron mail) one plain line per step.
+
+Member names, emails, models, incident messages and API errors come from outside and may hold
+``[``, ``]`` or ``:name:``. Every console here comes from :func:`terminal`, which never reads
+strings as Rich markup or emoji codes, so such text prints as written (a name like
+``Mallory [/]`` cannot crash a report or turn into a link); the few styled words are built as
+:class:`~rich.text.Text` with an explicit style instead.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import IO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from tracker_core.collector import CollectionSummary, StreamResult
 from tracker_core.detector import DetectionReport
@@ -35,6 +41,20 @@ STREAM_LABELS = {
     "usage_events": "usage events",
     "analytics": "analytics",
 }
+
+
+def terminal(*, stderr: bool = False) -> Console:
+    """The console every command prints through: all strings are text, never markup.
+
+    Styling is opt-in per piece (:func:`styled`), so text from the API, the database or the
+    configuration can be printed anywhere without escaping it first.
+    """
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+
+def styled(text: str, style: str) -> Text:
+    """One styled fragment, the text taken literally."""
+    return Text(text, style=style)
 
 
 class PlainProgress:
@@ -113,7 +133,7 @@ class BarProgress:
 def print_summary(summary: CollectionSummary, console: Console, *, source: str = "") -> None:
     """The closing summary of a collection pass."""
     where = f" from {source}" if source else ""
-    console.print(f"[bold]Collection finished{where} in {summary.duration_seconds:.1f} s[/bold]")
+    console.print(styled(f"Collection finished{where} in {summary.duration_seconds:.1f} s", "bold"))
     events = summary.stream("usage_events")
     rows = [
         ("members", f"{summary.stream('members').fetched:,}"),
@@ -128,9 +148,8 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
         table.add_row(f"  {label}", value)
     console.print(table)
     for result in summary.failed:
-        console.print(
-            f"  [red]failed[/red] {STREAM_LABELS.get(result.name, result.name)}: {result.error}"
-        )
+        label = STREAM_LABELS.get(result.name, result.name)
+        console.print(Text.assemble("  ", styled("failed", "red"), f" {label}: {result.error}"))
 
 
 def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -> None:
@@ -169,11 +188,14 @@ def print_detection(report: DetectionReport, console: Console) -> None:
     """What one detection run found and what it told people."""
     verb = "would open" if report.dry_run else "opened"
     console.print(
-        f"[bold]Detection[/bold]: {verb} {report.new}, updated {report.updated}, "
-        f"resolved {report.resolved}; {len(report.anomalies)} anomalies open"
+        Text.assemble(
+            styled("Detection", "bold"),
+            f": {verb} {report.new}, updated {report.updated}, "
+            f"resolved {report.resolved}; {len(report.anomalies)} anomalies open",
+        )
     )
     for problem in report.settings_problems:
-        console.print(f"  [yellow]setting ignored[/yellow] {problem}", markup=True)
+        console.print(Text.assemble("  ", styled("setting ignored", "yellow"), f" {problem}"))
     if report.anomalies:
         table = Table(title_justify="left", show_edge=False)
         table.add_column("incident", justify="right", no_wrap=True)
@@ -185,10 +207,10 @@ def print_detection(report: DetectionReport, console: Console) -> None:
             severity = anomaly["severity"]
             table.add_row(
                 f"#{anomaly['incident_id']}" + (" new" if anomaly["is_new"] else ""),
-                f"[{SEVERITY_STYLE.get(severity, '')}]{severity}[/]",
+                styled(severity, SEVERITY_STYLE.get(severity, "")),
                 anomaly["rule"],
                 anomaly["period"],
-                escape(anomaly["message"]),
+                anomaly["message"],
             )
         console.print(table)
     alerts = report.alerts
@@ -198,7 +220,11 @@ def print_detection(report: DetectionReport, console: Console) -> None:
     sent = ", ".join(f"{n} {channel}" for channel, n in sorted(alerts.sent.items())) or "none"
     console.print(f"Alerts sent: {sent}; failed: {alerts.failed_total}")
     for error in alerts.errors:
-        console.print(f"  [red]alert failed[/red] {escape(error)} (retried on the next run)")
+        console.print(
+            Text.assemble(
+                "  ", styled("alert failed", "red"), f" {error} (retried on the next run)"
+            )
+        )
 
 
 def print_incidents(
@@ -226,10 +252,10 @@ def print_incidents(
             table.add_column("alerts", no_wrap=True)
     table.add_column("what happened", ratio=1)
     for view in views:
-        cells = [
+        cells: list[str | Text] = [
             f"#{view.id}",
             view.status,
-            f"[{SEVERITY_STYLE.get(view.severity, '')}]{view.severity}[/]",
+            styled(view.severity, SEVERITY_STYLE.get(view.severity, "")),
         ]
         if wide:
             cells += [
@@ -241,5 +267,5 @@ def print_incidents(
             ]
             if announced is not None:
                 cells.append(alert_summary(announced.get(view.id, ())))
-        table.add_row(*cells, escape(view.message))
+        table.add_row(*cells, view.message)
     console.print(table)
