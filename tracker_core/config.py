@@ -8,17 +8,19 @@ or the variable), and secrets are ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from tracker_core import config_checks as check
 from tracker_core.errors import ConfigError
 
 APP_NAME = "cursor-tracker"
@@ -28,82 +30,100 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# Field types with their checks attached; numbers and booleans are strict, so a quoted "30" or
+# "yes" is refused instead of being read as something the person may not have meant.
+HttpUrl = Annotated[str, Field(max_length=check.MAX_URL_LENGTH), AfterValidator(check.http_url)]
+OptionalHttpUrl = Annotated[
+    str, Field(max_length=check.MAX_URL_LENGTH), AfterValidator(check.optional_http_url)
+]
+Token = Annotated[SecretStr | None, AfterValidator(check.token)]
+Password = Annotated[SecretStr | None, AfterValidator(check.password)]
+ShortText = Annotated[str, Field(max_length=check.MAX_TEXT_LENGTH)]
+
+
 class CursorSettings(_Section):
     """How to reach the Cursor Admin and Analytics APIs."""
 
-    admin_api_key: SecretStr | None = None
+    admin_api_key: Token = None
     """Admin API key (HTTP Basic username). Required to collect."""
-    analytics_api_key: SecretStr | None = None
+    analytics_api_key: Token = None
     """Analytics API key; the admin key is used when unset."""
-    api_url: str = "https://api.cursor.com"
+    api_url: HttpUrl = "https://api.cursor.com"
     """Base URL of the API; point it at the simulator to try the tool without a key."""
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    timeout_seconds: float = Field(30.0, gt=0, le=600, strict=True)
     """Per-request timeout; a request that takes longer is retried."""
-    max_attempts: int = Field(8, ge=1, le=50)
+    max_attempts: int = Field(8, ge=1, le=50, strict=True)
     """Attempts per request before giving up (429, 5xx, timeouts, connection errors)."""
-    max_retry_seconds: float = Field(300.0, gt=0, le=3600)
+    max_retry_seconds: float = Field(300.0, gt=0, le=3600, strict=True)
     """Total time one request may spend retrying."""
-    backoff_base_seconds: float = Field(1.0, gt=0, le=60)
+    backoff_base_seconds: float = Field(1.0, gt=0, le=60, strict=True)
     """First backoff delay when the API gives no Retry-After; doubles on each attempt."""
-    admin_requests_per_minute: int = Field(20, ge=1, le=10000)
+    admin_requests_per_minute: int = Field(20, ge=1, le=10000, strict=True)
     """Client-side ceiling for the Admin API (Cursor allows 20 per minute per team)."""
-    analytics_requests_per_minute: int = Field(100, ge=1, le=10000)
+    analytics_requests_per_minute: int = Field(100, ge=1, le=10000, strict=True)
     """Client-side ceiling for the Analytics API (Cursor allows 100 per minute per team)."""
 
 
 class DatabaseSettings(_Section):
     """Where collected data is stored."""
 
-    url: str = ""
+    url: Annotated[
+        str, Field(max_length=check.MAX_URL_LENGTH), AfterValidator(check.database_url)
+    ] = ""
     """SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``); empty = default file."""
 
 
 class CollectorSettings(_Section):
     """How much to fetch on each collection pass."""
 
-    backfill_days: int = Field(30, ge=1, le=365)
+    backfill_days: int = Field(30, ge=1, le=365, strict=True)
     """Days fetched on the first run (and for a stream that has never succeeded)."""
-    overlap_hours: float = Field(48.0, ge=0, le=24 * 30)
+    overlap_hours: float = Field(48.0, ge=0, le=24 * 30, strict=True)
     """Re-fetched on every run so that events Cursor delivers late are picked up."""
-    events_window_days: int = Field(7, ge=1, le=30)
+    events_window_days: int = Field(7, ge=1, le=30, strict=True)
     """Usage events are fetched in windows of this many days; progress is saved per window."""
-    batch_size: int = Field(2000, ge=1, le=100_000)
+    batch_size: int = Field(2000, ge=1, le=100_000, strict=True)
     """Rows written per database transaction."""
-    analytics: bool = True
+    analytics: bool = Field(True, strict=True)
     """Also collect the Analytics API team metrics."""
-    lease_wait_seconds: float = Field(10.0, ge=0, le=3600)
+    lease_wait_seconds: float = Field(10.0, ge=0, le=3600, strict=True)
     """How long a second collector waits for the first to finish before giving up."""
 
 
 class SlackSettings(_Section):
     """Slack alerts (chat.postMessage); off while the token or channel is unset."""
 
-    bot_token: SecretStr | None = None
-    channel_id: str = ""
-    api_url: str = "https://slack.com/api/"
+    bot_token: Token = None
+    channel_id: ShortText = ""
+    api_url: HttpUrl = "https://slack.com/api/"
 
 
 class EmailSettings(_Section):
     """Email alerts through Resend; off while the key or recipient is unset."""
 
-    resend_api_key: SecretStr | None = None
-    to: str = ""
-    from_address: str = Field("Cursor Tracker <alerts@resend.dev>", alias="from")
-    api_url: str = "https://api.resend.com"
+    resend_api_key: Token = None
+    to: Annotated[str, Field(max_length=check.MAX_URL_LENGTH), AfterValidator(check.recipients)] = (
+        ""
+    )
+    """Recipients, separated by commas."""
+    from_address: Annotated[ShortText, AfterValidator(check.sender)] = Field(
+        "Cursor Tracker <alerts@resend.dev>", alias="from"
+    )
+    api_url: HttpUrl = "https://api.resend.com"
 
 
 class DaemonSettings(_Section):
     """The HTTP daemon: schedule, endpoints and dashboard."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    dashboard_url: str = "http://localhost:8080"
+    host: ShortText = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535, strict=True)
+    dashboard_url: OptionalHttpUrl = "http://localhost:8080"
     """Base of the links in alerts."""
-    cron_secret: SecretStr | None = None
+    cron_secret: Token = None
     """Required ``x-cron-secret`` header on ``POST /api/cron``; refused by all while unset."""
-    dashboard_password: SecretStr | None = None
+    dashboard_password: Password = None
     """HTTP basic auth for the dashboard and API."""
-    schedule: str = "0 * * * *"
+    schedule: ShortText = "0 * * * *"
     """Cron expression of the collect-and-detect job."""
 
 
@@ -197,6 +217,11 @@ def load_settings(
         try:
             text = path.read_text(encoding="utf-8")
             raw = tomllib.loads(text)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                f"{exc.start}); save the file as UTF-8"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         except OSError as exc:
@@ -229,13 +254,29 @@ def _describe(
         location = tuple(str(part) for part in error["loc"])
         key = ".".join(location)
         if error["type"] == "extra_forbidden":
-            problem = "unknown key"
+            problem = "unknown key" + _suggestion(location)
+        elif error["type"] == "value_error":
+            problem = str(error.get("ctx", {}).get("error", error["msg"]))
         else:
             problem = error["msg"][0].lower() + error["msg"][1:]
         variable = origins.get((location[0], location[1])) if len(location) >= 2 else None
         where = f"environment variable {variable}" if variable else _where(path, text, location)
         lines.append(f"{where}: {key}: {problem}")
     return "invalid configuration\n  " + "\n  ".join(lines)
+
+
+def _suggestion(location: tuple[str, ...]) -> str:
+    """``"; did you mean backfill_days?"`` when a known key is spelled nearly the same."""
+    model: type[BaseModel] = Settings
+    for part in location[:-1]:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    known = [field.alias or name for name, field in model.model_fields.items()]
+    close = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _where(path: Path | None, text: str, location: tuple[str, ...]) -> str:

@@ -96,3 +96,60 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match="CURSOR_TRACKER_CONFIG"):
         load_settings(None, env={"CURSOR_TRACKER_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[collector]\nbackfil_days = 3\n[daemon]\nzzz = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    lines = str(caught.value).splitlines()
+    assert any(
+        "collector.backfil_days: unknown key; did you mean backfill_days?" in x for x in lines
+    )
+    assert any(line.endswith("daemon.zzz: unknown key") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '[collector]\nanalytics = "yes"\n',
+            "collector.analytics: input should be a valid boolean",
+        ),
+        ('[daemon]\nport = "8080"\n', "daemon.port: input should be a valid integer"),
+        ('[cursor]\napi_url = "ftp://files.example.com"\n', "got the scheme 'ftp'"),
+        ('[cursor]\napi_url = "https://"\n', "cursor.api_url: must name a host"),
+        ('[cursor]\nadmin_api_key = "key_abc\\n"\n', "cursor.admin_api_key: must not contain"),
+        ('[email]\nto = "ops@example.com, nobody"\n', "'nobody' is not an email address"),
+        ('[email]\nfrom = "alerts"\n', "email.from: must be one email address"),
+        ('[daemon]\ndashboard_url = "localhost:8080"\n', "daemon.dashboard_url: must be an"),
+        ('[daemon]\ndashboard_password = " "\n', "daemon.dashboard_password: must not be blank"),
+        ('[database]\nurl = "postgresql://u:hunter2@h:99999/db"\n', "port that is not between"),
+        ('[database]\nurl = "sqlite:///file::memory:?uri=true"\n', "in-memory SQLite"),
+        (f'[slack]\nchannel_id = "{"C" * 600}"\n', "slack.channel_id: string should have at most"),
+    ],
+)
+def test_values_that_would_fail_later_are_refused_naming_key_and_line(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    message = str(caught.value)
+    assert f"{path}:2: " in message
+    assert problem in message
+    assert "hunter2" not in message
+
+
+def test_usable_values_pass(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[database]\nurl = "postgresql://tracker:pw@db.internal:5432/tracker"\n'
+        '[email]\nto = "ops@example.com, Lead <lead@example.com>"\n'
+        '[daemon]\ndashboard_url = ""\n'
+    )
+    settings = load_settings(path, env={}).settings
+    assert settings.email.to == "ops@example.com, Lead <lead@example.com>"
+    assert settings.database_url.startswith("postgresql://")

@@ -134,3 +134,63 @@ def test_missing_config_file_is_an_error_wherever_given(
     assert "--config" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "xdg-data").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DATABASE_URL", "sqlite://", "in-memory"),
+        ("DATABASE_URL", "sqlite:///:memory:", "in-memory"),
+        ("DATABASE_URL", ":memory:", "not a database URL"),
+        ("DATABASE_URL", "postgresql://tracker:hunter2@db:5x2/tracker", "not a database URL"),
+        ("DATABASE_URL", "mysql://db/tracker", "unsupported database driver 'mysql'"),
+        ("CURSOR_API_URL", "api.cursor.com", "http:// or https://"),
+        ("CURSOR_ADMIN_API_KEY", "   ", "must not be blank"),
+        ("ALERT_EMAIL_TO", ", ,", "lists no email address"),
+        ("SLACK_API_URL", "file:///etc/passwd", "http:// or https://"),
+    ],
+)
+def test_unusable_environment_value_exits_2_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    env = _isolated_env(tmp_path)
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 't.db'}")
+    env[variable] = value
+    result = cursor_tracker("detect", cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"environment variable {variable}" in result.stderr
+    assert expected in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_config_file_that_is_not_utf8_exits_2_naming_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "latin1.toml"
+    config.write_bytes('[slack]\nchannel_id = "caf\xe9"\n'.encode("latin-1"))
+    result = cursor_tracker("stats", "--config", str(config), env=_isolated_env(tmp_path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{config}: not UTF-8" in result.stderr
+
+
+def test_setting_beyond_its_maximum_is_refused_and_the_stored_value_kept(
+    tmp_path: Path, db_url: str
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n')
+    env = _isolated_env(tmp_path)
+    assert (
+        cursor_tracker(
+            "settings", "set", "min_daily_requests", "250", "--config", str(config), env=env
+        ).returncode
+        == 0
+    )
+
+    refused = cursor_tracker(
+        "settings", "set", "min_daily_requests", "1e308", "--config", str(config), env=env
+    )
+
+    assert refused.returncode == 2
+    assert "min_daily_requests must be a whole number between 0 and 1000000" in refused.stderr
+    shown = cursor_tracker("settings", "show", "--json", "--config", str(config), env=env)
+    assert '"min_daily_requests": 250' in shown.stdout

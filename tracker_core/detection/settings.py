@@ -44,8 +44,9 @@ class SettingSpec:
     kind: SettingKind
     default: SettingValue
     minimum: SettingValue
-    maximum: SettingValue | None
-    """``None``: no upper bound (caps and floors are the team's business)."""
+    maximum: SettingValue
+    """Every key has one: far above any team's real figures, it stops a slip of the keyboard
+    (``1e308``) from storing a number that silently turns a rule off or overflows a column."""
     help: str
     zero_is_off: bool = False
 
@@ -61,10 +62,7 @@ class SettingSpec:
             "dollars": "a number of dollars",
             "number": "a number",
         }[self.kind]
-        if self.maximum is None:
-            text = f"{noun} of at least {_plain(self.minimum)}"
-        else:
-            text = f"{noun} between {_plain(self.minimum)} and {_plain(self.maximum)}"
+        text = f"{noun} between {_plain(self.minimum)} and {_plain(self.maximum)}"
         return f"{text} (0 turns it off)" if self.zero_is_off else text
 
 
@@ -74,7 +72,7 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         "dollars",
         0.0,
         0,
-        None,
+        1_000_000,
         "Flag a member whose spend this billing cycle exceeds this many dollars.",
         zero_is_off=True,
     ),
@@ -83,7 +81,7 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         "count",
         0,
         0,
-        None,
+        1_000_000,
         "Flag a member who makes more than this many requests in one UTC day.",
         zero_is_off=True,
     ),
@@ -92,7 +90,7 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         "count",
         0,
         0,
-        None,
+        10_000_000_000,
         "Flag a member who uses more than this many tokens (input + output) in one UTC day.",
         zero_is_off=True,
     ),
@@ -142,7 +140,7 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         "dollars",
         50.0,
         0,
-        None,
+        100_000,
         "Dollars a member must spend in a day before a z-score or spike alert on spend.",
     ),
     SettingSpec(
@@ -150,7 +148,7 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         "count",
         100,
         0,
-        None,
+        1_000_000,
         "Requests a member must make in a day before a z-score alert on requests.",
     ),
 )
@@ -207,7 +205,7 @@ def parse_setting(key: str, text: str | float) -> SettingValue:
     number = _number(spec, text)
     if spec.whole and not number.is_integer():
         raise _reject(spec, text)
-    if number < spec.minimum or (spec.maximum is not None and number > spec.maximum):
+    if not spec.minimum <= number <= spec.maximum:
         raise _reject(spec, text)
     return int(number) if spec.whole else number
 

@@ -1,0 +1,151 @@
+"""Checks of configuration values whose type alone says too little (URLs, keys, addresses).
+
+Each check is a pure function that returns the value or raises ``ValueError`` with a message
+that completes "KEY: ..." in the configuration error. A value that would only fail later
+(a key with a stray newline that no HTTP header can carry, a database that keeps nothing) is
+refused here, where the message can still name the key and the file or variable it came from.
+Messages never repeat a secret, nor a password found inside a URL.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+MAX_URL_LENGTH = 2048
+MAX_TEXT_LENGTH = 512
+MAX_SECRET_LENGTH = 1024
+
+SQLITE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite"})
+POSTGRES_DRIVERS = frozenset({"postgresql", "postgres", "postgresql+psycopg"})
+DATABASE_EXAMPLES = "sqlite:///path/to/tracker.db or postgresql://user@host/dbname"
+
+_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
+_ADDRESS = re.compile(r"^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$")
+_NAMED_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
+
+
+def http_url(value: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host: anything else cannot be requested."""
+    text = value.strip()
+    if not text:
+        raise ValueError("must be an http:// or https:// URL, got an empty value")
+    if _CONTROL_OR_SPACE.search(text):
+        raise ValueError("must be a URL without spaces or control characters")
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https"):
+        shown = f"the scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise ValueError(f"must be an http:// or https:// URL, got {shown}")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ValueError("has a port that is not a number between 0 and 65535") from None
+    if not parts.hostname:
+        raise ValueError("must name a host, as in https://host/")
+    return text
+
+
+def optional_http_url(value: str) -> str:
+    """Empty (the feature is off) or an http(s) URL."""
+    return value if not value.strip() else http_url(value)
+
+
+def _secret_text(value: SecretStr) -> str:
+    secret = value.get_secret_value()
+    if not secret.strip():
+        raise ValueError("must not be blank")
+    if len(secret) > MAX_SECRET_LENGTH:
+        raise ValueError(f"is longer than {MAX_SECRET_LENGTH} characters")
+    return secret
+
+
+def token(value: SecretStr | None) -> SecretStr | None:
+    """An API key or token sent in an HTTP header: not blank, no spaces or control characters."""
+    if value is None:
+        return None
+    secret = _secret_text(value)
+    if _CONTROL_OR_SPACE.search(secret):
+        raise ValueError(
+            "must not contain spaces, line breaks or control characters (check for a stray "
+            "newline or quote when it was pasted)"
+        )
+    return value
+
+
+def password(value: SecretStr | None) -> SecretStr | None:
+    """A password people type: anything but blank or control characters."""
+    if value is None:
+        return None
+    secret = _secret_text(value)
+    if re.search(r"[\x00-\x1f\x7f]", secret):
+        raise ValueError("must not contain line breaks or control characters")
+    return value
+
+
+def _address(item: str) -> str | None:
+    """The bare address of ``a@b.c`` or ``Name <a@b.c>``, or None when it is neither."""
+    named = _NAMED_ADDRESS.match(item)
+    address = named.group(1).strip() if named else item
+    return address if _ADDRESS.match(address) else None
+
+
+def recipients(value: str) -> str:
+    """Empty (email alerts off) or a comma-separated list of at least one address."""
+    if not value.strip():
+        return ""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ValueError("lists no email address (separate several addresses with commas)")
+    for item in items:
+        if _address(item) is None:
+            raise ValueError(f"{item!r} is not an email address")
+    return ", ".join(items)
+
+
+def sender(value: str) -> str:
+    """One address, bare or as ``Name <address>``."""
+    if _address(value.strip()) is None:
+        raise ValueError("must be one email address, as in 'Alerts <alerts@example.com>'")
+    return value.strip()
+
+
+def _is_in_memory(url: URL) -> bool:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return True
+    mode = url.query.get("mode", ())
+    return "memory" in ((mode,) if isinstance(mode, str) else mode)
+
+
+def database_url(value: str) -> str:
+    """Empty (the default file) or a SQLite file or PostgreSQL URL this tracker can open.
+
+    An in-memory SQLite database is refused: every command opens its own connection, so what
+    one collects would vanish as it exits while reporting success.
+    """
+    text = value.strip()
+    if not text:
+        return ""
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"is not a database URL; expected {DATABASE_EXAMPLES}") from None
+    driver = url.drivername
+    if driver in SQLITE_DRIVERS:
+        if _is_in_memory(url):
+            raise ValueError(
+                "is an in-memory SQLite database, which keeps nothing once the command ends; "
+                "give a file, as in sqlite:///path/to/tracker.db"
+            )
+        return text
+    if driver in POSTGRES_DRIVERS:
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise ValueError("has a port that is not between 1 and 65535")
+        return text
+    raise ValueError(
+        f"names the unsupported database driver {driver!r}; expected {DATABASE_EXAMPLES}"
+    )
