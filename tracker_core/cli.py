@@ -38,6 +38,7 @@ from tracker_core.dashboard import warm_overview
 from tracker_core.errors import ConfigError, TrackerError
 from tracker_core.jobs import collect_once, simulator_settings
 from tracker_core.queries import team_stats
+from tracker_core.redact import redact
 from tracker_core.storage import open_database
 
 if TYPE_CHECKING:
@@ -524,15 +525,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    secrets: tuple[str, ...] = ()
     try:
         loaded = load_settings(args.config)
+        # Errors below may quote a driver, a server or an upstream body: none may show a key.
+        secrets = loaded.settings.secret_values()
         code: int = args.handler(args, loaded)
         return code
     except (ConfigError, UsageError) as exc:
-        say_error(exc)
+        say_error(redact(str(exc), secrets))
         return EXIT_USAGE
     except TrackerError as exc:
-        say_error(exc)
+        say_error(redact(str(exc), secrets))
         return EXIT_FAILED
     except KeyboardInterrupt:
         say_error("interrupted")

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import platformdirs
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from sqlalchemy.engine import make_url
 
 from tracker_core import config_checks as check
 from tracker_core.errors import ConfigError
@@ -143,6 +144,23 @@ class Settings(_Section):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{default_data_dir() / 'tracker.db'}"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret in clear, for scrubbing text that is about to be shown."""
+        keys = (
+            self.cursor.admin_api_key,
+            self.cursor.analytics_api_key,
+            self.slack.bot_token,
+            self.email.resend_api_key,
+            self.daemon.cron_secret,
+            self.daemon.dashboard_password,
+        )
+        values = [key.get_secret_value() for key in keys if key is not None]
+        if self.database.url:
+            password = make_url(self.database.url).password
+            if password:
+                values.append(str(password))
+        return tuple(values)
 
 
 ENVIRONMENT: Mapping[str, tuple[str, str]] = {

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import socket
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.cursor_api.servers import always, error, serve
+from aiohttp import web
+
+from tests.cursor_api.servers import Seen, always, error, serve
 from tests.integration.helpers import KEY, cli_env, run_cli, write_config
 from tracker_core.simulator import running_simulator, scenario_from_dict
 
@@ -63,20 +68,66 @@ async def test_an_api_error_holding_markup_prints_literally_in_the_collect_summa
     routes = {(method, path): failing for path in paths for method in ("GET", "POST")}
     async with serve(routes) as (url, _):
         config = write_config(tmp_path / "c.toml", api_url=url, db_url=sqlite_url)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tracker_core",
-            "collect",
-            "--config",
-            str(config),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=cli_env(extra={"COLUMNS": "300"}),
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    stdout, stderr = out.decode(), err.decode()
+        stdout, stderr, code = await _collect(config)
 
-    assert process.returncode == 1, stderr
+    assert code == 1, stderr
     assert "Traceback" not in stderr
     assert message in stdout
+
+
+def test_a_one_letter_database_password_leaves_the_message_readable(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = cli_env(extra={"DATABASE_URL": f"postgresql://tracker:e@127.0.0.1:{port}/tracker"})
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker_core", "stats"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"postgresql+psycopg://tracker:***@127.0.0.1:{port}/tracker" in result.stderr
+    assert "connection failed" in result.stderr
+    assert "Connection refused" in result.stderr
+
+
+async def test_an_upstream_body_echoing_the_basic_auth_header_does_not_reveal_the_key(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    async def echo(seen: Seen) -> web.StreamResponse:
+        return error(400, f"bad request; you sent Authorization {seen.headers['Authorization']}")
+
+    encoded = base64.b64encode(f"{KEY}:".encode()).decode()
+    paths = ["/teams/members", "/teams/spend", "/teams/groups", "/teams/daily-usage-data"]
+    routes = {(method, path): echo for path in paths for method in ("GET", "POST")}
+    async with serve(routes) as (url, recorder):
+        config = write_config(tmp_path / "c.toml", api_url=url, db_url=sqlite_url)
+        stdout, stderr, code = await _collect(config)
+
+    assert recorder.seen  # the server did echo the header back
+    assert code == 1
+    for shown in (stdout, stderr):
+        assert KEY not in shown
+        assert encoded.rstrip("=") not in shown
+    assert "bad request; you sent Authorization" in stderr
+
+
+async def _collect(config: Path) -> tuple[str, str, int]:
+    """``collect`` as a subprocess, awaited, so a server in this event loop can answer it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tracker_core",
+        "collect",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(extra={"COLUMNS": "300"}),
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return out.decode(), err.decode(), process.returncode or 0

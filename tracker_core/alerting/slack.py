@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from tracker_core.alerting import format as fmt
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup, send_in_turn
+from tracker_core.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -429,7 +430,7 @@ class SlackSender:
         return Delivery(message.incident_ids, ok=True), False
 
     def _clean(self, error: str) -> str:
-        return error.replace(self._token, "[token]") if self._token else error
+        return redact(error, [self._token], mask="[token]")
 
     def _failed(
         self, message: SlackMessage, error: str, retry_after: float | None, *, unknown: bool = False

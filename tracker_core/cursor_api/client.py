@@ -43,6 +43,7 @@ from tracker_core.errors import (
     ApiResponseError,
     ApiUnavailableError,
 )
+from tracker_core.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -522,11 +523,9 @@ class CursorClient:
         return ApiUnavailableError(message, endpoint=endpoint, status=status)
 
     def _scrub(self, text: str) -> str:
-        """Blank out the keys in text that came from elsewhere (a body, an exception)."""
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
+        """Blank out the keys, in clear or Basic-auth form, in text that came from elsewhere
+        (a body that echoes the request, an exception)."""
+        return redact(text, self._secrets, mask="[redacted]")
 
 
 def _has_next(pagination: schemas.Pagination, page_no: int) -> bool:

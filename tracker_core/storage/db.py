@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tracker_core.errors import StorageError
+from tracker_core.redact import redact
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -90,9 +91,7 @@ def _reason(exc: BaseException, url: URL) -> str:
     inner = getattr(exc, "orig", None) or exc
     text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
     password = url.password
-    if password:
-        text = text.replace(str(password), "***")
-    return text
+    return redact(text, [str(password)] if password else [])
 
 
 def _sqlite_file(url: URL) -> Path | None:
