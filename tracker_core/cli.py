@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.table import Table
 
@@ -39,6 +41,7 @@ from tracker_core.errors import ConfigError, TrackerError
 from tracker_core.jobs import collect_once, simulator_settings
 from tracker_core.queries import team_stats
 from tracker_core.redact import redact
+from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
 from tracker_core.storage import open_database
 
 if TYPE_CHECKING:
@@ -242,25 +245,32 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from tracker_core.simulator import generate_scenario, load_scenario, serve
 
-    if not 0.0 <= args.fault_rate <= 1.0:
-        raise UsageError("--fault-rate must be between 0 and 1")
     scenario = (
         load_scenario(args.scenario)
         if args.scenario
         else generate_scenario(users=args.users, days=args.days, seed=args.seed)
     )
-    asyncio.run(
-        serve(
-            scenario,
-            args.host,
-            args.port,
-            api_key=args.api_key,
-            rate_limits=not args.no_rate_limit,
-            fault_rate=args.fault_rate,
-            seed=args.seed,
-            latency=args.latency,
+    try:
+        asyncio.run(
+            serve(
+                scenario,
+                args.host,
+                args.port,
+                api_key=args.api_key,
+                rate_limits=not args.no_rate_limit,
+                fault_rate=args.fault_rate,
+                seed=args.seed,
+                latency=args.latency,
+            )
         )
-    )
+    except OSError as exc:
+        # Binding is the only socket work before "listening on": a port in use, a host that
+        # does not resolve or is not this machine's.
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is already in use (--port 0 picks a free one)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     return EXIT_OK
 
 
@@ -346,11 +356,52 @@ class UsageError(Exception):
     """A flag with a value that parses but makes no sense (exit 2)."""
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its complaints on one line like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``), refused with the range."""
+
+    def parse(text: str) -> int:
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number {allowed}, got {text!r}"
+            ) from None
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {number}")
+        return number
+
+    return parse
+
+
+def _number(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number between ``low`` and ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not low <= number <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(
+                f"expected a number between {low:g} and {high:g}, got {text!r}"
+            )
+        return number
+
+    return parse
+
+
+_positive = _whole(1)
+_port = _whole(0, 65535)
+_users = _whole(MIN_USERS, MAX_USERS)
+_days = _whole(MIN_DAYS, MAX_DAYS)
 
 
 CONFIG_HELP = (
@@ -364,9 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     # `cursor-tracker collect --config F` work. The subcommands' copy has no default: argparse
     # copies a subparser's defaults over the top-level values, which would discard a --config
     # given before the command.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cursor-tracker",
         description="Self-hosted monitor of Cursor Enterprise AI spend.",
     )
@@ -382,8 +433,18 @@ def build_parser() -> argparse.ArgumentParser:
         "detects, then opens the console (on a terminal) or prints the top spenders and open "
         "incidents. Works with no Cursor key and no network.",
     )
-    demo.add_argument("--users", type=_positive, default=40, help="members (default 40)")
-    demo.add_argument("--days", type=_positive, default=30, help="days of history (default 30)")
+    demo.add_argument(
+        "--users",
+        type=_users,
+        default=40,
+        help=f"members, {MIN_USERS} to {MAX_USERS} (default 40)",
+    )
+    demo.add_argument(
+        "--days",
+        type=_days,
+        default=30,
+        help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default 30)",
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument("--data-dir", default=".demo", metavar="DIR", help="default ./.demo")
     demo.add_argument(
@@ -500,23 +561,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulator.add_argument("--host", default="127.0.0.1")
     simulator.add_argument(
-        "--port", type=int, default=8787, help="0 picks a free port (default 8787)"
+        "--port", type=_port, default=8787, help="0 picks a free port (default 8787)"
     )
-    simulator.add_argument("--users", type=_positive, default=40)
-    simulator.add_argument("--days", type=_positive, default=45)
+    simulator.add_argument(
+        "--users",
+        type=_users,
+        default=40,
+        help=f"members, {MIN_USERS} to {MAX_USERS} (default 40)",
+    )
+    simulator.add_argument(
+        "--days",
+        type=_days,
+        default=45,
+        help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default 45)",
+    )
     simulator.add_argument("--seed", type=int, default=7)
     simulator.add_argument("--scenario", metavar="FILE", help="serve this scenario JSON instead")
     simulator.add_argument("--api-key", default="sim-key", help="accepted key (default sim-key)")
     simulator.add_argument("--no-rate-limit", action="store_true", help="serve without rate limits")
     simulator.add_argument(
         "--fault-rate",
-        type=float,
+        type=_number(0.0, 1.0),
         default=0.0,
         metavar="F",
         help="share of requests answered with a 5xx, 429, slow or truncated response",
     )
     simulator.add_argument(
-        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay before every answer"
+        "--latency",
+        type=_number(0.0, 60.0),
+        default=0.0,
+        metavar="SECONDS",
+        help="delay before every answer, up to 60 (default 0)",
     )
     simulator.set_defaults(handler=cmd_simulator)
     return parser

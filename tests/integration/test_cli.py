@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +196,67 @@ def test_setting_beyond_its_maximum_is_refused_and_the_stored_value_kept(
     assert "min_daily_requests must be a whole number between 0 and 1000000" in refused.stderr
     shown = cursor_tracker("settings", "show", "--json", "--config", str(config), env=env)
     assert '"min_daily_requests": 250' in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (("simulator", "--port", "99999"), "--port"),
+        (("simulator", "--users", "5"), "--users"),
+        (("simulator", "--days", "3"), "--days"),
+        (("simulator", "--fault-rate", "1.5"), "--fault-rate"),
+        (("simulator", "--latency", "-1"), "--latency"),
+        (("demo", "--users", "5", "--no-tui"), "--users"),
+        (("demo", "--days", "3", "--no-tui"), "--days"),
+        (("demo", "--days", "400", "--no-tui"), "--days"),
+        (("demo", "--users", "many", "--no-tui"), "--users"),
+    ],
+)
+def test_simulator_and_demo_flags_out_of_range_are_one_line_exit_2(
+    tmp_path: Path, args: tuple[str, ...], flag: str
+) -> None:
+    result = cursor_tracker(*args, cwd=tmp_path, env=_isolated_env(tmp_path), timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert flag in lines[0] and "between" in lines[0]
+    assert not (tmp_path / ".demo").exists()  # refused before generating anything
+
+
+def _tiny_scenario(path: Path, input_tokens: int) -> Path:
+    event = {
+        "timestamp": "1700000000000",
+        "userEmail": "a@example.com",
+        "model": "m",
+        "kind": "Usage-based",
+        "tokenUsage": {"inputTokens": input_tokens, "outputTokens": 1, "totalCents": 1.0},
+        "chargedCents": 1.0,
+    }
+    member = {"name": "A", "email": "a@example.com", "role": "member"}
+    path.write_text(json.dumps({"teamMembers": [member], "usageEvents": [event]}))
+    return path
+
+
+def test_simulator_on_a_port_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
+    scenario = _tiny_scenario(tmp_path / "s.json", 5)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cursor_tracker(
+            "simulator", "--scenario", str(scenario), "--port", str(port), timeout=60
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"cursor-tracker: cannot listen on 127.0.0.1:{port}: the port is already in use "
+        "(--port 0 picks a free one)"
+    ]
+
+
+def test_scenario_with_tokens_beyond_64_bits_is_one_line_exit_2(tmp_path: Path) -> None:
+    scenario = _tiny_scenario(tmp_path / "s.json", 2**63)
+    result = cursor_tracker("simulator", "--scenario", str(scenario), "--port", "0", timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "usageEvents[0].tokenUsage.inputTokens" in lines[0]

@@ -40,11 +40,9 @@ from tracker_core.simulator.scenario import (
     billing_cycle_start,
     build_groups_report,
 )
+from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
 
 DOMAIN: Final = "example.test"
-MIN_USERS: Final = 10
-MIN_DAYS: Final = 9
-"""A spike on yesterday needs the seven days before it inside the window."""
 
 KIND_ON_DEMAND: Final = "Usage-based"
 KIND_INCLUDED: Final = "Included in Business"
@@ -760,10 +758,10 @@ def generate_scenario(
     ``normalMembers``); its billing groups and analytics are filled in from its events, while
     daily usage and spend are left to the scenario's derivation rules.
     """
-    if users < MIN_USERS:
-        raise ValueError(f"users must be at least {MIN_USERS} to plant every anomaly")
-    if days < MIN_DAYS:
-        raise ValueError(f"days must be at least {MIN_DAYS}: a spike needs a week of history")
+    if not MIN_USERS <= users <= MAX_USERS:
+        raise ValueError(f"users must be between {MIN_USERS} and {MAX_USERS}")
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between {MIN_DAYS} and {MAX_DAYS}")
     if now is None:
         now = datetime.now(UTC)
     elif now.tzinfo is None:

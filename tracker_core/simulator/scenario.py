@@ -26,6 +26,7 @@ from typing import IO, Any, Final
 
 from tracker_core.domain import ANALYTICS_METRICS, day_start_ms, utc_day
 from tracker_core.errors import ConfigError
+from tracker_core.simulator_limits import MAX_TOKEN_COUNT
 
 JSONObject = dict[str, Any]
 
@@ -205,9 +206,9 @@ def event_problem(event: Mapping[str, Any]) -> str | None:
     for key in _TOKEN_COUNTS:
         value = usage.get(key)
         if value is not None and not (
-            _is_number(value) and value >= 0 and float(value).is_integer()
+            _is_number(value) and 0 <= value <= MAX_TOKEN_COUNT and float(value).is_integer()
         ):
-            return f"tokenUsage.{key}: expected a non-negative whole number"
+            return f"tokenUsage.{key}: expected a whole number between 0 and {MAX_TOKEN_COUNT}"
     for key in _TOKEN_NUMBERS:
         if usage.get(key) is not None and not _is_number(usage[key]):
             return f"tokenUsage.{key}: expected a number"
