@@ -206,6 +206,8 @@ def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Pat
     ):
         if value:
             path = Path(value).expanduser()
+            if path.is_dir():
+                raise ConfigError(f"configuration file {path} (from {source}) is a directory")
             if not path.is_file():
                 raise ConfigError(f"configuration file {path} (from {source}) does not exist")
             return path

@@ -153,3 +153,19 @@ def test_usable_values_pass(tmp_path: Path) -> None:
     settings = load_settings(path, env={}).settings
     assert settings.email.to == "ops@example.com, Lead <lead@example.com>"
     assert settings.database_url.startswith("postgresql://")
+
+
+def test_every_configured_secret_is_offered_for_scrubbing(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[database]\nurl = "postgresql://tracker:db-pass@localhost/tracker"\n'
+        '[slack]\nbot_token = "xoxb-1"\n[daemon]\ncron_secret = "cron-1"\n'
+    )
+    env = {"CURSOR_ADMIN_API_KEY": "key_admin", "RESEND_API_KEY": "re_1"}
+    secrets = load_settings(path, env=env).settings.secret_values()
+    assert set(secrets) == {"key_admin", "xoxb-1", "cron-1", "re_1", "db-pass"}
+
+
+def test_a_directory_given_as_the_config_file_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_settings(tmp_path, env={})
