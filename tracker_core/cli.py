@@ -398,7 +398,11 @@ def _number(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-_positive = _whole(1)
+_window_days = _whole(1, 3660)
+"""Report windows: ten years is beyond any stored history and keeps date arithmetic in range."""
+_count = _whole(1, 100_000)
+_incident_id = _whole(1, 2**63 - 1)
+"""Incident ids are 64-bit database integers."""
 _port = _whole(0, 65535)
 _users = _whole(MIN_USERS, MAX_USERS)
 _days = _whole(MIN_DAYS, MAX_DAYS)
@@ -469,10 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Spend, requests and tokens per member and per day, from stored usage events.",
     )
     stats.add_argument(
-        "--days", type=_positive, default=30, help="UTC days ending today (default 30)"
+        "--days", type=_window_days, default=30, help="UTC days ending today (default 30)"
     )
     stats.add_argument(
-        "--top", type=_positive, default=15, help="members shown in the table (default 15)"
+        "--top", type=_count, default=15, help="members shown in the table (default 15)"
     )
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=cmd_stats)
@@ -527,12 +531,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only incidents in this state (active = not resolved)",
     )
     listing.add_argument(
-        "--days", type=_positive, default=30, help="window of the response-time averages"
+        "--days", type=_window_days, default=30, help="window of the response-time averages"
     )
     listing.add_argument("--json", action="store_true", help="print the queue as JSON")
     for name, what in (("ack", "acknowledge"), ("resolve", "resolve")):
         command = incident_actions.add_parser(name, parents=[common], help=f"{what} incident ID")
-        command.add_argument("id", type=int, metavar="ID")
+        command.add_argument("id", type=_incident_id, metavar="ID")
     incidents.set_defaults(handler=cmd_incidents)
 
     settings = commands.add_parser(

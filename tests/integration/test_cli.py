@@ -210,9 +210,12 @@ def test_setting_beyond_its_maximum_is_refused_and_the_stored_value_kept(
         (("demo", "--days", "3", "--no-tui"), "--days"),
         (("demo", "--days", "400", "--no-tui"), "--days"),
         (("demo", "--users", "many", "--no-tui"), "--users"),
+        (("stats", "--days", "99999999999"), "--days"),
+        (("incidents", "list", "--days", "99999999999"), "--days"),
+        (("incidents", "ack", str(2**70)), "ID"),
     ],
 )
-def test_simulator_and_demo_flags_out_of_range_are_one_line_exit_2(
+def test_flags_out_of_range_are_one_line_exit_2(
     tmp_path: Path, args: tuple[str, ...], flag: str
 ) -> None:
     result = cursor_tracker(*args, cwd=tmp_path, env=_isolated_env(tmp_path), timeout=60)
