@@ -235,7 +235,8 @@ def load_settings(
     text = ""
     if path is not None:
         try:
-            text = path.read_text(encoding="utf-8")
+            # utf-8-sig: Windows editors start a UTF-8 file with a byte-order mark.
+            text = path.read_text(encoding="utf-8-sig")
             raw = tomllib.loads(text)
         except UnicodeDecodeError as exc:
             raise ConfigError(

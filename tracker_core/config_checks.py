@@ -36,7 +36,10 @@ def http_url(value: str) -> str:
         raise ValueError("must be an http:// or https:// URL, got an empty value")
     if _CONTROL_OR_SPACE.search(text):
         raise ValueError("must be a URL without spaces or control characters")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # an unclosed IPv6 bracket, for one
+        raise ValueError(f"is not a URL ({exc})") from None
     if parts.scheme.lower() not in ("http", "https"):
         shown = f"the scheme {parts.scheme!r}" if parts.scheme else "no scheme"
         raise ValueError(f"must be an http:// or https:// URL, got {shown}")

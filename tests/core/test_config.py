@@ -120,6 +120,7 @@ def test_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
         ('[daemon]\nport = "8080"\n', "daemon.port: input should be a valid integer"),
         ('[cursor]\napi_url = "ftp://files.example.com"\n', "got the scheme 'ftp'"),
         ('[cursor]\napi_url = "https://"\n', "cursor.api_url: must name a host"),
+        ('[cursor]\napi_url = "http://[::1/"\n', "cursor.api_url: is not a URL"),
         ('[cursor]\nadmin_api_key = "key_abc\\n"\n', "cursor.admin_api_key: must not contain"),
         ('[email]\nto = "ops@example.com, nobody"\n', "'nobody' is not an email address"),
         ('[email]\nfrom = "alerts"\n', "email.from: must be one email address"),
@@ -169,3 +170,9 @@ def test_every_configured_secret_is_offered_for_scrubbing(tmp_path: Path) -> Non
 def test_a_directory_given_as_the_config_file_is_named_as_such(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         load_settings(tmp_path, env={})
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes("\ufeff[collector]\nbackfill_days = 9\n".encode())
+    assert load_settings(path, env={}).settings.collector.backfill_days == 9
