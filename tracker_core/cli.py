@@ -398,6 +398,16 @@ def _number(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _directory(text: str) -> str:
+    """An argparse type: a directory, or a path where one can be made (not a file)."""
+    path = Path(text).expanduser()
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory, got an empty path")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a directory")
+    return str(path)
+
+
 _window_days = _whole(1, 3660)
 """Report windows: ten years is beyond any stored history and keeps date arithmetic in range."""
 _count = _whole(1, 100_000)
@@ -450,7 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default 30)",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    demo.add_argument("--data-dir", default=".demo", metavar="DIR", help="default ./.demo")
+    demo.add_argument(
+        "--data-dir", type=_directory, default=".demo", metavar="DIR", help="default ./.demo"
+    )
     demo.add_argument(
         "--no-tui", action="store_true", help="print the results instead of opening the console"
     )
