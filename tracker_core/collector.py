@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import CursorClient
+from tracker_core.cursor_api.schemas import Correction
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
 from tracker_core.storage import lease, repo, rollups
@@ -42,6 +43,10 @@ STREAMS: tuple[str, ...] = (
 """Collection order: members first so every later row has a known member."""
 
 ADMIN_STREAMS = frozenset(STREAMS) - {"analytics"}
+
+CORRECTIONS_KEPT = 20
+"""Corrections a stream keeps to show; the rest are only counted (a broken field may touch
+every record of a backfill, and one example of each kind says what happened)."""
 
 
 class Clock(Protocol):
@@ -85,10 +90,20 @@ class StreamResult:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    corrected: int = 0
+    """Values the API sent outside their plausible bounds, stored clamped or left out."""
+    corrections: list[Correction] = field(default_factory=list)
+    """The first :data:`CORRECTIONS_KEPT` of them."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def note(self, corrections: Sequence[Correction]) -> None:
+        self.corrected += len(corrections)
+        room = CORRECTIONS_KEPT - len(self.corrections)
+        if room > 0:
+            self.corrections.extend(corrections[:room])
 
 
 @dataclass
@@ -115,6 +130,10 @@ class CollectionSummary:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def corrected(self) -> int:
+        return sum(result.corrected for result in self.streams)
+
     def to_json(self) -> dict[str, Any]:
         events = self.stream("usage_events")
         return {
@@ -131,10 +150,21 @@ class CollectionSummary:
             "billing_groups": self.stream("groups").fetched,
             "analytics_values": self.stream("analytics").fetched,
             "streams": {
-                result.name: {"fetched": result.fetched, "new": result.new, "error": result.error}
+                result.name: {
+                    "fetched": result.fetched,
+                    "new": result.new,
+                    "error": result.error,
+                    "corrected": result.corrected,
+                }
                 for result in self.streams
             },
             "errors": [f"{result.name}: {result.error}" for result in self.failed],
+            "corrected": self.corrected,
+            "corrections": [
+                {"stream": result.name, **correction.to_json()}
+                for result in self.streams
+                for correction in result.corrections
+            ],
         }
 
 
@@ -259,6 +289,7 @@ class Collector:
                     fatal[is_admin] = str(exc)
                 except TrackerError as exc:
                     result.error = str(exc)
+                result.note(self.client.take_corrections())
             result.finished_at = self.clock()
             self.progress.stream_finished(result)
             results.append(result)
@@ -355,6 +386,7 @@ class Collector:
     ) -> None:
         async for page in pages:
             result.fetched += len(page.items)
+            result.note(self.client.take_corrections())
             await batcher.add(page)
             self.progress.stream_advanced(
                 result.name, steps=1 if page.last_in_window else 0, fetched=result.fetched

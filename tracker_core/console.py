@@ -150,6 +150,29 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
     for result in summary.failed:
         label = STREAM_LABELS.get(result.name, result.name)
         console.print(Text.assemble("  ", styled("failed", "red"), f" {label}: {result.error}"))
+    print_corrections(summary, console)
+
+
+CORRECTIONS_SHOWN = 10
+
+
+def print_corrections(summary: CollectionSummary, console: Console) -> None:
+    """The values the API sent outside their plausible bounds and what was stored instead."""
+    if not summary.corrected:
+        return
+    console.print(
+        Text.assemble(
+            "  ",
+            styled(f"{summary.corrected:,} implausible value(s)", "yellow"),
+            " not stored as sent (clamped, left out or skipped):",
+        )
+    )
+    shown = [c for result in summary.streams for c in result.corrections][:CORRECTIONS_SHOWN]
+    for correction in shown:
+        # Field paths hold brackets and values may hold anything: text, never markup.
+        console.print(Text(f"    {correction}"))
+    if summary.corrected > len(shown):
+        console.print(Text(f"    ... and {summary.corrected - len(shown):,} more"))
 
 
 def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker_core import queries
 from tracker_core.storage import cache, rollups
 from tracker_core.storage import tables as t
-from tracker_core.storage.repo import last_successful_run, spend_cents_expr
+from tracker_core.storage.repo import last_successful_run, spend_cents_expr, tokens_expr
 
 log = logging.getLogger(__name__)
 
@@ -709,7 +709,7 @@ def member_detail(conn: Connection, email: str, *, days: int, today: date) -> Me
     name, role = (str(person.name or ""), str(person.role or "")) if person else ("", "")
 
     spend = spend_cents_expr()
-    tokens = ue.c.input_tokens + ue.c.output_tokens
+    tokens = tokens_expr()
     mine = [ue.c.user_email == email, ue.c.day.between(start, today)]
     per_day = {
         queries.as_day(day): (float(cents or 0), int(toks or 0), int(count))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from tracker_core.cursor_api import (
     parse_spend,
     parse_usage_events,
 )
+from tracker_core.cursor_api.schemas import MAX_DAILY_COUNT, MAX_TEXT, Correction
 from tracker_core.domain import ANALYTICS_METRICS, AnalyticsValue, usage_event_id
 from tracker_core.errors import ApiResponseError
 
@@ -409,3 +411,87 @@ def test_analytics_malformed() -> None:
         parse_analytics("dau", {"params": {}})
     with pytest.raises(ValueError, match="unsupported analytics metric"):
         parse_analytics("nope", {"data": []})
+
+
+# ---------------------------------------------------------------- implausible values
+
+T = "1,000,000,000,000"
+C = "100,000,000"
+
+
+def test_numbers_outside_their_bounds_are_clamped_or_left_out_and_noted() -> None:
+    payload = copy.deepcopy(EVENTS)
+    first = payload["usageEvents"][0]
+    first["tokenUsage"].update(
+        {"inputTokens": 10**400, "outputTokens": -3, "cacheReadTokens": math.inf}
+    )
+    first.update({"chargedCents": math.nan, "cursorTokenFee": -0.5})
+    payload["usageEvents"][1]["chargedCents"] = 1e308
+    notes: list[Correction] = []
+    parsed = parse_usage_events(payload, notes=notes)
+    one, two = parsed.items
+    assert (one.input_tokens, one.output_tokens, one.cache_read_tokens) == (10**12, 0, 10**12)
+    assert (one.charged_cents, one.cursor_token_fee, one.token_cents) == (None, None, 3.8175)
+    assert two.charged_cents is None
+    where = "usageEvents[0].tokenUsage"
+    assert [(n.field, n.value, n.action) for n in notes] == [
+        (f"{where}.inputTokens", "an integer of 401 digits", f"outside 0 to {T}: clamped to {T}"),
+        (f"{where}.outputTokens", "-3", f"outside 0 to {T}: clamped to 0"),
+        (f"{where}.cacheReadTokens", "inf", f"outside 0 to {T}: clamped to {T}"),
+        ("usageEvents[0].chargedCents", "nan", "not a number: left out"),
+        ("usageEvents[0].cursorTokenFee", "-0.5", f"outside 0 to {C}: left out"),
+        ("usageEvents[1].chargedCents", "1e+308", f"outside 0 to {C}: left out"),
+    ]
+    assert {n.endpoint for n in notes} == {"POST /teams/filtered-usage-events"}
+
+
+def test_counts_stay_inside_32_bits_and_spend_inside_its_bound() -> None:
+    daily = copy.deepcopy(DAILY)
+    daily["data"][0]["totalLinesAdded"] = 2**40
+    spend = copy.deepcopy(SPEND)
+    spend["teamMemberSpend"][0].update({"spendCents": 1e300, "monthlyLimitDollars": -1})
+    notes: list[Correction] = []
+    (row,) = parse_daily_usage(daily, notes=notes).items
+    (member,) = parse_spend(spend, notes=notes).items
+    assert row.total_lines_added == MAX_DAILY_COUNT < 2**31
+    assert (member.spend_cents, member.monthly_limit_dollars) == (10**11, None)
+    assert [n.field for n in notes] == [
+        "data[0].totalLinesAdded",
+        "teamMemberSpend[0].spendCents",
+        "teamMemberSpend[0].monthlyLimitDollars",
+    ]
+
+
+def test_text_loses_nul_and_bad_unicode_and_is_shortened() -> None:
+    notes: list[Correction] = []
+    members = parse_members(
+        {"teamMembers": [
+            {"email": "a\u0000@x.test", "name": "Ann\u0000", "role": "\ud800x"},
+            {"email": "b@x.test", "name": "n" * 5000},
+            {"email": "c" * 400 + "@x.test", "name": "skipped"},
+        ]},
+        notes=notes,
+    )  # fmt: skip
+    assert [(m.email, m.name, m.role) for m in members] == [
+        ("a@x.test", "Ann", "\ufffdx"),
+        ("b@x.test", "n" * MAX_TEXT, ""),
+    ]
+    assert [(n.field, n.action) for n in notes] == [
+        ("teamMembers[0].email", "NUL characters removed"),
+        ("teamMembers[0].name", "NUL characters removed"),
+        ("teamMembers[0].role", "invalid characters replaced"),
+        ("teamMembers[1].name", f"shortened to {MAX_TEXT:,} characters"),
+        ("teamMembers[2].email", "longer than 320 characters: record skipped"),
+    ]
+    assert all(len(n.value) <= 60 for n in notes)
+
+
+def test_analytics_values_and_names_are_bounded_too() -> None:
+    notes: list[Correction] = []
+    values = parse_analytics(
+        "dau",
+        {"data": [{"date": "2025-03-03", "dau\u0000": 5, "huge": 10**30, "nan": math.nan}]},
+        notes,
+    )
+    assert [(v.field, v.value) for v in values] == [("dau", 5.0)]
+    assert [n.field for n in notes] == ["data[0].dau\u0000", "data[0].huge", "data[0].nan"]

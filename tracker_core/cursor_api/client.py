@@ -167,6 +167,7 @@ class CursorClient:
         self._options = options
         self._policy = options.retry_policy
         self._on_request = on_request
+        self._corrections: list[schemas.Correction] = []
         analytics_key = options.analytics_api_key or options.admin_api_key
         self._secrets = tuple({options.admin_api_key, analytics_key})
         self._admin = _Api(
@@ -219,12 +220,18 @@ class CursorClient:
     def options(self) -> ClientOptions:
         return self._options
 
+    def take_corrections(self) -> list[schemas.Correction]:
+        """Values the parsers clamped, left out or skipped since the last call (see
+        :data:`schemas.BOUNDS`); the collector asks after each stream to report them."""
+        taken, self._corrections = self._corrections, []
+        return taken
+
     # ----------------------------------------------------------------- endpoints
 
     async def members(self) -> list[Member]:
         """Every team member, removed ones included (``GET /teams/members``)."""
         data = await self._request(self._admin, "GET", "/teams/members")
-        return schemas.parse_members(data)
+        return schemas.parse_members(data, notes=self._corrections)
 
     async def spend_pages(self) -> AsyncIterator[Page[MemberSpend]]:
         """This billing cycle's spend per member (``POST /teams/spend``), page by page.
@@ -243,7 +250,7 @@ class CursorClient:
                 "/teams/spend",
                 body={"page": page_no, "pageSize": size, "sortBy": "user", "sortDirection": "asc"},
             )
-            parsed = schemas.parse_spend(data)
+            parsed = schemas.parse_spend(data, notes=self._corrections)
             total_pages = parsed.total_pages
             if total_pages is None:
                 total_pages = (
@@ -316,7 +323,7 @@ class CursorClient:
     async def groups(self) -> GroupsSnapshot:
         """Billing groups of the current cycle with their members (``GET /teams/groups``)."""
         data = await self._request(self._admin, "GET", "/teams/groups")
-        return schemas.parse_groups(data)
+        return schemas.parse_groups(data, notes=self._corrections)
 
     async def analytics(self, metric: str, start: date, end: date) -> list[AnalyticsValue]:
         """One Analytics API team metric over the days ``start..end``, in long form.
@@ -333,7 +340,7 @@ class CursorClient:
                 f"/analytics/team/{metric}",
                 params={"startDate": window_start.isoformat(), "endDate": window_end.isoformat()},
             )
-            values.extend(schemas.parse_analytics(metric, data))
+            values.extend(schemas.parse_analytics(metric, data, self._corrections))
         return values
 
     # ----------------------------------------------------------------- pagination
@@ -344,7 +351,7 @@ class CursorClient:
         window_start: datetime,
         window_end: datetime,
         page_size: int,
-        parse: Callable[[object], schemas.PaginatedItems[T]],
+        parse: Callable[[object, str, list[schemas.Correction]], schemas.PaginatedItems[T]],
     ) -> AsyncIterator[Page[T]]:
         """Every page of one date window of an Admin POST endpoint paginated by ``hasNextPage``."""
         method, path = endpoint.split(" ", 1)
@@ -357,7 +364,8 @@ class CursorClient:
                 "page": page_no,
                 "pageSize": page_size,
             }
-            parsed = parse(await self._request(self._admin, method, path, body=body))
+            data = await self._request(self._admin, method, path, body=body)
+            parsed = parse(data, endpoint, self._corrections)
             _check_not_repeated(endpoint, page_no, parsed.items, previous)
             # An empty page ends the window whatever the flag says: a server that keeps
             # answering hasNextPage with nothing in it would otherwise be walked forever.

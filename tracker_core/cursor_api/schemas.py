@@ -7,12 +7,20 @@ rejecting a good answer stops collection for nothing. Where a field is the ident
 of a record (an email, a day, a timestamp, the list itself) a missing or wrong value raises
 :class:`~tracker_core.errors.ApiResponseError` naming the endpoint and the exact field path, so
 a change on Cursor's side is reported instead of being stored as silent garbage.
+
+A third rule covers values of the right type that no real team produces (a token count of
+2^63, a charge of 1e308 cents, a NUL inside a name): one of them must neither stop collection
+nor reach the database, where it would break a column type or every later sum. :data:`BOUNDS`
+says, field by field, what is plausible and what happens outside: the value is clamped to the
+bound or left out; text loses its NUL characters and is shortened; a record whose identity is
+unusable (an email longer than any mailbox) is skipped. Each such change is noted as a
+:class:`Correction`, so the collector can say in its summary what it did not store as sent.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Generic, TypeGuard, TypeVar
@@ -42,6 +50,67 @@ _MIN_EPOCH_MS = 946_684_800_000
 _MAX_EPOCH_MS = 4_102_444_800_000
 
 _UNASSIGNED_GROUP_ID = "group_unassigned"
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The plausible range of one numeric field and what to do with a value outside it.
+
+    ``clamp`` stores the nearest bound (a count: the record stays useful and the extreme shows);
+    otherwise the value is left out, which for an optional amount means "unknown" (a charge of
+    1e308 cents is not a large charge, it is no information).
+    """
+
+    low: float
+    high: float
+    clamp: bool
+
+
+MAX_TOKENS = 10**12
+"""Tokens of one kind in one request: a thousand times the largest context window sold today,
+and low enough that millions of such events still sum inside a 64-bit integer."""
+MAX_EVENT_CENTS = 10**8
+"""One request charged a million dollars: anything above is a fault, not a bill."""
+MAX_MEMBER_CENTS = 10**11
+"""A member's or a group's spend in one cycle: a billion dollars."""
+MAX_DAILY_COUNT = 10**9
+"""Lines, requests or tabs of one member in one day; below 2^31 so 32-bit columns hold it."""
+MAX_ANALYTICS_VALUE = 10**15
+"""Any Analytics API figure: far above a team's, far below a float sum's overflow."""
+MAX_TEXT = 1000
+"""Characters kept of a name, model, label or id: enough for any real one, and short enough
+for PostgreSQL's index rows (2,704 bytes) when the text is part of a key."""
+MAX_EMAIL = 320
+"""The longest address RFC 3696 allows; a longer "email" identifies nobody."""
+
+_COUNT = Bound(0, MAX_DAILY_COUNT, clamp=True)
+_TOKENS = Bound(0, MAX_TOKENS, clamp=True)
+_EVENT_CENTS = Bound(0, MAX_EVENT_CENTS, clamp=False)
+_MEMBER_CENTS = Bound(0, MAX_MEMBER_CENTS, clamp=True)
+_DOLLARS = Bound(0, MAX_MEMBER_CENTS / 100, clamp=True)
+_ANY = Bound(-MAX_ANALYTICS_VALUE, MAX_ANALYTICS_VALUE, clamp=False)
+"""Numbers not listed below: pagination figures, analytics values."""
+
+BOUNDS: dict[str, Bound] = {
+    # POST /teams/filtered-usage-events
+    "inputTokens": _TOKENS,
+    "outputTokens": _TOKENS,
+    "cacheWriteTokens": _TOKENS,
+    "cacheReadTokens": _TOKENS,
+    "totalCents": _EVENT_CENTS,
+    "chargedCents": _EVENT_CENTS,
+    "cursorTokenFee": _EVENT_CENTS,
+    "requestsCosts": Bound(0, 10**6, clamp=True),
+    # POST /teams/spend, GET /teams/groups
+    "spendCents": _MEMBER_CENTS,
+    "overallSpendCents": Bound(0, MAX_MEMBER_CENTS, clamp=False),
+    "fastPremiumRequests": _COUNT,
+    "hardLimitOverrideDollars": _DOLLARS,
+    "monthlyLimitDollars": Bound(0, MAX_MEMBER_CENTS / 100, clamp=False),
+    "memberCount": _COUNT,
+    # POST /teams/daily-usage-data: every count, filled in below
+}
+"""Plausible bounds of every numeric field the tracker stores, by its name in the API."""
 
 T = TypeVar("T")
 
@@ -74,9 +143,42 @@ class SpendPage:
     total_members: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """One value not stored as the API sent it: where it was, what it was, what was done."""
+
+    endpoint: str
+    field: str
+    value: str
+    """The value as sent, shortened and escaped (``repr``), safe to print and to store."""
+    action: str
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: {self.field} = {self.value}: {self.action}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint,
+            "field": self.field,
+            "value": self.value,
+            "action": self.action,
+        }
+
+
+class _SkipRecord(Exception):
+    """Raised inside one record's parsing when the record as a whole cannot be kept."""
+
+
 def _show(value: object) -> str:
+    if isinstance(value, int) and abs(value) >= 10**40:
+        # repr of a 4,000-digit integer is slow and useless; its size is what matters.
+        return f"{'-' if value < 0 else ''}an integer of {len(str(abs(value)))} digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bound_text(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -87,7 +189,9 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 class _Obj:
     """One JSON object being read, remembering where it sits so errors can say exactly that."""
 
-    def __init__(self, endpoint: str, path: str, data: object) -> None:
+    def __init__(
+        self, endpoint: str, path: str, data: object, notes: list[Correction] | None = None
+    ) -> None:
         if not isinstance(data, dict):
             where = path or "the answer"
             raise ApiResponseError(
@@ -96,6 +200,27 @@ class _Obj:
         self.endpoint = endpoint
         self.path = path
         self.data: Mapping[str, object] = data
+        self.notes: list[Correction] = [] if notes is None else notes
+
+    def note(self, key: str, value: object, action: str) -> None:
+        self.notes.append(Correction(self.endpoint, self.where(key), _show(value), action))
+
+    def clean(self, key: str, value: str, limit: int = MAX_TEXT) -> str:
+        """Text fit for every database: no NUL, valid Unicode, at most ``limit`` characters."""
+        text = value
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+            self.note(key, value, "NUL characters removed")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates ("\ud800" in the JSON) are valid JSON and invalid Unicode.
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            self.note(key, value, "invalid characters replaced")
+        if len(text) > limit:
+            text = text[:limit]
+            self.note(key, value, f"shortened to {limit:,} characters")
+        return text
 
     def where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -112,7 +237,7 @@ class _Obj:
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
-    def text(self, key: str) -> str:
+    def _raw_text(self, key: str) -> str:
         value = self.get(key)
         if value is None:
             raise self.fail(key, "is missing")
@@ -120,8 +245,15 @@ class _Obj:
             raise self.fail(key, f"is not a string ({_show(value)})")
         return value
 
+    def text(self, key: str) -> str:
+        return self.clean(key, self._raw_text(key))
+
     def email(self, key: str) -> str:
-        value = self.text(key).strip().lower()
+        raw = self._raw_text(key)
+        if len(raw) > MAX_EMAIL:
+            self.note(key, raw, f"longer than {MAX_EMAIL} characters: record skipped")
+            raise _SkipRecord
+        value = self.clean(key, raw).strip().lower()
         if not value:
             raise self.fail(key, "is empty")
         return value
@@ -132,7 +264,7 @@ class _Obj:
             return None
         if not isinstance(value, str):
             raise self.fail(key, f"is not a string ({_show(value)})")
-        return value
+        return self.clean(key, value)
 
     def label(self, key: str) -> str:
         """A name-like field where numbers are tolerated (a model or version named ``1.7``)."""
@@ -140,9 +272,9 @@ class _Obj:
         if value is None:
             raise self.fail(key, "is missing")
         if isinstance(value, str):
-            return value
+            return self.clean(key, value)
         if _is_number(value):
-            return str(value)
+            return self.clean(key, _show(value))
         raise self.fail(key, f"is not a string ({_show(value)})")
 
     def ident(self, key: str) -> str | None:
@@ -151,9 +283,9 @@ class _Obj:
         if value is None:
             return None
         if isinstance(value, str):
-            return value
+            return self.clean(key, value)
         if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
+            return self.clean(key, _show(value))
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         raise self.fail(key, f"is not an id ({_show(value)})")
@@ -167,15 +299,28 @@ class _Obj:
         return value
 
     def opt_number(self, key: str) -> float | None:
+        """A number within its :data:`BOUNDS`; outside, clamped or left out, and noted."""
         value = self.get(key)
         if value is None:
             return None
         if not _is_number(value):
             raise self.fail(key, f"is not a number ({_show(value)})")
-        number = float(value)
-        if not math.isfinite(number):
-            raise self.fail(key, f"is not a finite number ({_show(value)})")
-        return number
+        return self.bounded(key, value, BOUNDS.get(key, _ANY))
+
+    def bounded(self, key: str, value: int | float, bound: Bound) -> float | None:
+        # Compared before any float(): an integer of 400 digits has no float.
+        if isinstance(value, float) and math.isnan(value):
+            self.note(key, value, "not a number: left out")
+            return None
+        if bound.low <= value <= bound.high:
+            return float(value)
+        outside = f"outside {_bound_text(bound.low)} to {_bound_text(bound.high)}"
+        if not bound.clamp:
+            self.note(key, value, f"{outside}: left out")
+            return None
+        nearest = bound.low if value < bound.low else bound.high
+        self.note(key, value, f"{outside}: clamped to {_bound_text(nearest)}")
+        return float(nearest)
 
     def number(self, key: str, default: float = 0.0) -> float:
         value = self.opt_number(key)
@@ -197,7 +342,7 @@ class _Obj:
         millis: int | None = None
         if isinstance(value, str):
             text = value.strip()
-            if text.isascii() and text.isdigit():
+            if text.isascii() and text.isdigit() and len(text) <= 20:
                 millis = int(text)
         elif isinstance(value, int) and not isinstance(value, bool):
             millis = value
@@ -233,7 +378,7 @@ class _Obj:
 
     def child(self, key: str) -> _Obj | None:
         value = self.get(key)
-        return None if value is None else _Obj(self.endpoint, self.where(key), value)
+        return None if value is None else _Obj(self.endpoint, self.where(key), value, self.notes)
 
     def objects(self, key: str, *, required: bool = True) -> Iterator[_Obj]:
         value = self.get(key)
@@ -245,7 +390,17 @@ class _Obj:
             raise self.fail(key, f"is not a list ({_show(value)})")
         base = self.where(key)
         for index, item in enumerate(value):
-            yield _Obj(self.endpoint, f"{base}[{index}]", item)
+            yield _Obj(self.endpoint, f"{base}[{index}]", item, self.notes)
+
+    def records(self, key: str, build: Callable[[_Obj], T], *, required: bool = True) -> list[T]:
+        """``build`` applied to every object of the list, less the records it skipped."""
+        kept: list[T] = []
+        for row in self.objects(key, required=required):
+            try:
+                kept.append(build(row))
+            except _SkipRecord:
+                continue
+        return kept
 
     def pagination(self) -> Pagination:
         block = self.child("pagination")
@@ -267,18 +422,21 @@ def _first_count(block: _Obj, *keys: str) -> int | None:
     return None
 
 
-def parse_members(payload: object, endpoint: str = MEMBERS) -> list[Member]:
-    root = _Obj(endpoint, "", payload)
-    return [
-        Member(
-            email=row.email("email"),
-            name=row.opt_text("name") or "",
-            role=row.opt_text("role") or "",
-            is_removed=row.flag("isRemoved"),
-            user_id=row.ident("id"),
-        )
-        for row in root.objects("teamMembers")
-    ]
+def _member(row: _Obj) -> Member:
+    return Member(
+        email=row.email("email"),
+        name=row.opt_text("name") or "",
+        role=row.opt_text("role") or "",
+        is_removed=row.flag("isRemoved"),
+        user_id=row.ident("id"),
+    )
+
+
+def parse_members(
+    payload: object, endpoint: str = MEMBERS, notes: list[Correction] | None = None
+) -> list[Member]:
+    """``notes``, when given, receives a :class:`Correction` per value not kept as sent."""
+    return _Obj(endpoint, "", payload, notes).records("teamMembers", _member)
 
 
 _DAILY_COUNTS: tuple[tuple[str, str], ...] = (
@@ -300,6 +458,7 @@ _DAILY_COUNTS: tuple[tuple[str, str], ...] = (
     ("usage_based_reqs", "usageBasedReqs"),
     ("bugbot_usages", "bugbotUsages"),
 )
+BOUNDS.update({key: _COUNT for _, key in _DAILY_COUNTS})
 
 
 def _daily_row(row: _Obj) -> DailyUsage:
@@ -326,17 +485,22 @@ def _daily_row(row: _Obj) -> DailyUsage:
     )
 
 
-def parse_daily_usage(payload: object, endpoint: str = DAILY_USAGE) -> PaginatedItems[DailyUsage]:
-    root = _Obj(endpoint, "", payload)
-    items = [_daily_row(row) for row in root.objects("data")]
+def parse_daily_usage(
+    payload: object, endpoint: str = DAILY_USAGE, notes: list[Correction] | None = None
+) -> PaginatedItems[DailyUsage]:
+    root = _Obj(endpoint, "", payload, notes)
+    items = root.records("data", _daily_row)
     return PaginatedItems(items=items, pagination=root.pagination())
 
 
-def parse_spend(payload: object, endpoint: str = SPEND) -> SpendPage:
-    root = _Obj(endpoint, "", payload)
+def parse_spend(
+    payload: object, endpoint: str = SPEND, notes: list[Correction] | None = None
+) -> SpendPage:
+    root = _Obj(endpoint, "", payload, notes)
     cycle_start = utc_day(root.epoch_ms("subscriptionCycleStart"))
-    items = [
-        MemberSpend(
+
+    def spend(row: _Obj) -> MemberSpend:
+        return MemberSpend(
             email=row.email("email"),
             cycle_start=cycle_start,
             name=row.opt_text("name") or "",
@@ -348,8 +512,8 @@ def parse_spend(payload: object, endpoint: str = SPEND) -> SpendPage:
             hard_limit_override_dollars=row.number("hardLimitOverrideDollars"),
             monthly_limit_dollars=row.opt_number("monthlyLimitDollars"),
         )
-        for row in root.objects("teamMemberSpend")
-    ]
+
+    items = root.records("teamMemberSpend", spend)
     return SpendPage(
         items=items,
         cycle_start=cycle_start,
@@ -415,9 +579,11 @@ def _usage_event(row: _Obj) -> UsageEvent:
     )
 
 
-def parse_usage_events(payload: object, endpoint: str = USAGE_EVENTS) -> PaginatedItems[UsageEvent]:
-    root = _Obj(endpoint, "", payload)
-    items = [_usage_event(row) for row in root.objects("usageEvents")]
+def parse_usage_events(
+    payload: object, endpoint: str = USAGE_EVENTS, notes: list[Correction] | None = None
+) -> PaginatedItems[UsageEvent]:
+    root = _Obj(endpoint, "", payload, notes)
+    items = root.records("usageEvents", _usage_event)
     pagination = root.pagination()
     if pagination.total_count is None:
         total = root.opt_count("totalUsageEventsCount")
@@ -441,19 +607,20 @@ def _group(row: _Obj, *, unassigned: bool) -> tuple[BillingGroup, list[GroupMemb
         raise row.fail("id", "is missing")
     memberships: list[GroupMembership] = []
     for key, former in (("currentMembers", False), ("formerMembers", True)):
-        for member in row.objects(key, required=False):
-            memberships.append(
-                GroupMembership(
-                    group_id=group_id,
-                    email=member.email("email"),
-                    user_id=member.ident("userId"),
-                    name=member.opt_text("name") or "",
-                    joined_at=member.opt_instant("joinedAt"),
-                    # A current member has not left, whatever a stray leftAt says.
-                    left_at=member.opt_instant("leftAt") if former else None,
-                    spend_cents=member.number("spendCents"),
-                )
+
+        def membership(member: _Obj, former: bool = former) -> GroupMembership:
+            return GroupMembership(
+                group_id=group_id,
+                email=member.email("email"),
+                user_id=member.ident("userId"),
+                name=member.opt_text("name") or "",
+                joined_at=member.opt_instant("joinedAt"),
+                # A current member has not left, whatever a stray leftAt says.
+                left_at=member.opt_instant("leftAt") if former else None,
+                spend_cents=member.number("spendCents"),
             )
+
+        memberships.extend(row.records(key, membership, required=False))
     current = sum(1 for m in memberships if m.left_at is None)
     group = BillingGroup(
         id=group_id,
@@ -467,8 +634,10 @@ def _group(row: _Obj, *, unassigned: bool) -> tuple[BillingGroup, list[GroupMemb
     return group, memberships
 
 
-def parse_groups(payload: object, endpoint: str = GROUPS) -> GroupsSnapshot:
-    root = _Obj(endpoint, "", payload)
+def parse_groups(
+    payload: object, endpoint: str = GROUPS, notes: list[Correction] | None = None
+) -> GroupsSnapshot:
+    root = _Obj(endpoint, "", payload, notes)
     groups: list[BillingGroup] = []
     memberships: list[GroupMembership] = []
     rows = [(row, False) for row in root.objects("groups")]
@@ -526,9 +695,9 @@ def _numbers(row: _Obj, skip: set[str]) -> Iterator[tuple[str, float]]:
     for key, value in row.data.items():
         if key in skip or not _is_number(value):
             continue
-        number = float(value)
-        if math.isfinite(number):
-            yield key, number
+        number = row.bounded(key, value, _ANY)
+        if number is not None:
+            yield row.clean(key, key), number
 
 
 def _analytics_row(metric: str, shape: _MetricShape, row: _Obj) -> Iterator[AnalyticsValue]:
@@ -552,14 +721,18 @@ def _analytics_row(metric: str, shape: _MetricShape, row: _Obj) -> Iterator[Anal
         inner = breakdown.child(name)
         if inner is None:
             continue
+        dimension = breakdown.clean(name, name)
         for field, value in _numbers(inner, set()):
-            yield AnalyticsValue(metric, day, field, value, name, "")
+            yield AnalyticsValue(metric, day, field, value, dimension, "")
 
 
-def parse_analytics(metric: str, payload: object) -> list[AnalyticsValue]:
+def parse_analytics(
+    metric: str, payload: object, notes: list[Correction] | None = None
+) -> list[AnalyticsValue]:
     """Rows of ``/analytics/team/<metric>`` in long form: one value per (day, dimension, field)."""
     shape = _ANALYTICS_SHAPES.get(metric)
     if shape is None:
         raise ValueError(f"unsupported analytics metric {metric!r}")
-    root = _Obj(analytics_endpoint(metric), "", payload)
-    return [value for row in root.objects("data") for value in _analytics_row(metric, shape, row)]
+    root = _Obj(analytics_endpoint(metric), "", payload, notes)
+    rows = root.records("data", lambda row: list(_analytics_row(metric, shape, row)))
+    return [value for values in rows for value in values]

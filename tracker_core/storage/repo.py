@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Column,
     Connection,
+    Float,
     Table,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -538,6 +540,18 @@ def spend_cents_expr(events: Table = t.usage_events) -> Any:
     charged: Column[Any] = events.c.charged_cents
     token: Column[Any] = events.c.token_cents
     return func.coalesce(charged, token, 0.0)
+
+
+def tokens_expr(events: Table = t.usage_events) -> Any:
+    """An event's tokens (input plus output) in SQL, as a double.
+
+    Every token sum starts here: a double sum cannot overflow on either database, where a
+    64-bit integer sum can (SQLite then fails the whole query, and kept failing every read
+    until the rows were deleted by hand). It is exact up to 2^53 tokens.
+    """
+    inputs: Column[Any] = events.c.input_tokens
+    outputs: Column[Any] = events.c.output_tokens
+    return cast(inputs, Float) + cast(outputs, Float)
 
 
 def usage_totals(conn: Connection) -> tuple[int, float]:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
-from tracker_core.storage.repo import spend_cents_expr
+from tracker_core.storage.repo import spend_cents_expr, tokens_expr
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ DAYS_PER_STATEMENT: Final = 200
 """Days recomputed per statement: bounded bind parameters and statements of steady size."""
 
 
-def _sums_of_events(days: Sequence[date]) -> Select[tuple[date, str, str, float, int, int]]:
+def _sums_of_events(days: Sequence[date]) -> Select[tuple[date, str, str, float, int, float]]:
     """The rollup rows of ``days``, summed from the events themselves."""
     ue = t.usage_events
     return (
@@ -55,7 +55,7 @@ def _sums_of_events(days: Sequence[date]) -> Select[tuple[date, str, str, float,
             ue.c.model,
             func.sum(spend_cents_expr()).label("spend_cents"),
             func.count().label("requests"),
-            func.sum(ue.c.input_tokens + ue.c.output_tokens).label("tokens"),
+            func.sum(tokens_expr()).label("tokens"),
         )
         .where(ue.c.day.in_(days))
         .group_by(ue.c.day, ue.c.user_email, ue.c.model)

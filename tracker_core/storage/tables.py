@@ -161,10 +161,11 @@ class UsageEventRow(Base):
     is_chargeable: Mapped[bool] = mapped_column(Boolean)
     is_headless: Mapped[bool] = mapped_column(Boolean)
     is_free_bugbot: Mapped[bool] = mapped_column(Boolean)
-    input_tokens: Mapped[int] = mapped_column(Integer)
-    output_tokens: Mapped[int] = mapped_column(Integer)
-    cache_write_tokens: Mapped[int] = mapped_column(Integer)
-    cache_read_tokens: Mapped[int] = mapped_column(Integer)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    """64-bit: one agent request can exceed 2^31 cache tokens (the parser's bound is 10^12)."""
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
     token_cents: Mapped[float | None] = mapped_column(Float)
     charged_cents: Mapped[float | None] = mapped_column(Float)
     cursor_token_fee: Mapped[float | None] = mapped_column(Float)
@@ -441,7 +442,9 @@ class EventRollupRow(Base):
     model: Mapped[str] = mapped_column(String, primary_key=True)
     spend_cents: Mapped[float] = mapped_column(Float)
     requests: Mapped[int] = mapped_column(Integer)
-    tokens: Mapped[int] = mapped_column(BigInteger)
+    tokens: Mapped[float] = mapped_column(Float)
+    """Summed as a double, like every token sum (see ``repo.tokens_expr``): no count of events
+    can overflow it on either database, and it is exact up to 2^53 tokens."""
 
 
 class RollupStaleDayRow(Base):
