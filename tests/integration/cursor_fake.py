@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.cursor_api.servers import KEY, Handler, Seen, reply, serve
+from tests.cursor_api.servers import KEY, Handler, Seen, error, reply, serve
 from tracker_core.collector import CollectionSummary, SilentProgress
 from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
 from tracker_core.cursor_api.schemas import SUPPORTED_ANALYTICS_METRICS
@@ -33,11 +33,16 @@ class Answers:
     analytics: list[Any] = field(default_factory=list)
     """Rows of ``/analytics/team/dau``; the other metrics answer no rows."""
     cycle_start_ms: int = 1_767_225_600_000
+    refusals: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Paths answered with an error instead: ``{path: (status, message)}``."""
 
 
 def _routes(answers: Answers) -> dict[tuple[str, str], Handler]:
     def answer(make: Any) -> Handler:
         async def handle(seen: Seen) -> web.StreamResponse:
+            if seen.path in answers.refusals:
+                status, message = answers.refusals[seen.path]
+                return error(status, message)
             return reply(make())
 
         return handle

@@ -155,6 +155,30 @@ def test_implausible_values_are_kept_in_bounds_and_reported(db_url: str, tmp_pat
     strict_json(detect.stdout)
 
 
+def test_an_error_message_with_nul_is_recorded(db_url: str) -> None:
+    """The API's own error text is stored with the run; a NUL in it once aborted the run."""
+    answers = hostile_answers()
+    answers.refusals["/teams/groups"] = (400, "bad\u0000request")
+
+    async def run() -> CollectionSummary:
+        async with fake_cursor(answers) as url:
+            return await collect(url, db_url)
+
+    summary = asyncio.run(run())
+    assert [result.name for result in summary.failed] == ["groups"]
+    engine = open_database(db_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(
+                select(t.collection_streams.c.error).where(
+                    t.collection_streams.c.stream == "groups"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == "GET /teams/groups was refused with HTTP 400: badrequest"
+
+
 # ------------------------------------------------------------------ any answer in Cursor's shapes
 
 _TEXT = st.text(

@@ -532,8 +532,12 @@ class CursorClient:
 
     def _scrub(self, text: str) -> str:
         """Blank out the keys, in clear or Basic-auth form, in text that came from elsewhere
-        (a body that echoes the request, an exception)."""
-        return redact(text, self._secrets, mask="[redacted]")
+        (a body that echoes the request, an exception).
+
+        NUL characters go too: the text ends up in the run's record, and PostgreSQL refuses
+        them in any text column (the whole run's record would be lost with it).
+        """
+        return redact(text.replace("\x00", ""), self._secrets, mask="[redacted]")
 
 
 def _has_next(pagination: schemas.Pagination, page_no: int) -> bool:
