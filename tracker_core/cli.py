@@ -89,9 +89,9 @@ def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         print(json.dumps(summary.to_json()))
     else:
         print_summary(summary, out, source=loaded.settings.cursor.api_url)
-    if not summary.ok:
-        failed = ", ".join(result.name for result in summary.failed)
-        say_error(f"collection incomplete: {failed} failed: {summary.failed[0].error}")
+    failure = summary.failure_message()
+    if failure is not None:
+        say_error(failure)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -141,9 +141,9 @@ def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         out = terminal()
         print_summary(summary, out, source=loaded.settings.cursor.api_url)
         print_detection(report, out)
-    if not summary.ok:
-        failed = ", ".join(result.name for result in summary.failed)
-        say_error(f"collection incomplete: {failed} failed: {summary.failed[0].error}")
+    failure = summary.failure_message()
+    if failure is not None:
+        say_error(failure)
         return EXIT_FAILED
     return _detection_exit(report)
 

@@ -42,7 +42,20 @@ STREAMS: tuple[str, ...] = (
 )
 """Collection order: members first so every later row has a known member."""
 
-ADMIN_STREAMS = frozenset(STREAMS) - {"analytics"}
+STREAM_LABELS: dict[str, str] = {
+    "members": "members",
+    "spend": "spend",
+    "groups": "billing groups",
+    "daily_usage": "daily usage",
+    "usage_events": "usage events",
+    "analytics": "analytics",
+}
+"""How every face names a stream to a person (the identifiers stay in JSON and the database)."""
+
+
+def stream_label(name: str) -> str:
+    return STREAM_LABELS.get(name, name)
+
 
 CORRECTIONS_KEPT = 20
 """Corrections a stream keeps to show; the rest are only counted (a broken field may touch
@@ -94,6 +107,8 @@ class StreamResult:
     """Values the API sent outside their plausible bounds, stored clamped or left out."""
     corrections: list[Correction] = field(default_factory=list)
     """The first :data:`CORRECTIONS_KEPT` of them."""
+    ended_run: bool = False
+    """The API refused the key here (401/403), so no later stream was attempted."""
 
     @property
     def ok(self) -> bool:
@@ -115,6 +130,8 @@ class CollectionSummary:
     finished_at: datetime
     duration_seconds: float
     streams: list[StreamResult] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the run ended before its last stream: the API refused the key (401 or 403)."""
 
     def stream(self, name: str) -> StreamResult:
         for result in self.streams:
@@ -134,10 +151,20 @@ class CollectionSummary:
     def corrected(self) -> int:
         return sum(result.corrected for result in self.streams)
 
+    def failure_message(self) -> str | None:
+        """The one line that says why the run did not succeed, or None when it did."""
+        if self.stopped is not None:
+            return f"{self.stopped}; collection stopped, as every other request would be refused"
+        if not self.failed:
+            return None
+        names = ", ".join(stream_label(result.name) for result in self.failed)
+        return f"collection incomplete: {names} failed: {self.failed[0].error}"
+
     def to_json(self) -> dict[str, Any]:
         events = self.stream("usage_events")
         return {
             "ok": self.ok,
+            "stopped": self.stopped,
             "run_id": self.run_id,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
@@ -273,23 +300,20 @@ class Collector:
         with self.engine.begin() as conn:
             run_id = repo.start_run(conn, started_at=started_at)
         results: list[StreamResult] = []
-        fatal: dict[bool, str] = {}
+        stopped: str | None = None
         for name in streams:
-            is_admin = name in ADMIN_STREAMS
             result = StreamResult(name, started_at=self.clock())
-            if is_admin in fatal:
-                result.error = fatal[is_admin]
-            else:
-                self.progress.stream_started(name, None)
-                try:
-                    await getattr(self, f"_collect_{name}")(result)
-                except (ApiAuthError, ApiPlanError) as exc:
-                    # The same key would be refused by every other endpoint of this API.
-                    result.error = str(exc)
-                    fatal[is_admin] = str(exc)
-                except TrackerError as exc:
-                    result.error = str(exc)
-                result.note(self.client.take_corrections())
+            self.progress.stream_started(name, None)
+            try:
+                await getattr(self, f"_collect_{name}")(result)
+            except (ApiAuthError, ApiPlanError) as exc:
+                # Every later request would be refused the same way: asking again would only
+                # repeat the message once per stream (and once per analytics metric).
+                result.error = stopped = str(exc)
+                result.ended_run = True
+            except TrackerError as exc:
+                result.error = str(exc)
+            result.note(self.client.take_corrections())
             result.finished_at = self.clock()
             self.progress.stream_finished(result)
             results.append(result)
@@ -304,6 +328,8 @@ class Collector:
                     new=result.new,
                     error=result.error,
                 )
+            if stopped is not None:
+                break
         finished_at = self.clock()
         failures = [result for result in results if not result.ok]
         status = (
@@ -315,7 +341,7 @@ class Collector:
                 run_id,
                 finished_at=finished_at,
                 status=status,
-                error="; ".join(f"{r.name}: {r.error}" for r in failures) or None,
+                error="; ".join(f"{stream_label(r.name)}: {r.error}" for r in failures) or None,
             )
         return CollectionSummary(
             run_id=run_id,
@@ -323,6 +349,7 @@ class Collector:
             finished_at=finished_at,
             duration_seconds=time.monotonic() - started,
             streams=results,
+            stopped=stopped,
         )
 
     async def _renew_lease(self) -> None:
@@ -483,11 +510,13 @@ async def collect(
 
 __all__ = [
     "STREAMS",
+    "STREAM_LABELS",
     "CollectionSummary",
     "Collector",
     "Progress",
     "SilentProgress",
     "StreamResult",
     "collect",
+    "stream_label",
     "window_count",
 ]

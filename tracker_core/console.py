@@ -28,19 +28,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from tracker_core.collector import CollectionSummary, StreamResult
+from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.detector import DetectionReport
 from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
 from tracker_core.queries import TeamStats, dollars
-
-STREAM_LABELS = {
-    "members": "members",
-    "spend": "spend",
-    "groups": "billing groups",
-    "daily_usage": "daily usage",
-    "usage_events": "usage events",
-    "analytics": "analytics",
-}
 
 
 def terminal(*, stderr: bool = False) -> Console:
@@ -65,18 +56,19 @@ class PlainProgress:
 
     def stream_started(self, stream: str, total: int | None) -> None:
         if total:
-            print(
-                f"collecting {STREAM_LABELS.get(stream, stream)} ({total} windows)", file=self.out
-            )
+            print(f"collecting {stream_label(stream)} ({total} windows)", file=self.out)
 
     def stream_advanced(self, stream: str, *, steps: int, fetched: int) -> None:
         if steps and stream in ("usage_events", "daily_usage"):
-            print(f"  {STREAM_LABELS[stream]}: {fetched:,} fetched", file=self.out, flush=True)
+            print(f"  {stream_label(stream)}: {fetched:,} fetched", file=self.out, flush=True)
 
     def stream_finished(self, result: StreamResult) -> None:
-        label = STREAM_LABELS.get(result.name, result.name)
+        label = stream_label(result.name)
         if result.ok:
             print(f"{label}: {result.fetched:,} fetched", file=self.out, flush=True)
+        elif result.ended_run:
+            # The reason is said once, by the command, when the run is over.
+            print(f"{label}: stopped", file=self.out, flush=True)
         else:
             print(f"{label}: FAILED: {result.error}", file=self.out, flush=True)
 
@@ -107,9 +99,7 @@ class BarProgress:
         if stream in self.tasks:
             self.progress.update(self.tasks[stream], total=total)
             return
-        self.tasks[stream] = self.progress.add_task(
-            STREAM_LABELS.get(stream, stream), total=total, fetched=0
-        )
+        self.tasks[stream] = self.progress.add_task(stream_label(stream), total=total, fetched=0)
 
     def stream_advanced(self, stream: str, *, steps: int, fetched: int) -> None:
         if stream in self.tasks:
@@ -119,9 +109,9 @@ class BarProgress:
         task = self.tasks.get(result.name)
         if task is None:
             task = self.tasks[result.name] = self.progress.add_task(
-                STREAM_LABELS.get(result.name, result.name), total=1, fetched=0
+                stream_label(result.name), total=1, fetched=0
             )
-        description = STREAM_LABELS.get(result.name, result.name)
+        description = stream_label(result.name)
         if not result.ok:
             description = f"[red]{description} failed[/red]"
         total = self.progress.tasks[task].total or 1
@@ -131,9 +121,19 @@ class BarProgress:
 
 
 def print_summary(summary: CollectionSummary, console: Console, *, source: str = "") -> None:
-    """The closing summary of a collection pass."""
+    """The closing summary of a collection pass.
+
+    A run the API stopped (key refused) gets a heading that says so and no per-stream failures:
+    the command states the reason once, on stderr, as for every failed command.
+    """
     where = f" from {source}" if source else ""
-    console.print(styled(f"Collection finished{where} in {summary.duration_seconds:.1f} s", "bold"))
+    seconds = f"{summary.duration_seconds:.1f} s"
+    if summary.stopped is not None:
+        console.print(styled(f"Collection stopped{where} after {seconds}", "bold"))
+        if not any(result.fetched for result in summary.streams):
+            return
+    else:
+        console.print(styled(f"Collection finished{where} in {seconds}", "bold"))
     events = summary.stream("usage_events")
     rows = [
         ("members", f"{summary.stream('members').fetched:,}"),
@@ -148,8 +148,9 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
         table.add_row(f"  {label}", value)
     console.print(table)
     for result in summary.failed:
-        label = STREAM_LABELS.get(result.name, result.name)
-        console.print(Text.assemble("  ", styled("failed", "red"), f" {label}: {result.error}"))
+        if not result.ended_run:
+            label = stream_label(result.name)
+            console.print(Text.assemble("  ", styled("failed", "red"), f" {label}: {result.error}"))
     print_corrections(summary, console)
 
 

@@ -325,9 +325,9 @@ class TrackerApp(App[None]):
         report = run_detection(self.engine, self.settings, clock=self.clock)
         fetched = sum(stream.fetched for stream in summary.streams)
         text = f"Collected {fetched:,} rows; detection: {report.new} new incident(s)."
-        if summary.failed:
-            failed = summary.failed[0]
-            text += f" {failed.name} failed: {failed.error}"
+        failure = summary.failure_message()
+        if failure is not None:
+            text += f" {failure[0].upper()}{failure[1:]}."
         return text
 
     def _collect_changed(self, event: Worker.StateChanged) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tracker_core.collector import StreamResult
+from tracker_core.collector import StreamResult, stream_label
 
 
 class TuiProgress:
@@ -18,14 +18,14 @@ class TuiProgress:
     def stream_started(self, stream: str, total: int | None) -> None:
         self._totals[stream] = total
         self._steps[stream] = 0
-        self._post(f"collecting {stream}…")
+        self._post(f"collecting {stream_label(stream)}…")
 
     def stream_advanced(self, stream: str, *, steps: int, fetched: int) -> None:
         self._steps[stream] = self._steps.get(stream, 0) + steps
         total = self._totals.get(stream)
         part = f" {self._steps[stream]}/{total}" if total else ""
-        self._post(f"collecting {stream}{part}: {fetched:,} rows")
+        self._post(f"collecting {stream_label(stream)}{part}: {fetched:,} rows")
 
     def stream_finished(self, result: StreamResult) -> None:
         outcome = f"failed: {result.error}" if result.error else f"{result.fetched:,} rows"
-        self._post(f"collected {result.name}: {outcome}")
+        self._post(f"collected {stream_label(result.name)}: {outcome}")

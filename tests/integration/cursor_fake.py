@@ -35,11 +35,14 @@ class Answers:
     cycle_start_ms: int = 1_767_225_600_000
     refusals: dict[str, tuple[int, str]] = field(default_factory=dict)
     """Paths answered with an error instead: ``{path: (status, message)}``."""
+    asked: list[str] = field(default_factory=list)
+    """The path of every request received, in order."""
 
 
 def _routes(answers: Answers) -> dict[tuple[str, str], Handler]:
     def answer(make: Any) -> Handler:
         async def handle(seen: Seen) -> web.StreamResponse:
+            answers.asked.append(seen.path)
             if seen.path in answers.refusals:
                 status, message = answers.refusals[seen.path]
                 return error(status, message)

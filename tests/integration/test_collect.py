@@ -144,6 +144,34 @@ def test_wrong_key_exits_1_and_says_so(simulator: str, db_url: str, tmp_path: Pa
     assert totals(db_url)["events"] == 0
 
 
+def test_a_refused_key_ends_the_run_with_one_message(
+    simulator: str, db_url: str, tmp_path: Path
+) -> None:
+    """Every later request would be refused the same way: one request, one message."""
+    config = write_config(tmp_path / "c.toml", api_url=simulator, db_url=db_url)
+    before = httpx.get(f"{simulator}/_simulator/stats").json()["by_path"]
+    result = run_cli("collect", config=config, key="not-the-key")
+    after = httpx.get(f"{simulator}/_simulator/stats").json()["by_path"]
+    assert result.code == 1
+    output = result.stdout + result.stderr
+    assert output.count("rejected the key") == 1, output
+    assert result.stderr.splitlines()[-1] == (
+        "cursor-tracker: Cursor Admin API rejected the key (401); "
+        "collection stopped, as every other request would be refused"
+    )
+    assert "Collection finished" not in result.stdout
+    assert "Collection stopped" in result.stdout
+    asked = {path: after[path] - before.get(path, 0) for path in after}
+    assert {path: n for path, n in asked.items() if n} == {"/teams/members": 1}
+
+    as_json = run_cli("collect", "--json", config=config, key="not-the-key")
+    summary = as_json.json()
+    assert as_json.code == 1
+    assert summary["stopped"] == "Cursor Admin API rejected the key (401)"
+    assert list(summary["streams"]) == ["members"]
+    assert as_json.stderr.count("rejected the key") == 1
+
+
 TIME_SCALE = 30.0
 """Clock speed of the rate-limit test: Cursor's rolling minute passes in two real seconds."""
 

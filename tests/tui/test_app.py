@@ -494,7 +494,7 @@ async def test_c_collects_then_detects_with_visible_progress(db_path: Path) -> N
             assert finished and finished[-1].startswith("Collected "), [
                 n.message for n in app._notifications
             ]
-    assert any(text.startswith("collecting usage_events") for text in seen)
+    assert any(text.startswith("collecting usage events") for text in seen)
     assert "running detection…" in seen
     assert seen[-1] == ""
 
