@@ -83,6 +83,26 @@ for PostgreSQL's index rows (2,704 bytes) when the text is part of a key."""
 MAX_EMAIL = 320
 """The longest address RFC 3696 allows; a longer "email" identifies nobody."""
 
+_DAILY_COUNTS: tuple[tuple[str, str], ...] = (
+    ("total_lines_added", "totalLinesAdded"),
+    ("total_lines_deleted", "totalLinesDeleted"),
+    ("accepted_lines_added", "acceptedLinesAdded"),
+    ("accepted_lines_deleted", "acceptedLinesDeleted"),
+    ("total_applies", "totalApplies"),
+    ("total_accepts", "totalAccepts"),
+    ("total_rejects", "totalRejects"),
+    ("total_tabs_shown", "totalTabsShown"),
+    ("total_tabs_accepted", "totalTabsAccepted"),
+    ("composer_requests", "composerRequests"),
+    ("chat_requests", "chatRequests"),
+    ("agent_requests", "agentRequests"),
+    ("cmdk_usages", "cmdkUsages"),
+    ("subscription_included_reqs", "subscriptionIncludedReqs"),
+    ("api_key_reqs", "apiKeyReqs"),
+    ("usage_based_reqs", "usageBasedReqs"),
+    ("bugbot_usages", "bugbotUsages"),
+)
+
 _COUNT = Bound(0, MAX_DAILY_COUNT, clamp=True)
 _TOKENS = Bound(0, MAX_TOKENS, clamp=True)
 _EVENT_CENTS = Bound(0, MAX_EVENT_CENTS, clamp=False)
@@ -108,7 +128,8 @@ BOUNDS: dict[str, Bound] = {
     "hardLimitOverrideDollars": _DOLLARS,
     "monthlyLimitDollars": Bound(0, MAX_MEMBER_CENTS / 100, clamp=False),
     "memberCount": _COUNT,
-    # POST /teams/daily-usage-data: every count, filled in below
+    # POST /teams/daily-usage-data
+    **{key: _COUNT for _, key in _DAILY_COUNTS},
 }
 """Plausible bounds of every numeric field the tracker stores, by its name in the API."""
 
@@ -437,28 +458,6 @@ def parse_members(
 ) -> list[Member]:
     """``notes``, when given, receives a :class:`Correction` per value not kept as sent."""
     return _Obj(endpoint, "", payload, notes).records("teamMembers", _member)
-
-
-_DAILY_COUNTS: tuple[tuple[str, str], ...] = (
-    ("total_lines_added", "totalLinesAdded"),
-    ("total_lines_deleted", "totalLinesDeleted"),
-    ("accepted_lines_added", "acceptedLinesAdded"),
-    ("accepted_lines_deleted", "acceptedLinesDeleted"),
-    ("total_applies", "totalApplies"),
-    ("total_accepts", "totalAccepts"),
-    ("total_rejects", "totalRejects"),
-    ("total_tabs_shown", "totalTabsShown"),
-    ("total_tabs_accepted", "totalTabsAccepted"),
-    ("composer_requests", "composerRequests"),
-    ("chat_requests", "chatRequests"),
-    ("agent_requests", "agentRequests"),
-    ("cmdk_usages", "cmdkUsages"),
-    ("subscription_included_reqs", "subscriptionIncludedReqs"),
-    ("api_key_reqs", "apiKeyReqs"),
-    ("usage_based_reqs", "usageBasedReqs"),
-    ("bugbot_usages", "bugbotUsages"),
-)
-BOUNDS.update({key: _COUNT for _, key in _DAILY_COUNTS})
 
 
 def _daily_row(row: _Obj) -> DailyUsage:
