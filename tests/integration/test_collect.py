@@ -172,8 +172,12 @@ def test_a_refused_key_ends_the_run_with_one_message(
     assert as_json.stderr.count("rejected the key") == 1
 
 
-TIME_SCALE = 30.0
-"""Clock speed of the rate-limit test: Cursor's rolling minute passes in two real seconds."""
+TIME_SCALE = 10.0
+"""Clock speed of the rate-limit test: Cursor's rolling minute passes in six real seconds.
+
+Faster would shrink the limiter's half-second safety margin below the jitter of a request's
+trip from client to server on a loaded machine, a gap the real clock never has.
+"""
 
 
 class ScaledClock:
@@ -195,13 +199,13 @@ def test_default_settings_never_trip_the_rate_limit(
     # One-day windows make the backfill need well over 20 admin requests, so the client's own
     # limiter, built from the default settings, has to hold requests back for the run to stay
     # under Cursor's 20 per rolling minute. Client and simulator share one clock that runs
-    # TIME_SCALE times faster, so several minutes of quota pass in seconds.
+    # TIME_SCALE times faster, so a minute of quota passes in seconds.
     clock = ScaledClock()
     with running_simulator(scenario, api_key=KEY, rate_limits=True, clock=clock) as api:
         settings = Settings(
             cursor=CursorSettings.model_validate({"admin_api_key": KEY, "api_url": api}),
             database=DatabaseSettings(url=db_url),
-            collector=CollectorSettings(events_window_days=1, analytics=False),
+            collector=CollectorSettings(backfill_days=12, events_window_days=1, analytics=False),
         )
         engine = open_database(db_url)
 
@@ -218,7 +222,7 @@ def test_default_settings_never_trip_the_rate_limit(
             engine.dispose()
         stats = httpx.get(f"{api}/_simulator/stats").json()
     assert summary.ok, [result.error for result in summary.failed]
-    assert stats["requests"] > 2 * 20, "the run must span several rolling minutes to prove much"
+    assert stats["requests"] > 20, "the run must outlast one rolling minute to prove anything"
     assert stats["rate_limited"] == 0
 
 
