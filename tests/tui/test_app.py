@@ -333,6 +333,32 @@ async def test_a_bad_value_is_refused_in_place(make_app: AppFactory, db_path: Pa
     assert stored_settings(db_path) == before
 
 
+async def test_a_field_is_checked_as_typed_and_its_message_follows_the_value(
+    make_app: AppFactory, db_path: Path
+) -> None:
+    before = stored_settings(db_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        field = app.screen.query_one("#setting-zscore_multiplier", Input)
+        error = app.screen.query_one("#error-zscore_multiplier", Static)
+        field.focus()
+        await pilot.press("end", *["backspace"] * len(field.value), *"abc")
+        await pilot.pause()
+        assert field.value == "abc"
+        assert "got 'abc'" in str(error.content)  # no Enter pressed
+        assert field.has_class("-invalid")
+        await pilot.press("backspace", "backspace", "backspace", "3")
+        await pilot.pause()
+        assert str(error.content) == ""
+        assert not field.has_class("-invalid")
+        await pilot.press("0", "0", "0")
+        await pilot.pause()
+        assert "got '3000'" in str(error.content)
+    assert stored_settings(db_path) == before  # typing alone stores nothing
+
+
 async def test_help_lists_the_screen_and_global_bindings(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

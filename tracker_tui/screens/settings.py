@@ -1,6 +1,8 @@
 """Screen 5: the detection settings as a form, validated by the core's ``parse_setting``.
 
-A value is checked before anything is stored: a bad one is refused next to its field with
+Each field is checked as it is typed, so the message under it always describes what the
+field holds now (a stale "got 'abc'" under a value since corrected would send people hunting
+for a problem that is gone). Saving checks again: a bad value is refused next to its field with
 the key's allowed range, and the database keeps its previous value. Billing groups are shown
 read-only (they come from Cursor).
 """
@@ -128,6 +130,11 @@ class SettingsScreen(DataScreen[SettingsData]):
         field.remove_class("-invalid")
         self.query_one(f"#row-{key}").remove_class("-invalid")
         return _text(value)
+
+    @on(Input.Changed, ".setting-input")
+    def _changed(self, event: Input.Changed) -> None:
+        """Check on every keystroke (and on a refresh's value), storing nothing."""
+        self._validate((event.input.id or "").removeprefix("setting-"))
 
     @on(Input.Submitted, ".setting-input")
     def _submitted(self, event: Input.Submitted) -> None:
