@@ -281,22 +281,30 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     ``c`` (collect now) works; elsewhere (scripts, CI) it prints the top spenders and the open
     incidents instead.
     """
+    from tracker_core.demo_store import (
+        DemoOrganisation,
+        prepare_database,
+        remember_organisation,
+        reopen_command,
+    )
     from tracker_core.simulator import generate_scenario, running_simulator
+    from tracker_core.simulator.org import organisation_time
 
     out, err = terminal(), terminal(stderr=True)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    database = data_dir / "tracker.db"
-    # The simulated organisation is generated afresh each time, so yesterday's demo data would
-    # only mix two different organisations.
-    for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        leftover.unlink(missing_ok=True)
+    as_of = organisation_time(datetime.now(UTC))
+    organisation = DemoOrganisation(args.users, args.days, args.seed, as_of.date())
+    database, previous = prepare_database(data_dir, organisation)
+    if previous:
+        err.print(previous, markup=False)
+    remember_organisation(data_dir, organisation)
 
     err.print(
         f"Simulating an organisation of {args.users} members over {args.days} days "
         f"(seed {args.seed}); no Cursor key or network needed."
     )
-    scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed)
+    scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed, now=as_of)
     demo_key = "demo-key"
     interactive = not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty()
     with running_simulator(scenario, api_key=demo_key, rate_limits=False) as url:
@@ -313,7 +321,9 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             from tracker_tui.app import run_tui
 
             run_tui(settings)
-            out.print(f"Demo database kept in {database}")
+            out.print(
+                f"Demo database: {database}\nReopen it: {reopen_command(database)}", markup=False
+            )
             return EXIT_OK if summary.ok else EXIT_FAILED
     print_summary(summary, out, source="the simulator")
     from tracker_core import incidents
@@ -334,7 +344,10 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     )
     print_incidents(queue, out)
     out.print(
-        f"\nDatabase: {database}  (browse it: DATABASE_URL=sqlite:///{database} cursor-tracker tui)"
+        f"\nDemo database: {database}\nReopen it: {reopen_command(database)}"
+        f"\n       or: {reopen_command(database, 'stats')}",
+        markup=False,
+        soft_wrap=True,
     )
     return EXIT_OK if summary.ok else EXIT_FAILED
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -265,3 +267,72 @@ def test_scenario_with_tokens_beyond_64_bits_is_one_line_exit_2(tmp_path: Path) 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "usageEvents[0].tokenUsage.inputTokens" in lines[0]
+
+
+def demo_env() -> dict[str, str]:
+    """The environment of someone who installed the tracker: ``cursor-tracker`` is on PATH."""
+    env = cli_env()
+    del env["CURSOR_ADMIN_API_KEY"]
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def pasted(line: str, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command the demo printed, exactly as a person pasting it into a shell would."""
+    return subprocess.run(
+        " ".join([line, *extra]),
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=demo_env(),
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_demo_rerun_keeps_acknowledgements_or_says_it_replaces_them(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "demo")
+    demo = ("demo", "--no-tui", "--users", "10", "--days", "14", "--data-dir", data_dir)
+    first = cursor_tracker(*demo, cwd=tmp_path, env=demo_env())
+    assert first.returncode == 0, first.stderr
+    assert "Reusing" not in first.stderr and "Replaced" not in first.stderr
+    [reopen] = [
+        line.removeprefix("Reopen it: ")
+        for line in first.stdout.splitlines()
+        if line.startswith("Reopen it: ")
+    ]
+    assert reopen.endswith("cursor-tracker tui")
+    # The printed command reopens the demo database from anywhere, not an empty one.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    base = reopen.removesuffix(" tui")
+    listing = pasted(base, "incidents", "list", "--json", cwd=elsewhere)
+    assert listing.returncode == 0, listing.stderr
+    target = listing_json(listing)["incidents"][0]["id"]
+    assert pasted(base, "incidents", "ack", str(target), cwd=elsewhere).returncode == 0
+    assert pasted(base, "settings", "set", "zscore_multiplier", "3", cwd=elsewhere).returncode == 0
+
+    again = cursor_tracker(*demo, cwd=tmp_path, env=demo_env())
+    assert again.returncode == 0, again.stderr
+    assert "Reusing the demo database" in again.stderr and "are kept" in again.stderr
+    after = listing_json(pasted(base, "incidents", "list", "--json", cwd=elsewhere))
+    assert {i["id"]: i["status"] for i in after["incidents"]}[target] == "acknowledged"
+    settings = pasted(base, "settings", "show", "--json", cwd=elsewhere)
+    assert json.loads(settings.stdout)["zscore_multiplier"] == 3
+
+    other = cursor_tracker(*demo, "--seed", "8", cwd=tmp_path, env=demo_env())
+    assert other.returncode == 0, other.stderr
+    assert "Replaced the demo database" in other.stderr and "not kept" in other.stderr
+    assert "seed 7" in other.stderr
+    replaced = listing_json(pasted(base, "incidents", "list", "--json", cwd=elsewhere))
+    assert all(i["status"] != "acknowledged" for i in replaced["incidents"])
+    settings = pasted(base, "settings", "show", "--json", cwd=elsewhere)
+    assert json.loads(settings.stdout)["zscore_multiplier"] == 2.5
+
+
+def listing_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed

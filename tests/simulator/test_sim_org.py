@@ -193,6 +193,33 @@ def test_same_seed_same_organisation() -> None:
     assert list(first.events) != list(other.events)
 
 
+def test_same_seed_same_day_same_organisation_whatever_the_minute() -> None:
+    """The demo's organisation depends on the seed and the UTC day, not on when it started."""
+    morning = datetime(2025, 3, 12, 9, 0, tzinfo=UTC)
+    runs = [
+        generate_scenario(users=12, days=10, seed=3, clock=lambda at=at: at)
+        for at in (
+            morning,
+            morning + timedelta(minutes=5),
+            datetime(2025, 3, 12, 23, 59, tzinfo=UTC),
+        )
+    ]
+    first = runs[0]
+    for later in runs[1:]:
+        assert later.members == first.members
+        assert list(later.events) == list(first.events)
+        assert later.groups == first.groups
+        assert later.planted_anomalies == first.planted_anomalies
+        assert later.now_ms == first.now_ms
+    # The organisation holds nothing later than the start of its day, so nothing in the future.
+    assert max(int(e["timestamp"]) for e in first.events) < day_start_ms(morning.date())
+    next_day = generate_scenario(
+        users=12, days=10, seed=3, clock=lambda: morning + timedelta(days=1)
+    )
+    assert list(next_day.events) != list(first.events)
+    assert_anomalies_hold(first, Metrics(first, 10))
+
+
 def event_id(event: dict[str, Any]) -> str:
     usage = event.get("tokenUsage", {})
     return usage_event_id(

@@ -9,7 +9,10 @@ wide margin, whatever day of the month ``now`` falls on, and is listed in the sc
 handful of members planted as ordinary, so tests can assert both what fires and what must not.
 
 Everything is drawn from ``random.Random(seed)``: the same seed and ``now`` give the same
-organisation, event for event.
+organisation, event for event. Without an explicit ``now`` the organisation is drawn as of the
+start of the current UTC day (:func:`organisation_time`), so a demo run at 09:00 and one at
+09:05, or at 17:00, show the same people, events, ranks and groups: a ``now`` taken to the
+minute would move every planted window and every random draw after it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 import random
 import statistics
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -749,21 +752,42 @@ class _Generator:
         ]
 
 
+def organisation_time(at: datetime) -> datetime:
+    """The instant an organisation generated at ``at`` is drawn as of: 00:00 UTC that day.
+
+    The whole of the day is the unit of reproducibility; the current day holds no events yet,
+    like a real team's early in the UTC day, and the anomalies are planted in the days before.
+    """
+    day = at.astimezone(UTC)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def generate_scenario(
-    *, users: int = 40, days: int = 45, seed: int = 7, now: datetime | None = None
+    *,
+    users: int = 40,
+    days: int = 45,
+    seed: int = 7,
+    now: datetime | None = None,
+    clock: Callable[[], datetime] = _utc_now,
 ) -> Scenario:
     """A seeded organisation of ``users`` members over the ``days`` UTC days ending at ``now``.
 
-    The result lists its planted anomalies and ordinary members (``plantedAnomalies``,
-    ``normalMembers``); its billing groups and analytics are filled in from its events, while
-    daily usage and spend are left to the scenario's derivation rules.
+    ``now`` defaults to :func:`organisation_time` of ``clock()``: the same seed on the same
+    UTC day gives the same organisation. The result lists its planted anomalies and ordinary
+    members (``plantedAnomalies``, ``normalMembers``); its billing groups and analytics are
+    filled in from its events, while daily usage and spend are left to the scenario's
+    derivation rules.
     """
     if not MIN_USERS <= users <= MAX_USERS:
         raise ValueError(f"users must be between {MIN_USERS} and {MAX_USERS}")
     if not MIN_DAYS <= days <= MAX_DAYS:
         raise ValueError(f"days must be between {MIN_DAYS} and {MAX_DAYS}")
     if now is None:
-        now = datetime.now(UTC)
+        now = organisation_time(clock())
     elif now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return _Generator(users=users, days=days, seed=seed, now=now).run()
