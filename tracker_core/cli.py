@@ -322,7 +322,9 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
             run_tui(settings)
             out.print(
-                f"Demo database: {database}\nReopen it: {reopen_command(database)}", markup=False
+                f"Demo database: {database}\nReopen it: {reopen_command(database)}",
+                markup=False,
+                soft_wrap=True,
             )
             return EXIT_OK if summary.ok else EXIT_FAILED
     print_summary(summary, out, source="the simulator")

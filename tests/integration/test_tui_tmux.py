@@ -103,4 +103,4 @@ def test_demo_opens_the_console_and_an_incident_is_acknowledged(
     assert len(acknowledged) == 1
 
     terminal.press("q")
-    terminal.wait_for(lambda s: "Demo database kept in" in s, "the console closing")
+    terminal.wait_for(lambda s: "Reopen it: DATABASE_URL=" in s, "the console closing")
