@@ -39,7 +39,7 @@ from tracker_core.console import (
 from tracker_core.dashboard import warm_overview
 from tracker_core.errors import ConfigError, TrackerError
 from tracker_core.jobs import collect_once, simulator_settings
-from tracker_core.queries import team_stats
+from tracker_core.queries import require_collected, team_stats
 from tracker_core.redact import redact
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
 from tracker_core.storage import open_database
@@ -155,6 +155,7 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     try:
         if args.action == "list":
             with engine.connect() as conn:
+                require_collected(conn, loaded.settings.database_url)
                 views = incidents.list_incidents(conn, status=args.status)
                 since = datetime.now(UTC) - timedelta(days=args.days)
                 times = incidents.response_times(conn, since=since)
@@ -232,6 +233,7 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     engine = open_database(loaded.settings.database_url)
     try:
         with engine.connect() as conn:
+            require_collected(conn, loaded.settings.database_url)
             stats = team_stats(conn, days=args.days, today=datetime.now(UTC).date())
     finally:
         engine.dispose()

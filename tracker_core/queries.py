@@ -9,11 +9,49 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from tracker_core.storage import rollups
+from tracker_core.errors import TrackerError
+from tracker_core.storage import describe_url, last_successful_run, rollups
+from tracker_core.storage import tables as t
+
+
+class NothingCollectedError(TrackerError):
+    """A report asked of a database no collection has reached: every figure would be zero.
+
+    A wrong ``DATABASE_URL`` or working directory opens (and creates) an empty SQLite file
+    without complaint, and "$0.00" reads like a quiet month rather than the wrong database, so
+    the reports name the database and how to fill it instead.
+    """
+
+
+def database_name(url: str) -> str:
+    """The database as a person finds it: an absolute path for SQLite, else the masked URL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return describe_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return f"sqlite:///{Path(parsed.database or '').resolve()}"
+    return describe_url(parsed)
+
+
+def require_collected(conn: Connection, url: str) -> None:
+    """Refuse to report on a database holding no collection and no members."""
+    if last_successful_run(conn) is not None:
+        return
+    if conn.execute(select(t.members.c.email).limit(1)).first() is not None:
+        return
+    raise NothingCollectedError(
+        f"nothing has been collected into {database_name(url)} yet: run `cursor-tracker "
+        "collect` with CURSOR_ADMIN_API_KEY set to fill it, or set DATABASE_URL to the "
+        "database you meant (the demo prints the command that reopens its own)"
+    )
 
 
 def dollars(cents: float) -> float:

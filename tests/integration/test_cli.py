@@ -7,12 +7,16 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.integration.helpers import cli_env
+from tracker_core.domain import Member
+from tracker_core.storage import open_database, repo
 
 SUBCOMMANDS = ["demo", "collect", "stats", "simulator"]
 
@@ -336,3 +340,39 @@ def listing_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
+
+
+def test_reports_on_a_never_collected_database_name_it_and_say_how_to_fill_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = cli_env(extra={"DATABASE_URL": db_url})
+    for command in (("stats",), ("stats", "--json"), ("incidents", "list")):
+        result = cursor_tracker(*command, cwd=tmp_path, env=env)
+        assert result.returncode == 1, command
+        assert "nothing has been collected into" in result.stderr
+        assert "cursor-tracker collect" in result.stderr
+        assert result.stdout == ""  # no "$0.00" that reads like a quiet month
+        if db_url.startswith("sqlite"):
+            assert str(tmp_path / "tracker.db") in result.stderr
+        else:
+            url = make_url(db_url)
+            assert f"@{url.host}:{url.port}/{url.database}" in result.stderr
+            assert not url.password or str(url.password) not in result.stderr
+    engine = open_database(db_url)
+    try:
+        with engine.begin() as conn:
+            repo.upsert_members(
+                conn, [Member("ana@example.com", "Ana", "member")], seen_at=datetime.now(UTC)
+            )
+    finally:
+        engine.dispose()
+    result = cursor_tracker("stats", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Top spenders" in result.stdout
+
+
+def test_a_relative_sqlite_url_is_named_by_its_full_path(tmp_path: Path) -> None:
+    env = cli_env(extra={"DATABASE_URL": "sqlite:///tracker.db"})
+    result = cursor_tracker("stats", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert f"sqlite:///{tmp_path / 'tracker.db'}" in result.stderr
