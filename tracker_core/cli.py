@@ -185,8 +185,10 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             return EXIT_OK
         action = incidents.acknowledge if args.action == "ack" else incidents.resolve
         with engine.begin() as conn:
+            before = incidents.get_incident(conn, args.id).status
             view = action(conn, args.id, now=datetime.now(UTC))
-        print(f"incident #{view.id} {view.status}: {view.message}")
+        already = "already " if view.status == before else ""
+        print(f"incident #{view.id} {already}{view.status}: {view.message}")
         return EXIT_OK
     finally:
         engine.dispose()
@@ -564,7 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true", help="print the queue as JSON")
     for name, what in (("ack", "acknowledge"), ("resolve", "resolve")):
-        command = incident_actions.add_parser(name, parents=[common], help=f"{what} incident ID")
+        command = incident_actions.add_parser(
+            name,
+            parents=[common],
+            help=f"{what} incident ID",
+            description=f"{what.capitalize()} incident ID. Repeating it is no error (exit 0, "
+            "the line says 'already'); acknowledging a resolved incident is (exit 1).",
+        )
         command.add_argument("id", type=_incident_id, metavar="ID")
     incidents.set_defaults(handler=cmd_incidents)
 

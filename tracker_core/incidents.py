@@ -365,7 +365,12 @@ def _resolve(
 
 
 def acknowledge(conn: Connection, incident_id: int, *, now: datetime) -> IncidentView:
-    """A person has seen the incident and is on it; the first acknowledgement's time counts."""
+    """A person has seen the incident and is on it; the first acknowledgement's time counts.
+
+    Acknowledging and resolving are both idempotent: repeating either changes nothing and is
+    no error (two people acting on the same alert both succeed). Acknowledging a resolved
+    incident is an error: it cannot go back to being worked on.
+    """
     view = get_incident(conn, incident_id)
     if view.status == "resolved":
         raise IncidentError(f"incident #{incident_id} is already resolved")
@@ -379,10 +384,14 @@ def acknowledge(conn: Connection, incident_id: int, *, now: datetime) -> Inciden
 
 
 def resolve(conn: Connection, incident_id: int, *, now: datetime) -> IncidentView:
-    """A person closes the incident and its anomaly; that fingerprint is not raised again."""
+    """A person closes the incident and its anomaly; that fingerprint is not raised again.
+
+    Resolving a resolved incident changes nothing (its first resolution keeps its time and
+    author), like a repeated acknowledgement.
+    """
     view = get_incident(conn, incident_id)
     if view.status == "resolved":
-        raise IncidentError(f"incident #{incident_id} is already resolved")
+        return view
     _resolve(conn, view.anomaly_id, incident_id, now, by="person")
     # Announcements still waiting would only tell people about something already handled.
     conn.execute(

@@ -145,10 +145,20 @@ def test_fingerprint_resolved_by_a_person_is_not_raised_again(db_engine: Engine)
     assert len(next_day.new) == 1
 
 
-def test_resolving_twice_or_an_unknown_incident_is_a_plain_error(db_engine: Engine) -> None:
+def test_acting_twice_changes_nothing_and_unknown_or_backward_steps_are_errors(
+    db_engine: Engine,
+) -> None:
     [change] = apply(db_engine, [finding()], T0).new
     with db_engine.begin() as conn:
-        incidents.resolve(conn, change.incident_id, now=T0)
+        incidents.acknowledge(conn, change.incident_id, now=T0)
+        again = incidents.acknowledge(conn, change.incident_id, now=T0 + timedelta(hours=1))
+    assert (again.status, again.acknowledged_at) == ("acknowledged", T0)
+    with db_engine.begin() as conn:
+        first = incidents.resolve(conn, change.incident_id, now=T0 + timedelta(hours=2))
+    with db_engine.begin() as conn:
+        second = incidents.resolve(conn, change.incident_id, now=T0 + timedelta(hours=3))
+    assert second == first and second.status == "resolved"
+    assert second.resolved_at == T0 + timedelta(hours=2)
     with (
         db_engine.begin() as conn,
         pytest.raises(incidents.IncidentError, match="already resolved"),

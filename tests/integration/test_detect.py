@@ -236,10 +236,15 @@ def test_incident_commands_acknowledge_and_resolve(collected: Path) -> None:
 
     ack = run_cli("incidents", "ack", str(target), config=collected)
     assert ack.code == 0 and f"incident #{target} acknowledged" in ack.stdout
+    # Repeating an action is no error, whichever it is; it says nothing changed.
+    ack_again = run_cli("incidents", "ack", str(target), config=collected)
+    assert ack_again.code == 0 and f"incident #{target} already acknowledged" in ack_again.stdout
     done = run_cli("incidents", "resolve", str(target), config=collected)
     assert done.code == 0 and f"incident #{target} resolved" in done.stdout
     again = run_cli("incidents", "resolve", str(target), config=collected)
-    assert again.code == 1 and "already resolved" in again.stderr
+    assert again.code == 0 and f"incident #{target} already resolved" in again.stdout
+    backward = run_cli("incidents", "ack", str(target), config=collected)
+    assert backward.code == 1 and "already resolved" in backward.stderr
 
     resolved = run_cli("incidents", "list", "--status", "resolved", "--json", config=collected)
     [item] = resolved.json()["incidents"]
