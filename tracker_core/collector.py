@@ -384,9 +384,8 @@ class Collector:
     async def _collect_groups(self, result: StreamResult) -> None:
         snapshot = await self.client.groups()
         with self.engine.begin() as conn:
-            repo.replace_groups(conn, snapshot, collected_at=self.clock())
+            result.new = repo.replace_groups(conn, snapshot, collected_at=self.clock())
         result.fetched = len(snapshot.groups)
-        result.new = len(snapshot.memberships)
         self.progress.stream_advanced("groups", steps=1, fetched=result.fetched)
 
     # --- windowed streams -------------------------------------------------------------------

@@ -66,6 +66,14 @@ def test_collecting_twice_adds_nothing(simulator: str, db_url: str, tmp_path: Pa
     assert second.json()["usage_events_new"] == 0
     # The overlap window re-fetched events on purpose; none of them became a second row.
     assert second.json()["usage_events_fetched"] > 0
+    # Every stream re-read what it had (members, spend, groups, days): nothing is "new".
+    assert {name: s["new"] for name, s in summary["streams"].items()}["members"] == (
+        summary["members"]
+    )
+    again = second.json()["streams"]
+    assert {name: s["new"] for name, s in again.items()} == dict.fromkeys(again, 0)
+    assert again["members"]["fetched"] > 0 and again["groups"]["fetched"] > 0
+    assert again["spend"]["fetched"] > 0 and again["daily_usage"]["fetched"] > 0
     assert totals(db_url) == after_first
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,11 +100,15 @@ def _upsert(
 
     ``keep`` names columns an update must leave alone; ``overrides`` maps the incoming row
     (the ``excluded`` pseudo-table) to columns an update sets to an expression instead.
+    Returns how many of the rows were not stored before: an incremental pass re-reads what it
+    already has (the overlap, every member each time), and calling all of that "new" would
+    hide the rows that really are.
     """
     if not rows:
         return 0
     key = [c.name for c in table.primary_key.columns]
     unique = _last_per_key(rows, lambda row: tuple(row[k] for k in key))
+    stored = _count_stored(conn, table, [tuple(row[k] for k in key) for row in unique])
     stmt = dialect_insert(conn, table)
     excluded = stmt.excluded
     set_: dict[str, Any] = {
@@ -112,7 +117,21 @@ def _upsert(
     if overrides is not None:
         set_.update(overrides(excluded))
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=set_), unique)
-    return len(unique)
+    return len(unique) - stored
+
+
+def _count_stored(conn: Connection, table: Table, keys: Sequence[tuple[Any, ...]]) -> int:
+    """How many of the primary ``keys`` (distinct) ``table`` holds already."""
+    columns = list(table.primary_key.columns)
+    found = 0
+    for chunk in _chunks(keys):
+        where = (
+            columns[0].in_([k[0] for k in chunk])
+            if len(columns) == 1
+            else tuple_(*columns).in_(list(chunk))
+        )
+        found += conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+    return found
 
 
 def _chunks(items: Sequence[_R], size: int = _CHUNK) -> Iterable[Sequence[_R]]:
@@ -124,7 +143,7 @@ def _chunks(items: Sequence[_R], size: int = _CHUNK) -> Iterable[Sequence[_R]]:
 
 
 def upsert_members(conn: Connection, members: Sequence[Member], *, seen_at: datetime) -> int:
-    """Store the listing of ``/teams/members``; returns how many members were written.
+    """Store the listing of ``/teams/members``; returns how many members are new.
 
     ``first_seen`` survives updates. ``removed_at`` is stamped the first time a member is
     flagged removed and kept while they stay removed; a member listed as active again has it
@@ -357,9 +376,9 @@ def replace_groups(conn: Connection, snapshot: GroupsSnapshot, *, collected_at: 
     """Store the billing groups and make their memberships exactly what the API says.
 
     Groups missing from the snapshot are kept, with their last memberships, so history that
-    refers to them still resolves. Returns how many rows were written (groups plus
-    memberships). A membership of a group the snapshot does not describe is a parser bug and
-    is refused rather than guessed at.
+    refers to them still resolves. Returns how many of the rows (groups plus memberships)
+    were not stored before. A membership of a group the snapshot does not describe is a
+    parser bug and is refused rather than guessed at.
     """
     group_ids = {g.id for g in snapshot.groups}
     strays = sorted({m.group_id for m in snapshot.memberships} - group_ids)
@@ -380,7 +399,16 @@ def replace_groups(conn: Connection, snapshot: GroupsSnapshot, *, collected_at: 
         }
         for g in snapshot.groups
     ]
-    written = _upsert(conn, t.billing_groups, group_rows)
+    new_groups = _upsert(conn, t.billing_groups, group_rows)
+    before = {
+        (group_id, email)
+        for chunk in _chunks(sorted(group_ids))
+        for group_id, email in conn.execute(
+            select(t.group_members.c.group_id, t.group_members.c.email).where(
+                t.group_members.c.group_id.in_(chunk)
+            )
+        )
+    }
     for chunk in _chunks(sorted(group_ids)):
         conn.execute(delete(t.group_members).where(t.group_members.c.group_id.in_(chunk)))
     member_rows = _last_per_key(
@@ -401,7 +429,7 @@ def replace_groups(conn: Connection, snapshot: GroupsSnapshot, *, collected_at: 
     )
     if member_rows:
         conn.execute(insert(t.group_members), member_rows)
-    return written + len(member_rows)
+    return new_groups + sum((row["group_id"], row["email"]) not in before for row in member_rows)
 
 
 # --- analytics -------------------------------------------------------------------------------
