@@ -43,6 +43,7 @@ from tracker_core.queries import require_collected, team_stats
 from tracker_core.redact import redact
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
 from tracker_core.storage import open_database
+from tracker_core.text import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -113,7 +114,7 @@ def _detect(loaded: LoadedSettings, *, dry_run: bool) -> DetectionReport:
 def _detection_exit(report: DetectionReport) -> int:
     if report.alerts.failed_total:
         say_error(
-            f"{report.alerts.failed_total} alert message(s) failed "
+            f"{plural(report.alerts.failed_total, 'alert message')} failed "
             f"({report.alerts.errors[0]}); they are retried on the next run"
         )
         return EXIT_FAILED
@@ -177,7 +178,7 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 out = terminal()
                 print_incidents(views, out, announced)
                 out.print(
-                    f"Last {args.days} days: {times.incidents} incidents; "
+                    f"Last {plural(args.days, 'day')}: {plural(times.incidents, 'incident')}; "
                     f"MTTD {incidents.format_duration(times.mttd)}, "
                     f"MTTI {incidents.format_duration(times.mtti)}, "
                     f"MTTR {incidents.format_duration(times.mttr)}"
@@ -305,7 +306,8 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     remember_organisation(data_dir, organisation)
 
     err.print(
-        f"Simulating an organisation of {args.users} members over {args.days} days "
+        f"Simulating an organisation of {plural(args.users, 'member')} over "
+        f"{plural(args.days, 'day')} "
         f"(seed {args.seed}); no Cursor key or network needed."
     )
     scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed, now=as_of)

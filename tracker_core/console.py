@@ -32,6 +32,7 @@ from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.detector import DetectionReport
 from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
 from tracker_core.queries import TeamStats, dollars
+from tracker_core.text import plural
 
 
 def terminal(*, stderr: bool = False) -> Console:
@@ -56,7 +57,7 @@ class PlainProgress:
 
     def stream_started(self, stream: str, total: int | None) -> None:
         if total:
-            print(f"collecting {stream_label(stream)} ({total} windows)", file=self.out)
+            print(f"collecting {stream_label(stream)} ({plural(total, 'window')})", file=self.out)
 
     def stream_advanced(self, stream: str, *, steps: int, fetched: int) -> None:
         if steps and stream in ("usage_events", "daily_usage"):
@@ -200,7 +201,7 @@ def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -
         )
     console.print(table)
     console.print(
-        f"{stats.active_members} of {stats.members} members active; "
+        f"{stats.active_members:,} of {plural(stats.members, 'member')} active; "
         f"cycle since {stats.cycle_start}: ${dollars(stats.cycle_spend_cents):,.2f}"
     )
 
@@ -215,7 +216,7 @@ def print_detection(report: DetectionReport, console: Console) -> None:
         Text.assemble(
             styled("Detection", "bold"),
             f": {verb} {report.new}, updated {report.updated}, "
-            f"resolved {report.resolved}; {len(report.anomalies)} anomalies open",
+            f"resolved {report.resolved}; {plural(len(report.anomalies), 'anomaly')} open",
         )
     )
     for problem in report.settings_problems:

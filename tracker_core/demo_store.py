@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
+from tracker_core.text import plural
+
 MARKER = "organisation.json"
 
 
@@ -29,13 +31,9 @@ class DemoOrganisation:
 
     def describe(self) -> str:
         return (
-            f"{_count(self.users, 'member')} over {_count(self.days, 'day')}, "
+            f"{plural(self.users, 'member')} over {plural(self.days, 'day')}, "
             f"seed {self.seed}, generated for {self.day.isoformat()}"
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def read_organisation(data_dir: Path) -> DemoOrganisation | None:

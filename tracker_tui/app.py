@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from tracker_core import incidents
 from tracker_core.config import Settings
 from tracker_core.storage import open_database, repo
+from tracker_core.text import plural
 from tracker_tui.commands import TrackerCommands
 from tracker_tui.progress import TuiProgress
 from tracker_tui.screens.base import DataScreen, plain_error
@@ -324,7 +325,9 @@ class TrackerApp(App[None]):
         self.call_from_thread(self.set_activity, "running detection…")
         report = run_detection(self.engine, self.settings, clock=self.clock)
         fetched = sum(stream.fetched for stream in summary.streams)
-        text = f"Collected {fetched:,} rows; detection: {report.new} new incident(s)."
+        text = (
+            f"Collected {plural(fetched, 'row')}; detection: {plural(report.new, 'new incident')}."
+        )
         failure = summary.failure_message()
         if failure is not None:
             text += f" {failure[0].upper()}{failure[1:]}."

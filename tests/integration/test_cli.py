@@ -302,6 +302,8 @@ def test_demo_rerun_keeps_acknowledgements_or_says_it_replaces_them(tmp_path: Pa
     first = cursor_tracker(*demo, cwd=tmp_path, env=demo_env())
     assert first.returncode == 0, first.stderr
     assert "Reusing" not in first.stderr and "Replaced" not in first.stderr
+    assert "of 10 members over 14 days" in first.stderr
+    assert "collecting usage events (1 window)" in first.stderr  # not "1 windows"
     [reopen] = [
         line.removeprefix("Reopen it: ")
         for line in first.stdout.splitlines()
@@ -316,6 +318,8 @@ def test_demo_rerun_keeps_acknowledgements_or_says_it_replaces_them(tmp_path: Pa
     assert listing.returncode == 0, listing.stderr
     target = listing_json(listing)["incidents"][0]["id"]
     assert pasted(base, "incidents", "ack", str(target), cwd=elsewhere).returncode == 0
+    one_day = pasted(base, "incidents", "list", "--days", "1", cwd=elsewhere)
+    assert one_day.returncode == 0 and "Last 1 day: " in one_day.stdout
     assert pasted(base, "settings", "set", "zscore_multiplier", "3", cwd=elsewhere).returncode == 0
 
     again = cursor_tracker(*demo, cwd=tmp_path, env=demo_env())
