@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 STALE_AFTER = timedelta(hours=2)
@@ -25,8 +26,22 @@ def money_short(cents: float) -> str:
     return f"${dollars:,.0f}"
 
 
+def column_counts(values: Sequence[int]) -> list[str]:
+    """A table column of counts, all in the unit of its largest value.
+
+    ``1.0M`` above ``956,182`` reads as the smaller figure, and eyes compare a column by the
+    length of its numbers: one unit per column (``0.9M`` under ``1.0M``) keeps the order
+    visible. Below a million the counts are exact.
+    """
+    top = max((abs(value) for value in values), default=0)
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M")):
+        if top >= size:
+            return [f"{value / size:.1f}{suffix}" for value in values]
+    return [f"{value:,}" for value in values]
+
+
 def count(value: int) -> str:
-    """``12,345`` under a million, ``1.2M`` above: tokens run to billions."""
+    """``12,345`` under a million, ``1.2M`` above, for a tile or an axis tick (never a column)."""
     if abs(value) >= 1_000_000_000:
         return f"{value / 1_000_000_000:.1f}B"
     if abs(value) >= 1_000_000:

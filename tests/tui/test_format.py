@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from textual.app import App, ComposeResult
 
+from tracker_core.dashboard import MemberRow
 from tracker_core.incidents import Announcement
-from tracker_tui.format import age, is_stale, money, money_short
+from tracker_tui.format import age, column_counts, is_stale, money, money_short
 from tracker_tui.screens.incidents import announcement_line
+from tracker_tui.widgets.tables import MembersTable
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -74,3 +77,32 @@ def test_an_announcement_line_says_what_became_of_the_alert() -> None:
     assert line("pending", reason="escalated")[0] == (
         "slack  (escalation) waiting for the next detection run to send it"
     )
+
+
+def test_a_count_column_reads_in_the_unit_of_its_largest_value() -> None:
+    assert column_counts([1_034_221, 956_182, 4_200]) == ["1.0M", "1.0M", "0.0M"]
+    assert column_counts([2_500_000_000, 956_182]) == ["2.5B", "0.0B"]
+    assert column_counts([956_182, 4_200]) == ["956,182", "4,200"]
+    assert column_counts([]) == []
+
+
+class _Table(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MembersTable(id="members")
+
+
+def _row(email: str, spend: float, tokens: int) -> MemberRow:
+    return MemberRow(email, email, "member", "", False, spend, 10, tokens, None, None, 0)
+
+
+async def test_the_members_table_never_mixes_units_in_one_column() -> None:
+    app = _Table()
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = app.query_one(MembersTable)
+        table.show([_row("a@x.test", 900.0, 1_034_221), _row("b@x.test", 800.0, 956_182)])
+        await pilot.pause()
+        tokens = [str(table.get_row(key)[3]).strip() for key in ("a@x.test", "b@x.test")]
+        assert tokens == ["1.0M", "1.0M"]  # not "1.0M" above "956,182"
+        table.filter("b@")
+        await pilot.pause()
+        assert str(table.get_row("b@x.test")[3]).strip() == "956,182"

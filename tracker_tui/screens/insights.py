@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from tracker_core import dashboard
 from tracker_core.dashboard import DEFAULT_DAYS, Insights
-from tracker_tui.format import count, money
+from tracker_tui.format import column_counts, count, money
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.members import RANGES, range_options
 from tracker_tui.widgets.charts import LineChart
@@ -95,6 +95,9 @@ class InsightsScreen(DataScreen[Insights]):
             adoption_days,
             {model: [float(n) for _, n in series] for model, series in adoption.items()},
         )
+        # Every count column is shown in one unit (column_counts), so each is formatted whole.
+        models = sorted(data.model_efficiency, key=lambda m: (-m.spend_cents, m.model))
+        requests = column_counts([m.requests for m in models])
         self.query_one("#efficiency", VimDataTable).replace_rows(
             [
                 (
@@ -102,31 +105,40 @@ class InsightsScreen(DataScreen[Insights]):
                     [
                         m.model,
                         right(money(m.spend_cents)),
-                        right(count(m.requests)),
+                        right(shown),
                         right(f"{m.cents_per_request:.2f}"),
                     ],
                 )
-                for m in sorted(data.model_efficiency, key=lambda m: (-m.spend_cents, m.model))
+                for m, shown in zip(models, requests, strict=True)
             ]
         )
+        tools = sorted(data.mcp_tools, key=lambda r: (-r[2], r[0], r[1]))
+        uses = column_counts([r[2] for r in tools])
         self.query_one("#mcp", VimDataTable).replace_rows(
             [
-                (f"{tool}@{server}", [tool, server, right(count(uses))])
-                for tool, server, uses in sorted(data.mcp_tools, key=lambda r: (-r[2], r[0], r[1]))
+                (f"{tool}@{server}", [tool, server, right(shown)])
+                for (tool, server, _), shown in zip(tools, uses, strict=True)
             ]
         )
+        extensions = sorted(data.file_extensions, key=lambda r: (-r[2], r[0]))
+        files = column_counts([r[1] for r in extensions])
+        lines = column_counts([r[2] for r in extensions])
         self.query_one("#extensions", VimDataTable).replace_rows(
             [
-                (ext, [ext, right(count(files)), right(count(lines))])
-                for ext, files, lines in sorted(data.file_extensions, key=lambda r: (-r[2], r[0]))
+                (ext, [ext, right(shown_files), right(shown_lines)])
+                for (ext, _, _), shown_files, shown_lines in zip(
+                    extensions, files, lines, strict=True
+                )
             ]
         )
         # The API reports shares as fractions of 1; a source giving percents sums past 1.5.
         scale = 100.0 if sum(share for _, _, share in data.client_versions) <= 1.5 else 1.0
+        versions = sorted(data.client_versions, key=lambda r: (-r[1], r[0]))
+        users = column_counts([r[1] for r in versions])
         self.query_one("#versions", VimDataTable).replace_rows(
             [
-                (v, [v, right(count(users)), right(f"{share * scale:.1f}%")])
-                for v, users, share in sorted(data.client_versions, key=lambda r: (-r[1], r[0]))
+                (v, [v, right(shown), right(f"{share * scale:.1f}%")])
+                for (v, _, share), shown in zip(versions, users, strict=True)
             ]
         )
 

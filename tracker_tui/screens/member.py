@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from tracker_core import dashboard, incidents
 from tracker_core.dashboard import MemberDetail
 from tracker_core.incidents import IncidentView
-from tracker_tui.format import count, money, money_short
+from tracker_tui.format import column_counts, count, money, money_short
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.charts import LineChart
 from tracker_tui.widgets.grid import ActivityGrid
@@ -105,20 +105,23 @@ class MemberScreen(DataScreen[MemberData]):
         self.query_one("#chart-tokens", LineChart).show(
             days, {"tokens": [float(r[2]) for r in d.daily]}
         )
+        models = sorted(d.models, key=lambda m: (-m[2], m[0]))
+        requests = column_counts([m[1] for m in models])
         self.query_one("#models", VimDataTable).replace_rows(
             [
-                (model, [model, right(count(requests)), right(money(cents))])
-                for model, requests, cents in sorted(d.models, key=lambda m: (-m[2], m[0]))
+                (model, [model, right(shown), right(money(cents))])
+                for (model, _, cents), shown in zip(models, requests, strict=True)
             ]
         )
         known = [key for key, _ in FEATURES]
         labels = dict(FEATURES)
         keys = known + sorted(k for k in d.features if k not in labels)
+        present = [key for key in keys if key in d.features]
+        uses = column_counts([d.features[key] for key in present])
         self.query_one("#features", VimDataTable).replace_rows(
             [
-                (key, [labels.get(key, key), right(count(d.features.get(key, 0)))])
-                for key in keys
-                if key in d.features
+                (key, [labels.get(key, key), right(shown)])
+                for key, shown in zip(present, uses, strict=True)
             ]
         )
         self.query_one("#activity", ActivityGrid).show(d.activity)

@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from tracker_core.dashboard import MemberRow
-from tracker_tui.format import count, day, money
+from tracker_tui.format import column_counts, day, money
 
 
 class Cell:
@@ -116,13 +116,15 @@ class Column:
     cell: Callable[[MemberRow], str | Cell]
     descending: bool = False
     """Numbers start highest first: the question is always "who spends most"."""
+    counts: Callable[[MemberRow], int] | None = None
+    """A column of counts, shown in one unit for all its rows (``cell`` is then unused)."""
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("Name", lambda r: r.name.lower(), lambda r: r.name + (" (removed)" * r.is_removed)),
     Column("Spend", lambda r: r.spend_cents, lambda r: right(money(r.spend_cents)), True),
-    Column("Requests", lambda r: r.requests, lambda r: right(count(r.requests)), True),
-    Column("Tokens", lambda r: r.tokens, lambda r: right(count(r.tokens)), True),
+    Column("Requests", lambda r: r.requests, lambda r: "", True, counts=lambda r: r.requests),
+    Column("Tokens", lambda r: r.tokens, lambda r: "", True, counts=lambda r: r.tokens),
     Column("Top model", lambda r: r.top_model or "", lambda r: r.top_model or "—"),
     Column(
         "Last active",
@@ -219,8 +221,18 @@ class MembersTable(VimDataTable):
         self._add_columns()
         rows = self.shown_rows()
         self._matching = len(rows)
-        for row in rows[: self.limit]:
-            self.add_row(*(column.cell(row) for column in COLUMNS), key=row.email)
+        shown = rows[: self.limit]
+        counted = {
+            index: column_counts([column.counts(row) for row in shown])
+            for index, column in enumerate(COLUMNS)
+            if column.counts is not None
+        }
+        for n, row in enumerate(shown):
+            cells = (
+                right(counted[index][n]) if index in counted else column.cell(row)
+                for index, column in enumerate(COLUMNS)
+            )
+            self.add_row(*cells, key=row.email)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
 
