@@ -29,6 +29,7 @@ from tracker_core.config import (
 from tracker_core.console import (
     BarProgress,
     PlainProgress,
+    print_daily,
     print_detection,
     print_incidents,
     print_summary,
@@ -243,7 +244,10 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.json:
         print(json.dumps(stats.to_json()))
     else:
-        print_top_spenders(stats, terminal(), limit=args.top)
+        out = terminal()
+        print_top_spenders(stats, out, limit=args.top)
+        out.print()
+        print_daily(stats, out)
     return EXIT_OK
 
 

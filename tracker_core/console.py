@@ -206,6 +206,23 @@ def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -
     )
 
 
+def print_daily(stats: TeamStats, console: Console) -> None:
+    """The team's days in the window, oldest first, as ``stats --json`` lists them."""
+    table = Table(title="Per day (UTC)", title_justify="left")
+    table.add_column("day")
+    table.add_column("spend", justify="right")
+    table.add_column("requests", justify="right")
+    table.add_column("active members", justify="right")
+    for day in stats.daily:
+        table.add_row(
+            day.day.isoformat(),
+            f"${dollars(day.spend_cents):,.2f}",
+            f"{day.requests:,}",
+            f"{day.active_users:,}",
+        )
+    console.print(table)
+
+
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
 
 

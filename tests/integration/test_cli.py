@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -320,6 +321,12 @@ def test_demo_rerun_keeps_acknowledgements_or_says_it_replaces_them(tmp_path: Pa
     assert pasted(base, "incidents", "ack", str(target), cwd=elsewhere).returncode == 0
     one_day = pasted(base, "incidents", "list", "--days", "1", cwd=elsewhere)
     assert one_day.returncode == 0 and "Last 1 day: " in one_day.stdout
+    # The stats text shows the per-day table as well as the top spenders.
+    week = pasted(base, "stats", "--days", "7", cwd=elsewhere)
+    week_json = json.loads(pasted(base, "stats", "--days", "7", "--json", cwd=elsewhere).stdout)
+    assert week.returncode == 0 and "Top spenders" in week.stdout and "Per day" in week.stdout
+    for day in week_json["daily"]:
+        assert re.search(rf"{day['day']}\W+\${day['spend']:,.2f}\W", week.stdout), day
     assert pasted(base, "settings", "set", "zscore_multiplier", "3", cwd=elsewhere).returncode == 0
 
     again = cursor_tracker(*demo, cwd=tmp_path, env=demo_env())
