@@ -259,8 +259,19 @@ def print_detection(report: DetectionReport, console: Console) -> None:
     if report.dry_run:
         console.print("Dry run: nothing was stored and no alert was sent.")
         return
+    if not report.channels and not alerts.sent and not alerts.failed_total:
+        # "none sent" alone reads as "nothing was worth telling"; here nothing could be.
+        console.print(
+            "Alerts: none sent, no channel is configured (set SLACK_BOT_TOKEN and "
+            "SLACK_CHANNEL_ID, or RESEND_API_KEY and ALERT_EMAIL_TO).",
+            markup=False,
+        )
+        return
     sent = ", ".join(f"{n} {channel}" for channel, n in sorted(alerts.sent.items())) or "none"
-    console.print(f"Alerts sent: {sent}; failed: {alerts.failed_total}")
+    console.print(
+        f"Alerts sent: {sent}; failed: {alerts.failed_total} "
+        f"(configured: {', '.join(report.channels) or 'none'})"
+    )
     for error in alerts.errors:
         console.print(
             Text.assemble(

@@ -49,6 +49,8 @@ class DetectionReport:
     alerts: DispatchResult = field(default_factory=DispatchResult)
     dry_run: bool = False
     settings_problems: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    """The alert channels configured for this run; none means no alert could be sent."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -298,6 +300,7 @@ def _detect_and_apply(
             resolved=result.resolved,
             dry_run=dry_run,
             settings_problems=data.settings_problems,
+            channels=[name for name, on in channels_configured(settings).items() if on],
         )
         if dry_run:
             transaction.rollback()
