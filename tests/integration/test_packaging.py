@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,8 +15,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_building_prints_no_deprecation_banner_and_declares_the_licence(tmp_path: Path) -> None:
+    # A copy of the sources: building in place would leave build/ in the working tree.
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("tracker_core", "tracker_tui"):
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -26,7 +37,7 @@ def test_building_prints_no_deprecation_banner_and_declares_the_licence(tmp_path
         pytest.skip("no package index reachable to fetch the build backend")
     assert build.returncode == 0, output
     assert "deprecated" not in output.lower()
-    [wheel] = tmp_path.glob("*.whl")
+    [wheel] = wheels.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         [metadata] = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
         assert "License-Expression: MIT" in archive.read(metadata).decode()
