@@ -449,6 +449,22 @@ CONFIG_HELP = (
 )
 
 
+def _settings_epilog() -> str:
+    """Every detection setting with its default and allowed values, for ``settings set -h``."""
+    from tracker_core.detection.settings import SPECS
+
+    width = max(len(spec.key) for spec in SPECS)
+    lines = ["keys (default; allowed values):"]
+    for spec in SPECS:
+        default = _plain_number(spec.default)
+        lines.append(f"  {spec.key:<{width}}  {default}; {spec.describe_range()}")
+    return "\n".join(lines)
+
+
+def _plain_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Every subcommand accepts --config too, so both `cursor-tracker --config F collect` and
     # `cursor-tracker collect --config F` work. The subcommands' copy has no default: argparse
@@ -544,9 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
     cron = commands.add_parser(
         "cron",
         parents=[common],
-        help="collect, then detect (the scheduled job)",
-        description="One collection pass followed by one detection run, as the daemon's "
-        "schedule and POST /api/cron do. Run it hourly from a crontab or a systemd timer.",
+        help="collect, then detect (the job to schedule hourly)",
+        description="One collection pass followed by one detection run. Schedule it hourly "
+        "from a crontab or a systemd timer, e.g. '0 * * * * cursor-tracker cron'. (No built-in "
+        "daemon runs it yet.)",
     )
     cron.add_argument("--json", action="store_true", help="print both results as one JSON object")
     cron.set_defaults(handler=cmd_cron)
@@ -592,10 +609,16 @@ def build_parser() -> argparse.ArgumentParser:
     show = setting_actions.add_parser("show", parents=[common], help="every setting and its value")
     show.add_argument("--json", action="store_true", help="print the settings as JSON")
     change = setting_actions.add_parser(
-        "set", parents=[common], help="change one setting (validated)"
+        "set",
+        parents=[common],
+        help="change one setting (validated)",
+        description="Store one detection setting. A value outside its range is refused\n"
+        "(exit 2) and the stored value is kept.",
+        epilog=_settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    change.add_argument("key", metavar="KEY")
-    change.add_argument("value", metavar="VALUE")
+    change.add_argument("key", metavar="KEY", help="one of the keys listed below")
+    change.add_argument("value", metavar="VALUE", help="the new value, e.g. 500 or 2.5")
     settings.set_defaults(handler=cmd_settings)
 
     simulator = commands.add_parser(
@@ -606,7 +629,9 @@ def build_parser() -> argparse.ArgumentParser:
         "organisation, with pagination, Basic auth, rate limits and error bodies. Prints "
         "'listening on http://H:P' first, then serves until interrupted.",
     )
-    simulator.add_argument("--host", default="127.0.0.1")
+    simulator.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     simulator.add_argument(
         "--port", type=_port, default=8787, help="0 picks a free port (default 8787)"
     )
@@ -622,7 +647,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=45,
         help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default 45)",
     )
-    simulator.add_argument("--seed", type=int, default=7)
+    simulator.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="random seed; the same seed on the same UTC day gives the same organisation "
+        "(default 7)",
+    )
     simulator.add_argument("--scenario", metavar="FILE", help="serve this scenario JSON instead")
     simulator.add_argument("--api-key", default="sim-key", help="accepted key (default sim-key)")
     simulator.add_argument("--no-rate-limit", action="store_true", help="serve without rate limits")
@@ -631,7 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(0.0, 1.0),
         default=0.0,
         metavar="F",
-        help="share of requests answered with a 5xx, 429, slow or truncated response",
+        help="share of requests answered with a 5xx, 429, slow or truncated response "
+        "(0 to 1, default 0)",
     )
     simulator.add_argument(
         "--latency",

@@ -387,3 +387,44 @@ def test_a_relative_sqlite_url_is_named_by_its_full_path(tmp_path: Path) -> None
     result = cursor_tracker("stats", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert f"sqlite:///{tmp_path / 'tracker.db'}" in result.stderr
+
+
+def test_settings_set_help_lists_every_key_with_its_default_and_range() -> None:
+    from tracker_core.detection.settings import SPECS
+
+    result = cursor_tracker("settings", "set", "--help")
+    assert result.returncode == 0
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+    for spec in SPECS:
+        assert spec.key in lines, spec.key
+        assert spec.describe_range() in lines[spec.key]
+    assert "zscore_multiplier         2.5;" in result.stdout
+
+
+def test_simulator_help_states_every_default() -> None:
+    result = cursor_tracker("simulator", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for flag, default in [
+        ("--host HOST", "127.0.0.1"),
+        ("--port PORT", "8787"),
+        ("--users USERS", "40"),
+        ("--days DAYS", "45"),
+        ("--seed SEED", "7"),
+        ("--fault-rate F", "0"),
+        ("--latency SECONDS", "0"),
+    ]:
+        flag_help = text.split(f" {flag} ", 1)[1].split(" --", 1)[0]
+        assert f"default {default})" in flag_help, flag
+
+
+def test_cron_help_and_example_config_do_not_promise_a_daemon() -> None:
+    result = cursor_tracker("cron", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "crontab" in text and "No built-in daemon runs it yet" in text
+    assert "the daemon's schedule" not in text
+    example = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text()
+    daemon = example.split("[daemon]", 1)[1]
+    assert "not built yet" in daemon
+    assert "# When the daemon collects" not in daemon
