@@ -134,6 +134,8 @@ class SettingsScreen(DataScreen[SettingsData]):
     @on(Input.Changed, ".setting-input")
     def _changed(self, event: Input.Changed) -> None:
         """Check on every keystroke (and on a refresh's value), storing nothing."""
+        if not self._loaded:  # the empty fields before the first load are no one's typing
+            return
         self._validate((event.input.id or "").removeprefix("setting-"))
 
     @on(Input.Submitted, ".setting-input")
