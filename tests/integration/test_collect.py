@@ -240,7 +240,7 @@ def test_two_collectors_started_together_do_not_both_collect(
     with running_simulator(scenario, api_key=KEY, rate_limits=False, latency=0.3) as api:
         config = write_config(tmp_path / "c.toml", api_url=api, db_url=db_url, lease_wait_seconds=1)
         # Create the schema first so both start from the same point.
-        assert run_cli("stats", "--json", config=config).code == 0
+        open_database(db_url).dispose()
         first = start_cli("collect", "--json", config=config)
         second = start_cli("collect", "--json", config=config)
         outputs = [process.communicate(timeout=300) for process in (first, second)]
