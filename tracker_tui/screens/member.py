@@ -94,10 +94,13 @@ class MemberScreen(DataScreen[MemberData]):
         self.sub_title = f"{d.name or d.email}"
         rank = f"rank {d.team_rank}" if d.team_rank else "not active"
         who = f"{d.role}{', removed' if d.is_removed else ''}"
+        group = d.group or "no group"
         self.query_one("#tile-who", Tile).show(
-            d.name or d.email, f"{who} · {d.group or 'no group'}"
+            d.name or d.email, f"{who} · {group}", shorter=(group,)
         )
-        self.query_one("#tile-spend", Tile).show(money(d.spend_cents), f"{d.days} days · {rank}")
+        self.query_one("#tile-spend", Tile).show(
+            money(d.spend_cents), f"{d.days} days · {rank}", shorter=(rank,)
+        )
         self.query_one("#tile-requests", Tile).show(count(d.requests), "requests")
         self.query_one("#tile-tokens", Tile).show(count(d.tokens), "tokens in + out")
         days = [row[0] for row in d.daily]

@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import RenderResult
 from textual.geometry import Size
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
+
+from tracker_tui.format import MIN_LABEL_WIDTH, shorten_labels
 
 Formatter = Callable[[float], str]
 
@@ -165,17 +168,19 @@ def render_bars(bars: Sequence[tuple[str, float]], fmt: Formatter, size: Size, c
         return Text("no data", style="dim")
     values = steady([value for _, value in shown])
     texts = [fmt(value) for value in values]
-    label_width = min(max(len(label) for label, _ in shown), max(6, size.width // 3))
     value_width = max(len(text) for text in texts)
+    # Names before bar length: a bar a quarter of the width still shows the proportions,
+    # a name cut short may no longer say who or what it is.
+    label_room = size.width - value_width - 2 - max(4, size.width // 4)
+    label_width = min(max(cell_len(label) for label, _ in shown), max(MIN_LABEL_WIDTH, label_room))
+    labels = shorten_labels([label for label, _ in shown], label_width)
     room = max(1, size.width - label_width - value_width - 2)
     top = max(values) or 1.0
     out = Text(no_wrap=True, overflow="crop")
-    for (label, _), value, text in zip(shown, values, texts, strict=True):
-        if len(label) > label_width:
-            label = label[: label_width - 1] + "…"
+    for label, value, text in zip(labels, values, texts, strict=True):
         cells = value / top * room
         bar = "█" * int(cells) + " ▏▎▍▌▋▊▉"[int((cells - int(cells)) * 8)].strip()
-        out.append(f"{label:<{label_width}} ")
+        out.append(label + " " * (label_width - cell_len(label) + 1))
         out.append(f"{bar:<{room}}", style=colour)
         out.append(f" {text:>{value_width}}\n")
     out.rstrip()

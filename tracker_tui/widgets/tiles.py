@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
+
+from tracker_tui.format import shorten_middle
 
 
 class Tile(Widget):
@@ -30,16 +35,37 @@ class Tile(Widget):
     def __init__(self, label: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = label
-        self._text = Text("…")
+        self._value = "…"
+        self._notes: tuple[str, ...] = ("",)
 
-    def show(self, value: str, note: str, *, warn: bool = False) -> None:
-        """Replace the figure; the tile keeps its size so the row does not jump."""
-        text = Text(value, style="bold", no_wrap=True, overflow="ellipsis")
-        text.append("\n")
-        text.append(note, style="dim")
-        self._text = text
+    def show(
+        self, value: str, note: str, *, warn: bool = False, shorter: Sequence[str] = ()
+    ) -> None:
+        """Replace the figure; the tile keeps its size so the row does not jump.
+
+        ``shorter`` are briefer notes, most telling first, for a tile too narrow for ``note``:
+        at 80 columns "30 days · rank 12" would lose the rank to an ellipsis, so the tile
+        shows "rank 12" instead. The first that fits is shown, at the width the tile has
+        when it paints; when none fits, the last is cut in the middle, keeping both ends.
+        """
+        self._value = value
+        self._notes = (note, *shorter)
         self.set_class(warn, "-warn")
         self.refresh()
 
     def render(self) -> Text:
-        return self._text
+        width = self.content_size.width
+        text = Text(fit_one([self._value], width), style="bold", no_wrap=True)
+        text.append("\n")
+        text.append(fit_one(self._notes, width), style="dim")
+        return text
+
+
+def fit_one(choices: Sequence[str], width: int) -> str:
+    """The first of ``choices`` that fits ``width`` cells, else the last cut in the middle."""
+    for choice in choices:
+        if cell_len(choice) <= width:
+            return choice
+    if width < 2:  # not laid out yet
+        return choices[-1]
+    return shorten_middle(choices[-1], width)
