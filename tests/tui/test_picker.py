@@ -23,11 +23,11 @@ from tracker_tui.screens.insights import InsightsScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.widgets.picker import Picker, PickerScreen
-from tracker_tui.widgets.tables import COLUMNS, MembersTable, VimDataTable
+from tracker_tui.widgets.tables import MembersTable, VimDataTable
 
 AppFactory = Callable[[], TrackerApp]
 SIZE = (120, 40)
-GROUP_COLUMN = [column.label for column in COLUMNS].index("Group")
+GROUP_COLUMN = "Group"
 
 
 def painted(widget: Widget) -> str:
@@ -49,8 +49,10 @@ def open_list(app: App[None]) -> tuple[str, list[str], str]:
     return str(choices.border_title), labels, labels[choices.highlighted]
 
 
-def column(table: VimDataTable, index: int) -> list[str]:
-    """One column's cells, top to bottom, as text."""
+def column(table: VimDataTable, index: int | str) -> list[str]:
+    """One column's cells, top to bottom, as text; by position, or by key (members table)."""
+    if isinstance(index, str):
+        return [str(cell) for cell in table.get_column(index)]
     return [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
 
 

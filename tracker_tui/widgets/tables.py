@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -88,13 +89,34 @@ class VimDataTable(DataTable[Any]):
         return super().add_row(*shown, height=height, key=key, label=label)
 
     def replace_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Refill by row key, keeping the highlighted row when it is still there."""
+        """Refill by row key, keeping the highlighted row and the scroll position."""
+        with self.keeping_view():
+            self.clear()
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+
+    @contextmanager
+    def keeping_view(self) -> Iterator[None]:
+        """Refill the table inside this and the reader stays where they were.
+
+        ``DataTable.clear`` puts the cursor on the first row and scrolls back to the top left,
+        so a refresh every 30 seconds would take away the row someone highlighted and snap a
+        sideways scroll back. The highlighted row is found again by its key (it may have
+        moved in the new order); the scroll offsets are restored once the table has measured
+        its new rows, and only then is the cursor brought into view if it left it.
+        """
         selected = self.selected_key()
-        self.clear()
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
+        x, y = self.scroll_x, self.scroll_y
+        yield
         if selected is not None and selected in self.rows:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
+            self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
+        if x or y:
+            self.call_after_refresh(self._restore_scroll, x, y)
+
+    def _restore_scroll(self, x: float, y: float) -> None:
+        self.scroll_to(x, y, animate=False, immediate=True)
+        if self.row_count:
+            self._scroll_cursor_into_view()
 
     def selected_key(self) -> str | None:
         """Key of the highlighted row, ``None`` on an empty table."""
@@ -136,10 +158,47 @@ COLUMNS: tuple[Column, ...] = (
     Column("Group", lambda r: r.group.lower(), lambda r: r.group or "—"),
     Column("Email", lambda r: r.email.lower(), lambda r: r.email),
 )
+PRIORITY: tuple[str, ...] = (
+    "Name",
+    "Spend",
+    "Incidents",
+    "Last active",
+    "Group",
+    "Requests",
+    "Top model",
+    "Tokens",
+    "Email",
+)
+"""Which columns a narrow table keeps, first kept first: who, how much, and what needs a look
+(open incidents, someone gone quiet) before the detail a drilldown shows anyway."""
+SORT_ARROWS = (" ▲", " ▼")
+CELL_PADDING = 2
+"""DataTable pads each cell by one on both sides."""
+
+
+def fitting_columns(widths: Sequence[int], room: int, priority: Sequence[int]) -> list[int]:
+    """The columns (indexes, in table order) to show in ``room`` cells, taken by ``priority``.
+
+    A column is kept while it fits beside the ones kept before it; a wide one that does not
+    fit leaves room for narrower ones after it. The first column of the priority is always
+    kept, so a table never shows nothing.
+    """
+    kept: list[int] = []
+    used = 0
+    for index in priority:
+        width = widths[index] + CELL_PADDING
+        if not kept or used + width <= room:
+            kept.append(index)
+            used += width
+    return sorted(kept)
 
 
 class MembersTable(VimDataTable):
-    """Members over the window; filtered by a search text, sorted by any column."""
+    """Members over the window; filtered by a search text, sorted by any column.
+
+    At any width it shows the columns that fit, chosen by :data:`PRIORITY`, and says in its
+    bottom border which ones it left out; the sort key moves only among the columns shown.
+    """
 
     def __init__(
         self, *, id: str | None = None, classes: str | None = None, limit: int | None = None
@@ -156,15 +215,24 @@ class MembersTable(VimDataTable):
         self.sort_reverse = True
         self._matching = 0
         """How many members the search leaves, as of the last rebuild (the title says it)."""
+        self.shown_columns: list[int] = list(range(len(COLUMNS)))
+        """Indexes into :data:`COLUMNS` of the columns on screen, in table order."""
+        self._cells: list[tuple[str, list[str | Cell]]] = []
+        self._room = 0
+        """The width the columns were last chosen for (0: not laid out yet, show them all)."""
 
-    def on_mount(self) -> None:
-        if not self.columns:  # data shown before mounting has added them already
-            self._add_columns()
+    def on_resize(self) -> None:
+        """A new width may fit more columns, or fewer: choose again, keeping the view."""
+        if self._room_now() != self._room and self._cells:
+            with self.keeping_view():
+                self._fill()
 
-    def _add_columns(self) -> None:
-        for index, column in enumerate(COLUMNS):
-            arrow = (" ▼" if self.sort_reverse else " ▲") if index == self.sort_column else ""
-            self.add_column(column.label + arrow, key=str(index))
+    def _room_now(self) -> int:
+        """The cells the columns may take: the content width, less a vertical scrollbar."""
+        width = self.content_region.width
+        if width <= 0:
+            return 0
+        return max(1, width - self.styles.scrollbar_size_vertical)
 
     def show(self, members: Sequence[MemberRow]) -> None:
         self._members = list(members)
@@ -185,8 +253,10 @@ class MembersTable(VimDataTable):
         self._rebuild()
 
     def cycle_sort(self) -> str:
-        """Move the sort to the next column; returns its label for a notification."""
-        self.sort_by((self.sort_column + 1) % len(COLUMNS))
+        """Move the sort to the next column on screen; returns its label for a notification."""
+        shown = self.shown_columns
+        later = [index for index in shown if index > self.sort_column]
+        self.sort_by(later[0] if later else shown[0])
         return COLUMNS[self.sort_column].label
 
     def shown_rows(self) -> list[MemberRow]:
@@ -216,9 +286,6 @@ class MembersTable(VimDataTable):
         return f"Members, last {days} days ({shown})"
 
     def _rebuild(self) -> None:
-        selected = self.selected_key()
-        self.clear(columns=True)
-        self._add_columns()
         rows = self.shown_rows()
         self._matching = len(rows)
         shown = rows[: self.limit]
@@ -227,15 +294,55 @@ class MembersTable(VimDataTable):
             for index, column in enumerate(COLUMNS)
             if column.counts is not None
         }
-        for n, row in enumerate(shown):
-            cells = (
-                right(counted[index][n]) if index in counted else column.cell(row)
-                for index, column in enumerate(COLUMNS)
+        self._cells = [
+            (
+                row.email,
+                [
+                    right(counted[index][n]) if index in counted else column.cell(row)
+                    for index, column in enumerate(COLUMNS)
+                ],
             )
-            self.add_row(*cells, key=row.email)
-        if selected is not None and selected in self.rows:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
+            for n, row in enumerate(shown)
+        ]
+        with self.keeping_view():
+            self._fill()
+
+    def _fill(self) -> None:
+        """Lay the kept rows out in the columns that fit the width the table has now."""
+        self._room = self._room_now()
+        widths = [cell_len(column.label) + 2 for column in COLUMNS]  # room for the sort arrow
+        for _, cells in self._cells:
+            for index, cell in enumerate(cells):
+                widths[index] = max(widths[index], cell_len(str(cell)))
+        labels = [column.label for column in COLUMNS]
+        priority = [labels.index(label) for label in PRIORITY]
+        self.shown_columns = (
+            fitting_columns(widths, self._room, priority)
+            if self._room
+            else list(range(len(COLUMNS)))
+        )
+        self.clear(columns=True)
+        for index in self.shown_columns:
+            column = COLUMNS[index]
+            arrow = SORT_ARROWS[self.sort_reverse] if index == self.sort_column else ""
+            self.add_column(column.label + arrow, key=column.label)
+        for key, cells in self._cells:
+            self.add_row(*(cells[index] for index in self.shown_columns), key=key)
+        self.border_subtitle = self._hidden_note()
+
+    def _hidden_note(self) -> str:
+        """What the table leaves out, so a narrow terminal does not hide it without a sign."""
+        hidden = [COLUMNS[i].label for i in range(len(COLUMNS)) if i not in self.shown_columns]
+        if not hidden:
+            return ""
+        note = f"+{len(hidden)} columns: {', '.join(hidden)}"
+        if self.sort_column not in self.shown_columns:
+            arrow = SORT_ARROWS[self.sort_reverse].strip()
+            note = f"sorted by {COLUMNS[self.sort_column].label} {arrow} · {note}"
+        return note
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
-        self.sort_by(event.column_index)
+        label = event.column_key.value
+        index = next(i for i, column in enumerate(COLUMNS) if column.label == label)
+        self.sort_by(index)
