@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Callable
 
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.geometry import Size
 
 from tests.tui.helpers import open_members, settle
+from tests.tui.test_picker import painted
 from tracker_tui.app import TrackerApp
 from tracker_tui.format import money_short
-from tracker_tui.widgets.charts import render_bars
+from tracker_tui.screens.insights import InsightsScreen
+from tracker_tui.screens.overview import OverviewScreen
+from tracker_tui.widgets.charts import (
+    LEGEND_ROWS,
+    MOST_INTERVALS,
+    LineChart,
+    axis_ticks,
+    legend,
+    render_bars,
+)
 from tracker_tui.widgets.tables import COLUMNS, VimDataTable
 from tracker_tui.widgets.tiles import Tile
 
@@ -120,3 +135,70 @@ async def test_refilling_a_table_keeps_a_sideways_scroll() -> None:
         await pilot.pause()
         assert table.scroll_x == 40
         assert table.selected_key() == "row 5"
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+@given(
+    st.floats(min_value=10, max_value=1e12, allow_nan=False),
+    st.integers(min_value=3, max_value=MOST_INTERVALS),
+)
+def test_an_axis_fits_its_data_with_round_ticks(peak: float, most: int) -> None:
+    ticks = axis_ticks(peak, most)
+    step = ticks[1]
+    assert ticks[0] == 0 and 2 <= len(ticks) <= most + 1
+    assert all(math.isclose(b - a, step) for a, b in itertools.pairwise(ticks))
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert any(math.isclose(mantissa, nice) for nice in (1.0, 2.0, 2.5, 5.0))
+    assert peak <= ticks[-1] < 1.5 * peak
+
+
+def test_a_260_dollar_peak_gets_a_300_dollar_axis() -> None:
+    assert axis_ticks(26_000) == [0, 10_000, 20_000, 30_000]
+
+
+@given(
+    st.lists(st.text(min_size=1, max_size=30), min_size=2, max_size=8, unique=True),
+    st.integers(min_value=30, max_value=120),
+)
+def test_a_legend_names_every_series_apart_within_its_lines(names: list[str], width: int) -> None:
+    lines = [line.plain for line in legend(names, width)]
+    assert 1 <= len(lines) <= LEGEND_ROWS
+    assert all(cell_len(line) <= width for line in lines)
+    entries = [entry for line in lines for entry in line.split("■ ")[1:]]
+    shown = [entry.rstrip() for entry in entries]
+    assert len(set(shown)) == len(shown)
+
+
+def dollars(label: str) -> float:
+    """``$1.2k`` or ``$400`` back to cents."""
+    number = label.strip().lstrip("$")
+    scale = 1000 if number.endswith("k") else 1
+    return float(number.rstrip("k").replace(",", "")) * scale * 100
+
+
+async def test_charts_at_80x24_fit_their_axes_and_keep_the_legend_off_the_data(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        daily = app.screen.query_one("#chart-daily", LineChart)
+        lines = painted(daily).splitlines()
+        top_label = next(line.split("┤")[0] for line in lines if "┤" in line)
+        assert isinstance(app.screen, OverviewScreen) and app.screen.data is not None
+        peak = max(cents for _, cents in app.screen.data.daily_spend)
+        assert peak <= dollars(top_label) < 1.5 * peak, (top_label, peak)
+
+        await pilot.press("2")
+        await settle(pilot)
+        adoption = app.screen.query_one("#chart-adoption", LineChart)
+        lines = painted(adoption).splitlines()
+        axis = next(i for i, line in enumerate(lines) if "└" in line)
+        below = "\n".join(lines[axis + 2 :])  # under the day labels
+        assert isinstance(app.screen, InsightsScreen) and app.screen.data is not None
+        models = list(app.screen.data.model_adoption)
+        assert len(models) > 1
+        assert all(f"■ {model}" in below for model in models[:3]), below
+        assert not any(model in "\n".join(lines[:axis]) for model in models)

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from rich.cells import cell_len
+from rich.console import Group
 from rich.text import Text
 from textual.app import RenderResult
 from textual.geometry import Size
@@ -24,15 +25,36 @@ from tracker_tui.format import MIN_LABEL_WIDTH, shorten_labels
 Formatter = Callable[[float], str]
 
 
-def nice_ceiling(top: float) -> float:
-    """The next 1, 2, 2.5 or 5 times a power of ten: ticks people can read at a glance."""
-    if top <= 0:
-        return 0.0
-    power = 10.0 ** math.floor(math.log10(top))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if top <= step * power:
-            return step * power
-    return 10.0 * power
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+"""Tick steps people read at a glance, times a power of ten."""
+MOST_INTERVALS = 5
+
+
+def nice_step(raw: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least ``raw`` (and 1)."""
+    if raw <= 1:
+        return 1.0  # cents and counts: a tick between whole units would repeat a label
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(step * power for step in NICE_STEPS if raw <= step * power * (1 + 1e-9))
+
+
+def axis_ticks(peak: float, most: int = MOST_INTERVALS) -> list[float]:
+    """Round ticks from 0 to just above ``peak``, at most ``most`` intervals.
+
+    Of the round steps that cover the data in ``most`` intervals or fewer, the one whose top
+    is nearest the peak wins, so the data fills the axis: a $260 peak gets $0-$300 by $100,
+    not $0-$500. Of equal tops, the one with more ticks (up to ``most``) is the more telling.
+    """
+    if peak <= 0:
+        return [0.0]
+    best: list[float] = []
+    for intervals in range(1, max(1, most) + 1):
+        step = nice_step(peak / intervals)
+        count = math.ceil(peak / step)
+        top = count * step
+        if not best or top < best[-1] - 1e-9 or (top <= best[-1] + 1e-9 and count >= len(best)):
+            best = [step * i for i in range(count + 1)]
+    return best
 
 
 def steady(values: Sequence[float]) -> list[float]:
@@ -41,12 +63,58 @@ def steady(values: Sequence[float]) -> list[float]:
     return [round(float(value), 2) for value in values]
 
 
-def _ticks(top: float, fmt: Formatter, count: int = 4) -> tuple[list[float], list[str]]:
-    """Evenly spaced ticks from 0 to ``top``, labelled by the domain formatter."""
-    if top <= 0:
-        return [0.0], [fmt(0.0)]
-    values = [top * i / count for i in range(count + 1)]
-    return values, [fmt(value) for value in values]
+SERIES_COLOURS = ("blue", "red", "green", "magenta", "cyan", "yellow")
+"""One per series of a chart with a legend; named so plotext and the legend agree."""
+
+
+LEGEND_ROWS = 2
+"""Lines a legend may take under its plot before names give way to ``+N``."""
+
+
+def _pack(names: Sequence[str], width: int) -> list[list[int]]:
+    """Entries (indexes) per line: ``■ name`` entries, a space apart, in ``width`` cells."""
+    lines: list[list[int]] = [[]]
+    used = 0
+    for index, name in enumerate(names):
+        entry = cell_len(name) + 2
+        if lines[-1] and used + 1 + entry > width:
+            lines.append([])
+            used = 0
+        used += entry + (1 if lines[-1] else 0)
+        lines[-1].append(index)
+    return lines
+
+
+def legend(names: Sequence[str], width: int, rows: int = LEGEND_ROWS) -> list[Text]:
+    """``■ name ■ name …`` lines in ``width`` cells, at most ``rows`` of them.
+
+    Drawn under the plot rather than on it, so it never covers the data. Names are shortened
+    (distinctly) only as far as needed to fit every series in ``rows`` lines; when even the
+    shortest will not, the last entries give way to ``+N``.
+    """
+    if not names:
+        return []
+    fitted = list(names)
+    for label_width in range(max(cell_len(n) for n in names), MIN_LABEL_WIDTH - 1, -1):
+        fitted = shorten_labels(names, label_width)
+        if len(_pack(fitted, width)) <= rows:
+            break
+    shown = len(fitted)
+    while shown > 1 and len(_pack([*fitted[:shown], f"+{len(fitted) - shown}"], width)) > rows:
+        shown -= 1
+    lines = _pack(fitted[:shown], width)
+    out: list[Text] = []
+    for entries in lines:
+        text = Text(no_wrap=True, overflow="crop")
+        for position, index in enumerate(entries):
+            if position:
+                text.append(" ")
+            text.append("■ ", style=SERIES_COLOURS[index % len(SERIES_COLOURS)])
+            text.append(fitted[index])
+        out.append(text)
+    if shown < len(fitted):
+        out[-1].append(f" +{len(fitted) - shown}")
+    return out
 
 
 def _day_ticks(days: Sequence[date], width: int) -> tuple[list[int], list[str]]:
@@ -102,24 +170,47 @@ class LineChart(Chart):
         self._series = dict(series)
         self.refresh()
 
+    def render(self) -> RenderResult:
+        """The plot, with the legend of a several-series chart on its own lines beneath it.
+
+        textual-plotext sizes the figure to the whole widget; here it gets the height the
+        legend leaves (the same three calls its ``render`` makes), so no name is ever drawn
+        over a line of the data, and the legend shows at any size the plot does.
+        """
+        width, height = self.size
+        names = list(self._series) if len(self._series) > 1 else []
+        key = legend(names, width) if height > 6 else []
+        self.configure()
+        plt: Any = self.plt
+        plot_height = max(1, height - len(key))
+        plt.plotsize(width, plot_height)
+        plt._set_size(width, plot_height)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        plot = Text.from_ansi(plt.build())
+        if not key:
+            return plot
+        rows = plot.split("\n", allow_blank=True)[:plot_height]
+        return Group(*rows, *key)
+
     def configure(self) -> None:
         plt: Any = self.plt
         plt.clear_data()
         xs = list(range(len(self._days)))
-        top = 0.0
-        labelled = len(self._series) > 1
-        for name, raw in self._series.items():
+        peak = 0.0
+        coloured = len(self._series) > 1
+        for index, raw in enumerate(self._series.values()):
             values = steady(raw)
             if xs:
-                plt.plot(xs, values, marker="braille", label=name if labelled else None)
-                top = max(top, *values)
-        top = nice_ceiling(top)
+                colour = SERIES_COLOURS[index % len(SERIES_COLOURS)] if coloured else None
+                plt.plot(xs, values, marker="braille", color=colour)
+                peak = max(peak, *values)
         positions, labels = _day_ticks(self._days, self.size.width)
         if positions:
             plt.xticks(positions, labels)
-        ys, ylabels = _ticks(top, self._fmt)
-        plt.yticks(ys, ylabels)
-        plt.ylim(0, top if top > 0 else 1)
+        # A tick a row at most: the plot has the height less the borders and the day axis.
+        ys = axis_ticks(peak, min(MOST_INTERVALS, max(1, self.size.height - 5)))
+        plt.yticks(ys, [self._fmt(y) for y in ys])
+        plt.ylim(0, ys[-1] if ys[-1] > 0 else 1)
 
 
 class BarChart(Widget):
