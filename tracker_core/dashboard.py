@@ -135,9 +135,17 @@ class Insights:
     file_extensions: list[tuple[str, int, int]]
     """(extension, files, lines accepted), by lines accepted, highest first."""
     client_versions: list[tuple[str, int, float]]
-    """(version, users, percentage) on the latest day that has any, by users."""
+    """(version, users, percentage) on ``client_versions_day``, by users."""
     has_analytics: bool
     """False when no Analytics API data is stored: the screen says what to collect."""
+    client_versions_day: date | None = None
+    """The day the versions are counted on: the latest complete (UTC) day in the window that
+    has any, or today, partial, when no earlier day does; None without any."""
+
+    @property
+    def client_versions_partial(self) -> bool:
+        """True when the versions are today's, a day still under way (and under-counted)."""
+        return self.client_versions_day is not None and self.client_versions_day >= self.end
 
 
 @dataclass(frozen=True)
@@ -592,9 +600,10 @@ def _analytics(
 def insights(conn: Connection, *, days: int, today: date) -> Insights:
     """Adoption from the Analytics API tables, efficiency from the events, over the window.
 
-    Client versions are a snapshot, not a sum: the latest day within the window that has
-    any is shown. The Analytics tables are small (a few rows per day), so they are read as
-    rows and summed here; the events' spend comes from their rollup.
+    Client versions are a snapshot, not a sum: the latest complete day within the window
+    that has any is shown (today's only when no earlier day has any), and named. The
+    Analytics tables are small (a few rows per day), so they are read as rows and summed
+    here; the events' spend comes from their rollup.
     """
     start = _window_start(days, today)
     window = _each_day(start, days)
@@ -625,7 +634,7 @@ def insights(conn: Connection, *, days: int, today: date) -> Insights:
 
     versions: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     version_rows = _analytics(conn, "client-versions", ["user_count", "percentage"], start, today)
-    latest = max((day for day, *_ in version_rows), default=None)
+    latest = _snapshot_day({day for day, *_ in version_rows}, today)
     for day, version, _, name, value in version_rows:
         if day == latest:
             versions[version][0 if name == "user_count" else 1] += value
@@ -675,7 +684,21 @@ def insights(conn: Connection, *, days: int, today: date) -> Insights:
             key=lambda row: (-row[1], row[0]),
         ),
         has_analytics=has_analytics,
+        client_versions_day=latest,
     )
+
+
+def _snapshot_day(days: set[date], today: date) -> date | None:
+    """The day a daily snapshot is read from: the latest complete one, else today.
+
+    Today's figures are a day under way: the Analytics API counts the users seen so far, so
+    under a 30-day range they showed 6 of 40 users on the client versions. The last full day
+    is the truthful snapshot; today is shown only when it is all there is.
+    """
+    complete = [day for day in days if day < today]
+    if complete:
+        return max(complete)
+    return max(days, default=None)
 
 
 _FEATURES: dict[str, str] = {

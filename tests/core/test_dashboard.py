@@ -469,7 +469,30 @@ def test_insights_from_analytics_and_events(seeded: Engine) -> None:
     assert view.cents_per_accepted_line == pytest.approx(680 / 200)
     assert view.mcp_tools == [("query", "postgres", 12), ("search", "github", 9)]
     assert view.file_extensions == [("py", 5, 50), ("ts", 9, 30)]
+    # Today's day is under way: the versions are yesterday's, the last complete day.
+    assert view.client_versions == [
+        ("2.0", 3, pytest.approx(0.75)),
+        ("1.7", 1, pytest.approx(0.25)),
+    ]
+    assert (view.client_versions_day, view.client_versions_partial) == (
+        TODAY - timedelta(days=1),
+        False,
+    )
+
+
+def test_client_versions_fall_back_to_today_when_no_full_day_has_any(seeded: Engine) -> None:
+    with seeded.begin() as conn:
+        upsert_analytics(
+            conn,
+            [
+                metric("client-versions", TODAY, "user_count", 4, "2.0"),
+                metric("client-versions", TODAY, "percentage", 1.0, "2.0"),
+            ],
+        )
+        view = dashboard.insights(conn, days=7, today=TODAY)
+
     assert view.client_versions == [("2.0", 4, pytest.approx(1.0))]
+    assert (view.client_versions_day, view.client_versions_partial) == (TODAY, True)
 
 
 def test_insights_without_analytics(seeded: Engine) -> None:

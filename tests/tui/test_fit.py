@@ -6,6 +6,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.geometry import Size
 
-from tests.tui.helpers import open_members, settle
+from tests.tui.helpers import FIXED_NOW, open_members, settle
 from tests.tui.test_picker import painted
 from tracker_tui.app import TrackerApp
 from tracker_tui.format import money_short
@@ -202,3 +203,16 @@ async def test_charts_at_80x24_fit_their_axes_and_keep_the_legend_off_the_data(
         assert len(models) > 1
         assert all(f"■ {model}" in below for model in models[:3]), below
         assert not any(model in "\n".join(lines[:axis]) for model in models)
+
+
+async def test_client_versions_name_the_full_day_they_count(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, InsightsScreen) and app.screen.data is not None
+        yesterday = (FIXED_NOW - timedelta(days=1)).date()
+        versions = app.screen.query_one("#versions", VimDataTable)
+        assert versions.border_title == f"Client versions on {yesterday}"
+        users = sum(int(str(versions.get_row_at(row)[1])) for row in range(versions.row_count))
+        assert users == sum(users for _, users, _ in app.screen.data.client_versions) > 6

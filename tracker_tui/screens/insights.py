@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from textual import on
@@ -26,6 +27,13 @@ EMPTY_STATE = (
     "or set [collector] analytics = true."
 )
 """Shown instead of the analytics panels: what to do, not just that something is missing."""
+
+
+def versions_title(day: date | None, partial: bool) -> str:
+    """Which day the client versions are counted on: a snapshot, not the range's sum."""
+    if day is None:
+        return "Client versions"
+    return f"Client versions on {day.isoformat()}{' (today, so far)' if partial else ''}"
 
 
 class InsightsScreen(DataScreen[Insights]):
@@ -135,7 +143,9 @@ class InsightsScreen(DataScreen[Insights]):
         scale = 100.0 if sum(share for _, _, share in data.client_versions) <= 1.5 else 1.0
         versions = sorted(data.client_versions, key=lambda r: (-r[1], r[0]))
         users = column_counts([r[1] for r in versions])
-        self.query_one("#versions", VimDataTable).replace_rows(
+        table = self.query_one("#versions", VimDataTable)
+        table.border_title = versions_title(data.client_versions_day, data.client_versions_partial)
+        table.replace_rows(
             [
                 (v, [v, right(shown), right(f"{share * scale:.1f}%")])
                 for (v, _, share), shown in zip(versions, users, strict=True)
