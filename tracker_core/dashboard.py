@@ -248,6 +248,13 @@ def _memberships(conn: Connection) -> _Memberships:
     return _Memberships(groups=groups, emails=emails, first_group=first_group)
 
 
+def _by_name_unassigned_last(groups: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """Groups by name, the reserved Unassigned group last: where members land by default
+    rather than a group someone chose, and still one a manager filters by (it can hold the
+    team's big spenders)."""
+    return sorted(groups, key=lambda group: (group[2], group[1], group[0]))
+
+
 def _open_incidents(conn: Connection) -> dict[str, tuple[int, int]]:
     """Email -> (open incidents, of which critical); open means not resolved yet."""
     a, i = t.anomalies, t.incidents
@@ -559,8 +566,7 @@ def _overview(
         members=rows,
         groups=[
             GroupOption(id=gid, name=name, members=len(memberships.emails.get(gid, [])))
-            for gid, name, is_unassigned in memberships.groups
-            if not is_unassigned
+            for gid, name, _ in _by_name_unassigned_last(memberships.groups)
         ],
         last_collected=last_successful_run(conn),
     )
@@ -807,7 +813,7 @@ def billing_groups(conn: Connection) -> list[tuple[GroupOption, list[str]]]:
     land by default rather than a group someone chose.
     """
     memberships = _memberships(conn)
-    ordered = sorted(memberships.groups, key=lambda group: (group[2], group[1], group[0]))
+    ordered = _by_name_unassigned_last(memberships.groups)
     result: list[tuple[GroupOption, list[str]]] = []
     for gid, name, _ in ordered:
         emails = memberships.emails.get(gid, [])

@@ -208,6 +208,7 @@ def test_overview_of_the_whole_team(seeded: Engine) -> None:
     assert view.groups == [
         dashboard.GroupOption(APPS, "Apps", 1),
         dashboard.GroupOption(PLATFORM, "Platform", 2),
+        dashboard.GroupOption(UNASSIGNED, "Unassigned", 1),  # a filter choice like the others
     ]
     assert view.last_collected == NOW - timedelta(hours=1)  # the failed run stored nothing
 
@@ -269,12 +270,18 @@ def test_group_filter_restricts_every_figure(seeded: Engine) -> None:
     # Since November 1: Ana's 1000 the day before the window, plus the window's 600.
     assert view.cycle.spend_cents == pytest.approx(1600)
     assert view.cycle.projected_cents == pytest.approx(1600 / 20 * 30)
-    assert len(view.groups) == 2  # the choices do not depend on the filter
+    assert len(view.groups) == 3  # the choices do not depend on the filter
 
     with seeded.connect() as conn:
         apps = dashboard.overview(conn, days=7, today=TODAY, group_id=APPS)
     assert (apps.spend_cents, apps.active_members, apps.total_members) == (pytest.approx(80), 1, 1)
     assert (apps.open_incidents, apps.critical_incidents) == (1, 0)
+
+    with seeded.connect() as conn:
+        loose = dashboard.overview(conn, days=7, today=TODAY, group_id=UNASSIGNED)
+    # Dan, in no group of his own: on the team, no spend in the window.
+    assert [row.email for row in loose.members] == [DAN]
+    assert (loose.spend_cents, loose.active_members, loose.total_members) == (0, 0, 1)
 
 
 def test_cycle_defaults_to_the_calendar_month(seeded: Engine) -> None:

@@ -180,12 +180,14 @@ class LineChart(Chart):
         width, height = self.size
         names = list(self._series) if len(self._series) > 1 else []
         key = legend(names, width) if height > 6 else []
-        self.configure()
         plt: Any = self.plt
+        # The theme first: it brings the colour sequence a series without a colour of its own
+        # takes, so the line is the same colour at the first paint as at every later one.
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        self.configure()
         plot_height = max(1, height - len(key))
         plt.plotsize(width, plot_height)
         plt._set_size(width, plot_height)
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
         plot = Text.from_ansi(plt.build())
         if not key:
             return plot

@@ -129,6 +129,9 @@ class VimDataTable(DataTable[Any]):
         return key.value
 
 
+UNASSIGNED = "Unassigned"
+
+
 @dataclass(frozen=True)
 class Column:
     """A members-table column: its label, how to sort it and how to show a cell."""
@@ -155,7 +158,9 @@ COLUMNS: tuple[Column, ...] = (
         True,
     ),
     Column("Incidents", lambda r: r.open_incidents, lambda r: right(str(r.open_incidents)), True),
-    Column("Group", lambda r: r.group.lower(), lambda r: r.group or "—"),
+    # Cursor seats everyone outside a named group in its Unassigned group, the filter's
+    # last choice; the column names it the same way.
+    Column("Group", lambda r: r.group.lower(), lambda r: r.group or UNASSIGNED),
     Column("Email", lambda r: r.email.lower(), lambda r: r.email),
 )
 PRIORITY: tuple[str, ...] = (
