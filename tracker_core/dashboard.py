@@ -365,7 +365,7 @@ class _WindowUsage:
 def _window_usage(
     conn: Connection, start: date, today: date, cycle_start: date, group_id: str | None
 ) -> _WindowUsage:
-    """Two grouped queries over the window plus one sum over the cycle; nothing per member.
+    """Two grouped queries over the window (and the cycle's days); nothing per member.
 
     They read the usage rollup (``storage.rollups``), a row per member, day and model.
     """
@@ -383,13 +383,19 @@ def _window_usage(
         .where(*in_group)
         .group_by(window.c.user_email, window.c.model)
     ).all()
-    per_day = conn.execute(
-        select(window.c.day, func.sum(window.c.spend_cents)).where(*in_group).group_by(window.c.day)
-    ).all()
-    cycle = rollups.summed(conn, cycle_start, today)
-    cycle_spend = conn.execute(
-        select(func.sum(cycle.c.spend_cents)).where(*_group_scope(cycle.c.user_email, group_id))
-    ).scalar()
+    # One pass per day over the window and the cycle together: the cycle's spend is the sum
+    # of its days, so it needs no scan of its own (it used to take a tenth of a cold start).
+    first = min(start, cycle_start)
+    days = window if first == start else rollups.summed(conn, first, today)
+    per_day = [
+        (queries.as_day(day), float(cents or 0))
+        for day, cents in conn.execute(
+            select(days.c.day, func.sum(days.c.spend_cents))
+            .where(*_group_scope(days.c.user_email, group_id))
+            .group_by(days.c.day)
+        ).all()
+    ]
+    cycle_spend = sum(cents for day, cents in per_day if day >= cycle_start)
 
     # email -> [spend, requests, tokens, last day]; email -> best (spend, requests, model).
     figures: dict[str, list[Any]] = {}
@@ -420,8 +426,8 @@ def _window_usage(
             for email, (cents, requests, tokens, last) in figures.items()
         },
         models=dict(models),
-        by_day={queries.as_day(day): float(cents or 0) for day, cents in per_day},
-        cycle_spend_cents=float(cycle_spend or 0),
+        by_day={day: cents for day, cents in per_day if day >= start},
+        cycle_spend_cents=cycle_spend,
     )
 
 

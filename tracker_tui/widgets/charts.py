@@ -35,7 +35,7 @@ def nice_step(raw: float) -> float:
     if raw <= 1:
         return 1.0  # cents and counts: a tick between whole units would repeat a label
     power = 10.0 ** math.floor(math.log10(raw))
-    return next(step * power for step in NICE_STEPS if raw <= step * power * (1 + 1e-9))
+    return next(step * power for step in NICE_STEPS if raw <= step * power)
 
 
 def axis_ticks(peak: float, most: int = MOST_INTERVALS) -> list[float]:
@@ -51,10 +51,12 @@ def axis_ticks(peak: float, most: int = MOST_INTERVALS) -> list[float]:
     for intervals in range(1, max(1, most) + 1):
         step = nice_step(peak / intervals)
         count = math.ceil(peak / step)
+        if count > most:
+            continue  # a rounding error past the intervals asked for
         top = count * step
         if not best or top < best[-1] - 1e-9 or (top <= best[-1] + 1e-9 and count >= len(best)):
             best = [step * i for i in range(count + 1)]
-    return best
+    return best or [0.0, nice_step(peak * 1.01)]
 
 
 def steady(values: Sequence[float]) -> list[float]:

@@ -309,6 +309,8 @@ class MembersTable(VimDataTable):
             )
             for n, row in enumerate(shown)
         ]
+        if not self._room_now():
+            return  # shown before the first layout: the first resize fills it, once
         with self.keeping_view():
             self._fill()
 
