@@ -227,8 +227,10 @@ class MembersTable(VimDataTable):
         """The width the columns were last chosen for (0: not laid out yet, show them all)."""
 
     def on_resize(self) -> None:
-        """A new width may fit more columns, or fewer: choose again, keeping the view."""
-        if self._room_now() != self._room and self._cells:
+        """A new width may fit more columns, or fewer: choose again, keeping the view.
+
+        The first layout fills the table even before any data, so an empty one has headers."""
+        if self._room_now() != self._room:
             with self.keeping_view():
                 self._fill()
 
