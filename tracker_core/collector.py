@@ -10,6 +10,7 @@ the mark, because Cursor delivers events late; storage upserts make that free of
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -20,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 
 from tracker_core.config import CollectorSettings
-from tracker_core.cursor_api import CursorClient
+from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
@@ -61,6 +62,9 @@ CORRECTIONS_KEPT = 20
 """Corrections a stream keeps to show; the rest are only counted (a broken field may touch
 every record of a backfill, and one example of each kind says what happened)."""
 
+STOPPED = "stopped before it finished (the next collection continues from here)"
+"""The error of a stream whose collection was cancelled (the console quitting mid-run)."""
+
 
 class Clock(Protocol):
     def __call__(self) -> datetime: ...
@@ -79,6 +83,9 @@ class Progress(Protocol):
 
     def stream_finished(self, result: StreamResult) -> None: ...
 
+    def waiting(self, wait: ApiWait) -> None:
+        """The next request waits (rate limit, or a retry's back-off); told as the wait begins."""
+
 
 class SilentProgress:
     """Progress that goes nowhere (library use, tests)."""
@@ -90,6 +97,9 @@ class SilentProgress:
         return None
 
     def stream_finished(self, result: StreamResult) -> None:
+        return None
+
+    def waiting(self, wait: ApiWait) -> None:
         return None
 
 
@@ -301,56 +311,81 @@ class Collector:
             run_id = repo.start_run(conn, started_at=started_at)
         results: list[StreamResult] = []
         stopped: str | None = None
-        for name in streams:
-            result = StreamResult(name, started_at=self.clock())
-            self.progress.stream_started(name, None)
-            try:
-                await getattr(self, f"_collect_{name}")(result)
-            except (ApiAuthError, ApiPlanError) as exc:
-                # Every later request would be refused the same way: asking again would only
-                # repeat the message once per stream (and once per analytics metric).
-                result.error = stopped = str(exc)
-                result.ended_run = True
-            except TrackerError as exc:
-                result.error = str(exc)
-            result.note(self.client.take_corrections())
-            result.finished_at = self.clock()
-            self.progress.stream_finished(result)
-            results.append(result)
-            with self.engine.begin() as conn:
-                repo.record_stream(
-                    conn,
-                    run_id,
-                    name,
-                    started_at=result.started_at or started_at,
-                    finished_at=result.finished_at,
-                    fetched=result.fetched,
-                    new=result.new,
-                    error=result.error,
-                )
-            if stopped is not None:
-                break
-        finished_at = self.clock()
-        failures = [result for result in results if not result.ok]
-        status = (
-            "ok" if not failures else ("failed" if len(failures) == len(results) else "partial")
-        )
-        with self.engine.begin() as conn:
-            repo.finish_run(
-                conn,
-                run_id,
-                finished_at=finished_at,
-                status=status,
-                error="; ".join(f"{stream_label(r.name)}: {r.error}" for r in failures) or None,
-            )
+        try:
+            for name in streams:
+                result = await self._run_stream(run_id, name, started_at)
+                results.append(result)
+                if result.ended_run:
+                    stopped = result.error
+                    break
+        except asyncio.CancelledError:
+            # Stopped (the console quitting): every await is between transactions, so what is
+            # committed is whole and the marks say where the next run picks up. The run is
+            # closed here rather than left "running" forever; the lease goes in ``run``.
+            self._close_run(run_id, results, cancelled=True)
+            raise
         return CollectionSummary(
             run_id=run_id,
             started_at=started_at,
-            finished_at=finished_at,
+            finished_at=self._close_run(run_id, results),
             duration_seconds=time.monotonic() - started,
             streams=results,
             stopped=stopped,
         )
+
+    async def _run_stream(self, run_id: int, name: str, started_at: datetime) -> StreamResult:
+        """Collect one stream and record its outcome, also when it was cancelled half-way."""
+        result = StreamResult(name, started_at=self.clock())
+        cancelled = False
+        self.progress.stream_started(name, None)
+        try:
+            await getattr(self, f"_collect_{name}")(result)
+        except (ApiAuthError, ApiPlanError) as exc:
+            # Every later request would be refused the same way: asking again would only
+            # repeat the message once per stream (and once per analytics metric).
+            result.error = str(exc)
+            result.ended_run = True
+        except TrackerError as exc:
+            result.error = str(exc)
+        except asyncio.CancelledError:
+            result.error = STOPPED
+            cancelled = True
+        result.note(self.client.take_corrections())
+        result.finished_at = self.clock()
+        if not cancelled:
+            self.progress.stream_finished(result)
+        with self.engine.begin() as conn:
+            repo.record_stream(
+                conn,
+                run_id,
+                name,
+                started_at=result.started_at or started_at,
+                finished_at=result.finished_at,
+                fetched=result.fetched,
+                new=result.new,
+                error=result.error,
+            )
+        if cancelled:
+            raise asyncio.CancelledError
+        return result
+
+    def _close_run(
+        self, run_id: int, results: Sequence[StreamResult], *, cancelled: bool = False
+    ) -> datetime:
+        """Record the run's outcome; a cancelled run is partial (it stored what it committed)."""
+        finished_at = self.clock()
+        failures = [result for result in results if not result.ok]
+        errors = [f"{stream_label(r.name)}: {r.error}" for r in failures]
+        if cancelled:
+            status = "partial" if results else "failed"
+            errors.append(STOPPED)
+        else:
+            everything_failed = len(failures) == len(results)
+            status = "ok" if not failures else ("failed" if everything_failed else "partial")
+        with self.engine.begin() as conn:
+            error = "; ".join(errors) or None
+            repo.finish_run(conn, run_id, finished_at=finished_at, status=status, error=error)
+        return finished_at
 
     async def _renew_lease(self) -> None:
         """Keep the lease alive on long runs; cheap enough to call after every commit."""

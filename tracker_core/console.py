@@ -29,8 +29,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tracker_core.collector import CollectionSummary, StreamResult, stream_label
+from tracker_core.cursor_api import ApiWait
 from tracker_core.detector import DetectionReport
 from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
+from tracker_core.progress_words import wait_text, worth_saying
 from tracker_core.queries import TeamStats, dollars
 from tracker_core.text import plural
 
@@ -50,7 +52,11 @@ def styled(text: str, style: str) -> Text:
 
 
 class PlainProgress:
-    """One line per finished stream, and a line per window of the long streams."""
+    """One line per finished stream, a line per window of the long streams, a line per wait.
+
+    A wait gets its line as it begins: in a log, a minute without output otherwise looks
+    exactly like a collection that hangs.
+    """
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self.out = stream or sys.stderr
@@ -73,9 +79,17 @@ class PlainProgress:
         else:
             print(f"{label}: FAILED: {result.error}", file=self.out, flush=True)
 
+    def waiting(self, wait: ApiWait) -> None:
+        if worth_saying(wait):
+            print(f"  {wait_text(wait)}", file=self.out, flush=True)
+
 
 class BarProgress:
-    """rich progress bars, one per stream, for an interactive terminal."""
+    """rich progress bars, one per stream, for an interactive terminal.
+
+    A wait is printed above the bars, once as it begins: the elapsed-time column keeps
+    counting meanwhile, and the line says what for and for how long.
+    """
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
@@ -119,6 +133,10 @@ class BarProgress:
         self.progress.update(
             task, completed=total, total=total, fetched=result.fetched, description=description
         )
+
+    def waiting(self, wait: ApiWait) -> None:
+        if worth_saying(wait):
+            self.progress.console.print(styled(wait_text(wait), "dim"))
 
 
 def print_summary(summary: CollectionSummary, console: Console, *, source: str = "") -> None:

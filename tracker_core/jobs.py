@@ -32,11 +32,15 @@ def client_options(settings: Settings) -> ClientOptions:
 
 
 async def collect_once(settings: Settings, progress: Progress) -> CollectionSummary:
-    """One incremental collection pass; ``progress`` hears about every stream."""
+    """One incremental collection pass; ``progress`` hears about every stream and every wait.
+
+    Cancelling the coroutine stops the pass at its next wait or request: what was committed
+    stays, the run is recorded as partial and the next pass continues from the marks.
+    """
     options = client_options(settings)
     engine = open_database(settings.database_url)
     try:
-        async with CursorClient(options) as client:
+        async with CursorClient(options, on_wait=progress.waiting) as client:
             collector = Collector(engine, client, settings.collector, progress=progress)
             return await collector.run()
     finally:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from time import monotonic
 from typing import Any, ClassVar
 
 from textual import work
@@ -31,7 +34,7 @@ from tracker_core.config import Settings
 from tracker_core.storage import open_database, repo
 from tracker_core.text import plural
 from tracker_tui.commands import TrackerCommands
-from tracker_tui.progress import TuiProgress
+from tracker_tui.progress import IDLE, Activity, TuiProgress
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.help import HelpScreen
 from tracker_tui.screens.incidents import IncidentsScreen
@@ -40,6 +43,7 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
+from tracker_tui.stoppable import StoppableRun, Stopped
 from tracker_tui.watch import NOTICE_SECONDS, new_incident_notices
 from tracker_tui.widgets.status import StatusState, TopBar
 
@@ -111,7 +115,12 @@ class TrackerApp(App[None]):
         self.last_collected: datetime | None = None
         self._collected_known = False
         """True once a load or the status query has said when data was last collected."""
-        self.activity = ""
+        self.activity: Activity = IDLE
+        self._collection: StoppableRun | None = None
+        """The running collection, which quitting stops at its next safe point."""
+        self.quitting = False
+        """Quit was asked for while a collection ran: the app exits once it has stopped."""
+        self._activity_timer: Timer | None = None
         self._refresh_timer: Timer | None = None
         self._awaiting_load = False
         self.auto_refreshes = 0
@@ -169,7 +178,7 @@ class TrackerApp(App[None]):
             now=self.clock(),
             paused=self.paused,
             refresh_seconds=self.refresh_seconds,
-            activity=self.activity,
+            activity=self.activity.line(monotonic()),
         )
 
     def note_collected(self, when: datetime | None) -> None:
@@ -279,7 +288,32 @@ class TrackerApp(App[None]):
         if len(self.screen_stack) > 1:
             self.pop_screen()
         else:
+            self.request_quit()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: as ``q`` on a screen at the bottom of its stack."""
+        self.request_quit()
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: while a collection is being stopped for a quit, quit at once; else explain."""
+        if self.quitting:
+            self.request_quit()
+        else:
+            super().action_help_quit()
+
+    def request_quit(self) -> None:
+        """Quit now, or, during a collection, stop it first and quit when it has stopped.
+
+        Stopping takes a moment at most (the collection is cancelled at its next wait or
+        request); asking again quits at once, abandoning what the collection had not yet
+        committed (the next collection fetches it again).
+        """
+        if self._collection is None or self.quitting:
             self.exit()
+            return
+        self.quitting = True
+        self._collection.stop()
+        self.set_activity(Activity("stopping the collection to quit (q again: quit now)…"))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -305,24 +339,63 @@ class TrackerApp(App[None]):
             self.notify("A collection is already running.", timeout=2)
             return
         self.collecting = True
-        self.set_activity("collecting…")
-        self._collect()
+        self._collection = StoppableRun()
+        # The status line counts a rate-limit wait down, so it is redrawn every second.
+        self._activity_timer = self.set_interval(1.0, self.push_status)
+        self.set_activity(Activity("collecting…"))
+        self._collect(self._collection)
 
     # --- collection ------------------------------------------------------------------------
 
-    def set_activity(self, text: str) -> None:
-        self.activity = text
+    def set_activity(self, activity: Activity) -> None:
+        if self.quitting and activity.text and not activity.text.startswith("stopping"):
+            return  # progress still arriving after the quit must not hide what is awaited
+        self.activity = activity
         self.push_status()
 
-    @work(thread=True, exclusive=True, group="collect", exit_on_error=False)
-    def _collect(self) -> str:
-        """Collect from the Cursor API, then detect; returns the summary for a notification."""
+    def _post_activity(self, loop: asyncio.AbstractEventLoop, activity: Activity) -> None:
+        """From the collection thread, without waiting: the app may have quit already."""
+        with suppress(RuntimeError):  # its loop is closed: nobody is watching any more
+            loop.call_soon_threadsafe(self.set_activity, activity)
+
+    @work(exclusive=True, group="collect", exit_on_error=False)
+    async def _collect(self, run: StoppableRun) -> str:
+        """Collect in a thread of its own, then detect; returns the summary for a notification.
+
+        Not a thread worker: Textual's closing waits for those, so a quit would wait for the
+        collection. This thread is a daemon, stopped by ``run.stop()`` at a safe point, and
+        abandoned if the person quits again before that (see :mod:`tracker_tui.stoppable`).
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str] = loop.create_future()
+
+        def settle(outcome: Callable[[], None]) -> None:
+            if not done.done():  # the worker was cancelled (the app quit) meanwhile
+                outcome()
+
+        def deliver(outcome: Callable[[], None]) -> None:
+            with suppress(RuntimeError):  # the app's loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(settle, outcome)
+
+        def collect() -> None:
+            try:
+                text = self._collect_and_detect(run, loop)
+            except Exception as exc:
+                deliver(partial(done.set_exception, exc))
+            else:
+                deliver(partial(done.set_result, text))
+
+        threading.Thread(target=collect, name="collection", daemon=True).start()
+        return await done
+
+    def _collect_and_detect(self, run: StoppableRun, loop: asyncio.AbstractEventLoop) -> str:
         from tracker_core.detector import run_detection
         from tracker_core.jobs import collect_once
 
-        progress = TuiProgress(lambda text: self.call_from_thread(self.set_activity, text))
-        summary = asyncio.run(collect_once(self.settings, progress))
-        self.call_from_thread(self.set_activity, "running detection…")
+        progress = TuiProgress(partial(self._post_activity, loop))
+        summary = run.run(collect_once(self.settings, progress))
+        run.check()
+        self._post_activity(loop, Activity("running detection…"))
         report = run_detection(self.engine, self.settings, clock=self.clock)
         fetched = sum(stream.fetched for stream in summary.streams)
         text = (
@@ -337,13 +410,21 @@ class TrackerApp(App[None]):
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         self.collecting = False
-        self.set_activity("")
+        self._collection = None
+        if self._activity_timer is not None:
+            self._activity_timer.stop()
+            self._activity_timer = None
+        if self.quitting:
+            self.exit()
+            return
+        self.set_activity(IDLE)
+        error = event.worker.error
         if event.state == WorkerState.SUCCESS:
             self.notify(str(event.worker.result), title="Collection finished")
+        elif isinstance(error, Stopped):
+            self.notify("The next collection continues from where it stopped.", title="Stopped")
         elif event.state == WorkerState.ERROR:
-            self.notify(
-                plain_error(event.worker.error), title="Collection failed", severity="error"
-            )
+            self.notify(plain_error(error), title="Collection failed", severity="error")
         self.action_refresh_now()
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from time import monotonic
 
 import pytest
 from sqlalchemy import create_engine, delete, insert
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.css.stylesheet import Stylesheet
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
@@ -19,8 +22,9 @@ from tracker_core.config import DatabaseSettings, Settings
 from tracker_core.detection.model import Finding
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
-from tracker_core.storage import repo, tables
+from tracker_core.storage import open_database, repo, tables
 from tracker_tui.app import TrackerApp
+from tracker_tui.progress import Activity
 from tracker_tui.screens.confirm import ConfirmDialog
 from tracker_tui.screens.help import HelpScreen
 from tracker_tui.screens.incidents import IncidentsScreen
@@ -508,9 +512,9 @@ async def test_c_collects_then_detects_with_visible_progress(db_path: Path) -> N
             await settle(pilot)
             original = app.set_activity
 
-            def spy(text: str) -> None:
-                seen.append(text)
-                original(text)
+            def spy(activity: Activity) -> None:
+                seen.append(activity.text)
+                original(activity)
 
             app.set_activity = spy  # type: ignore[method-assign]
             await pilot.press("c")
@@ -520,9 +524,92 @@ async def test_c_collects_then_detects_with_visible_progress(db_path: Path) -> N
             assert finished and finished[-1].startswith("Collected "), [
                 n.message for n in app._notifications
             ]
-    assert any(text.startswith("collecting usage events") for text in seen)
+    assert any(text.startswith("collecting usage events") for text in seen), seen
     assert "running detection…" in seen
     assert seen[-1] == ""
+
+
+def limited_settings(url: str, db_path: Path, per_minute: int) -> Settings:
+    """Collect from ``url`` with the client allowing itself ``per_minute`` Admin requests."""
+    settings = simulator_settings(url, SIM_KEY, f"sqlite:///{db_path}")
+    cursor = settings.cursor.model_copy(update={"admin_requests_per_minute": per_minute})
+    return settings.model_copy(update={"cursor": cursor})
+
+
+async def wait_for(condition: Callable[[], bool], pilot: Pilot[None], seconds: float) -> bool:
+    deadline = monotonic() + seconds
+    while not condition():
+        if monotonic() > deadline:
+            return False
+        await pilot.pause(0.05)
+    return True
+
+
+async def test_q_during_a_rate_limited_collection_quits_at_once_and_the_next_resumes(
+    tmp_path: Path,
+) -> None:
+    """The client allows itself 3 requests a minute: the fourth waits most of a minute.
+
+    The status line says so at 80 columns, with the time left; q then stops the collection
+    at that wait and the console quits within a couple of seconds (it hung for the wait's
+    length); the stopped run left the lease free and the next collection completes.
+    """
+    db_path = tmp_path / "fresh.db"
+    scenario = generate_scenario(users=10, days=10, seed=3, now=FIXED_NOW)
+    with running_simulator(scenario, api_key=SIM_KEY, rate_limits=True) as url:
+        app = TrackerApp(limited_settings(url, db_path, 3), clock=lambda: FIXED_NOW)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            bar = app.screen.query_one(TopBar)
+            assert await wait_for(lambda: "waiting" in bar.line().plain, pilot, 10)
+            line = bar.line().plain
+            assert line.startswith("Overview  collecting "), line
+            assert re.search(r": waiting \d\d s for Cursor's rate limit", line), line
+            assert "press c" not in line
+
+            await pilot.press("q")
+            asked = monotonic()
+            assert await wait_for(lambda: not app.is_running, pilot, 5)
+            assert monotonic() - asked < 2
+        engine = open_database(f"sqlite:///{db_path}")
+        try:
+            with engine.connect() as conn:
+                assert repo.table_counts(conn)["members"] >= 10  # kept from the stopped run
+        finally:
+            engine.dispose()
+
+        again = TrackerApp(limited_settings(url, db_path, 10_000), clock=lambda: FIXED_NOW)
+        async with again.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            assert await wait_for(lambda: not again.collecting, pilot, 15)
+            finished = [n.message for n in again._notifications if n.title == "Collection finished"]
+            assert finished and "failed" not in finished[-1], finished
+
+
+async def test_a_second_q_quits_while_the_collection_is_still_stopping(tmp_path: Path) -> None:
+    """Stopping waits for the step in progress; a second q does not."""
+    db_path = tmp_path / "fresh.db"
+    scenario = generate_scenario(users=10, days=10, seed=3, now=FIXED_NOW)
+    with running_simulator(scenario, api_key=SIM_KEY, rate_limits=True) as url:
+        app = TrackerApp(limited_settings(url, db_path, 3), clock=lambda: FIXED_NOW)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            run = app._collection
+            assert run is not None
+            stop = run.stop
+            run.stop = lambda: None  # type: ignore[method-assign]  # as a step that takes long
+            try:
+                await pilot.press("q")
+                await pilot.pause(0.3)
+                assert app.is_running
+                assert "q again: quit now" in app.screen.query_one(TopBar).line().plain
+                await pilot.press("q")
+                assert await wait_for(lambda: not app.is_running, pilot, 2)
+            finally:
+                stop()  # the abandoned collection thread ends with the test
 
 
 async def test_a_theme_change_reaches_screens_built_before_and_after_it(

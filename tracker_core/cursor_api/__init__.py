@@ -9,10 +9,12 @@ from __future__ import annotations
 from tracker_core.cursor_api.client import (
     MAX_PAGES_PER_WINDOW,
     USER_AGENT,
+    ApiWait,
     ClientOptions,
     CursorClient,
     RequestHook,
     RequestInfo,
+    WaitHook,
 )
 from tracker_core.cursor_api.ratelimit import RateLimiter
 from tracker_core.cursor_api.retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -31,12 +33,14 @@ __all__ = [
     "MAX_PAGES_PER_WINDOW",
     "SUPPORTED_ANALYTICS_METRICS",
     "USER_AGENT",
+    "ApiWait",
     "ClientOptions",
     "CursorClient",
     "RateLimiter",
     "RequestHook",
     "RequestInfo",
     "RetryPolicy",
+    "WaitHook",
     "epoch_ms",
     "is_retryable_status",
     "parse_analytics",

@@ -135,6 +135,24 @@ class RequestInfo:
 RequestHook = Callable[[RequestInfo], None]
 
 
+@dataclass(frozen=True, slots=True)
+class ApiWait:
+    """A pause before the next request, reported as it begins (progress displays say why)."""
+
+    api: str
+    """``"Admin"`` or ``"Analytics"``."""
+    seconds: float
+    per_minute: int | None
+    """The client's own ceiling for this API (None: no ceiling)."""
+    status: int | None = None
+    """None: the client's rate limit; else the HTTP status (429, 503...) being retried after."""
+    problem: str | None = None
+    """What went wrong when this is a retry (``"HTTP 503"``, ``"no answer within 30 s"``)."""
+
+
+WaitHook = Callable[[ApiWait], None]
+
+
 @dataclass(frozen=True, eq=False)
 class _Api:
     """One of the two APIs: its name for messages, its credentials and its shared limiter."""
@@ -158,6 +176,7 @@ class CursorClient:
         options: ClientOptions,
         *,
         on_request: RequestHook | None = None,
+        on_wait: WaitHook | None = None,
         admin_limiter: RateLimiter | None = None,
         analytics_limiter: RateLimiter | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -167,6 +186,7 @@ class CursorClient:
         self._options = options
         self._policy = options.retry_policy
         self._on_request = on_request
+        self._on_wait = on_wait
         self._corrections: list[schemas.Correction] = []
         analytics_key = options.analytics_api_key or options.admin_api_key
         self._secrets = tuple({options.admin_api_key, analytics_key})
@@ -405,7 +425,7 @@ class CursorClient:
         attempt = 0
         while True:
             attempt += 1
-            await api.limiter.acquire()
+            await api.limiter.acquire(on_wait=self._limit_hook(api))
             sent = time.monotonic()
             if first_sent is None:
                 first_sent = sent
@@ -466,7 +486,16 @@ class CursorClient:
                 policy.max_attempts,
                 delay,
             )
+            if self._on_wait is not None:
+                self._on_wait(ApiWait(api.name, delay, api.limiter.max_requests, status, problem))
             await asyncio.sleep(delay)
+
+    def _limit_hook(self, api: _Api) -> Callable[[float], None] | None:
+        """The limiter's wait report, as an :class:`ApiWait` naming the API and its ceiling."""
+        hook = self._on_wait
+        if hook is None:
+            return None
+        return lambda seconds: hook(ApiWait(api.name, seconds, api.limiter.max_requests))
 
     def _report(
         self,

@@ -19,6 +19,9 @@ Clock = Callable[[], float]
 
 Sleep = Callable[[float], Awaitable[None]]
 
+WaitHook = Callable[[float], None]
+"""Told how many seconds a caller is about to wait, before the wait starts."""
+
 DEFAULT_MARGIN_SECONDS = 0.5
 
 
@@ -81,10 +84,16 @@ class RateLimiter:
             wait = max(wait, self._grants[0] + self._window - now)
         return max(wait, 0.0)
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits, then count it as sent now."""
+    async def acquire(self, on_wait: WaitHook | None = None) -> None:
+        """Wait until one more request fits, then count it as sent now.
+
+        ``on_wait`` hears of each wait before it starts: a minute spent here is otherwise
+        indistinguishable, for whoever watches, from a hang.
+        """
         async with self._lock:
             while (wait := self.delay()) > 0:
+                if on_wait is not None:
+                    on_wait(wait)
                 await self._sleep(wait)
             if self._max_requests is not None:
                 self._grants.append(self._clock())

@@ -23,30 +23,72 @@ class StatusState:
     """Collection progress or another long action, empty when idle."""
 
 
-def status_text(state: StatusState) -> tuple[Text, bool]:
-    """The right-hand part and whether the data is stale (the whole bar then warns)."""
+SEPARATOR = "  ·  "
+
+
+def status_parts(state: StatusState) -> tuple[list[Text], bool]:
+    """The right-hand part, most important first, and whether the data is stale.
+
+    A running collection comes first, then the data's age, then the refresh state: when
+    the line is too narrow for all of them, the ones at the end are left out whole. While
+    collecting, the age drops its "press c" hint: pressing c is what is happening.
+    """
     stale = state.now is not None and is_stale(state.last_collected, state.now)
-    stamp = "…" if state.now is None else age(state.last_collected, state.now)
-    if stale:
-        stamp += " (stale: press c to collect)"
-    text = Text(stamp, style="bold" if stale else "")
-    refresh = (
-        "auto-refresh paused (p)"
-        if state.paused
-        else f"auto-refresh every {state.refresh_seconds:g}s"
-    )
-    text.append(f"  ·  {refresh}")
+    parts: list[Text] = []
     if state.activity:
-        text.append(f"  ·  {state.activity}", style="bold")
-    return text, stale
+        parts.append(Text(state.activity, style="bold"))
+    stamp = "…" if state.now is None else age(state.last_collected, state.now)
+    if stale and not state.activity:
+        stamp += " (stale: press c to collect)"
+    parts.append(Text(stamp, style="bold" if stale and not state.activity else ""))
+    parts.append(
+        Text(
+            "auto-refresh paused (p)"
+            if state.paused
+            else f"auto-refresh every {state.refresh_seconds:g}s"
+        )
+    )
+    return parts, stale
+
+
+def status_text(state: StatusState) -> tuple[Text, bool]:
+    """Every part of the status, joined (what the line says when it has the room)."""
+    parts, stale = status_parts(state)
+    return Text(SEPARATOR).join(parts), stale
+
+
+def fit_line(app_title: str, screen_title: str, parts: list[Text], width: int) -> Text:
+    """The top line at ``width``: a title on the left, as much of the status as fits on the right.
+
+    The screen's name always stays (it is the only "you are here" there is); the app's name
+    goes first when room runs out, then the status parts from the least important, and a
+    first part too long even alone is cut with an ellipsis rather than dropped.
+    """
+    titles = [f"{app_title} — {screen_title}", screen_title] if screen_title else [app_title]
+    for count in range(len(parts), 0, -1):
+        status = Text(SEPARATOR).join(parts[:count])
+        for title in titles:
+            room = width - len(title) - status.cell_len
+            if room >= 2:
+                line = Text(title, style="bold", no_wrap=True)
+                line.append(" " * room)
+                line.append_text(status)
+                return line
+    title = titles[-1]
+    line = Text(title, style="bold", no_wrap=True)
+    if parts:
+        line.append("  ")
+        line.append_text(parts[0])
+    line.truncate(max(width, 0), overflow="ellipsis")
+    return line
 
 
 class TopBar(Static):
     """One line instead of Textual's Header plus a status line under it.
 
-    Over SSH at 80x24 every row counts, and a start paints five widgets fewer. The title
-    (app, then screen) gives way first when the status needs the room: what is happening to
-    the data matters more than the name of the screen you are looking at.
+    Over SSH at 80x24 every row counts, and a start paints five widgets fewer. The app's name
+    gives way first when the status needs the room, then the status's least important parts;
+    the screen's name stays (see :func:`fit_line`).
     """
 
     DEFAULT_CSS = """
@@ -64,7 +106,7 @@ class TopBar(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._status = Text("…")
+        self._parts: list[Text] = [Text("…")]
 
     def on_mount(self) -> None:
         self.watch(self.screen, "sub_title", self._retitle, init=False)
@@ -76,21 +118,16 @@ class TopBar(Static):
         self.refresh()
 
     def show(self, state: StatusState) -> None:
-        self._status, stale = status_text(state)
-        self.text = self._status.plain
+        self._parts, stale = status_parts(state)
+        self.text = Text(SEPARATOR).join(self._parts).plain
         self.set_class(stale, "-stale")
         self.refresh()
 
+    def line(self) -> Text:
+        """The line as drawn at the widget's current width."""
+        return fit_line(
+            self.app.title, self.screen.sub_title or "", self._parts, self.content_size.width
+        )
+
     def render(self) -> Text:
-        width = self.content_size.width
-        app, screen = self.app.title, self.screen.sub_title or ""
-        status = self._status
-        for title in (f"{app} — {screen}" if screen else app, screen, ""):
-            room = width - len(title) - status.cell_len
-            if room >= 2 or not title:
-                break
-        line = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
-        line.append(" " * max(room, 1 if title else 0))
-        line.append_text(status)
-        line.truncate(max(width, 0), overflow="ellipsis")
-        return line
+        return self.line()
