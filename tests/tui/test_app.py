@@ -10,6 +10,7 @@ from time import monotonic
 
 import pytest
 from sqlalchemy import create_engine, delete, insert
+from textual import events
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.css.stylesheet import Stylesheet
@@ -682,3 +683,55 @@ async def test_closing_help_keeps_the_figures_and_coming_back_reloads_them(
         await pilot.press("1")
         await settle(pilot)
         assert app.screen is overview and overview.loads == loads + 1  # away on another screen
+
+
+async def burst(pilot: Pilot[None], key: str, times: int) -> None:
+    """``times`` presses arriving together, as key repeat or an SSH packet delivers them."""
+    for _ in range(times):
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
+@pytest.mark.parametrize(("number", "pane"), [("2", "#insights-body"), ("5", "#settings-body")])
+async def test_insights_and_settings_scroll_from_the_keyboard_at_80x24(
+    make_app: AppFactory, number: str, pane: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(number)
+        await settle(pilot)
+        body = app.screen.query_one(pane, VimScroll)
+        assert app.focused is body and body.max_scroll_y > 20
+        await pilot.press("G")
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("g")
+        assert body.scroll_y == 0
+        await pilot.press("pagedown")
+        assert body.scroll_y == body.scrollable_content_region.height
+        await pilot.press("pageup", "j", "j", "k")
+        assert body.scroll_y == 1
+        await burst(pilot, "j", 10)
+        assert body.scroll_y == 11  # every press counts (a burst used to move one line)
+        await burst(pilot, "pagedown", 2)
+        assert body.scroll_y == min(
+            11 + 2 * body.scrollable_content_region.height, body.max_scroll_y
+        )
+        await pilot.press("?")
+        await pilot.pause()
+        assert "Page down" in help_text(app.screen)
+
+
+async def test_leaving_a_settings_field_lets_the_keys_scroll_again(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        body = app.screen.query_one("#settings-body", VimScroll)
+        await pilot.press("e")
+        assert isinstance(app.focused, Input)
+        await pilot.press("escape", "j", "j")
+        assert body.scroll_y == 2
+        app.screen.set_focus(None)  # as after a click on a part that takes no focus
+        await pilot.press("G")
+        assert body.scroll_y == body.max_scroll_y

@@ -14,7 +14,7 @@ from typing import ClassVar, Generic, TypeVar, cast
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from tracker_core.errors import TrackerError
 from tracker_tui.context import TrackerContext
 from tracker_tui.widgets.keybar import KeyBar
+from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.status import TopBar
 
 T = TypeVar("T")
@@ -33,6 +34,20 @@ NARROW = 110
 """Below this many columns, side-by-side panels stack and secondary ones hide."""
 SHORT = 32
 """Below this many rows, charts shrink and tiles fold into one line."""
+
+BODY_SCROLL_KEYS: tuple[tuple[str, str], ...] = (
+    ("j", "scroll_down"),
+    ("down", "scroll_down"),
+    ("k", "scroll_up"),
+    ("up", "scroll_up"),
+    ("g", "scroll_home"),
+    ("home", "scroll_home"),
+    ("G", "scroll_end"),
+    ("end", "scroll_end"),
+    ("pagedown", "page_down"),
+    ("pageup", "page_up"),
+)
+"""Keys that scroll the screen's pane when no focused widget takes them (nothing focused)."""
 
 
 def plain_error(error: BaseException | None) -> str:
@@ -48,7 +63,11 @@ class DataScreen(Screen[None], Generic[T]):
     """A screen that loads one dataclass from the database and shows it."""
 
     SCREEN_TITLE: ClassVar[str] = ""
-    BINDINGS: ClassVar[list[BindingType]] = []
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # system: the help lists them once, under "Scrolling panes", not under every screen.
+        Binding(key, f"scroll_body('{action}')", show=False, system=True, id=f"body-{key}")
+        for key, action in BODY_SCROLL_KEYS
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,6 +116,16 @@ class DataScreen(Screen[None], Generic[T]):
         if not scroll or self._layout_widgets:
             self._layout_required = False
         super()._refresh_layout(size, scroll)
+
+    def action_scroll_body(self, action: str) -> None:
+        """A scroll key that reached the screen (nothing focused took it) scrolls its pane.
+
+        Leaving a form field, or a click on a part of the screen that takes no focus, leaves
+        nothing focused; the keys still scroll, as the help promises.
+        """
+        pane = next((p for p in self.query(VimScroll) if p.display and p.max_scroll_y), None)
+        if pane is not None:
+            getattr(pane, f"action_{action}")()
 
     @property
     def context(self) -> TrackerContext:

@@ -23,6 +23,8 @@ def own_bindings(node: type[DOMNode]) -> list[Binding]:
         if not cls.__module__.startswith("tracker_tui") or "BINDINGS" not in cls.__dict__:
             continue
         for binding in Binding.make_bindings(cls.__dict__["BINDINGS"]):
+            if binding.system:  # a fallback listed where its keys belong (scrolling panes)
+                continue
             if binding.key not in seen:
                 seen.add(binding.key)
                 found.append(binding)

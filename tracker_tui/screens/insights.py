@@ -76,7 +76,9 @@ class InsightsScreen(DataScreen[Insights]):
             table.add_columns(*columns)
             table.border_title = title
         self.query_one("#empty-state").display = False
-        self.set_focus(self.query_one("#efficiency", VimDataTable), scroll_visible=False)
+        # The pane, not a table: at 80x24 most panels are below the fold, and j/k/Page keys
+        # must reach them; Tab moves into the range picker and the tables.
+        self.set_focus(self.query_one("#insights-body", VimScroll), scroll_visible=False)
 
     def load(self) -> Insights:
         with self.context.engine.connect() as conn:

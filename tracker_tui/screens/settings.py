@@ -86,7 +86,8 @@ class SettingsScreen(DataScreen[SettingsData]):
         self.query_one(f"#setting-{SPECS[0].key}", Input).focus()
 
     def action_leave_field(self) -> None:
-        self.set_focus(None)
+        # Back to the pane rather than to nothing: j/k and the Page keys scroll it again.
+        self.set_focus(self.query_one("#settings-body", VimScroll), scroll_visible=False)
 
     def load(self) -> SettingsData:
         with self.context.engine.connect() as conn:
