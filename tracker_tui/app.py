@@ -172,6 +172,18 @@ class TrackerApp(App[None]):
         days = getattr(self.screen, "days", 30)
         self.push_screen(MemberScreen(email, days=days if isinstance(days, int) else 30))
 
+    def open_incident(self, incident_id: int) -> None:
+        self.run_worker(self._open_incident(incident_id), exclusive=True, group="open-incident")
+
+    async def _open_incident(self, incident_id: int) -> None:
+        if self.current_mode != "incidents":
+            await self.switch_mode("incidents")
+        # A drilldown pushed over the queue is left, as q would leave it.
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, IncidentsScreen):
+            await self.pop_screen()
+        if isinstance(self.screen, IncidentsScreen):
+            self.screen.reveal(incident_id)
+
     def status_state(self) -> StatusState:
         return StatusState(
             last_collected=self.last_collected,

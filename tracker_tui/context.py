@@ -31,3 +31,6 @@ class TrackerContext(Protocol):
 
     def open_member(self, email: str) -> None:
         """Push the drilldown of ``email`` on the current mode's stack."""
+
+    def open_incident(self, incident_id: int) -> None:
+        """Show the incident queue with ``incident_id`` highlighted (from a drilldown)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -31,16 +32,38 @@ def own_bindings(node: type[DOMNode]) -> list[Binding]:
     return found
 
 
-def binding_table(title: str, bindings: list[Binding]) -> Table:
+KEY_WIDTH = 14
+"""Every table's key column is this wide, so the descriptions line up from table to table."""
+
+EVERYWHERE_EXTRA: tuple[tuple[str, str], ...] = (
+    (
+        "tab",
+        "Next pane: Tab (Shift+Tab back) moves between a screen's parts, e.g. the"
+        " incident queue and its timeline",
+    ),
+    ("ctrl+p", "Commands: every screen and action by name"),
+)
+"""Keys Textual provides rather than our BINDINGS, which a newcomer still needs to know."""
+
+
+def binding_table(
+    title: str,
+    bindings: list[Binding],
+    display: Callable[[Binding], str],
+    extra: Sequence[tuple[str, str]] = (),
+) -> Table:
+    """Key and description in two columns; ``display`` shows a key as the key bar does
+    ("/" for ``slash``), ``extra`` adds rows for keys no binding of ours declares."""
     table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
-    table.add_column("key", style="bold", no_wrap=True, width=12)
-    table.add_column("action")
+    table.add_column("key", style="bold", no_wrap=True, width=KEY_WIDTH)
+    table.add_column("action", ratio=1)  # the only column that takes the spare width
     for binding in bindings:
-        key = binding.key_display or binding.key
         description = binding.description or binding.action.replace("_", " ")
         if binding.tooltip:
             description = f"{description}: {binding.tooltip}"
-        table.add_row(key, description)
+        table.add_row(display(binding), description)
+    for key, description in extra:
+        table.add_row(display(Binding(key, "")), description)
     return table
 
 
@@ -60,13 +83,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         title = getattr(self.target, "SCREEN_TITLE", "") or type(self.target).__name__
+        display = self.app.get_key_display
         with VimScroll(id="help"):
-            yield Static(binding_table(f"{title} screen", own_bindings(type(self.target))))
+            yield Static(binding_table(f"{title} screen", own_bindings(type(self.target)), display))
             if self.target.query(VimDataTable):
-                yield Static(binding_table("Tables", own_bindings(VimDataTable)))
+                yield Static(binding_table("Tables", own_bindings(VimDataTable), display))
             if self.target.query(VimScroll):
-                yield Static(binding_table("Scrolling panes", own_bindings(VimScroll)))
-            yield Static(binding_table("Everywhere", self.app_bindings))
+                yield Static(binding_table("Scrolling panes", own_bindings(VimScroll), display))
+            yield Static(binding_table("Everywhere", self.app_bindings, display, EVERYWHERE_EXTRA))
             yield Static("Escape or ? closes this help.", classes="dim")
 
     def on_mount(self) -> None:

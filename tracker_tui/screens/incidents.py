@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import RowDoesNotExist
 
 from tracker_core import incidents
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes, format_duration
@@ -86,6 +87,14 @@ def timeline(view: IncidentView, announced: Sequence[Announcement] = ()) -> Text
     return text
 
 
+def empty_queue(status: str) -> str:
+    """What an empty queue says: that the filter left nothing, and how to see the rest."""
+    following = STATUSES[(STATUSES.index(status) + 1) % len(STATUSES)]
+    if status == "all":
+        return "No incidents yet: detection opens one when a member crosses a line."
+    return f"No {status} incidents.\n\nf shows the next filter ({following})."
+
+
 class IncidentsScreen(DataScreen[IncidentsData]):
     """Acknowledge with ``a``, resolve with ``r`` (confirmed), open the member with Enter."""
 
@@ -100,6 +109,10 @@ class IncidentsScreen(DataScreen[IncidentsData]):
     def __init__(self) -> None:
         super().__init__()
         self.status = "active"
+        self._timeline_of: int | None = None
+        """The incident whose timeline is shown (another one starts at the top)."""
+        self._reveal: int | None = None
+        """An incident to highlight once the queue holds it (opened from a drilldown)."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="tiles"):
@@ -169,6 +182,7 @@ class IncidentsScreen(DataScreen[IncidentsData]):
         )
         queue.border_title = f"Queue, {self.status} ({len(data.queue)})"
         self._show_timeline()
+        self._show_revealed()
 
     def selected(self) -> IncidentView | None:
         """The highlighted incident, from the last loaded queue."""
@@ -179,11 +193,43 @@ class IncidentsScreen(DataScreen[IncidentsData]):
 
     def _show_timeline(self) -> None:
         view = self.selected()
-        self.query_one("#timeline", Static).update(
-            timeline(view, self.data.announced.get(view.id, ()))
-            if view and self.data
-            else "No incident selected."
-        )
+        if view is not None and self.data is not None:
+            story: Text | str = timeline(view, self.data.announced.get(view.id, ()))
+        elif self.data is not None and not self.data.queue:
+            story = empty_queue(self.status)
+        else:
+            story = "No incident selected."
+        self.query_one("#timeline", Static).update(story)
+        shown = view.id if view is not None else None
+        if shown != self._timeline_of:
+            # A new story is read from its beginning, not from where the last one was left.
+            self._timeline_of = shown
+            self.query_one("#incident-detail", VimScroll).scroll_home(animate=False)
+
+    def reveal(self, incident_id: int) -> None:
+        """Highlight incident ``incident_id``, widening the filter when it is outside it."""
+        # Looked for in fresh data: the queue on screen may predate the incident's last change.
+        self._reveal = incident_id
+        self.reload()
+
+    def _show_revealed(self) -> None:
+        wanted = self._reveal
+        if wanted is None:
+            return
+        queue = self.query_one("#queue", VimDataTable)
+        try:
+            row = queue.get_row_index(str(wanted))
+        except RowDoesNotExist:
+            if self.status != "all":  # resolved, or outside the filter: look in all of them
+                self.query_one("#status-filter", Picker).value = "all"
+                return
+            self._reveal = None
+            self.notify(f"Incident #{wanted} is not in the queue any more.", severity="warning")
+            return
+        self._reveal = None
+        queue.move_cursor(row=row, animate=False)
+        queue.focus()
+        self._show_timeline()
 
     @on(DataTable.RowHighlighted, "#queue")
     def _highlighted(self) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
 
 from tracker_core import dashboard, incidents
 from tracker_core.dashboard import MemberDetail
@@ -30,6 +32,10 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("accepted_lines", "Accepted lines"),
 )
 """The feature counters worth a row, in reading order; unknown keys follow as they come."""
+
+
+NO_ANOMALIES = "Anomaly history: none. Detection has never opened an incident for this member."
+"""Said instead of an empty table, which would read as "still loading"."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class MemberScreen(DataScreen[MemberData]):
                     yield VimDataTable(id="features")
                 yield ActivityGrid(id="activity", classes="panel")
             yield VimDataTable(id="member-incidents")
+            yield Static(NO_ANOMALIES, id="no-anomalies", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -79,7 +86,8 @@ class MemberScreen(DataScreen[MemberData]):
         self.query_one("#activity", ActivityGrid).border_title = "Activity (weekday x UTC hour)"
         history = self.query_one("#member-incidents", VimDataTable)
         history.add_columns("#", "Severity", "Status", "Rule", "Period", "Message")
-        history.border_title = "Anomaly history"
+        history.border_title = "Anomaly history (Enter opens the incident)"
+        self.query_one("#no-anomalies").display = False
 
     def load(self) -> MemberData:
         with self.context.engine.connect() as conn:
@@ -128,7 +136,10 @@ class MemberScreen(DataScreen[MemberData]):
             ]
         )
         self.query_one("#activity", ActivityGrid).show(d.activity)
-        self.query_one("#member-incidents", VimDataTable).replace_rows(
+        history = self.query_one("#member-incidents", VimDataTable)
+        history.display = bool(data.incidents)
+        self.query_one("#no-anomalies").display = not data.incidents
+        history.replace_rows(
             [
                 (
                     str(v.id),
@@ -137,3 +148,10 @@ class MemberScreen(DataScreen[MemberData]):
                 for v in data.incidents
             ]
         )
+
+    @on(DataTable.RowSelected, "#member-incidents")
+    def _incident_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an anomaly opens its incident in the queue (acknowledge, resolve, timeline)."""
+        key = event.row_key.value
+        if key is not None:
+            self.context.open_incident(int(key))

@@ -69,7 +69,7 @@ class MembersScreen(DataScreen[Overview]):
 
     def compose_controls(self) -> ComposeResult:
         with Horizontal(classes="controls"):
-            yield Input(placeholder="/ search name, email, group, model", id="filter", compact=True)
+            yield Input(placeholder="/ name, email, group, model", id="filter", compact=True)
             yield Picker[str]("Group", [("All groups", ALL_GROUPS)], ALL_GROUPS, id="group")
             yield Picker[int]("Range", range_options(), self.days, id="range")
 

@@ -286,7 +286,9 @@ class MembersTable(VimDataTable):
     def describe(self, days: int) -> str:
         """The table's title: the window and how many rows the search and the limit leave."""
         matching = self._matching
-        if self.limit is not None and matching > self.limit:
+        if self.search:
+            shown = f"{matching} match{'es' if matching != 1 else ''} “{self.search}”"
+        elif self.limit is not None and matching > self.limit:
             shown = f"top {self.limit} of {matching}; / searches all"
         else:
             shown = f"{matching} shown"
@@ -295,7 +297,8 @@ class MembersTable(VimDataTable):
     def _rebuild(self) -> None:
         rows = self.shown_rows()
         self._matching = len(rows)
-        shown = rows[: self.limit]
+        # A search shows every match: the limit trims a ranking, not an answer.
+        shown = rows if self.search else rows[: self.limit]
         counted = {
             index: column_counts([column.counts(row) for row in shown])
             for index, column in enumerate(COLUMNS)
