@@ -589,8 +589,11 @@ async def test_q_during_a_rate_limited_collection_quits_at_once_and_the_next_res
             assert finished and "failed" not in finished[-1], finished
 
 
-async def test_a_second_q_quits_while_the_collection_is_still_stopping(tmp_path: Path) -> None:
-    """Stopping waits for the step in progress; a second q does not."""
+@pytest.mark.parametrize("again", ["q", "ctrl+c"])
+async def test_a_second_q_quits_while_the_collection_is_still_stopping(
+    tmp_path: Path, again: str
+) -> None:
+    """Stopping waits for the step in progress; a second q (or Ctrl+C) does not."""
     db_path = tmp_path / "fresh.db"
     scenario = generate_scenario(users=10, days=10, seed=3, now=FIXED_NOW)
     with running_simulator(scenario, api_key=SIM_KEY, rate_limits=True) as url:
@@ -607,7 +610,7 @@ async def test_a_second_q_quits_while_the_collection_is_still_stopping(tmp_path:
                 await pilot.pause(0.3)
                 assert app.is_running
                 assert "q again: quit now" in app.screen.query_one(TopBar).line().plain
-                await pilot.press("q")
+                await pilot.press(again)
                 assert await wait_for(lambda: not app.is_running, pilot, 2)
             finally:
                 stop()  # the abandoned collection thread ends with the test
