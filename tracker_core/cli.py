@@ -43,7 +43,7 @@ from tracker_core.jobs import collect_once, simulator_settings
 from tracker_core.queries import require_collected, team_stats
 from tracker_core.redact import redact
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
-from tracker_core.storage import open_database
+from tracker_core.storage import begin_write, open_database
 from tracker_core.text import plural
 
 if TYPE_CHECKING:
@@ -186,7 +186,8 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 )
             return EXIT_OK
         action = incidents.acknowledge if args.action == "ack" else incidents.resolve
-        with engine.begin() as conn:
+        # Reads the incident, then changes it: hold the write lock from the start.
+        with begin_write(engine) as conn:
             before = incidents.get_incident(conn, args.id).status
             view = action(conn, args.id, now=datetime.now(UTC))
         already = "already " if view.status == before else ""

@@ -24,7 +24,7 @@ from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, Memb
 from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
 from tracker_core.detection.settings import DetectionSettings
 from tracker_core.queries import as_day, current_cycle
-from tracker_core.storage import lease, repo, rollups
+from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
 
 Clock = Callable[[], datetime]
@@ -274,7 +274,10 @@ def _detect_and_apply(
     engine: Engine, settings: Settings, *, dry_run: bool, clock: Clock
 ) -> DetectionReport:
     now = clock()
-    with engine.connect() as conn, conn.begin() as transaction:
+    # The run reads, then writes what it read about: on SQLite it must hold the write lock
+    # from the start, or a collector committing in between makes its first write fail at once
+    # ("database is locked") instead of waiting. A dry run writes too, then rolls back.
+    with begin_write(engine) as conn:
         data = read_input(conn, today=now.date())
         findings = detect(data.members, data.settings, data.days, data.cycle_start)
         onsets = {
@@ -303,7 +306,5 @@ def _detect_and_apply(
             channels=[name for name, on in channels_configured(settings).items() if on],
         )
         if dry_run:
-            transaction.rollback()
-        else:
-            transaction.commit()
+            conn.rollback()
     return report

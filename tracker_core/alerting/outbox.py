@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, select, update
 from tracker_core import incidents
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.storage import tables as t
+from tracker_core.storage.db import begin_write
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,9 @@ def _send_due(
     result: DispatchResult,
 ) -> None:
     o = t.alert_outbox
-    with engine.begin() as conn:
+    # Reads what is due, then marks the attempt on it: the write lock is taken first, so a
+    # collector committing in between cannot fail the run with "database is locked".
+    with begin_write(engine) as conn:
         at = now()
         due = due_items(conn, channel, now=at)
         if not due:
@@ -271,7 +274,8 @@ def _send_due(
         deliveries = sender.send(list(latest.values()), attempt)
     except Exception as exc:  # a sender bug must not lose the queue: record and retry
         deliveries = [Delivery(tuple(latest), ok=False, error=f"{type(exc).__name__}: {exc}")]
-    with engine.begin() as conn:
+    # Recording reads each failed row's attempts before updating it: write lock first.
+    with begin_write(engine) as conn:
         _record(conn, channel, deliveries, rows_by_incident, now(), result)
 
 

@@ -17,6 +17,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from tracker_core import incidents
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes, format_duration
+from tracker_core.storage import begin_write
 from tracker_tui.format import instant
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
@@ -286,7 +287,8 @@ class IncidentsScreen(DataScreen[IncidentsData]):
         """Acknowledge or resolve in one transaction, then reload the queue."""
         apply = incidents.acknowledge if action == "acknowledge" else incidents.resolve
         try:
-            with self.context.engine.begin() as conn:
+            # Reads the incident, then changes it: hold the write lock from the start.
+            with begin_write(self.context.engine) as conn:
                 view = apply(conn, incident_id, now=self.context.clock())
         except Exception as exc:  # shown, never raised into the UI
             self.app.call_from_thread(
