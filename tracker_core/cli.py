@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import __version__
 from tracker_core.collector import CollectionSummary
@@ -43,7 +44,7 @@ from tracker_core.jobs import collect_once, simulator_settings
 from tracker_core.queries import require_collected, team_stats
 from tracker_core.redact import redact
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
-from tracker_core.storage import begin_write, open_database
+from tracker_core.storage import begin_write, database_error, open_database
 from tracker_core.text import plural
 
 if TYPE_CHECKING:
@@ -681,6 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     secrets: tuple[str, ...] = ()
+    loaded: LoadedSettings | None = None
     try:
         loaded = load_settings(args.config)
         # Errors below may quote a driver, a server or an upstream body: none may show a key.
@@ -692,6 +694,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except TrackerError as exc:
         say_error(redact(str(exc), secrets))
+        return EXIT_FAILED
+    except SQLAlchemyError as exc:
+        # A database failure mid-command: one line naming the database and the cause.
+        message = database_error(exc, loaded.settings.database_url if loaded else None)
+        say_error(redact(str(message), secrets))
         return EXIT_FAILED
     except KeyboardInterrupt:
         say_error("interrupted")

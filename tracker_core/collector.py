@@ -19,13 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
-from tracker_core.storage import lease, repo, rollups
+from tracker_core.storage import database_error, lease, repo, rollups
 
 T = TypeVar("T")
 
@@ -308,7 +309,28 @@ class Collector:
         started_at = self.clock()
         started = time.monotonic()
         with self.engine.begin() as conn:
+            repo.close_abandoned_runs(conn, at=started_at)
             run_id = repo.start_run(conn, started_at=started_at)
+        try:
+            return await self._run_streams(run_id, streams, started_at, started)
+        except asyncio.CancelledError:
+            raise  # closed as stopped by ``_run_streams``
+        except BaseException as exc:
+            self._abandon(run_id, exc)
+            raise
+
+    def _abandon(self, run_id: int, exc: BaseException) -> None:
+        """Mark a run that could not finish as failed, if the database still lets us."""
+        if isinstance(exc, SQLAlchemyError):
+            reason = str(database_error(exc, self.engine.url))
+        else:
+            reason = str(exc) or type(exc).__name__
+        with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+            repo.finish_run(conn, run_id, finished_at=self.clock(), status="failed", error=reason)
+
+    async def _run_streams(
+        self, run_id: int, streams: Sequence[str], started_at: datetime, started: float
+    ) -> CollectionSummary:
         results: list[StreamResult] = []
         stopped: str | None = None
         try:
@@ -347,6 +369,9 @@ class Collector:
             result.ended_run = True
         except TrackerError as exc:
             result.error = str(exc)
+        except SQLAlchemyError as exc:
+            # This stream's storage failed; the next streams may still store theirs.
+            result.error = str(database_error(exc, self.engine.url))
         except asyncio.CancelledError:
             result.error = STOPPED
             cancelled = True

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker_core import queries
 from tracker_core.storage import cache, rollups
 from tracker_core.storage import tables as t
+from tracker_core.storage.failures import database_error, is_damage
 from tracker_core.storage.repo import last_successful_run, spend_cents_expr, tokens_expr
 
 log = logging.getLogger(__name__)
@@ -581,13 +582,17 @@ def _overview(
 def warm_overview(engine: Engine, *, today: date, days: int = DEFAULT_DAYS) -> bool:
     """Compute the console's first screen ahead of time, so a start finds it remembered.
 
-    A courtesy after the real work (detection): a database error here is logged and leaves
-    the job's result alone, and the console simply computes the figures itself.
+    A courtesy after the real work (detection): a passing database error here (a lock, a
+    read-only file, a full disk) is logged and leaves the job's result alone, and the console
+    simply computes the figures itself; a damaged database is raised.
     """
     try:
         with engine.connect() as conn:
             overview(conn, days=days, today=today)
     except SQLAlchemyError as exc:
+        if is_damage(exc):
+            # A damaged file or a missing table must fail the job, not pass unnoticed.
+            raise database_error(exc, engine.url) from exc
         log.warning("could not prepare the console's overview: %s", type(exc).__name__)
         return False
     return True

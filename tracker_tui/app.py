@@ -436,7 +436,11 @@ class TrackerApp(App[None]):
         elif isinstance(error, Stopped):
             self.notify("The next collection continues from where it stopped.", title="Stopped")
         elif event.state == WorkerState.ERROR:
-            self.notify(plain_error(error), title="Collection failed", severity="error")
+            self.notify(
+                plain_error(error, self.engine.url),
+                title="Collection failed",
+                severity="error",
+            )
         self.action_refresh_now()
 
 

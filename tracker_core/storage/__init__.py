@@ -13,6 +13,7 @@ from tracker_core.storage.db import (
     migrate,
     open_database,
 )
+from tracker_core.storage.failures import database_error, database_name, is_damage
 from tracker_core.storage.lease import (
     COLLECTOR_LEASE,
     acquire,
@@ -53,6 +54,8 @@ __all__ = [
     "acquire",
     "begin_write",
     "current_holder",
+    "database_error",
+    "database_name",
     "describe_holder",
     "describe_url",
     "dialect_insert",
@@ -61,6 +64,7 @@ __all__ = [
     "get_watermark",
     "holder_is_dead_locally",
     "insert_usage_events",
+    "is_damage",
     "last_successful_run",
     "make_engine",
     "make_holder",

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import SQLITE_PRAGMAS
+from tracker_core.storage.failures import database_error, is_damage
 from tracker_core.storage.repo import USAGE_EVENTS_VERSION, data_version, dialect_insert
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,9 @@ def remember(engine: Engine, key: str, fingerprint: str, body: str, now: datetim
                     conn.exec_driver_sql(_SQLITE_BUSY_TIMEOUT)
                     conn.rollback()
     except SQLAlchemyError as exc:
+        if is_damage(exc):
+            # A damaged file is not a reason to skip a courtesy: it is the news.
+            raise database_error(exc, engine.url) from exc
         log.info("not remembering %s: %s", key, type(exc).__name__)
         return False
     return True

@@ -479,6 +479,21 @@ def start_run(conn: Connection, *, started_at: datetime) -> int:
     return int(run_id)
 
 
+def close_abandoned_runs(conn: Connection, *, at: datetime) -> int:
+    """Mark runs still ``running`` as failed; returns how many there were.
+
+    Only the holder of the collector lease calls this, so no such run is alive: its process
+    was killed (or lost the database) before it could record how it ended.
+    """
+    runs = t.collection_runs
+    result = conn.execute(
+        update(runs)
+        .where(runs.c.status == "running")
+        .values(status="failed", finished_at=at, error="stopped before it finished")
+    )
+    return int(result.rowcount)
+
+
 def record_stream(
     conn: Connection,
     run_id: int,

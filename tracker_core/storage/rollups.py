@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
+from tracker_core.storage.failures import database_error, is_damage
 from tracker_core.storage.repo import spend_cents_expr, tokens_expr
 
 log = logging.getLogger(__name__)
@@ -102,10 +103,13 @@ def refresh(engine: Engine) -> int:
 def try_refresh(engine: Engine) -> int:
     """:func:`refresh` as a courtesy after the real work: a database error (a writer holding
     the lock past the busy timeout, say) is logged and leaves the days marked, which readers
-    then sum from the events; the job that called it goes on."""
+    then sum from the events; the job that called it goes on. A damaged file or a missing
+    table is no such passing trouble: it is raised, as one plain line."""
     try:
         return refresh(engine)
     except SQLAlchemyError as exc:
+        if is_damage(exc):
+            raise database_error(exc, engine.url) from exc
         log.warning("could not sum the usage rollup now, left for later: %s", type(exc).__name__)
         return 0
 

@@ -12,6 +12,8 @@ from contextlib import suppress
 from time import monotonic
 from typing import ClassVar, Generic, TypeVar, cast
 
+from sqlalchemy import URL
+from sqlalchemy.exc import SQLAlchemyError
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,6 +24,7 @@ from textual.types import NoActiveAppError
 from textual.worker import Worker, WorkerState
 
 from tracker_core.errors import TrackerError
+from tracker_core.storage import database_error
 from tracker_tui.context import TrackerContext
 from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.scroll import VimScroll
@@ -50,10 +53,16 @@ BODY_SCROLL_KEYS: tuple[tuple[str, str], ...] = (
 """Keys that scroll the screen's pane when no focused widget takes them (nothing focused)."""
 
 
-def plain_error(error: BaseException | None) -> str:
-    """A message for a person: the domain message as is, anything else with its kind."""
+def plain_error(error: BaseException | None, database: str | URL | None = None) -> str:
+    """A message for a person: the domain message as is, anything else with its kind.
+
+    A database failure reads as the command line says it (naming ``database`` and the
+    cause), never as the SQL statement and its parameters that SQLAlchemy attaches.
+    """
     if error is None:
         return "unknown error"
+    if isinstance(error, SQLAlchemyError):
+        return str(database_error(error, database))
     if isinstance(error, TrackerError | LookupError):
         return str(error).strip("'\"")
     return f"{type(error).__name__}: {error}"
@@ -233,7 +242,7 @@ class DataScreen(Screen[None], Generic[T]):
             self._shown_at = monotonic()
         elif event.state == WorkerState.ERROR:
             self.notify(
-                plain_error(worker.error),
+                plain_error(worker.error, self.context.engine.url),
                 title=f"Could not load {self.SCREEN_TITLE.lower()}",
                 severity="error",
             )

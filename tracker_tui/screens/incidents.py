@@ -292,7 +292,10 @@ class IncidentsScreen(DataScreen[IncidentsData]):
                 view = apply(conn, incident_id, now=self.context.clock())
         except Exception as exc:  # shown, never raised into the UI
             self.app.call_from_thread(
-                self.notify, plain_error(exc), title=f"Could not {action}", severity="error"
+                self.notify,
+                plain_error(exc, self.context.engine.url),
+                title=f"Could not {action}",
+                severity="error",
             )
             return
         self.app.call_from_thread(self.notify, f"Incident #{view.id} {view.status}.")

@@ -174,7 +174,10 @@ class SettingsScreen(DataScreen[SettingsData]):
                     set_detection_setting(conn, key, text, at=self.context.clock())
         except Exception as exc:
             self.app.call_from_thread(
-                self.notify, plain_error(exc), title="Could not save", severity="error"
+                self.notify,
+                plain_error(exc, self.context.engine.url),
+                title="Could not save",
+                severity="error",
             )
             return
         saved = ", ".join(f"{key} = {text}" for key, text in changes.items())
