@@ -22,7 +22,7 @@ from tracker_core.detector import run_detection
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, set_detection_setting
 from tracker_core.storage import tables as t
-from tracker_core.storage.failures import database_name
+from tracker_core.storage.failures import database_error, database_name
 from tracker_tui.screens.base import plain_error
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -200,3 +200,21 @@ def test_a_run_that_cannot_record_its_streams_is_closed_as_failed(
     with engine.connect() as conn:
         [(status, error)] = conn.execute(select(runs.c.status, runs.c.error)).all()
     assert status == "failed" and "collection_streams is missing" in error
+
+
+@pytest.mark.postgres
+def test_the_line_never_carries_the_password_the_statement_or_its_parameters(
+    postgres_url: str,
+) -> None:
+    engine = open_database(postgres_url)
+    try:
+        with pytest.raises(SQLAlchemyError) as raised, engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table WHERE secret = :s"), {"s": "tok-123"})
+    finally:
+        engine.dispose()
+    with_password = postgres_url.replace("postgres@", "postgres:hunter2@")
+
+    message = str(database_error(raised.value, with_password))
+
+    assert "hunter2" not in message and "tok-123" not in message and "SELECT" not in message
+    assert "postgres:***@" in message and "table no_such_table is missing" in message
