@@ -218,3 +218,19 @@ def test_the_line_never_carries_the_password_the_statement_or_its_parameters(
 
     assert "hunter2" not in message and "tok-123" not in message and "SELECT" not in message
     assert "postgres:***@" in message and "table no_such_table is missing" in message
+
+
+def test_a_full_disk_reads_as_such(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
+    try:
+        with pytest.raises(SQLAlchemyError) as raised, engine.begin() as conn:
+            # SQLite answers SQLITE_FULL when a file may grow no further, as on a full disk.
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+            conn.exec_driver_sql(f"PRAGMA max_page_count = {pages + 1}")
+            set_detection_setting(conn, "max_requests_per_day", "x" * 100_000, at=NOW)
+    finally:
+        engine.dispose()
+
+    message = str(database_error(raised.value, sqlite_url))
+
+    assert message == f"cannot write {database_name(sqlite_url)}: disk full"
