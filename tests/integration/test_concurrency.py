@@ -82,7 +82,7 @@ def test_detection_in_a_loop_during_a_backfill_never_fails_nor_repeats_itself(
                 {"bot_token": SLACK_TOKEN, "channel_id": "C07ALERTS1", "api_url": slack.base_url}
             ),
             # Small batches: many short write transactions for detection to fall between.
-            "collector": base.collector.model_copy(update={"batch_size": 500, "analytics": False}),
+            "collector": base.collector.model_copy(update={"batch_size": 1000, "analytics": False}),
         }
     )
     engine = open_database(url)
@@ -100,7 +100,7 @@ def test_detection_in_a_loop_during_a_backfill_never_fails_nor_repeats_itself(
     failures: list[str] = []
     runs = 0
     try:
-        while not done.wait(0.4):
+        while not done.wait(0.5):
             try:
                 run_detection(engine, settings, dry_run=runs % 3 == 2)
             except Exception as exc:  # every failure is collected, the loop goes on
