@@ -19,8 +19,9 @@ from tests.integration.helpers import KEY
 from tracker_core import cli
 from tracker_core.config import Settings
 from tracker_core.detector import run_detection
+from tracker_core.domain import Member
 from tracker_core.simulator import generate_scenario, running_simulator
-from tracker_core.storage import open_database, set_detection_setting
+from tracker_core.storage import open_database, set_detection_setting, upsert_members
 from tracker_core.storage import tables as t
 from tracker_core.storage.failures import database_error, database_name
 from tracker_tui.screens.base import plain_error
@@ -78,6 +79,8 @@ def assert_plain(lines: list[str], db_url: str) -> str:
 def test_a_missing_table_is_one_line_naming_database_and_table(
     engine: Engine, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    with engine.begin() as conn:  # a database that has been collected into
+        upsert_members(conn, [Member("ana@example.test", "Ana", "member")], seen_at=NOW)
     drop(engine, "event_rollups")
 
     code, lines = run(capsys, config_for(tmp_path, db_url), "stats")
