@@ -210,7 +210,8 @@ def cmd_settings(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 value = parse_setting(args.key, args.value)
             except SettingError as exc:
                 raise UsageError(str(exc)) from None
-            with engine.begin() as conn:
+            # Storing a setting reads whether it is new before it writes: write lock first.
+            with begin_write(engine) as conn:
                 set_detection_setting(conn, args.key, str(value), at=datetime.now(UTC))
             print(f"{args.key} = {value}")
             return EXIT_OK

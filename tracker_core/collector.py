@@ -26,7 +26,7 @@ from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
-from tracker_core.storage import database_error, lease, repo, rollups
+from tracker_core.storage import begin_write, database_error, lease, repo, rollups
 
 T = TypeVar("T")
 
@@ -240,7 +240,7 @@ class _Batcher:
 
     async def flush(self, mark: datetime | None) -> None:
         rows, self.buffer = self.buffer, []
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             for start in range(0, len(rows), self.batch_size):
                 self.new += self.write(conn, rows[start : start + self.batch_size])
             if mark is not None:
@@ -308,7 +308,7 @@ class Collector:
     async def _run(self, streams: Sequence[str]) -> CollectionSummary:
         started_at = self.clock()
         started = time.monotonic()
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             repo.close_abandoned_runs(conn, at=started_at)
             run_id = repo.start_run(conn, started_at=started_at)
         try:
@@ -325,7 +325,7 @@ class Collector:
             reason = str(database_error(exc, self.engine.url))
         else:
             reason = str(exc) or type(exc).__name__
-        with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+        with contextlib.suppress(SQLAlchemyError), begin_write(self.engine) as conn:
             repo.finish_run(conn, run_id, finished_at=self.clock(), status="failed", error=reason)
 
     async def _run_streams(
@@ -379,7 +379,7 @@ class Collector:
         result.finished_at = self.clock()
         if not cancelled:
             self.progress.stream_finished(result)
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             repo.record_stream(
                 conn,
                 run_id,
@@ -407,7 +407,7 @@ class Collector:
         else:
             everything_failed = len(failures) == len(results)
             status = "ok" if not failures else ("failed" if everything_failed else "partial")
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             error = "; ".join(errors) or None
             repo.finish_run(conn, run_id, finished_at=finished_at, status=status, error=error)
         return finished_at
@@ -426,7 +426,7 @@ class Collector:
         members = await self.client.members()
         result.fetched = len(members)
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             result.new = repo.upsert_members(conn, members, seen_at=now)
             # An empty listing is more likely an API hiccup than a team of nobody: flagging
             # everyone as removed on its word would be worse than waiting for the next run.
@@ -436,14 +436,14 @@ class Collector:
 
     async def _collect_spend(self, result: StreamResult) -> None:
         async for page in self.client.spend_pages():
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 result.new += repo.upsert_member_spend(conn, page.items, collected_at=self.clock())
             result.fetched += len(page.items)
             self.progress.stream_advanced("spend", steps=1, fetched=result.fetched)
 
     async def _collect_groups(self, result: StreamResult) -> None:
         snapshot = await self.client.groups()
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             result.new = repo.replace_groups(conn, snapshot, collected_at=self.clock())
         result.fetched = len(snapshot.groups)
         self.progress.stream_advanced("groups", steps=1, fetched=result.fetched)
@@ -545,7 +545,7 @@ class Collector:
             except TrackerError as exc:
                 errors.append(f"{metric}: {exc}")
                 continue
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 result.new += repo.upsert_analytics(conn, values)
                 repo.set_watermark(conn, stream, day_start_ms(today), at=self.clock())
             result.fetched += len(values)

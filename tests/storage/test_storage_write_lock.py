@@ -8,6 +8,7 @@ unit of work under test writes for the first time, and expects the work to succe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,12 +18,16 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
 
+from tests.integration.helpers import KEY
 from tracker_core import cli
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.alerting.outbox import dispatch
+from tracker_core.collector import SilentProgress
 from tracker_core.config import Settings
 from tracker_core.detector import run_detection
 from tracker_core.domain import Member, UsageEvent, usage_event_id, utc_day
+from tracker_core.jobs import collect_once, simulator_settings
+from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import (
     insert_usage_events,
     make_engine,
@@ -182,3 +187,47 @@ def test_acknowledging_from_the_command_line_survives_a_concurrent_write(
     assert code == 0, capsys.readouterr().err
     assert interloper.fired
     assert _incidents(engine) == [(incident_id, "acknowledged")]
+
+
+@pytest.mark.parametrize("interloper", ["detection_settings"], indirect=True)
+def test_changing_a_setting_from_the_command_line_survives_a_concurrent_write(
+    engine: Engine,
+    db_url: str,
+    interloper: Interloper,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n')
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    code = cli.main(["settings", "set", "max_requests_per_day", "5", "--config", str(config)])
+
+    assert code == 0, capsys.readouterr().err
+    assert interloper.fired
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(select(t.detection_settings.c.key, t.detection_settings.c.value)).all()
+        )  # type: ignore[arg-type]
+    assert stored["max_requests_per_day"] == "5"
+
+
+@pytest.fixture(scope="module")
+def small_api() -> Iterator[str]:
+    scenario = generate_scenario(users=12, days=10, seed=3, now=NOW)
+    with running_simulator(scenario, api_key=KEY, rate_limits=False) as url:
+        yield url
+
+
+@pytest.mark.parametrize("interloper", ["daily_usage"], indirect=True)
+def test_a_collection_survives_a_write_committed_while_it_stores_a_batch(
+    db_url: str, small_api: str, interloper: Interloper
+) -> None:
+    settings = simulator_settings(small_api, KEY, db_url, backfill_days=10)
+
+    summary = asyncio.run(collect_once(settings, SilentProgress()))
+
+    assert interloper.fired
+    assert summary.ok, summary.to_json()["errors"]
+    assert summary.stream("daily_usage").fetched > 0

@@ -178,7 +178,7 @@ def _settle_unknown(
         lookup = sender.find_delivered(attempts)
     except Exception as exc:  # a sender bug must not lose the queue: ask again next run
         lookup = Lookup(error=f"{type(exc).__name__}: {exc}", retry=True)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         _settle(conn, channel, ripe, lookup, at, result)
 
 

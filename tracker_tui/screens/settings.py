@@ -22,7 +22,7 @@ from tracker_core import dashboard
 from tracker_core.dashboard import GroupOption
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
 from tracker_core.detector import load_settings
-from tracker_core.storage import set_detection_setting
+from tracker_core.storage import begin_write, set_detection_setting
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
@@ -169,7 +169,8 @@ class SettingsScreen(DataScreen[SettingsData]):
     def _store(self, changes: dict[str, str]) -> None:
         """Store every change in one transaction, then reload what is now in effect."""
         try:
-            with self.context.engine.begin() as conn:
+            # Storing reads whether each setting is new before it writes: write lock first.
+            with begin_write(self.context.engine) as conn:
                 for key, text in changes.items():
                     set_detection_setting(conn, key, text, at=self.context.clock())
         except Exception as exc:
