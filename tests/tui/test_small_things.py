@@ -141,3 +141,34 @@ async def test_empty_anomaly_history_and_empty_filter_say_so(make_app: AppFactor
         assert not member.query_one("#member-incidents").display
         note = member.query_one("#no-anomalies", Static)
         assert note.display and "never opened an incident" in str(note.content)
+
+
+async def test_an_anomalys_whole_message_shows_under_the_history_at_80_columns(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, IncidentsScreen) and queue.data is not None
+        # The member with the most anomalies, so the cursor has somewhere to go.
+        counts: dict[str, int] = {}
+        for view in queue.data.queue:
+            counts[view.email] = counts.get(view.email, 0) + 1
+        email = max(counts, key=lambda e: (counts[e], e))
+        table = await open_members(pilot)
+        emails = [row.email for row in table.shown_rows()]
+        await pilot.press(*["j"] * emails.index(email), "enter")
+        await settle(pilot)
+        member = app.screen
+        assert isinstance(member, MemberScreen) and member.data is not None
+        history = member.query_one("#member-incidents", VimDataTable)
+        history.focus()
+        for row, view in enumerate(member.data.incidents):
+            history.move_cursor(row=row)
+            await pilot.pause()
+            shown = str(member.query_one("#anomaly-message", Static).render())
+            # Every word of the message, figures whole, whatever the terminal's width.
+            assert " ".join(shown.split()) == f"#{view.id}: {view.message}"
+            assert len(view.message) > 40  # longer than any column 80 columns could give it

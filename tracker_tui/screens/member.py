@@ -56,6 +56,8 @@ class MemberScreen(DataScreen[MemberData]):
         super().__init__()
         self.email = email
         self.days = days
+        self._messages: dict[str, str] = {}
+        """Each anomaly's whole message by row key, for the line under the history table."""
 
     def compose_body(self) -> ComposeResult:
         with VimScroll(id="member-body"):
@@ -73,6 +75,7 @@ class MemberScreen(DataScreen[MemberData]):
                     yield VimDataTable(id="features")
                 yield ActivityGrid(id="activity", classes="panel")
             yield VimDataTable(id="member-incidents")
+            yield Static("", id="anomaly-message", markup=False)
             yield Static(NO_ANOMALIES, id="no-anomalies", markup=False)
 
     def on_mount(self) -> None:
@@ -85,7 +88,10 @@ class MemberScreen(DataScreen[MemberData]):
         features.border_title = "Feature usage"
         self.query_one("#activity", ActivityGrid).border_title = "Activity (weekday x UTC hour)"
         history = self.query_one("#member-incidents", VimDataTable)
-        history.add_columns("#", "Severity", "Status", "Rule", "Period", "Message")
+        # The message is a sentence with figures in it: in a column it was cut mid-figure on
+        # any terminal narrower than the sentence, so it is shown whole, wrapped, under the
+        # table for the highlighted anomaly.
+        history.add_columns("#", "Severity", "Status", "Rule", "Period")
         history.border_title = "Anomaly history (Enter opens the incident)"
         self.query_one("#no-anomalies").display = False
 
@@ -138,16 +144,24 @@ class MemberScreen(DataScreen[MemberData]):
         self.query_one("#activity", ActivityGrid).show(d.activity)
         history = self.query_one("#member-incidents", VimDataTable)
         history.display = bool(data.incidents)
+        self.query_one("#anomaly-message").display = bool(data.incidents)
         self.query_one("#no-anomalies").display = not data.incidents
+        self._messages = {str(v.id): f"#{v.id}: {v.message}" for v in data.incidents}
         history.replace_rows(
             [
-                (
-                    str(v.id),
-                    [str(v.id), v.severity, v.status, v.rule, v.period.isoformat(), v.message],
-                )
+                (str(v.id), [str(v.id), v.severity, v.status, v.rule, v.period.isoformat()])
                 for v in data.incidents
             ]
         )
+        self._show_message(history.selected_key())
+
+    @on(DataTable.RowHighlighted, "#member-incidents")
+    def _incident_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_message(event.row_key.value)
+
+    def _show_message(self, key: str | None) -> None:
+        message = self._messages.get(key or "", "")
+        self.query_one("#anomaly-message", Static).update(message)
 
     @on(DataTable.RowSelected, "#member-incidents")
     def _incident_selected(self, event: DataTable.RowSelected) -> None:
