@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -242,3 +243,34 @@ async def test_the_group_filter_offers_unassigned_members(make_app: AppFactory) 
         assert table.row_count == loose
         assert all(row.group == "" for row in table.shown_rows())
         assert "Group: Unassigned" in picker_line(app, "#group")
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 40)])
+async def test_every_charts_value_axis_reads_in_order_with_room_between_ticks(
+    make_app: AppFactory, size: tuple[int, int]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        for screen in ("1", "2"):
+            await pilot.press(screen)
+            await settle(pilot)
+            charts = list(app.screen.query(LineChart))
+            assert charts
+            for chart in charts:
+                lines = painted(chart).splitlines()
+                rows = [i for i, line in enumerate(lines) if "┤" in line]
+                labels = [lines[i].split("┤")[0].strip() for i in rows]
+                values = [
+                    dollars(label) if "$" in label else count_value(label) for label in labels
+                ]
+                # Top to bottom, every tick a distinct, smaller value: no label moved onto a
+                # neighbour's row (a three-row plot once read 1,500 / 500 / 0).
+                assert values == sorted(values, reverse=True) and len(set(values)) == len(values)
+                steps = {round(a - b, 6) for a, b in itertools.pairwise(values)}
+                assert len(steps) == 1, (chart.border_title, labels)
+                assert all(b - a >= 2 for a, b in itertools.pairwise(rows)), labels
+
+
+def count_value(label: str) -> float:
+    scale = {"k": 1e3, "M": 1e6, "B": 1e9}.get(label[-1:], 1)
+    return float(label.rstrip("kMB").replace(",", "")) * scale

@@ -59,6 +59,18 @@ def axis_ticks(peak: float, most: int = MOST_INTERVALS) -> list[float]:
     return best or [0.0, nice_step(peak * 1.01)]
 
 
+def y_intervals(plot_height: int) -> int:
+    """Intervals of the value axis that leave a blank row between two ticks.
+
+    The figure spends three of its rows on its frame and the day axis; the rest hold data.
+    With a tick on every row, plotext moves labels that collide onto a neighbour's row (a
+    three-row plot read 1,500 / 500 / 0), so ticks keep a row apart, at most
+    ``MOST_INTERVALS`` of them.
+    """
+    data_rows = plot_height - 3
+    return max(1, min(MOST_INTERVALS, (data_rows - 1) // 2))
+
+
 def steady(values: Sequence[float]) -> list[float]:
     """Values rounded to 2 decimals: sums that differ in their last bit (summation order)
     must not move a bar or a tick by a column between runs."""
@@ -166,6 +178,8 @@ class LineChart(Chart):
         self._fmt = fmt
         self._days: list[date] = []
         self._series: dict[str, list[float]] = {}
+        self._plot_height = 0
+        """Rows the figure gets in the paint under way (the widget's less its legend)."""
 
     def show(self, days: Sequence[date], series: dict[str, list[float]]) -> None:
         self._days = list(days)
@@ -186,8 +200,9 @@ class LineChart(Chart):
         # The theme first: it brings the colour sequence a series without a colour of its own
         # takes, so the line is the same colour at the first paint as at every later one.
         plt.theme(self._get_plotext_theme_name(self.app.theme))
-        self.configure()
         plot_height = max(1, height - len(key))
+        self._plot_height = plot_height
+        self.configure()
         plt.plotsize(width, plot_height)
         plt._set_size(width, plot_height)
         plot = Text.from_ansi(plt.build())
@@ -211,8 +226,7 @@ class LineChart(Chart):
         positions, labels = _day_ticks(self._days, self.size.width)
         if positions:
             plt.xticks(positions, labels)
-        # A tick a row at most: the plot has the height less the borders and the day axis.
-        ys = axis_ticks(peak, min(MOST_INTERVALS, max(1, self.size.height - 5)))
+        ys = axis_ticks(peak, y_intervals(self._plot_height or self.size.height))
         plt.yticks(ys, [self._fmt(y) for y in ys])
         plt.ylim(0, ys[-1] if ys[-1] > 0 else 1)
 
