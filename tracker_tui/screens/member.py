@@ -109,8 +109,12 @@ class MemberScreen(DataScreen[MemberData]):
         rank = f"rank {d.team_rank}" if d.team_rank else "not active"
         who = f"{d.role}{', removed' if d.is_removed else ''}"
         group = d.group or "no group"
+        # A `Parent > Team` name too long for the tile keeps the team, the part that tells
+        # two groups of one parent apart ("Engineering > Frontend" -> "… > Frontend").
+        team = group.rsplit(" > ", 1)
+        shorter = (group, f"… > {team[1]}") if len(team) == 2 else (group,)
         self.query_one("#tile-who", Tile).show(
-            d.name or d.email, f"{who} · {group}", shorter=(group,)
+            d.name or d.email, f"{who} · {group}", shorter=shorter
         )
         self.query_one("#tile-spend", Tile).show(
             money(d.spend_cents), f"{d.days} days · {rank}", shorter=(rank,)
