@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from tracker_core.errors import TrackerError
-from tracker_core.storage import describe_url, last_successful_run, rollups
+from tracker_core.storage import database_name, last_successful_run, rollups
 from tracker_core.storage import tables as t
 
 
@@ -28,17 +25,6 @@ class NothingCollectedError(TrackerError):
     without complaint, and "$0.00" reads like a quiet month rather than the wrong database, so
     the reports name the database and how to fill it instead.
     """
-
-
-def database_name(url: str) -> str:
-    """The database as a person finds it: an absolute path for SQLite, else the masked URL."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return describe_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return f"sqlite:///{Path(parsed.database or '').resolve()}"
-    return describe_url(parsed)
 
 
 def require_collected(conn: Connection, url: str) -> None:

@@ -60,7 +60,9 @@ def database_name(url: str | URL | None) -> str:
         return describe_url(str(url))
     database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        return str(Path(database)) if not database.startswith("file:") else database
+        # Resolved: a relative path names a file in whatever directory the command ran in,
+        # which is exactly what a person has to find out when the wrong database was read.
+        return str(Path(database).resolve()) if not database.startswith("file:") else database
     return describe_url(parsed)
 
 
