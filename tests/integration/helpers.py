@@ -33,6 +33,7 @@ def write_config(
     api_url: str,
     db_url: str,
     cursor_rate_limits: bool = False,
+    timeout_seconds: float = 2,
     **collector: object,
 ) -> Path:
     """A config file with fast retries, so fault tests finish in seconds, not minutes.
@@ -44,7 +45,7 @@ def write_config(
     lines = [
         "[cursor]",
         f'api_url = "{api_url}"',
-        "timeout_seconds = 2",
+        f"timeout_seconds = {timeout_seconds}",
         "max_attempts = 12",
         "backoff_base_seconds = 0.05",
     ]

@@ -133,9 +133,16 @@ def test_killed_collector_resumes_to_same_totals(
 def test_faults_do_not_change_totals(scenario: Any, db_url: str, tmp_path: Path) -> None:
     expected = reference_totals(scenario, tmp_path)
     with running_simulator(
-        scenario, api_key=KEY, rate_limits=False, fault_rate=0.3, seed=5, slow_seconds=3.0
+        scenario, api_key=KEY, rate_limits=False, fault_rate=0.3, seed=5, slow_seconds=1.5
     ) as api:
-        config = write_config(tmp_path / "c.toml", api_url=api, db_url=db_url, events_window_days=3)
+        # A slow answer takes three times the client's timeout, so it is always a timeout.
+        config = write_config(
+            tmp_path / "c.toml",
+            api_url=api,
+            db_url=db_url,
+            timeout_seconds=0.5,
+            events_window_days=3,
+        )
         result = run_cli("collect", "--json", config=config)
         faults = httpx.get(f"{api}/_simulator/stats").json()["faults"]
     assert result.code == 0, result.stderr
