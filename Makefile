@@ -41,8 +41,10 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# Three workers on two cores: much of the suite waits on real subprocesses, servers and
+# PostgreSQL rather than computing, so a third worker fills the waits (5.6 -> 3.9 min here).
 unit: $(VENV)/.installed-dev system-packages
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 3 -q
 
 test: lint typecheck unit
 
