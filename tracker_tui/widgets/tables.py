@@ -13,11 +13,13 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import TextType
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from tracker_core.dashboard import MemberRow
 from tracker_tui.format import column_counts, day, money
+from tracker_tui.widgets.scroll import VimScroll
 
 
 class Cell:
@@ -87,6 +89,32 @@ class VimDataTable(DataTable[Any]):
         member called "Ana [contractor]" would lose a word and a "[/]" would crash the screen."""
         shown = (Cell(cell) if isinstance(cell, str) else cell for cell in cells)
         return super().add_row(*shown, height=height, key=key, label=label)
+
+    def _scroll_cursor_into_view(self, animate: bool = False) -> None:
+        """Keep the highlighted row on screen, also when the table sits in a scrolling pane.
+
+        DataTable scrolls only itself, so a table taller than what its pane shows of it (the
+        overview's members at 80x24, a drilldown's anomaly history) let j move the cursor
+        below the fold: the row was highlighted where nobody could see it. The pane follows
+        the cursor, but only while the table has the keys: a refresh or the first fill must
+        not scroll the tiles away.
+        """
+        super()._scroll_cursor_into_view(animate=animate)
+        if self.has_focus and self.row_count:
+            self.call_after_refresh(self._reveal_cursor_in_pane)
+
+    def _reveal_cursor_in_pane(self) -> None:
+        pane = next((node for node in self.ancestors if isinstance(node, VimScroll)), None)
+        if pane is None or not self.row_count or not pane.max_scroll_y:
+            return
+        row = self._get_row_region(self.cursor_row)
+        # Where the row is drawn now (the table has scrolled itself), in the pane's own
+        # coordinates: the screen line, less the pane's top, plus what the pane scrolled.
+        top = self.region.y + self.gutter.top + row.y - round(self.scroll_y)
+        virtual = top - pane.content_region.y + round(pane.scroll_y)
+        pane.scroll_to_region(
+            Region(0, virtual, 1, row.height), animate=False, immediate=True, force=True
+        )
 
     def replace_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Refill by row key, keeping the highlighted row and the scroll position."""
