@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select, update
 
-from tests.tui.helpers import settle
+from tests.tui.helpers import open_members, settle
+from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
 from tracker_tui.widgets.scroll import VimScroll
-from tracker_tui.widgets.tables import MembersTable, VimDataTable
+from tracker_tui.widgets.tables import COLUMNS, MembersTable, VimDataTable
 
 AppFactory = Callable[[], TrackerApp]
 
@@ -48,3 +51,36 @@ async def test_the_overview_follows_the_members_cursor_below_the_fold(
         await pilot.press("G")
         await pilot.pause()
         assert table.cursor_row == table.row_count - 1 and on_screen(table)
+
+
+def lengthen_names(db_path: Path) -> dict[str, str]:
+    """Every member renamed to one long name sharing its first 39 characters with the others."""
+    engine = create_engine(f"sqlite:///{db_path}")
+    names: dict[str, str] = {}
+    with engine.begin() as conn:
+        for (email,) in conn.execute(select(t.members.c.email)):
+            names[email] = f"Maximilian Alexander Featherstonehaugh-{email.split('@')[0]}"
+            conn.execute(
+                update(t.members).where(t.members.c.email == email).values(name=names[email])
+            )
+    engine.dispose()
+    return names
+
+
+@pytest.mark.parametrize("width", [80, 100])
+async def test_long_names_leave_room_for_the_figures_and_stay_distinct(
+    make_app: AppFactory, db_path: Path, width: int
+) -> None:
+    names = lengthen_names(db_path)
+    app = make_app()
+    async with app.run_test(size=(width, 30)) as pilot:
+        table = await open_members(pilot)
+        shown = [COLUMNS[index].label for index in table.shown_columns]
+        assert {"Name", "Spend", "Incidents", "Last active"} <= set(shown), shown
+        assert table.size.width >= table.virtual_size.width  # no sideways scrolling
+        cells = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+        assert len(set(cells)) == len(cells) == len(names)
+        assert all(cell.startswith("Maxim") and "…" in cell for cell in cells)
+        await pilot.press("slash", *"featherstonehaugh-", "enter")  # the search sees whole names
+        await settle(pilot)
+        assert table.row_count == len(names)

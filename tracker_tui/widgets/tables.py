@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from tracker_core.dashboard import MemberRow
-from tracker_tui.format import column_counts, day, money
+from tracker_tui.format import column_counts, day, money, shorten_labels
 from tracker_tui.widgets.scroll import VimScroll
 
 
@@ -171,14 +171,21 @@ class Column:
     """Numbers start highest first: the question is always "who spends most"."""
     counts: Callable[[MemberRow], int] | None = None
     """A column of counts, shown in one unit for all its rows (``cell`` is then unused)."""
+    text: bool = False
+    """Free text (names, emails): shortened, distinctly, when it would crowd the others out."""
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("Name", lambda r: r.name.lower(), lambda r: r.name + (" (removed)" * r.is_removed)),
+    Column(
+        "Name",
+        lambda r: r.name.lower(),
+        lambda r: r.name + (" (removed)" * r.is_removed),
+        text=True,
+    ),
     Column("Spend", lambda r: r.spend_cents, lambda r: right(money(r.spend_cents)), True),
     Column("Requests", lambda r: r.requests, lambda r: "", True, counts=lambda r: r.requests),
     Column("Tokens", lambda r: r.tokens, lambda r: "", True, counts=lambda r: r.tokens),
-    Column("Top model", lambda r: r.top_model or "", lambda r: r.top_model or "—"),
+    Column("Top model", lambda r: r.top_model or "", lambda r: r.top_model or "—", text=True),
     Column(
         "Last active",
         lambda r: r.last_active.isoformat() if r.last_active else "",
@@ -188,8 +195,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("Incidents", lambda r: r.open_incidents, lambda r: right(str(r.open_incidents)), True),
     # Cursor seats everyone outside a named group in its Unassigned group, the filter's
     # last choice; the column names it the same way.
-    Column("Group", lambda r: r.group.lower(), lambda r: r.group or UNASSIGNED),
-    Column("Email", lambda r: r.email.lower(), lambda r: r.email),
+    Column("Group", lambda r: r.group.lower(), lambda r: r.group or UNASSIGNED, text=True),
+    Column("Email", lambda r: r.email.lower(), lambda r: r.email, text=True),
 )
 PRIORITY: tuple[str, ...] = (
     "Name",
@@ -207,6 +214,20 @@ PRIORITY: tuple[str, ...] = (
 SORT_ARROWS = (" ▲", " ▼")
 CELL_PADDING = 2
 """DataTable pads each cell by one on both sides."""
+TEXT_SHARE = 3
+"""A text column takes at most a third of the table's width (but see :data:`TEXT_MIN`)."""
+TEXT_MIN = 20
+"""Text columns are never shortened below this: a name needs some room to be read."""
+
+
+def text_cap(room: int) -> int:
+    """The most cells a text column may take in a table ``room`` cells wide.
+
+    Names, emails and group names come from outside and can be any length; one of 60
+    characters would otherwise push every other column off an 80-column table, leaving a
+    list of names with no figures beside them.
+    """
+    return max(TEXT_MIN, room // TEXT_SHARE)
 
 
 def fitting_columns(widths: Sequence[int], room: int, priority: Sequence[int]) -> list[int]:
@@ -350,8 +371,9 @@ class MembersTable(VimDataTable):
     def _fill(self) -> None:
         """Lay the kept rows out in the columns that fit the width the table has now."""
         self._room = self._room_now()
+        cells_by_row = self._fitted_cells()
         widths = [cell_len(column.label) + 2 for column in COLUMNS]  # room for the sort arrow
-        for _, cells in self._cells:
+        for cells in cells_by_row:
             for index, cell in enumerate(cells):
                 widths[index] = max(widths[index], cell_len(str(cell)))
         labels = [column.label for column in COLUMNS]
@@ -366,9 +388,29 @@ class MembersTable(VimDataTable):
             column = COLUMNS[index]
             arrow = SORT_ARROWS[self.sort_reverse] if index == self.sort_column else ""
             self.add_column(column.label + arrow, key=column.label)
-        for key, cells in self._cells:
+        for (key, _), cells in zip(self._cells, cells_by_row, strict=True):
             self.add_row(*(cells[index] for index in self.shown_columns), key=key)
         self.border_subtitle = self._hidden_note()
+
+    def _fitted_cells(self) -> list[list[str | Cell]]:
+        """The rows' cells with text longer than :func:`text_cap` shortened, distinctly.
+
+        Two members whose names share a long start ("Maximilian Alexander …") still read as
+        two people. The search and the sort keep working on the whole values.
+        """
+        rows = [list(cells) for _, cells in self._cells]
+        if not self._room or not rows:
+            return rows
+        cap = text_cap(self._room)
+        for index, column in enumerate(COLUMNS):
+            if not column.text:
+                continue
+            values = [str(cells[index]) for cells in rows]
+            if max(cell_len(value) for value in values) <= cap:
+                continue
+            for cells, shown in zip(rows, shorten_labels(values, cap), strict=True):
+                cells[index] = shown
+        return rows
 
     def _hidden_note(self) -> str:
         """What the table leaves out, so a narrow terminal does not hide it without a sign."""
