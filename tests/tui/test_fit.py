@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
@@ -176,6 +176,9 @@ def test_a_260_dollar_peak_gets_a_300_dollar_axis() -> None:
     ),
     st.integers(min_value=30, max_value=120),
 )
+# Two series, one named wider than the chart in wide characters: two lines "held" them, and
+# the long name ran past the border.
+@example(names=["0" * 25 + "⺀𠀀", "0"], width=30)
 def test_a_legend_names_every_series_apart_within_its_lines(names: list[str], width: int) -> None:
     lines = [line.plain for line in legend(names, width)]
     assert 1 <= len(lines) <= LEGEND_ROWS

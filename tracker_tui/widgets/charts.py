@@ -111,7 +111,10 @@ def legend(names: Sequence[str], width: int, rows: int = LEGEND_ROWS) -> list[Te
     fitted = list(names)
     for label_width in range(max(cell_len(n) for n in names), MIN_LABEL_WIDTH - 1, -1):
         fitted = shorten_labels(names, label_width)
-        if len(_pack(fitted, width)) <= rows:
+        # Every entry on a line of its own still needs the line to hold it: two names, one
+        # wider than the chart, "fit" two lines and were cut at the border.
+        widest = max(cell_len(name) for name in fitted) + 2
+        if widest <= width and len(_pack(fitted, width)) <= rows:
             break
     shown = len(fitted)
     while shown > 1 and len(_pack([*fitted[:shown], f"+{len(fitted) - shown}"], width)) > rows:
