@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, update
+from textual.geometry import Region
 
 from tests.tui.helpers import open_members, settle
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
+from tracker_tui.screens.member import MemberScreen
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import COLUMNS, MembersTable, VimDataTable
+from tracker_tui.widgets.tiles import Tile
 
 AppFactory = Callable[[], TrackerApp]
 
@@ -84,3 +87,35 @@ async def test_long_names_leave_room_for_the_figures_and_stay_distinct(
         await pilot.press("slash", *"featherstonehaugh-", "enter")  # the search sees whole names
         await settle(pilot)
         assert table.row_count == len(names)
+
+
+def tiles_apart_on_screen(app: TrackerApp) -> list[Region]:
+    """The screen's tiles, each checked to be inside the screen and clear of the others."""
+    regions = [tile.region for tile in app.screen.query(Tile)]
+    width = app.screen.size.width
+    for index, region in enumerate(regions):
+        assert region.x >= 0 and region.right <= width, region
+        assert region.width >= 16, region
+        assert not any(region.overlaps(other) for other in regions[index + 1 :]), regions
+    return regions
+
+
+@pytest.mark.parametrize("width", [60, 64])
+async def test_four_tiles_all_show_on_a_terminal_too_narrow_for_one_row(
+    make_app: AppFactory, width: int
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(width, 20)) as pilot:
+        await settle(pilot)
+        assert len(tiles_apart_on_screen(app)) == 4
+        await open_members(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MemberScreen)
+        assert len(tiles_apart_on_screen(app)) == 4
+        await pilot.press("q")
+        await settle(pilot)
+        await pilot.resize_terminal(100, 30)  # wide again: one row of four
+        await pilot.press("1")
+        await settle(pilot)
+        assert len({region.y for region in tiles_apart_on_screen(app)}) == 1

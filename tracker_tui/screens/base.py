@@ -37,6 +37,10 @@ NARROW = 110
 """Below this many columns, side-by-side panels stack and secondary ones hide."""
 SHORT = 32
 """Below this many rows, charts shrink and tiles fold into one line."""
+TINY = 66
+"""Below this many columns, a row of four tiles no longer fits (four of their 16-cell least
+plus the pane's scrollbar), and the tiles go two by two: squeezed into one row, Textual gave
+each the whole width and only the first was on screen."""
 
 BODY_SCROLL_KEYS: tuple[tuple[str, str], ...] = (
     ("j", "scroll_down"),
@@ -165,8 +169,10 @@ class DataScreen(Screen[None], Generic[T]):
             self._ready = None
 
     def on_resize(self, event: Resize) -> None:
-        """``-narrow`` and ``-short`` let app.tcss stack or hide panels on small terminals."""
+        """``-narrow``, ``-tiny`` and ``-short`` let app.tcss stack or hide panels on small
+        terminals."""
         self.set_class(event.size.width < NARROW, "-narrow")
+        self.set_class(event.size.width < TINY, "-tiny")
         self.set_class(event.size.height < SHORT, "-short")
 
     def on_screen_suspend(self) -> None:
