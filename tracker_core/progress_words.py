@@ -26,8 +26,12 @@ def whole_seconds(seconds: float) -> int:
 
 
 def wait_reason(wait: ApiWait) -> str:
-    """Why the collection waits, without the duration ("for Cursor's rate limit (...)")."""
-    if wait.status is None:
+    """Why the collection waits, without the duration ("for Cursor's rate limit (...)").
+
+    A retry after a failure with no HTTP status (connection refused, no answer in time) has
+    no status either: its problem, not the rate limit, is what is being waited out.
+    """
+    if wait.status is None and wait.problem is None:
         ceiling = f" ({wait.per_minute} requests/minute)" if wait.per_minute else ""
         api = "" if wait.api == "Admin" else f" {wait.api}"
         return f"for Cursor's{api} rate limit{ceiling}"

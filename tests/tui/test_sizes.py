@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
+from time import monotonic
 
 import pytest
 from sqlalchemy import create_engine, select, update
 from textual.geometry import Region
 
-from tests.tui.helpers import open_members, settle
+from tests.tui.helpers import FIXED_NOW, open_members, settle
+from tracker_core.jobs import simulator_settings
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.member import MemberScreen
 from tracker_tui.widgets.scroll import VimScroll
+from tracker_tui.widgets.status import TopBar
 from tracker_tui.widgets.tables import COLUMNS, MembersTable, VimDataTable
 from tracker_tui.widgets.tiles import Tile
 
@@ -119,3 +123,28 @@ async def test_four_tiles_all_show_on_a_terminal_too_narrow_for_one_row(
         await pilot.press("1")
         await settle(pilot)
         assert len({region.y for region in tiles_apart_on_screen(app)}) == 1
+
+
+def refusing_url() -> str:
+    """A loopback address nothing listens on: every connection is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+async def test_a_collection_that_cannot_connect_says_so_not_rate_limit(db_path: Path) -> None:
+    settings = simulator_settings(refusing_url(), "wrong-key", f"sqlite:///{db_path}")
+    app = TrackerApp(settings, clock=lambda: FIXED_NOW, refresh_seconds=3600)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        deadline = monotonic() + 10
+        while app.activity.wait is None and monotonic() < deadline:
+            await pilot.pause(0.05)
+        words = app.activity.line(monotonic())
+        assert "to retry after ConnectError" in words, words
+        assert "rate limit" not in words
+        assert "ConnectError" in str(app.screen.query_one(TopBar).render())
+        await pilot.press("q", "q")  # stop it and quit at once
+    app.engine.dispose()

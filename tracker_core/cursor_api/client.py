@@ -145,7 +145,8 @@ class ApiWait:
     per_minute: int | None
     """The client's own ceiling for this API (None: no ceiling)."""
     status: int | None = None
-    """None: the client's rate limit; else the HTTP status (429, 503...) being retried after."""
+    """The HTTP status (429, 503...) being retried after; None with no ``problem``: the
+    client's rate limit (a failed connection or a timeout has a problem and no status)."""
     problem: str | None = None
     """What went wrong when this is a retry (``"HTTP 503"``, ``"no answer within 30 s"``)."""
 
