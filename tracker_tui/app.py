@@ -15,6 +15,7 @@ import gc
 import threading
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -55,6 +56,15 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("5", "settings", "Settings"),
 )
 """(key, mode, title) of each screen, in the order of the number keys."""
+
+
+@dataclass(frozen=True)
+class CollectionOutcome:
+    """What a collection from the console tells the person: its summary, and whether any
+    stream failed (the notification is then an error, titled so)."""
+
+    text: str
+    failed: bool
 
 
 def utc_now() -> datetime:
@@ -371,7 +381,7 @@ class TrackerApp(App[None]):
             loop.call_soon_threadsafe(self.set_activity, activity)
 
     @work(exclusive=True, group="collect", exit_on_error=False)
-    async def _collect(self, run: StoppableRun) -> str:
+    async def _collect(self, run: StoppableRun) -> CollectionOutcome:
         """Collect in a thread of its own, then detect; returns the summary for a notification.
 
         Not a thread worker: Textual's closing waits for those, so a quit would wait for the
@@ -379,7 +389,7 @@ class TrackerApp(App[None]):
         abandoned if the person quits again before that (see :mod:`tracker_tui.stoppable`).
         """
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[str] = loop.create_future()
+        done: asyncio.Future[CollectionOutcome] = loop.create_future()
 
         def settle(outcome: Callable[[], None]) -> None:
             if not done.done():  # the worker was cancelled (the app quit) meanwhile
@@ -400,7 +410,9 @@ class TrackerApp(App[None]):
         threading.Thread(target=collect, name="collection", daemon=True).start()
         return await done
 
-    def _collect_and_detect(self, run: StoppableRun, loop: asyncio.AbstractEventLoop) -> str:
+    def _collect_and_detect(
+        self, run: StoppableRun, loop: asyncio.AbstractEventLoop
+    ) -> CollectionOutcome:
         from tracker_core.detector import run_detection
         from tracker_core.jobs import collect_once
 
@@ -416,7 +428,7 @@ class TrackerApp(App[None]):
         failure = summary.failure_message()
         if failure is not None:
             text += f" {failure[0].upper()}{failure[1:]}."
-        return text
+        return CollectionOutcome(text, failed=failure is not None)
 
     def _collect_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
@@ -431,8 +443,14 @@ class TrackerApp(App[None]):
             return
         self.set_activity(IDLE)
         error = event.worker.error
-        if event.state == WorkerState.SUCCESS:
-            self.notify(str(event.worker.result), title="Collection finished")
+        outcome = event.worker.result
+        if event.state == WorkerState.SUCCESS and isinstance(outcome, CollectionOutcome):
+            # A rejected key or an outage ends the run without an exception: it must still
+            # read as a failure, not as a collection that finished with nothing new.
+            if outcome.failed:
+                self.notify(outcome.text, title="Collection failed", severity="error")
+            else:
+                self.notify(outcome.text, title="Collection finished")
         elif isinstance(error, Stopped):
             self.notify("The next collection continues from where it stopped.", title="Stopped")
         elif event.state == WorkerState.ERROR:

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import create_engine, select, update
 from textual.geometry import Region
 
-from tests.tui.helpers import FIXED_NOW, open_members, settle
+from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
 from tracker_core.jobs import simulator_settings
+from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.member import MemberScreen
@@ -148,3 +149,27 @@ async def test_a_collection_that_cannot_connect_says_so_not_rate_limit(db_path: 
         assert "ConnectError" in str(app.screen.query_one(TopBar).render())
         await pilot.press("q", "q")  # stop it and quit at once
     app.engine.dispose()
+
+
+async def test_a_rejected_key_reads_as_a_failed_collection_and_keeps_the_figures(
+    db_path: Path,
+) -> None:
+    scenario = generate_scenario(users=10, days=9, seed=2, now=FIXED_NOW)
+    with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
+        settings = simulator_settings(url, "not-the-key", f"sqlite:///{db_path}")
+        app = TrackerApp(settings, clock=lambda: FIXED_NOW, refresh_seconds=3600)
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = await open_members(pilot)
+            before = table.row_count
+            await pilot.press("c")
+            deadline = monotonic() + 10
+            while app.collecting and monotonic() < deadline:
+                await pilot.pause(0.05)
+            await settle(pilot)
+            notices = [(n.title, n.severity, n.message) for n in app._notifications]
+            assert table.row_count == before > 0
+        app.engine.dispose()
+    failed = [n for n in notices if n[0] == "Collection failed"]
+    assert failed and failed[0][1] == "error", notices
+    assert "rejected the key (401)" in failed[0][2]
+    assert not any(title == "Collection finished" for title, _, _ in notices)
