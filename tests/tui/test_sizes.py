@@ -10,6 +10,7 @@ from time import monotonic
 import pytest
 from sqlalchemy import create_engine, select, update
 from textual.geometry import Region
+from textual.widgets import Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
 from tracker_core.jobs import simulator_settings
@@ -173,3 +174,20 @@ async def test_a_rejected_key_reads_as_a_failed_collection_and_keeps_the_figures
     assert failed and failed[0][1] == "error", notices
     assert "rejected the key (401)" in failed[0][2]
     assert not any(title == "Collection finished" for title, _, _ in notices)
+
+
+async def test_the_incident_queue_keeps_rule_and_period_beside_a_long_name(
+    make_app: AppFactory, db_path: Path
+) -> None:
+    lengthen_names(db_path)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        queue = app.screen.query_one("#queue", VimDataTable)
+        assert queue.row_count > 1
+        assert queue.size.width >= queue.virtual_size.width  # nothing off to the right
+        members = [str(queue.get_row_at(row)[3]) for row in range(queue.row_count)]
+        assert all(member.startswith("M") and "…" in member for member in members), members
+        timeline = str(app.screen.query_one("#timeline", Static).render())
+        assert "Maximilian Alexander Featherstonehaugh-" in timeline  # whole in the timeline

@@ -18,7 +18,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from tracker_core import incidents
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes, format_duration
 from tracker_core.storage import begin_write
-from tracker_tui.format import instant
+from tracker_tui.format import instant, shorten_labels
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
 from tracker_tui.widgets.picker import Picker
@@ -28,6 +28,9 @@ from tracker_tui.widgets.tiles import Tile
 
 STATUSES: tuple[str, ...] = ("active", "open", "alerted", "acknowledged", "resolved", "all")
 RESPONSE_WINDOW = timedelta(days=30)
+MEMBER_WIDTH = 24
+"""The most cells the queue gives a member's name (shortened, distinctly): a longer one
+pushed the rule and the period out of an 80-column queue."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ class IncidentsScreen(DataScreen[IncidentsData]):
             f" · MTTI {format_duration(times.mtti)} · MTTR {format_duration(times.mttr)}"
         )
         queue = self.query_one("#queue", VimDataTable)
+        # The timeline under or beside the queue names the member in full.
+        members = shorten_labels([v.name or v.email for v in data.queue], MEMBER_WIDTH)
         queue.replace_rows(
             [
                 (
@@ -173,12 +178,12 @@ class IncidentsScreen(DataScreen[IncidentsData]):
                         str(v.id),
                         Text(v.severity, style="bold red" if v.severity == "critical" else ""),
                         v.status,
-                        v.name or v.email,
+                        member,
                         v.rule,
                         v.period.isoformat(),
                     ],
                 )
-                for v in data.queue
+                for v, member in zip(data.queue, members, strict=True)
             ]
         )
         queue.border_title = f"Queue, {self.status} ({len(data.queue)})"
