@@ -170,3 +170,23 @@ async def test_the_bar_redraws_when_the_bindings_change() -> None:
         await click_key(pilot, "y")
         await pilot.pause()
         assert [n.message for n in app._notifications] == ["why pressed"]
+
+
+async def test_on_a_small_terminal_help_and_quit_stay_and_can_be_clicked(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        line = bar_line(app)
+        assert len(line) == 60 and line.endswith(PALETTE)
+        assert " ? Help " in line and " q Back/Quit " in line, line
+        assert line.index(" / Search ") < line.index(" ? Help ") < line.index(" q Back/Quit ")
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        line = bar_line(app)
+        assert " esc Back " in line and " ? Help " in line and " q Back/Quit " in line, line
+        await click_key(pilot, "q")
+        await settle(pilot)
+        assert not isinstance(app.screen, HelpScreen) and app.screen_stack[-1] is app.screen
+        assert type(app.screen).__name__ == "MembersScreen"

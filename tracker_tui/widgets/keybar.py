@@ -18,6 +18,9 @@ from textual.widgets import Static
 
 SEPARATOR = "▏"
 """Between the screen's keys and the command palette key (Footer draws it as a border)."""
+KEPT_KEYS = frozenset({"question_mark", "q"})
+"""Help and quit: on a bar too narrow for every key, these stay and the others give way, so
+a newcomer on a small terminal can still find the keys and the way out."""
 
 
 class Key(NamedTuple):
@@ -149,12 +152,21 @@ class KeyBar(Static):
         if right.cell_length > width:
             right = Content("")
         room = width - right.cell_length
+        kept = [key.key in KEPT_KEYS for key in self.keys]
+        # The kept keys' room is set aside first; the others fill what is left, in order.
+        spare = room - sum(c.cell_length for c, keep in zip(chunks, kept, strict=True) if keep)
         shown: list[Content] = []
-        for chunk in chunks:
-            if chunk.cell_length > room:
-                break
-            shown.append(chunk)
-            room -= chunk.cell_length
+        full = False
+        for chunk, keep in zip(chunks, kept, strict=True):
+            if keep and chunk.cell_length <= room:
+                shown.append(chunk)
+                room -= chunk.cell_length
+            elif not keep and not full and chunk.cell_length <= spare:
+                shown.append(chunk)
+                room -= chunk.cell_length
+                spare -= chunk.cell_length
+            elif not keep:
+                full = True  # later keys do not jump ahead of one left out
         return Content.assemble(*shown, " " * room, right)
 
 
