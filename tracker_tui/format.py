@@ -52,6 +52,47 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
+def _exact_decimals(values: Sequence[float], choices: Sequence[int]) -> int:
+    """The first of ``choices`` (decimal places) that writes every value without rounding."""
+    for places in choices:
+        scale = 10**places
+        if all(abs(value * scale - round(value * scale)) < 1e-6 for value in values):
+            return places
+    return choices[-1]
+
+
+def money_axis(ticks: Sequence[float]) -> list[str]:
+    """Labels for a value axis in cents: one unit for the axis, each naming its tick exactly.
+
+    ``money_short`` rounds to whole dollars (or thousands), right for a figure beside a bar
+    but wrong for a tick: a $7 peak gets ticks at $2.50 and $5, and "$2" then stood on the
+    $2.50 line; a $12,500 tick read "$12k". Here the axis shows cents when a tick has them,
+    and thousands with the decimal a tick needs.
+    """
+    dollars = [tick / 100 for tick in ticks]
+    top = max((abs(value) for value in dollars), default=0.0)
+    if top >= 10_000:
+        scaled = [value / 1000 for value in dollars]
+        places = _exact_decimals(scaled, (0, 1, 2))
+        return [f"${value:,.{places}f}k" if value else "$0" for value in scaled]
+    places = _exact_decimals(dollars, (0, 2))
+    return [f"${value:,.{places}f}" if value else "$0" for value in dollars]
+
+
+def count_axis(ticks: Sequence[float]) -> list[str]:
+    """Labels for a value axis of counts: whole below a million (with a decimal when a small
+    axis steps by 2.5: "2" on the 2.5 line misread it), in ``M``/``B`` above with the
+    decimals its ticks need (1.25M is not "1.2M")."""
+    top = max((abs(value) for value in ticks), default=0.0)
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M")):
+        if top >= size:
+            scaled = [value / size for value in ticks]
+            places = _exact_decimals(scaled, (1, 2, 3))
+            return [f"{value:.{places}f}{suffix}" if value else "0" for value in scaled]
+    places = _exact_decimals(ticks, (0, 1, 2))  # a small axis can step by 2.5
+    return [f"{value:,.{places}f}" if value else "0" for value in ticks]
+
+
 def day(value: date | None) -> str:
     """ISO day or a dash, so empty cells still align."""
     return "—" if value is None else value.isoformat()

@@ -9,7 +9,15 @@ from textual.app import App, ComposeResult
 
 from tracker_core.dashboard import MemberRow
 from tracker_core.incidents import Announcement
-from tracker_tui.format import age, column_counts, is_stale, money, money_short
+from tracker_tui.format import (
+    age,
+    column_counts,
+    count_axis,
+    is_stale,
+    money,
+    money_axis,
+    money_short,
+)
 from tracker_tui.screens.incidents import announcement_line
 from tracker_tui.widgets.tables import MembersTable
 
@@ -106,3 +114,15 @@ async def test_the_members_table_never_mixes_units_in_one_column() -> None:
         table.filter("b@")
         await pilot.pause()
         assert str(table.get_row("b@x.test")[3]).strip() == "956,182"
+
+
+def test_axis_labels_name_their_ticks_exactly_in_one_unit() -> None:
+    assert money_axis([0, 200, 400, 600]) == ["$0", "$2", "$4", "$6"]
+    assert money_axis([0, 250, 500, 750]) == ["$0", "$2.50", "$5.00", "$7.50"]
+    assert money_axis([0, 10, 20]) == ["$0", "$0.10", "$0.20"]
+    assert money_axis([0, 1_000_000, 2_000_000]) == ["$0", "$10k", "$20k"]
+    assert money_axis([0, 625_000, 1_250_000]) == ["$0", "$6.25k", "$12.50k"]
+    assert count_axis([0, 2.5, 5, 7.5]) == ["0", "2.5", "5.0", "7.5"]
+    assert count_axis([0, 500, 1000]) == ["0", "500", "1,000"]
+    assert count_axis([0, 2_500_000, 5_000_000]) == ["0", "2.5M", "5.0M"]
+    assert count_axis([0, 1_250_000]) == ["0", "1.25M"]

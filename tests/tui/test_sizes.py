@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from time import monotonic
 
 import pytest
 from sqlalchemy import create_engine, select, update
+from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
+from tests.tui.test_picker import painted
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
+from tracker_tui.format import count_axis, money_axis
 from tracker_tui.screens.member import MemberScreen
+from tracker_tui.widgets.charts import AxisFormatter, LineChart
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.status import TopBar
 from tracker_tui.widgets.tables import COLUMNS, MembersTable, VimDataTable
@@ -191,3 +196,41 @@ async def test_the_incident_queue_keeps_rule_and_period_beside_a_long_name(
         assert all(member.startswith("M") and "…" in member for member in members), members
         timeline = str(app.screen.query_one("#timeline", Static).render())
         assert "Maximilian Alexander Featherstonehaugh-" in timeline  # whole in the timeline
+
+
+class OneChart(App[None]):
+    """A single line chart of a small member's days, as the drilldown draws it."""
+
+    def __init__(self, values: list[float], fmt: AxisFormatter) -> None:
+        super().__init__()
+        self.values = values
+        self.fmt = fmt
+
+    def compose(self) -> ComposeResult:
+        yield LineChart("Daily spend", fmt=self.fmt)
+
+    def on_mount(self) -> None:
+        days = [FIXED_NOW.date() - timedelta(days=n) for n in range(len(self.values))][::-1]
+        self.query_one(LineChart).show(days, {"spend": self.values})
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt", "expected"),
+    [
+        ([0, 120, 744, 300], money_axis, ["$7.50", "$5.00", "$2.50", "$0"]),
+        ([0, 12_000 * 100, 30_000], money_axis, ["$12.5k", "$10.0k", "$7.5k", "$5.0k"]),
+        ([1, 7, 3], count_axis, ["7.5", "5.0", "2.5", "0"]),
+        ([0, 1_200_000], count_axis, ["1.25M", "1.00M", "0.75M"]),
+    ],
+)
+async def test_a_value_axis_names_each_tick_exactly(
+    values: list[float], fmt: AxisFormatter, expected: list[str]
+) -> None:
+    """A $7 peak gets ticks every $2.50: the tick read "$2", a dollar from where it stood."""
+    app = OneChart(values, fmt)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        chart = app.query_one(LineChart)
+        lines = painted(chart).splitlines()
+        labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+    assert all(label in labels for label in expected), labels

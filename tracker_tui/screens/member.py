@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from tracker_core import dashboard, incidents
 from tracker_core.dashboard import MemberDetail
 from tracker_core.incidents import IncidentView
-from tracker_tui.format import column_counts, count, money, money_short
+from tracker_tui.format import column_counts, count, money, money_axis
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.charts import LineChart
 from tracker_tui.widgets.grid import ActivityGrid
@@ -67,8 +67,8 @@ class MemberScreen(DataScreen[MemberData]):
                 yield Tile("Requests", id="tile-requests")
                 yield Tile("Tokens", id="tile-tokens")
             with Horizontal(classes="charts"):
-                yield LineChart("Daily spend", fmt=money_short, id="chart-spend")
-                yield LineChart("Daily tokens", fmt=lambda v: count(int(v)), id="chart-tokens")
+                yield LineChart("Daily spend", fmt=money_axis, id="chart-spend")
+                yield LineChart("Daily tokens", id="chart-tokens")
             with Horizontal(classes="panels"):
                 with Vertical(classes="panel"):
                     yield VimDataTable(id="models")

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from tracker_core.dashboard import Overview
-from tracker_tui.format import money, money_short
+from tracker_tui.format import money, money_axis, money_short
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.scroll import VimScroll
@@ -31,7 +31,7 @@ class OverviewScreen(MembersScreen):
                 yield Tile("Incidents", id="tile-incidents")
                 yield Tile("Cycle", id="tile-cycle")
             with Horizontal(classes="charts"):
-                yield LineChart("Daily team spend", fmt=money_short, id="chart-daily")
+                yield LineChart("Daily team spend", fmt=money_axis, id="chart-daily")
                 yield BarChart("Top spenders", fmt=money_short, id="chart-top")
                 yield BarChart("Spend by model", fmt=money_short, id="chart-models")
             yield from self.compose_controls()

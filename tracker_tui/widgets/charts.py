@@ -20,9 +20,11 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from tracker_tui.format import MIN_LABEL_WIDTH, shorten_labels
+from tracker_tui.format import MIN_LABEL_WIDTH, count_axis, shorten_labels
 
 Formatter = Callable[[float], str]
+AxisFormatter = Callable[[Sequence[float]], list[str]]
+"""Labels for all of an axis's ticks at once: the unit and decimals depend on every tick."""
 
 
 NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
@@ -173,7 +175,7 @@ class LineChart(Chart):
         self,
         title: str,
         *,
-        fmt: Formatter = lambda v: f"{v:,.0f}",
+        fmt: AxisFormatter = count_axis,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -230,7 +232,7 @@ class LineChart(Chart):
         if positions:
             plt.xticks(positions, labels)
         ys = axis_ticks(peak, y_intervals(self._plot_height or self.size.height))
-        plt.yticks(ys, [self._fmt(y) for y in ys])
+        plt.yticks(ys, self._fmt(ys))
         plt.ylim(0, ys[-1] if ys[-1] > 0 else 1)
 
 
