@@ -234,3 +234,25 @@ async def test_a_value_axis_names_each_tick_exactly(
         lines = painted(chart).splitlines()
         labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
     assert all(label in labels for label in expected), labels
+
+
+async def test_the_hidden_columns_note_counts_in_good_english_at_every_width(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 30)) as pilot:
+        table = await open_members(pilot)
+        seen: set[int] = set()
+        for width in range(80, 200, 6):
+            await pilot.resize_terminal(width, 30)
+            await settle(pilot)
+            hidden = [COLUMNS[i].label for i in range(len(COLUMNS)) if i not in table.shown_columns]
+            seen.add(len(hidden))
+            note = str(table.border_subtitle)
+            if not hidden:
+                assert note == ""
+            elif len(hidden) == 1:
+                assert note == f"+1 column: {hidden[0]}", note
+            else:
+                assert note == f"+{len(hidden)} columns: {', '.join(hidden)}", note
+        assert {0, 1} <= seen and max(seen) > 1

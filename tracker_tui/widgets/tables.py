@@ -18,6 +18,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from tracker_core.dashboard import MemberRow
+from tracker_core.text import plural
 from tracker_tui.format import column_counts, day, money, shorten_labels
 from tracker_tui.widgets.scroll import VimScroll
 
@@ -417,7 +418,7 @@ class MembersTable(VimDataTable):
         hidden = [COLUMNS[i].label for i in range(len(COLUMNS)) if i not in self.shown_columns]
         if not hidden:
             return ""
-        note = f"+{len(hidden)} columns: {', '.join(hidden)}"
+        note = f"+{plural(len(hidden), 'column')}: {', '.join(hidden)}"
         if self.sort_column not in self.shown_columns:
             arrow = SORT_ARROWS[self.sort_reverse].strip()
             note = f"sorted by {COLUMNS[self.sort_column].label} {arrow} · {note}"
