@@ -111,10 +111,19 @@ class VimDataTable(DataTable[Any]):
         row = self._get_row_region(self.cursor_row)
         # Where the row is drawn now (the table has scrolled itself), in the pane's own
         # coordinates: the screen line, less the pane's top, plus what the pane scrolled.
-        top = self.region.y + self.gutter.top + row.y - round(self.scroll_y)
-        virtual = top - pane.content_region.y + round(pane.scroll_y)
+        offset = round(pane.scroll_y) - pane.content_region.y
+        table_top = self.region.y + offset
+        row_top = table_top + self.gutter.top + row.y - round(self.scroll_y)
+        bottom = row_top + row.height
+        if self.cursor_row == self.row_count - 1:
+            bottom += self.gutter.bottom  # the last row with the table's bottom edge
+        # With its header too, where the pane has the room: a row under no header is a row
+        # of figures nobody can name (and g, the first row, shows the table from its top).
+        start = (
+            table_top if bottom - table_top <= pane.scrollable_content_region.height else row_top
+        )
         pane.scroll_to_region(
-            Region(0, virtual, 1, row.height), animate=False, immediate=True, force=True
+            Region(0, start, 1, bottom - start), animate=False, immediate=True, force=True
         )
 
     def replace_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
