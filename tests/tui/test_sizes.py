@@ -10,6 +10,7 @@ from time import monotonic
 
 import pytest
 from sqlalchemy import create_engine, select, update
+from textual import events
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import Static
@@ -66,6 +67,12 @@ async def test_the_overview_follows_the_members_cursor_below_the_fold(
         await pilot.press("G")
         await pilot.pause()
         assert table.cursor_row == table.row_count - 1 and on_screen(table)
+        await pilot.press("g")
+        for _ in range(9):  # a burst, as key repeat delivers it: every press counts
+            app.post_message(events.Key("j", "j"))
+        await pilot.pause()
+        await pilot.pause()
+        assert table.cursor_row == 9 and on_screen(table)
 
 
 def lengthen_names(db_path: Path) -> dict[str, str]:
