@@ -16,7 +16,7 @@ from textual.geometry import Region
 from textual.widgets import Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
-from tests.tui.test_picker import painted
+from tests.tui.test_picker import open_list, painted, pick, picker_line
 from tracker_core.jobs import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
@@ -264,3 +264,20 @@ async def test_the_hidden_columns_note_counts_in_good_english_at_every_width(
             else:
                 assert note == f"+{len(hidden)} columns: {', '.join(hidden)}", note
         assert {0, 1} <= seen and max(seen) > 1
+
+
+async def test_a_narrow_group_picker_still_names_the_group_picked(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await open_members(pilot)
+        search = app.screen.query_one("#filter")
+        assert search.size.width >= 12  # the search keeps room to type in
+        await pilot.press("b")
+        _title, labels, _current = open_list(app)
+        label = max(labels, key=len)  # "Engineering > Infrastructure (n)"
+        await pick(pilot, label)
+        await settle(pilot)
+        shown = picker_line(app, "#group").removeprefix("Group: ").removesuffix(" ▾")
+        assert shown.startswith("…") and label.endswith(shown[1:]), shown
+        group = label.rsplit(" (", 1)[0]
+        assert len(shown) - len(label) + len(group) - 1 >= 4, shown  # some of the name itself

@@ -185,7 +185,9 @@ def keep_end(label: str, width: int) -> str:
         return label
     words = [label[i + 1 :].lstrip(">/|:- ") for i, c in enumerate(label) if c == " "]
     fitting = [w for w in words if w and cell_len(w) <= width - 1]
-    if fitting:
+    # A word boundary only while it keeps most of the room: "…(7)" in eleven cells said
+    # nothing of "Engineering > Frontend (7)", where "…ntend (7)" still names the group.
+    if fitting and 2 * cell_len(fitting[0]) >= width - 1:
         return f"…{fitting[0]}"
     while label and cell_len(label) > width - 1:
         label = label[1:]
