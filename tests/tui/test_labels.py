@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tracker_tui.format import MIN_LABEL_WIDTH, shorten_labels
+from tracker_tui.format import MIN_LABEL_WIDTH, _head, shorten_labels
 
 
 def test_labels_that_fit_are_left_whole() -> None:
@@ -67,3 +67,11 @@ def test_near_identical_labels_stay_distinct(given_labels: list[str], width: int
 def test_a_cut_never_reads_as_another_whole_label() -> None:
     shown = shorten_labels(["claude-4.5-sonnet-thinking", "claude-4.5-sonnet"], 17)
     assert shown == ["claude-4…thinking", "claude-4.5-sonnet"]
+
+
+@given(st.text(max_size=30), st.integers(min_value=0, max_value=40))
+def test_a_head_is_the_longest_start_that_fits_its_cells(text: str, cells: int) -> None:
+    head = _head(text, cells)
+    assert text.startswith(head) and cell_len(head) <= cells
+    # One more character would not fit (or there is none left).
+    assert head == text or cell_len(text[: len(head) + 1]) > cells
