@@ -45,7 +45,7 @@ from tracker_core.queries import require_collected, team_stats
 from tracker_core.redact import redact
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
 from tracker_core.storage import begin_write, database_error, open_database
-from tracker_core.text import plural
+from tracker_core.text import plural, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,8 +58,13 @@ EXIT_USAGE = 2
 
 
 def say_error(message: object) -> None:
-    """An error line on stderr, unwrapped: scripts and tests grep it for the key and file."""
-    print(f"cursor-tracker: {message}", file=sys.stderr, flush=True)
+    """An error line on stderr, unwrapped: scripts and tests grep it for the key and file.
+
+    A message may quote a name or an upstream body: each of its lines is made printable, so
+    none can carry a terminal command to whoever reads the output.
+    """
+    text = "\n".join(printable(line) for line in str(message).split("\n"))
+    print(f"cursor-tracker: {text}", file=sys.stderr, flush=True)
 
 
 def run_collection(settings: Settings, *, quiet: bool, err: Console) -> CollectionSummary:
@@ -192,7 +197,7 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             before = incidents.get_incident(conn, args.id).status
             view = action(conn, args.id, now=datetime.now(UTC))
         already = "already " if view.status == before else ""
-        print(f"incident #{view.id} {already}{view.status}: {view.message}")
+        print(f"incident #{view.id} {already}{view.status}: {printable(view.message)}")
         return EXIT_OK
     finally:
         engine.dispose()

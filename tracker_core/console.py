@@ -34,7 +34,7 @@ from tracker_core.detector import DetectionReport
 from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
 from tracker_core.progress_words import wait_text, worth_saying
 from tracker_core.queries import TeamStats, dollars
-from tracker_core.text import plural
+from tracker_core.text import plural, printable
 
 
 def terminal(*, stderr: bool = False) -> Console:
@@ -169,7 +169,11 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
     for result in summary.failed:
         if not result.ended_run:
             label = stream_label(result.name)
-            console.print(Text.assemble("  ", styled("failed", "red"), f" {label}: {result.error}"))
+            console.print(
+                Text.assemble(
+                    "  ", styled("failed", "red"), f" {label}: {printable(result.error or '')}"
+                )
+            )
     print_corrections(summary, console)
 
 
@@ -190,7 +194,7 @@ def print_corrections(summary: CollectionSummary, console: Console) -> None:
     shown = [c for result in summary.streams for c in result.corrections][:CORRECTIONS_SHOWN]
     for correction in shown:
         # Field paths hold brackets and values may hold anything: text, never markup.
-        console.print(Text(f"    {correction}"))
+        console.print(Text(f"    {printable(str(correction))}"))
     if summary.corrected > len(shown):
         console.print(Text(f"    ... and {summary.corrected - len(shown):,} more"))
 
@@ -211,11 +215,11 @@ def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -
     for rank, user in enumerate(stats.users[:limit], start=1):
         table.add_row(
             str(rank),
-            f"{user.name} <{user.email}>" if user.name else user.email,
+            printable(f"{user.name} <{user.email}>" if user.name else user.email),
             f"${dollars(user.spend_cents):,.2f}",
             f"{user.requests:,}",
             f"{user.tokens:,}",
-            user.top_model or "-",
+            printable(user.top_model or "-"),
         )
     console.print(table)
     console.print(
@@ -270,7 +274,7 @@ def print_detection(report: DetectionReport, console: Console) -> None:
                 styled(severity, SEVERITY_STYLE.get(severity, "")),
                 anomaly["rule"],
                 anomaly["period"],
-                anomaly["message"],
+                printable(anomaly["message"]),
             )
         console.print(table)
     alerts = report.alerts
@@ -293,7 +297,9 @@ def print_detection(report: DetectionReport, console: Console) -> None:
     for error in alerts.errors:
         console.print(
             Text.assemble(
-                "  ", styled("alert failed", "red"), f" {error} (retried on the next run)"
+                "  ",
+                styled("alert failed", "red"),
+                f" {printable(error)} (retried on the next run)",
             )
         )
 
@@ -338,5 +344,5 @@ def print_incidents(
             ]
             if announced is not None:
                 cells.append(alert_summary(announced.get(view.id, ())))
-        table.add_row(*cells, view.message)
+        table.add_row(*cells, printable(view.message))
     console.print(table)

@@ -38,6 +38,7 @@ from tracker_core.domain import (
     utc_day,
 )
 from tracker_core.errors import ApiResponseError
+from tracker_core.text import printable
 
 MEMBERS = "GET /teams/members"
 SPEND = "POST /teams/spend"
@@ -227,11 +228,17 @@ class _Obj:
         self.notes.append(Correction(self.endpoint, self.where(key), _show(value), action))
 
     def clean(self, key: str, value: str, limit: int = MAX_TEXT) -> str:
-        """Text fit for every database: no NUL, valid Unicode, at most ``limit`` characters."""
+        """Text fit for every database and terminal: no NUL or other control character, valid
+        Unicode, at most ``limit`` characters."""
         text = value
         if "\x00" in text:
             text = text.replace("\x00", "")
             self.note(key, value, "NUL characters removed")
+        if printable(text) != text:
+            # Stored as sent, an escape sequence in a name would run in every terminal that
+            # prints it; nothing Cursor names (people, models, groups) needs one.
+            text = printable(text)
+            self.note(key, value, "control characters removed")
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
