@@ -246,3 +246,20 @@ def test_recipients_are_required() -> None:
 def test_nothing_to_send_sends_nothing(server: FakeResend) -> None:
     assert sender(server).send([]) == []
     assert server.emails() == []
+
+
+@pytest.mark.parametrize("wrong_key", ["e", "invalid", "re_$(x)/+="])
+def test_a_key_of_any_shape_is_masked_without_mangling_the_error(
+    server: FakeResend, wrong_key: str
+) -> None:
+    (delivery,) = EmailSender(wrong_key, TO, SENDER, api_url=server.api_url, dashboard_url="").send(
+        [item(1)]
+    )
+
+    error = delivery.error or ""
+    assert error.startswith("Resend answered 403 invalid_api_key: API key is ")
+    assert error in (
+        "Resend answered 403 invalid_api_key: API key is invalid",
+        "Resend answered 403 invalid_api_key: API key is [api key]",
+    )
+    assert f" {wrong_key} " not in f" {error} ".replace(":", " ")

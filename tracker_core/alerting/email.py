@@ -25,6 +25,7 @@ from resend.exceptions import ResendError
 
 from tracker_core.alerting import format as fmt
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup, send_in_turn
+from tracker_core.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +345,8 @@ class EmailSender:
         return Delivery(message.incident_ids, ok=True), False
 
     def _failed(self, message: EmailMessage, error: str, retry_after: float | None) -> Delivery:
-        if self._api_key:
-            error = error.replace(self._api_key, "[api key]")
+        # Masked where it stands as a whole token: a plain replace would turn a one-letter key
+        # into "R[api key]s[api key]nd ..." and show the key by where the marks fall.
+        error = redact(error, [self._api_key], mask="[api key]")
         logger.warning("Email alert for incidents %s failed: %s", message.incident_ids, error)
         return Delivery(message.incident_ids, ok=False, error=error, retry_after=retry_after)
