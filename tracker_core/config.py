@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import platformdirs
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -160,6 +161,16 @@ class Settings(_Section):
             password = make_url(self.database.url).password
             if password:
                 values.append(str(password))
+        for url in (
+            self.cursor.api_url,
+            self.slack.api_url,
+            self.email.api_url,
+            self.daemon.dashboard_url,
+        ):
+            # A proxy's credentials in a URL are as secret as a key: masked wherever they show.
+            password = urlsplit(url).password
+            if password:
+                values += [password, unquote(password)]
         return tuple(values)
 
 

@@ -34,6 +34,7 @@ from tracker_core.detector import DetectionReport
 from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
 from tracker_core.progress_words import wait_text, worth_saying
 from tracker_core.queries import TeamStats, dollars
+from tracker_core.redact import redact
 from tracker_core.text import plural, printable
 
 
@@ -145,7 +146,8 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
     A run the API stopped (key refused) gets a heading that says so and no per-stream failures:
     the command states the reason once, on stderr, as for every failed command.
     """
-    where = f" from {source}" if source else ""
+    # The API URL may carry credentials (https://user:password@proxy/): name it without them.
+    where = f" from {printable(redact(source))}" if source else ""
     seconds = f"{summary.duration_seconds:.1f} s"
     if summary.stopped is not None:
         console.print(styled(f"Collection stopped{where} after {seconds}", "bold"))

@@ -167,6 +167,14 @@ def test_every_configured_secret_is_offered_for_scrubbing(tmp_path: Path) -> Non
     assert set(secrets) == {"key_admin", "xoxb-1", "cron-1", "re_1", "db-pass"}
 
 
+def test_a_password_inside_a_configured_url_is_offered_for_scrubbing(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[cursor]\napi_url = "https://u:p%40ss@proxy.test/"\n')
+    env = {"SLACK_API_URL": "https://bot:x@slack.test/api/"}
+    secrets = set(load_settings(path, env=env).settings.secret_values())
+    assert {"p%40ss", "p@ss", "x"} <= secrets
+
+
 def test_a_directory_given_as_the_config_file_is_named_as_such(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         load_settings(tmp_path, env={})
