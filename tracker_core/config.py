@@ -52,13 +52,13 @@ class CursorSettings(_Section):
     """Analytics API key; the admin key is used when unset."""
     api_url: HttpUrl = "https://api.cursor.com"
     """Base URL of the API; point it at the simulator to try the tool without a key."""
-    timeout_seconds: float = Field(30.0, gt=0, le=600, strict=True)
+    timeout_seconds: float = Field(30.0, gt=0, le=600, strict=True, allow_inf_nan=False)
     """Per-request timeout; a request that takes longer is retried."""
     max_attempts: int = Field(8, ge=1, le=50, strict=True)
     """Attempts per request before giving up (429, 5xx, timeouts, connection errors)."""
-    max_retry_seconds: float = Field(300.0, gt=0, le=3600, strict=True)
+    max_retry_seconds: float = Field(300.0, gt=0, le=3600, strict=True, allow_inf_nan=False)
     """Total time one request may spend retrying."""
-    backoff_base_seconds: float = Field(1.0, gt=0, le=60, strict=True)
+    backoff_base_seconds: float = Field(1.0, gt=0, le=60, strict=True, allow_inf_nan=False)
     """First backoff delay when the API gives no Retry-After; doubles on each attempt."""
     admin_requests_per_minute: int = Field(20, ge=1, le=10000, strict=True)
     """Client-side ceiling for the Admin API (Cursor allows 20 per minute per team)."""
@@ -80,7 +80,7 @@ class CollectorSettings(_Section):
 
     backfill_days: int = Field(30, ge=1, le=365, strict=True)
     """Days fetched on the first run (and for a stream that has never succeeded)."""
-    overlap_hours: float = Field(48.0, ge=0, le=24 * 30, strict=True)
+    overlap_hours: float = Field(48.0, ge=0, le=24 * 30, strict=True, allow_inf_nan=False)
     """Re-fetched on every run so that events Cursor delivers late are picked up."""
     events_window_days: int = Field(7, ge=1, le=30, strict=True)
     """Usage events are fetched in windows of this many days; progress is saved per window."""
@@ -88,7 +88,7 @@ class CollectorSettings(_Section):
     """Rows written per database transaction."""
     analytics: bool = Field(True, strict=True)
     """Also collect the Analytics API team metrics."""
-    lease_wait_seconds: float = Field(10.0, ge=0, le=3600, strict=True)
+    lease_wait_seconds: float = Field(10.0, ge=0, le=3600, strict=True, allow_inf_nan=False)
     """How long a second collector waits for the first to finish before giving up."""
 
 
@@ -96,7 +96,7 @@ class SlackSettings(_Section):
     """Slack alerts (chat.postMessage); off while the token or channel is unset."""
 
     bot_token: Token = None
-    channel_id: ShortText = ""
+    channel_id: Annotated[ShortText, AfterValidator(check.no_control)] = ""
     api_url: HttpUrl = "https://slack.com/api/"
 
 
@@ -117,7 +117,7 @@ class EmailSettings(_Section):
 class DaemonSettings(_Section):
     """The HTTP daemon: schedule, endpoints and dashboard."""
 
-    host: ShortText = "127.0.0.1"
+    host: Annotated[ShortText, AfterValidator(check.host)] = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535, strict=True)
     dashboard_url: OptionalHttpUrl = "http://localhost:8080"
     """Base of the links in alerts."""
@@ -125,7 +125,7 @@ class DaemonSettings(_Section):
     """Required ``x-cron-secret`` header on ``POST /api/cron``; refused by all while unset."""
     dashboard_password: Password = None
     """HTTP basic auth for the dashboard and API."""
-    schedule: ShortText = "0 * * * *"
+    schedule: Annotated[ShortText, AfterValidator(check.cron_schedule)] = "0 * * * *"
     """Cron expression of the collect-and-detect job."""
 
 

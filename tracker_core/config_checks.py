@@ -152,3 +152,76 @@ def database_url(value: str) -> str:
     raise ValueError(
         f"names the unsupported database driver {driver!r}; expected {DATABASE_EXAMPLES}"
     )
+
+
+def no_control(value: str) -> str:
+    """An identifier (a Slack channel, a host): no spaces, line breaks or control characters,
+    which no API or socket would accept and which would only fail at the first alert."""
+    if _CONTROL_OR_SPACE.search(value):
+        raise ValueError("must not contain spaces, line breaks or control characters")
+    return value
+
+
+def host(value: str) -> str:
+    """An address to listen on: a host name or IP address, never blank."""
+    if not value.strip():
+        raise ValueError("must be a host name or IP address, as in 127.0.0.1, got an empty value")
+    return no_control(value)
+
+
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    (
+        "month",
+        1,
+        12,
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    ),
+    ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+_CRON_MACROS = frozenset(
+    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+)
+_CRON_ITEM = re.compile(r"^(?:\*|(?P<low>\w+)(?:-(?P<high>\w+))?)(?:/(?P<step>\d+))?$")
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...], field: str) -> int:
+    offset = 1 if field == "month" else 0
+    if text.lower() in names:
+        return names.index(text.lower()) + offset
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"has {text!r} as its {field}, outside {low}-{high}")
+    return int(text)
+
+
+def cron_schedule(value: str) -> str:
+    """Empty (no schedule) or a five-field cron expression (UTC), checked field by field.
+
+    A schedule that cannot be read would otherwise be accepted now and refused only when the
+    daemon starts, far from the file that holds it.
+    """
+    text = value.strip()
+    if not text or text.lower() in _CRON_MACROS:
+        return text
+    fields = text.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"must be a cron expression of 5 fields (minute hour day month weekday), as in "
+            f"'0 * * * *', got {len(fields)}"
+        )
+    for part, (field, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in part.split(","):
+            match = _CRON_ITEM.match(item)
+            if match is None:
+                raise ValueError(f"has {item!r} as its {field}, which is not a cron field")
+            if match["step"] is not None and int(match["step"]) == 0:
+                raise ValueError(f"has a step of 0 in its {field}")
+            if match["low"] is not None:
+                first = _cron_value(match["low"], low, high, names, field)
+                if match["high"] is not None:
+                    last = _cron_value(match["high"], low, high, names, field)
+                    if last < first:
+                        raise ValueError(f"has the backwards range {item!r} as its {field}")
+    return text

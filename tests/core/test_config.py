@@ -129,6 +129,18 @@ def test_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
         ('[database]\nurl = "postgresql://u:hunter2@h:99999/db"\n', "port that is not between"),
         ('[database]\nurl = "sqlite:///file::memory:?uri=true"\n', "in-memory SQLite"),
         (f'[slack]\nchannel_id = "{"C" * 600}"\n', "slack.channel_id: string should have at most"),
+        ('[slack]\nchannel_id = "C01\\u0000"\n', "slack.channel_id: must not contain spaces"),
+        ('[slack]\nchannel_id = "C01 C02"\n', "slack.channel_id: must not contain spaces"),
+        ('[daemon]\nhost = ""\n', "daemon.host: must be a host name or IP address"),
+        ('[daemon]\nhost = "0.0.0.0\\n"\n', "daemon.host: must not contain spaces"),
+        ('[daemon]\nschedule = "hourly"\n', "daemon.schedule: must be a cron expression of 5"),
+        ('[daemon]\nschedule = "0 25 * * *"\n', "daemon.schedule: has '25' as its hour, outside"),
+        ('[daemon]\nschedule = "*/0 * * * *"\n', "daemon.schedule: has a step of 0 in its minute"),
+        ('[daemon]\nschedule = "0 0 31-1 * *"\n', "daemon.schedule: has the backwards range"),
+        ('[daemon]\nschedule = "0 0 * foo *"\n', "daemon.schedule: has 'foo' as its month"),
+        ('[daemon]\nschedule = "0 0 * * %"\n', "'%' as its day of week, which is not a cron"),
+        ("[cursor]\ntimeout_seconds = nan\n", "cursor.timeout_seconds: input should be a finite"),
+        ("[collector]\noverlap_hours = inf\n", "collector.overlap_hours: input should be a finite"),
     ],
 )
 def test_values_that_would_fail_later_are_refused_naming_key_and_line(
@@ -149,11 +161,15 @@ def test_usable_values_pass(tmp_path: Path) -> None:
     path.write_text(
         '[database]\nurl = "postgresql://tracker:pw@db.internal:5432/tracker"\n'
         '[email]\nto = "ops@example.com, Lead <lead@example.com>"\n'
-        '[daemon]\ndashboard_url = ""\n'
+        '[daemon]\ndashboard_url = ""\nschedule = "*/15 9-17,20 1-31/2 jan-dec mon-fri"\n'
     )
     settings = load_settings(path, env={}).settings
     assert settings.email.to == "ops@example.com, Lead <lead@example.com>"
     assert settings.database_url.startswith("postgresql://")
+    assert settings.daemon.schedule == "*/15 9-17,20 1-31/2 jan-dec mon-fri"
+    for schedule in ("", "@daily", "0 * * * *", "59 23 31 12 7"):
+        path.write_text(f'[daemon]\nschedule = "{schedule}"\n')
+        assert load_settings(path, env={}).settings.daemon.schedule == schedule
 
 
 def test_every_configured_secret_is_offered_for_scrubbing(tmp_path: Path) -> None:
