@@ -237,3 +237,33 @@ def test_a_full_disk_reads_as_such(sqlite_url: str) -> None:
     message = str(database_error(raised.value, sqlite_url))
 
     assert message == f"cannot write {database_name(sqlite_url)}: disk full"
+
+
+@pytest.mark.parametrize("prefix", ["", "file:"])
+def test_a_read_only_sqlite_uri_opens_the_file_it_names(
+    prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``?mode=ro&uri=true`` on a plain path once opened a new, empty file named
+    ``tracker.db?mode=ro`` and wrote there, reporting success while the named file was never
+    read; SQLite reads a filename as a URI only when it starts with ``file:``."""
+    path = tmp_path / "tracker.db"
+    engine = open_database(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        set_detection_setting(conn, "max_requests_per_day", "7", at=NOW)
+    engine.dispose()
+    used_url = f"sqlite:///{prefix}{path}?mode=ro&uri=true"
+
+    shown, shown_lines = run(capsys, config_for(tmp_path, used_url), "settings", "show", "--json")
+    code, lines = run(
+        capsys, config_for(tmp_path, used_url), "settings", "set", "max_requests_per_day", "9"
+    )
+
+    assert shown == 0, shown_lines
+    assert code == 1
+    assert "read-only" in assert_plain(lines, used_url)
+    assert [p.name for p in tmp_path.iterdir() if "mode" in p.name] == []
+    engine = open_database(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        stored = conn.execute(select(t.detection_settings.c.value)).scalars().all()
+    engine.dispose()
+    assert stored == ["7"]

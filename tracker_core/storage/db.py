@@ -78,7 +78,12 @@ def _normalise_url(raw: str) -> URL:
     if backend == "sqlite":
         database = url.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            url = url.set(database=str(Path(database).expanduser()))
+            database = str(Path(database).expanduser())
+            if url.query.get("uri") in ("true", "1"):
+                # SQLite reads a filename as a URI only when it starts with "file:"; without
+                # it, "?mode=ro" would become part of the name of a new, empty file.
+                database = "file:" + database
+            url = url.set(database=database)
     elif backend != "postgresql":
         raise StorageError(
             f"the database {describe_url(url)} is not supported: use SQLite or PostgreSQL"
