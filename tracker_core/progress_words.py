@@ -37,6 +37,8 @@ def wait_reason(wait: ApiWait) -> str:
         return f"for Cursor's{api} rate limit{ceiling}"
     if wait.status == 429:
         return "because Cursor answered 429 (too many requests); then retrying"
+    # A timeout or a refused connection has no status but is a retry all the same, not the
+    # rate limit: saying "rate limit" would send someone to look at the wrong problem.
     return f"to retry after {wait.problem or f'HTTP {wait.status}'}"
 
 
