@@ -189,7 +189,7 @@ def print_corrections(summary: CollectionSummary, console: Console) -> None:
     console.print(
         Text.assemble(
             "  ",
-            styled(f"{summary.corrected:,} implausible value(s)", "yellow"),
+            styled(plural(summary.corrected, "implausible value"), "yellow"),
             " not stored as sent (clamped, left out or skipped):",
         )
     )

@@ -86,7 +86,7 @@ def test_implausible_values_are_kept_in_bounds_and_reported(db_url: str, tmp_pat
     summary, again = asyncio.run(run())
     assert again.code == 0, again.stderr
     printed = " ".join(again.stdout.split())
-    assert "7 implausible value(s) not stored as sent" in printed
+    assert "7 implausible values not stored as sent" in printed
     assert (
         "POST /teams/filtered-usage-events: usageEvents[0].tokenUsage.inputTokens = "
         "9223372036854775808: outside 0 to 1,000,000,000,000: clamped to 1,000,000,000,000"
