@@ -10,11 +10,12 @@ Messages never repeat a secret, nor a password found inside a URL.
 from __future__ import annotations
 
 import re
+import warnings
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SAWarning
 
 MAX_URL_LENGTH = 2048
 MAX_TEXT_LENGTH = 512
@@ -133,6 +134,8 @@ def database_url(value: str) -> str:
     text = value.strip()
     if not text:
         return ""
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise ValueError("must not contain line breaks or control characters")
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):
@@ -144,6 +147,7 @@ def database_url(value: str) -> str:
                 "is an in-memory SQLite database, which keeps nothing once the command ends; "
                 "give a file, as in sqlite:///path/to/tracker.db"
             )
+        _sqlite_options(url)
         return text
     if driver in POSTGRES_DRIVERS:
         if url.port is not None and not 1 <= url.port <= 65535:
@@ -225,3 +229,24 @@ def cron_schedule(value: str) -> str:
                     if last < first:
                         raise ValueError(f"has the backwards range {item!r} as its {field}")
     return text
+
+
+def _sqlite_options(url: URL) -> None:
+    """Refuse query options the SQLite driver would reject or silently ignore.
+
+    The driver reads them only when a connection is made, so ``?timeout=abc`` used to end in a
+    traceback and ``?mode=ro`` without ``uri=true`` in a database opened read-write.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        try:
+            url.get_dialect()().create_connect_args(url)
+        except SAWarning as exc:
+            named = re.search(r"argument\(s\) (.+?) are not accepted", str(exc))
+            unknown = named.group(1) if named else ", ".join(repr(key) for key in url.query)
+            raise ValueError(
+                f"has query options SQLite does not take ({unknown}); its own options, such as "
+                "mode=ro, need uri=true as well"
+            ) from exc
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"has a query option SQLite cannot use: {exc}") from None

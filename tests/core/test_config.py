@@ -139,6 +139,9 @@ def test_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
         ('[daemon]\nschedule = "0 0 31-1 * *"\n', "daemon.schedule: has the backwards range"),
         ('[daemon]\nschedule = "0 0 * foo *"\n', "daemon.schedule: has 'foo' as its month"),
         ('[daemon]\nschedule = "0 0 * * %"\n', "'%' as its day of week, which is not a cron"),
+        ('[database]\nurl = "sqlite:///t.db?timeout=abc"\n', "database.url: has a query option"),
+        ('[database]\nurl = "sqlite:///t.db?timeout=5&mode=ro"\n', "take ('mode'); its own"),
+        ('[database]\nurl = "sqlite:///t\\n.db"\n', "database.url: must not contain line breaks"),
         ("[cursor]\ntimeout_seconds = nan\n", "cursor.timeout_seconds: input should be a finite"),
         ("[collector]\noverlap_hours = inf\n", "collector.overlap_hours: input should be a finite"),
     ],
@@ -167,6 +170,9 @@ def test_usable_values_pass(tmp_path: Path) -> None:
     assert settings.email.to == "ops@example.com, Lead <lead@example.com>"
     assert settings.database_url.startswith("postgresql://")
     assert settings.daemon.schedule == "*/15 9-17,20 1-31/2 jan-dec mon-fri"
+    for url in ("sqlite:///t.db?mode=ro&uri=true", "sqlite:///t.db?timeout=5"):
+        path.write_text(f'[database]\nurl = "{url}"\n')
+        assert load_settings(path, env={}).settings.database.url == url
     for schedule in ("", "@daily", "0 * * * *", "59 23 31 12 7"):
         path.write_text(f'[daemon]\nschedule = "{schedule}"\n')
         assert load_settings(path, env={}).settings.daemon.schedule == schedule

@@ -157,6 +157,10 @@ def test_missing_config_file_is_an_error_wherever_given(
         ("CURSOR_ADMIN_API_KEY", "   ", "must not be blank"),
         ("ALERT_EMAIL_TO", ", ,", "lists no email address"),
         ("SLACK_API_URL", "file:///etc/passwd", "http:// or https://"),
+        ("DATABASE_URL", "sqlite:///t.db?timeout=soon", "has a query option SQLite cannot use"),
+        ("DATABASE_URL", "sqlite:///t.db?check_same_thread=maybe", "query option"),
+        ("DATABASE_URL", "sqlite:///t.db?mode=ro", "need uri=true as well"),
+        ("SLACK_CHANNEL_ID", "#alerts\n", "must not contain spaces, line breaks"),
     ],
 )
 def test_unusable_environment_value_exits_2_naming_the_variable(

@@ -153,7 +153,8 @@ def make_engine(url: str) -> Engine:
             kwargs["connect_args"] = {"connect_timeout": _PG_CONNECT_TIMEOUT_S}
     try:
         engine = create_engine(parsed, **kwargs)
-    except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+    except (NoSuchModuleError, ImportError, ArgumentError, ValueError, TypeError) as exc:
+        # ValueError/TypeError: a query option the driver cannot read (?timeout=abc).
         raise StorageError(f"cannot use the database {name}: {_reason(exc, parsed)}") from exc
     if backend == "sqlite":
         _install_sqlite_hooks(engine)
