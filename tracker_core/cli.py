@@ -11,11 +11,12 @@ import asyncio
 import errno
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -389,8 +390,18 @@ class UsageError(Exception):
     """A flag with a value that parses but makes no sense (exit 2)."""
 
 
+_NEGATIVE_VALUE = re.compile(r"^-(?:\d|\.\d|inf(?:inity)?$|nan$)", re.IGNORECASE)
+"""What reads as a negative number and so as a value, never as a flag: argparse's own pattern
+takes ``-5`` but not ``-1e3`` or ``-inf``, and said "the following arguments are required:
+VALUE" to someone who had typed one."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its complaints on one line like every other error of the command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_VALUE
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")

@@ -205,6 +205,12 @@ def test_setting_beyond_its_maximum_is_refused_and_the_stored_value_kept(
 
     assert refused.returncode == 2
     assert "min_daily_requests must be a whole number between 0 and 1000000" in refused.stderr
+    for negative in ("-1e3", "-inf", "-5"):
+        refused = cursor_tracker(
+            "settings", "set", "min_daily_requests", negative, "--config", str(config), env=env
+        )
+        assert refused.returncode == 2
+        assert f"between 0 and 1000000, got '{negative}'" in refused.stderr
     shown = cursor_tracker("settings", "show", "--json", "--config", str(config), env=env)
     assert '"min_daily_requests": 250' in shown.stdout
 
@@ -224,6 +230,8 @@ def test_setting_beyond_its_maximum_is_refused_and_the_stored_value_kept(
         (("stats", "--days", "99999999999"), "--days"),
         (("incidents", "list", "--days", "99999999999"), "--days"),
         (("incidents", "ack", str(2**70)), "ID"),
+        (("simulator", "--fault-rate", "-inf"), "--fault-rate"),
+        (("simulator", "--latency", "-1e3"), "--latency"),
         (("demo", "--data-dir", __file__, "--no-tui"), "--data-dir"),
     ],
 )
