@@ -68,6 +68,14 @@ def say_error(message: object) -> None:
     print(f"cursor-tracker: {text}", file=sys.stderr, flush=True)
 
 
+def file_error(exc: OSError) -> str:
+    """``cannot use PATH: reason`` for a file operation that failed, the path as given."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"a file operation failed: {reason}"
+    return f"cannot use {exc.filename}: {reason}"
+
+
 def run_collection(settings: Settings, *, quiet: bool, err: Console) -> CollectionSummary:
     """One pass with progress bars on a terminal, plain lines elsewhere, nothing if quiet."""
     if quiet:
@@ -716,6 +724,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A database failure mid-command: one line naming the database and the cause.
         message = database_error(exc, loaded.settings.database_url if loaded else None)
         say_error(redact(str(message), secrets))
+        return EXIT_FAILED
+    except OSError as exc:
+        # A file or directory the command needed (a data directory under a file, a directory
+        # where the database file should be): one line naming it, not a traceback.
+        say_error(redact(file_error(exc), secrets))
         return EXIT_FAILED
     except KeyboardInterrupt:
         say_error("interrupted")

@@ -440,3 +440,27 @@ def test_cron_help_and_example_config_do_not_promise_a_daemon() -> None:
     daemon = example.split("[daemon]", 1)[1]
     assert "not built yet" in daemon
     assert "# When the daemon collects" not in daemon
+
+
+def test_a_data_directory_that_cannot_be_used_is_one_line_exit_1(tmp_path: Path) -> None:
+    env = _isolated_env(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    under_a_file = cursor_tracker(
+        "demo", "--data-dir", str(tmp_path / "notes.txt" / "demo"), "--no-tui", env=env
+    )
+    (tmp_path / "demo" / "tracker.db").mkdir(parents=True)
+    (tmp_path / "demo" / "tracker.db" / "keep.txt").write_text("mine\n")
+    directory_as_database = cursor_tracker(
+        "demo", "--data-dir", str(tmp_path / "demo"), "--no-tui", env=env
+    )
+
+    for result, named in (
+        (under_a_file, "notes.txt"),
+        (directory_as_database, str(tmp_path / "demo" / "tracker.db")),
+    ):
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert named in lines[0]
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+    assert (tmp_path / "demo" / "tracker.db" / "keep.txt").read_text() == "mine\n"
