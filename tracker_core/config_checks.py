@@ -91,7 +91,13 @@ def password(value: SecretStr | None) -> SecretStr | None:
 
 
 def _address(item: str) -> str | None:
-    """The bare address of ``a@b.c`` or ``Name <a@b.c>``, or None when it is neither."""
+    """The bare address of ``a@b.c`` or ``Name <a@b.c>``, or None when it is neither.
+
+    A line break or control character anywhere, the display name included, makes it neither:
+    in a mail header it would start a header of its own.
+    """
+    if re.search(r"[\x00-\x1f\x7f]", item):
+        return None
     named = _NAMED_ADDRESS.match(item)
     address = named.group(1).strip() if named else item
     return address if _ADDRESS.match(address) else None

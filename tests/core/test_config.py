@@ -124,6 +124,8 @@ def test_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
         ('[cursor]\nadmin_api_key = "key_abc\\n"\n', "cursor.admin_api_key: must not contain"),
         ('[email]\nto = "ops@example.com, nobody"\n', "'nobody' is not an email address"),
         ('[email]\nfrom = "alerts"\n', "email.from: must be one email address"),
+        ('[email]\nfrom = "A\\r\\nBcc: x@y.z <a@b.c>"\n', "email.from: must be one email"),
+        ('[email]\nto = "Ops\\u0007 <ops@x.test>"\n', "email.to: 'Ops\\x07 <ops@x.test>' is not"),
         ('[daemon]\ndashboard_url = "localhost:8080"\n', "daemon.dashboard_url: must be an"),
         ('[daemon]\ndashboard_password = " "\n', "daemon.dashboard_password: must not be blank"),
         ('[database]\nurl = "postgresql://u:hunter2@h:99999/db"\n', "port that is not between"),
