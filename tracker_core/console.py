@@ -78,11 +78,11 @@ class PlainProgress:
             # The reason is said once, by the command, when the run is over.
             print(f"{label}: stopped", file=self.out, flush=True)
         else:
-            print(f"{label}: FAILED: {result.error}", file=self.out, flush=True)
+            print(f"{label}: FAILED: {printable(result.error or '')}", file=self.out, flush=True)
 
     def waiting(self, wait: ApiWait) -> None:
         if worth_saying(wait):
-            print(f"  {wait_text(wait)}", file=self.out, flush=True)
+            print(f"  {printable(wait_text(wait))}", file=self.out, flush=True)
 
 
 class BarProgress:
@@ -137,7 +137,7 @@ class BarProgress:
 
     def waiting(self, wait: ApiWait) -> None:
         if worth_saying(wait):
-            self.progress.console.print(styled(wait_text(wait), "dim"))
+            self.progress.console.print(styled(printable(wait_text(wait)), "dim"))
 
 
 def print_summary(summary: CollectionSummary, console: Console, *, source: str = "") -> None:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from tests.integration.cursor_fake import Answers, collect, fake_cursor
-from tests.integration.helpers import run_cli, write_config
+from tests.integration.helpers import Run, run_cli, write_config
 from tests.integration.test_implausible_values import event
 from tracker_core.text import printable
 
@@ -81,3 +81,22 @@ def test_printable_keeps_text_and_drops_controls() -> None:
     assert printable("a\tb\nc\r\nd") == "a b c  d"
     assert printable("\x1b[31mred\x1b[0m\x07") == "[31mred[0m"
     assert printable("\u202eabc\u202c \u2067x\u2069") == "abc x"
+
+
+def test_an_error_body_with_an_escape_sequence_is_recorded_and_printed_without_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    answers = Answers(
+        members=[{"id": 1, "email": "ann@x.test", "name": "Ann", "role": "member"}],
+        refusals={"/teams/groups": (400, "bad\x1b[2J\x1b]8;;http://x.test\x07request\r\nX")},
+    )
+
+    async def run() -> Run:
+        async with fake_cursor(answers) as url:
+            config = write_config(tmp_path / "c.toml", api_url=url, db_url=db_url)
+            return await asyncio.to_thread(run_cli, "collect", config=config)
+
+    result = asyncio.run(run())
+    assert result.code == 1
+    assert not CONTROLS.search(result.stdout + result.stderr), result.stderr
+    assert "refused with HTTP 400: bad[2J]8;;http://x.testrequest  X" in result.stderr

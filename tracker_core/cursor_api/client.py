@@ -44,6 +44,7 @@ from tracker_core.errors import (
     ApiUnavailableError,
 )
 from tracker_core.redact import redact
+from tracker_core.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -565,9 +566,11 @@ class CursorClient:
         (a body that echoes the request, an exception).
 
         NUL characters go too: the text ends up in the run's record, and PostgreSQL refuses
-        them in any text column (the whole run's record would be lost with it).
+        them in any text column (the whole run's record would be lost with it). So do the other
+        control characters: the record is printed, and an escape sequence in a server's body
+        would run in the terminal of whoever reads it.
         """
-        return redact(text.replace("\x00", ""), self._secrets, mask="[redacted]")
+        return redact(printable(text), self._secrets, mask="[redacted]")
 
 
 def _has_next(pagination: schemas.Pagination, page_no: int) -> bool:
