@@ -221,3 +221,9 @@ def test_format_setting_round_trips() -> None:
         text = format_setting(key, value)
         assert parse_setting(key, text) == value
     assert format_setting("zscore_window_days", 7) == "7"
+
+
+@pytest.mark.parametrize("text", ["-0", "-0.0", "$-0"])
+def test_a_negative_zero_is_stored_and_shown_as_zero(text: str) -> None:
+    value = parse_setting("max_spend_per_cycle", text)
+    assert value == 0 and format_setting("max_spend_per_cycle", value) == "0.0"

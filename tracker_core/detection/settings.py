@@ -207,7 +207,8 @@ def parse_setting(key: str, text: str | float) -> SettingValue:
         raise _reject(spec, text)
     if not spec.minimum <= number <= spec.maximum:
         raise _reject(spec, text)
-    return int(number) if spec.whole else number
+    # ``+ 0.0`` turns a typed "-0" into 0.0, so it is stored and shown as the 0 it means.
+    return int(number) if spec.whole else number + 0.0
 
 
 def format_setting(key: str, value: SettingValue) -> str:
