@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from tracker_core.errors import StorageError
+from tracker_core.redact import redact
 from tracker_core.storage.db import describe_url
 
 Kind = Literal["busy", "read-only", "full", "missing-table", "damaged", "other"]
@@ -127,7 +128,6 @@ def database_error(exc: SQLAlchemyError, url: str | URL | None) -> StorageError:
         message = f"the database {name} is damaged ({_driver_text(exc)}); restore a backup"
     else:
         message = f"cannot {verb} {name}: {_driver_text(exc)}"
-    password = _password(url)
-    if password:
-        message = message.replace(str(password), "***")
-    return StorageError(message)
+    # By structure, like every other secret (tracker_core.redact): a substring replace would
+    # mangle the message around a short password and show where it stands.
+    return StorageError(redact(message, [_password(url)]))
