@@ -24,14 +24,6 @@ from tracker_core.alerting.items import Delivery
 SENDER = "Cursor Tracker <alerts@example.test>"
 TO = "ops@example.test, finance@example.test"
 DASHBOARD = "https://tracker.example.test"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """requests picks proxies up from the environment; the stand-in is on loopback."""
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

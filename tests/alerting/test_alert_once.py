@@ -12,7 +12,7 @@ import os
 import re
 import signal
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +25,6 @@ from tests.alerting.servers import (
     FakeSlack,
     Reply,
     serve_resend,
-    serve_slack,
 )
 from tests.integration.helpers import start_cli, write_config
 from tracker_core import incidents
@@ -43,19 +42,6 @@ HELD_TIMEOUT = 0.3
 TIMEOUT = 10
 """The client's timeout otherwise: never reached by a loopback answer, even on a busy machine."""
 INCIDENT_IN_TEXT = re.compile(r"\(incident #(\d+)\)")
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with serve_slack() as server:
-        yield server
 
 
 def finding(email: str, day: date) -> Finding:

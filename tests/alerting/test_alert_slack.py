@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.alerting.servers import (
@@ -20,7 +18,6 @@ from tests.alerting.servers import (
     SLACK_TOKEN,
     FakeSlack,
     item,
-    serve_slack,
     slack_ok,
     unused_port,
 )
@@ -29,21 +26,7 @@ from tracker_core.alerting.slack import EVENT_TYPE, SlackSender
 
 CHANNEL = "C07ALERTS1"
 DASHBOARD = "https://tracker.example.test/"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 ID_IN_LINE = re.compile(r"\*#(\d+)\*")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """slack-sdk picks proxies up from the environment; the stand-in is on loopback."""
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with serve_slack() as server:
-        yield server
 
 
 def sender(server: FakeSlack, **kwargs: Any) -> SlackSender:
