@@ -23,7 +23,7 @@ from pathlib import Path
 
 CHILD = """
 import json, resource, sys
-from tracker_core.cli import main
+from tracker_core.cli.main import main
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}),
       file=sys.stderr)

@@ -29,8 +29,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from tracker_core.config import DatabaseSettings, Settings
-from tracker_core.detector import run_detection
 from tracker_core.domain import Member, UsageEvent, day_start_ms, usage_event_id
+from tracker_core.jobs.detect import run_detection
 from tracker_core.storage import insert_usage_events, open_database, rollups, upsert_members
 
 TARGET_RATIO = 1.0

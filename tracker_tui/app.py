@@ -413,8 +413,8 @@ class TrackerApp(App[None]):
     def _collect_and_detect(
         self, run: StoppableRun, loop: asyncio.AbstractEventLoop
     ) -> CollectionOutcome:
-        from tracker_core.detector import run_detection
-        from tracker_core.jobs import collect_once
+        from tracker_core.jobs.collect import collect_once
+        from tracker_core.jobs.detect import run_detection
 
         progress = TuiProgress(partial(self._post_activity, loop))
         summary = run.run(collect_once(self.settings, progress))

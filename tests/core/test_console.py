@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tracker_core.console import PlainProgress
+from tracker_core.cli.render import PlainProgress
 from tracker_core.text import plural
 
 

@@ -18,7 +18,7 @@ from tests.cursor_api.servers import KEY, Handler, Seen, error, reply, serve
 from tracker_core.collector import CollectionSummary, SilentProgress
 from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
 from tracker_core.cursor_api.schemas import SUPPORTED_ANALYTICS_METRICS
-from tracker_core.jobs import collect_once
+from tracker_core.jobs.collect import collect_once
 
 
 @dataclass

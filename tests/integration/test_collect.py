@@ -19,7 +19,7 @@ from tracker_core import dashboard
 from tracker_core.collector import CollectionSummary, Collector
 from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
 from tracker_core.cursor_api import CursorClient
-from tracker_core.jobs import client_options
+from tracker_core.jobs.collect import client_options
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, repo
 

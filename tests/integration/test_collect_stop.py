@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tracker_core.cli.render import PlainProgress
 from tracker_core.collector import LEASE_NAME, STOPPED, SilentProgress
 from tracker_core.config import Settings
-from tracker_core.console import PlainProgress
 from tracker_core.cursor_api import ApiWait
-from tracker_core.jobs import collect_once, simulator_settings
+from tracker_core.jobs.collect import collect_once, simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import lease, open_database, repo, tables
 

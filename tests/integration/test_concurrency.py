@@ -25,8 +25,8 @@ from tests.alerting.servers import SLACK_TOKEN, FakeSlack, serve_slack
 from tests.integration.helpers import KEY, cli_env
 from tracker_core.collector import CollectionSummary, SilentProgress
 from tracker_core.config import Settings, SlackSettings
-from tracker_core.detector import run_detection
-from tracker_core.jobs import collect_once, simulator_settings
+from tracker_core.jobs.collect import collect_once, simulator_settings
+from tracker_core.jobs.detect import run_detection
 from tracker_core.storage import open_database
 from tracker_core.storage import tables as t
 

@@ -19,7 +19,7 @@ from tests.integration.cursor_fake import Answers, collect, fake_cursor, setting
 from tests.integration.helpers import Run, run_cli, write_config
 from tracker_core.collector import CollectionSummary
 from tracker_core.cursor_api.schemas import MAX_EVENT_CENTS, MAX_TEXT, MAX_TOKENS
-from tracker_core.detector import run_detection
+from tracker_core.jobs.detect import run_detection
 from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
 from tracker_core.storage import tables as t

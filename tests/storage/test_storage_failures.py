@@ -16,10 +16,10 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.integration.helpers import KEY
-from tracker_core import cli
+from tracker_core.cli import main as cli
 from tracker_core.config import Settings
-from tracker_core.detector import run_detection
 from tracker_core.domain import Member
+from tracker_core.jobs.detect import run_detection
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, set_detection_setting, upsert_members
 from tracker_core.storage import tables as t

@@ -19,14 +19,14 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
 
 from tests.integration.helpers import KEY
-from tracker_core import cli
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.alerting.outbox import dispatch
+from tracker_core.cli import main as cli
 from tracker_core.collector import SilentProgress
 from tracker_core.config import Settings
-from tracker_core.detector import run_detection
 from tracker_core.domain import Member, UsageEvent, usage_event_id, utc_day
-from tracker_core.jobs import collect_once, simulator_settings
+from tracker_core.jobs.collect import collect_once, simulator_settings
+from tracker_core.jobs.detect import run_detection
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import (
     insert_usage_events,

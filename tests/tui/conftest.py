@@ -19,8 +19,8 @@ from tests.tui.helpers import COLLECTED_AT, FIXED_NOW, SIM_KEY
 from tracker_core.collector import Collector, SilentProgress
 from tracker_core.config import DatabaseSettings, Settings
 from tracker_core.cursor_api import CursorClient
-from tracker_core.detector import run_detection
-from tracker_core.jobs import client_options, simulator_settings
+from tracker_core.jobs.collect import client_options, simulator_settings
+from tracker_core.jobs.detect import run_detection
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database
 from tracker_tui.app import TrackerApp

@@ -21,7 +21,7 @@ from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settl
 from tracker_core import incidents
 from tracker_core.config import DatabaseSettings, Settings
 from tracker_core.detection.model import Finding
-from tracker_core.jobs import simulator_settings
+from tracker_core.jobs.collect import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, repo, tables
 from tracker_tui.app import TrackerApp

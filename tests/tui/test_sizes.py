@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
 from tests.tui.test_picker import open_list, painted, pick, picker_line
-from tracker_core.jobs import simulator_settings
+from tracker_core.jobs.collect import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp

@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Static
 from tracker_core import dashboard
 from tracker_core.dashboard import GroupOption
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
-from tracker_core.detector import load_settings
+from tracker_core.jobs.detect import load_settings
 from tracker_core.storage import begin_write, set_detection_setting
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.widgets.scroll import VimScroll

@@ -30,8 +30,8 @@ from rich.text import Text
 
 from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.cursor_api import ApiWait
-from tracker_core.detector import DetectionReport
 from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
+from tracker_core.jobs.detect import DetectionReport
 from tracker_core.progress_words import wait_text, worth_saying
 from tracker_core.queries import TeamStats, dollars
 from tracker_core.redact import redact

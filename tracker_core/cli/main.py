@@ -22,13 +22,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import __version__
-from tracker_core.collector import CollectionSummary
-from tracker_core.config import (
-    LoadedSettings,
-    Settings,
-    load_settings,
-)
-from tracker_core.console import (
+from tracker_core.cli.render import (
     BarProgress,
     PlainProgress,
     print_daily,
@@ -39,9 +33,15 @@ from tracker_core.console import (
     styled,
     terminal,
 )
+from tracker_core.collector import CollectionSummary
+from tracker_core.config import (
+    LoadedSettings,
+    Settings,
+    load_settings,
+)
 from tracker_core.dashboard import warm_overview
 from tracker_core.errors import ConfigError, TrackerError
-from tracker_core.jobs import collect_once, simulator_settings
+from tracker_core.jobs.collect import collect_once, simulator_settings
 from tracker_core.queries import require_collected, team_stats
 from tracker_core.redact import redact
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
@@ -51,7 +51,7 @@ from tracker_core.text import plural, printable
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracker_core.detector import DetectionReport
+    from tracker_core.jobs.detect import DetectionReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -114,7 +114,7 @@ def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 
 def _detect(loaded: LoadedSettings, *, dry_run: bool) -> DetectionReport:
-    from tracker_core.detector import run_detection
+    from tracker_core.jobs.detect import run_detection
 
     engine = open_database(loaded.settings.database_url)
     try:
@@ -214,7 +214,7 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 def cmd_settings(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from tracker_core.detection.settings import SETTINGS, SettingError, parse_setting
-    from tracker_core.detector import load_settings as load_detection_settings
+    from tracker_core.jobs.detect import load_settings as load_detection_settings
     from tracker_core.storage import set_detection_setting
 
     engine = open_database(loaded.settings.database_url)

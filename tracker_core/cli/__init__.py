@@ -1,0 +1,1 @@
+"""The ``cursor-tracker`` command line: ``main`` parses and dispatches, ``render`` prints."""
