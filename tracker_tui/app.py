@@ -44,7 +44,7 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
-from tracker_tui.stoppable import StoppableRun, Stopped
+from tracker_core.jobs.stoppable import StoppableRun, Stopped
 from tracker_tui.watch import NOTICE_SECONDS, new_incident_notices
 from tracker_tui.widgets.status import StatusState, TopBar
 
@@ -386,7 +386,8 @@ class TrackerApp(App[None]):
 
         Not a thread worker: Textual's closing waits for those, so a quit would wait for the
         collection. This thread is a daemon, stopped by ``run.stop()`` at a safe point, and
-        abandoned if the person quits again before that (see :mod:`tracker_tui.stoppable`).
+        abandoned if the person quits again before that (see
+        :mod:`tracker_core.jobs.stoppable`).
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[CollectionOutcome] = loop.create_future()

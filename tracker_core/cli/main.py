@@ -14,7 +14,8 @@ import math
 import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,19 +34,15 @@ from tracker_core.cli.render import (
     styled,
     terminal,
 )
-from tracker_core.collector import CollectionSummary
-from tracker_core.config import (
-    LoadedSettings,
-    Settings,
-    load_settings,
-)
-from tracker_core.dashboard import warm_overview
+from tracker_core.collector import CollectionSummary, Progress, SilentProgress
+from tracker_core.config import LoadedSettings, load_settings
 from tracker_core.errors import ConfigError, TrackerError
-from tracker_core.jobs.collect import collect_once, simulator_settings
-from tracker_core.queries import require_collected, team_stats
+from tracker_core.incidents import format_duration
+from tracker_core.jobs.collect import simulator_settings
 from tracker_core.redact import redact
+from tracker_core.service import Tracker, open_tracker
 from tracker_core.simulator_limits import MAX_DAYS, MAX_USERS, MIN_DAYS, MIN_USERS
-from tracker_core.storage import begin_write, database_error, open_database
+from tracker_core.storage import database_error
 from tracker_core.text import plural, printable
 
 if TYPE_CHECKING:
@@ -76,16 +73,19 @@ def file_error(exc: OSError) -> str:
     return f"cannot use {exc.filename}: {reason}"
 
 
-def run_collection(settings: Settings, *, quiet: bool, err: Console) -> CollectionSummary:
-    """One pass with progress bars on a terminal, plain lines elsewhere, nothing if quiet."""
+def _progress(*, quiet: bool, err: Console) -> AbstractContextManager[Progress]:
+    """Progress bars on a terminal, plain lines elsewhere, nothing if quiet."""
     if quiet:
-        from tracker_core.collector import SilentProgress
-
-        return asyncio.run(collect_once(settings, SilentProgress()))
+        return nullcontext(SilentProgress())
     if err.is_terminal:
-        with BarProgress(err) as bars:
-            return asyncio.run(collect_once(settings, bars))
-    return asyncio.run(collect_once(settings, PlainProgress(err.file)))
+        return BarProgress(err)
+    return nullcontext(PlainProgress(err.file))
+
+
+def run_collection(tracker: Tracker, *, quiet: bool, err: Console) -> CollectionSummary:
+    """One collection pass, its progress shown as :func:`_progress` chooses."""
+    with _progress(quiet=quiet, err=err) as progress:
+        return asyncio.run(tracker.collect(progress))
 
 
 # --- subcommands ----------------------------------------------------------------------------
@@ -93,15 +93,8 @@ def run_collection(settings: Settings, *, quiet: bool, err: Console) -> Collecti
 
 def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     out, err = terminal(), terminal(stderr=True)
-    summary = run_collection(loaded.settings, quiet=args.json, err=err)
-    if any(result.fetched for result in summary.streams):
-        # The console's first screen, computed now while nobody waits for it (detect and
-        # cron do the same), so the next start finds the figures remembered.
-        engine = open_database(loaded.settings.database_url)
-        try:
-            warm_overview(engine, today=datetime.now(UTC).date())
-        finally:
-            engine.dispose()
+    with open_tracker(loaded.settings) as tracker:
+        summary = run_collection(tracker, quiet=args.json, err=err)
     if args.json:
         print(json.dumps(summary.to_json()))
     else:
@@ -111,20 +104,6 @@ def cmd_collect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         say_error(failure)
         return EXIT_FAILED
     return EXIT_OK
-
-
-def _detect(loaded: LoadedSettings, *, dry_run: bool) -> DetectionReport:
-    from tracker_core.jobs.detect import run_detection
-
-    engine = open_database(loaded.settings.database_url)
-    try:
-        report = run_detection(engine, loaded.settings, dry_run=dry_run)
-        if not dry_run:
-            # The console's first screen, computed now while nobody waits for it.
-            warm_overview(engine, today=datetime.now(UTC).date())
-        return report
-    finally:
-        engine.dispose()
 
 
 def _detection_exit(report: DetectionReport) -> int:
@@ -138,7 +117,8 @@ def _detection_exit(report: DetectionReport) -> int:
 
 
 def cmd_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    report = _detect(loaded, dry_run=args.dry_run)
+    with open_tracker(loaded.settings) as tracker:
+        report = tracker.detect(dry_run=args.dry_run)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
@@ -149,115 +129,74 @@ def cmd_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     """Collect, then detect: the daemon's scheduled job, runnable from a system crontab."""
     err = terminal(stderr=True)
-    summary = run_collection(loaded.settings, quiet=args.json, err=err)
-    # Detection runs even after a partial collection: what was stored is still worth a look.
-    report = _detect(loaded, dry_run=False)
+    with open_tracker(loaded.settings) as tracker, _progress(quiet=args.json, err=err) as progress:
+        result = tracker.cron(progress)
     if args.json:
-        print(json.dumps({"collect": summary.to_json(), "detect": report.to_json()}))
+        print(json.dumps(result.to_json()))
     else:
         out = terminal()
-        print_summary(summary, out, source=loaded.settings.cursor.api_url)
-        print_detection(report, out)
-    failure = summary.failure_message()
+        print_summary(result.collect, out, source=loaded.settings.cursor.api_url)
+        print_detection(result.detect, out)
+    failure = result.collect.failure_message()
     if failure is not None:
         say_error(failure)
         return EXIT_FAILED
-    return _detection_exit(report)
+    return _detection_exit(result.detect)
 
 
 def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    from tracker_core import incidents
-
-    engine = open_database(loaded.settings.database_url)
-    try:
+    with open_tracker(loaded.settings) as tracker:
         if args.action == "list":
-            with engine.connect() as conn:
-                require_collected(conn, loaded.settings.database_url)
-                views = incidents.list_incidents(conn, status=args.status)
-                since = datetime.now(UTC) - timedelta(days=args.days)
-                times = incidents.response_times(conn, since=since)
-                announced = incidents.announcements(conn, (view.id for view in views))
+            queue = tracker.incident_queue(status=args.status, days=args.days, require_data=True)
             if args.json:
-                listed = [
-                    {**view.to_json(), "alerts": [a.to_json() for a in announced[view.id]]}
-                    for view in views
-                ]
-                print(
-                    json.dumps(
-                        {
-                            "incidents": listed,
-                            "response_times": {"days": args.days, **times.to_json()},
-                        }
-                    )
-                )
+                print(json.dumps(queue.to_json()))
             else:
                 out = terminal()
-                print_incidents(views, out, announced)
+                print_incidents(queue.incidents, out, queue.announced)
+                times = queue.response_times
                 out.print(
                     f"Last {plural(args.days, 'day')}: {plural(times.incidents, 'incident')}; "
-                    f"MTTD {incidents.format_duration(times.mttd)}, "
-                    f"MTTI {incidents.format_duration(times.mtti)}, "
-                    f"MTTR {incidents.format_duration(times.mttr)}"
+                    f"MTTD {format_duration(times.mttd)}, "
+                    f"MTTI {format_duration(times.mtti)}, "
+                    f"MTTR {format_duration(times.mttr)}"
                 )
             return EXIT_OK
-        action = incidents.acknowledge if args.action == "ack" else incidents.resolve
-        # Reads the incident, then changes it: hold the write lock from the start.
-        with begin_write(engine) as conn:
-            before = incidents.get_incident(conn, args.id).status
-            view = action(conn, args.id, now=datetime.now(UTC))
-        already = "already " if view.status == before else ""
-        print(f"incident #{view.id} {already}{view.status}: {printable(view.message)}")
-        return EXIT_OK
-    finally:
-        engine.dispose()
+        change = tracker.acknowledge(args.id) if args.action == "ack" else tracker.resolve(args.id)
+    view = change.incident
+    already = "already " if change.already else ""
+    print(f"incident #{view.id} {already}{view.status}: {printable(view.message)}")
+    return EXIT_OK
 
 
 def cmd_settings(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    from tracker_core.detection.settings import SETTINGS, SettingError, parse_setting
-    from tracker_core.jobs.detect import load_settings as load_detection_settings
-    from tracker_core.storage import set_detection_setting
+    from tracker_core.detection.settings import SETTINGS
 
-    engine = open_database(loaded.settings.database_url)
-    try:
+    with open_tracker(loaded.settings) as tracker:
         if args.action == "set":
-            try:
-                value = parse_setting(args.key, args.value)
-            except SettingError as exc:
-                raise UsageError(str(exc)) from None
-            # Storing a setting reads whether it is new before it writes: write lock first.
-            with begin_write(engine) as conn:
-                set_detection_setting(conn, args.key, str(value), at=datetime.now(UTC))
+            value = tracker.update_settings({args.key: args.value})[args.key]
             print(f"{args.key} = {value}")
             return EXIT_OK
-        with engine.connect() as conn:
-            current, problems = load_detection_settings(conn)
-        for problem in problems:
-            say_error(f"stored setting ignored: {problem}")
-        if args.json:
-            print(json.dumps(current.to_json()))
-            return EXIT_OK
-        table = Table(show_edge=False)
-        table.add_column("key")
-        table.add_column("value", justify="right")
-        table.add_column("meaning")
-        for key, value in current.to_json().items():
-            table.add_row(key, str(value), SETTINGS[key].help)
-        terminal().print(table)
+        shown = tracker.detection_settings()
+    for problem in shown.problems:
+        say_error(f"stored setting ignored: {problem}")
+    if args.json:
+        print(json.dumps(shown.to_json()))
         return EXIT_OK
-    finally:
-        engine.dispose()
+    table = Table(show_edge=False)
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    for key, value in shown.to_json().items():
+        table.add_row(key, str(value), SETTINGS[key].help)
+    terminal().print(table)
+    return EXIT_OK
 
 
 def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
-    engine = open_database(loaded.settings.database_url)
-    try:
-        with engine.connect() as conn:
-            require_collected(conn, loaded.settings.database_url)
-            stats = team_stats(conn, days=args.days, today=datetime.now(UTC).date())
-    finally:
-        engine.dispose()
+    with open_tracker(loaded.settings) as tracker:
+        stats = tracker.stats(days=args.days)
     if args.json:
         print(json.dumps(stats.to_json()))
     else:
@@ -342,8 +281,12 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             backfill_days=args.days,
             events_window_days=min(args.days, 30),
         )
-        summary = run_collection(settings, quiet=False, err=err)
-        report = _detect(LoadedSettings(settings=settings, path=None), dry_run=False)
+        with open_tracker(settings) as tracker:
+            summary = run_collection(tracker, quiet=False, err=err)
+            report = tracker.detect()
+            if not interactive:
+                stats = tracker.stats(days=min(args.days, 30))
+                queue = tracker.incident_queue(status="active")
         if interactive:
             from tracker_tui.app import run_tui
 
@@ -355,15 +298,6 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             )
             return EXIT_OK if summary.ok else EXIT_FAILED
     print_summary(summary, out, source="the simulator")
-    from tracker_core import incidents
-
-    engine = open_database(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            stats = team_stats(conn, days=min(args.days, 30), today=datetime.now(UTC).date())
-            queue = incidents.list_incidents(conn, status="active")
-    finally:
-        engine.dispose()
     out.print()
     print_top_spenders(stats, out)
     out.print()
@@ -371,7 +305,7 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         styled("Open incidents", "bold"),
         f"({report.new} found by detection; alerts are off in the demo)",
     )
-    print_incidents(queue, out)
+    print_incidents(queue.incidents, out)
     out.print(
         f"\nDemo database: {database}\nReopen it: {reopen_command(database)}"
         f"\n       or: {reopen_command(database, 'stats')}",

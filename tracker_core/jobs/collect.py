@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
+
 from tracker_core.collector import CollectionSummary, Collector, Progress
 from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
 from tracker_core.cursor_api import ClientOptions, CursorClient
@@ -31,20 +33,25 @@ def client_options(settings: Settings) -> ClientOptions:
     )
 
 
-async def collect_once(settings: Settings, progress: Progress) -> CollectionSummary:
+async def collect_once(
+    settings: Settings, progress: Progress, *, engine: Engine | None = None
+) -> CollectionSummary:
     """One incremental collection pass; ``progress`` hears about every stream and every wait.
 
+    Into ``engine`` when given (the tracker's own), else into a database opened for the pass.
     Cancelling the coroutine stops the pass at its next wait or request: what was committed
     stays, the run is recorded as partial and the next pass continues from the marks.
     """
     options = client_options(settings)
-    engine = open_database(settings.database_url)
+    own = engine is None
+    target = open_database(settings.database_url) if engine is None else engine
     try:
         async with CursorClient(options, on_wait=progress.waiting) as client:
-            collector = Collector(engine, client, settings.collector, progress=progress)
+            collector = Collector(target, client, settings.collector, progress=progress)
             return await collector.run()
     finally:
-        engine.dispose()
+        if own:
+            target.dispose()
 
 
 def simulator_settings(

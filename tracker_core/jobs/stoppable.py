@@ -1,11 +1,12 @@
-"""A coroutine run to completion in a worker thread, which the UI thread can stop.
+"""A job's coroutine run to completion in a worker thread, which another thread can stop.
 
-Textual runs thread workers in its event loop's default executor, and closing that loop waits
-for them: a collection left running when the console quits kept the process alive, with a
-blank terminal, until the collection's current rate-limit wait and request had ended (20 to
-55 s). Running the collection in its own event loop lets the UI thread cancel it: the
-cancellation lands at the collection's next ``await`` (a wait, a request), which is always
-between two transactions, so what was stored is whole and the next collection continues.
+A face that must stay responsive while a collection runs (the console's quit, the daemon's
+SIGTERM) cannot wait for the collection's current rate-limit wait and request to end (20 to
+55 s). Running the collection in its own event loop lets the face cancel it: the cancellation
+lands at the collection's next ``await`` (a wait, a request), which is always between two
+transactions, so what was stored is whole and the next collection continues. (Textual runs
+thread workers in its loop's default executor and waits for them on closing, which is why the
+console does not use one for this.)
 """
 
 from __future__ import annotations

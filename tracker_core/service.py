@@ -1,0 +1,348 @@
+"""The tracker's one seam: every face (command line, console, daemon) calls a ``Tracker``.
+
+A face parses its input and shows the result; everything between (which database, which
+transaction, the write lock, which read model, which jobs run in which order) is decided here
+once. Each method opens its own connection or transaction, so a ``Tracker`` can be shared by
+threads (the console's workers, the daemon's handlers run through ``asyncio.to_thread``), and
+each result is a frozen object with a ``to_json()`` giving the JSON that CONTRACT.md promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tracker_core import incidents
+from tracker_core.collector import CollectionSummary, Progress
+from tracker_core.config import Settings
+from tracker_core.dashboard import (
+    DEFAULT_DAYS,
+    GroupOption,
+    Insights,
+    MemberDetail,
+    Overview,
+    billing_groups,
+    insights,
+    member_detail,
+    overview,
+    remembered_overview,
+    warm_overview,
+)
+from tracker_core.detection.settings import (
+    DetectionSettings,
+    SettingValue,
+    format_setting,
+    parse_setting,
+)
+from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
+from tracker_core.jobs.collect import collect_once
+from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
+from tracker_core.jobs.stoppable import StoppableRun
+from tracker_core.queries import TeamStats, require_collected, team_stats
+from tracker_core.storage import begin_write, open_database, repo, set_detection_setting
+
+Clock = Callable[[], datetime]
+
+RESPONSE_WINDOW_DAYS = 30
+"""The window of the MTTD / MTTI / MTTR averages unless a face asks for another."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the database stores UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+# --- results that are more than one read model -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentQueue:
+    """The incident queue with each incident's alert fates and the response-time averages:
+    the ``incidents list --json`` object."""
+
+    incidents: list[IncidentView]
+    announced: dict[int, list[Announcement]]
+    response_times: ResponseTimes
+    days: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "incidents": [
+                incident_json(view, self.announced.get(view.id, [])) for view in self.incidents
+            ],
+            "response_times": {"days": self.days, **self.response_times.to_json()},
+        }
+
+
+def incident_json(view: IncidentView, announced: Iterable[Announcement]) -> dict[str, Any]:
+    """One incident as ``incidents list --json`` lists it."""
+    return {**view.to_json(), "alerts": [item.to_json() for item in announced]}
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """One incident and the fate of each of its alerts."""
+
+    incident: IncidentView
+    announced: list[Announcement]
+
+    def to_json(self) -> dict[str, Any]:
+        return incident_json(self.incident, self.announced)
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """An acknowledgement or resolution: the incident as it now is, and whether it already was."""
+
+    incident: IncidentView
+    already: bool
+    """The incident was already in the asked-for state: nothing changed (and no error)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.incident.to_json(), "already": self.already}
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """The detection settings in effect, and stored values that were ignored (and why)."""
+
+    settings: DetectionSettings
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``settings show --json`` object: every key and its value."""
+        return self.settings.to_json()
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """The settings screen: detection settings and the billing groups with their members."""
+
+    detection: SettingsView
+    groups: list[tuple[GroupOption, list[str]]]
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """A member's drilldown and their anomaly history."""
+
+    detail: MemberDetail
+    history: list[IncidentView]
+
+
+@dataclass(frozen=True)
+class CronResult:
+    """One scheduled job: the collection, then detection (the ``cron --json`` object)."""
+
+    collect: CollectionSummary
+    detect: DetectionReport
+
+    def to_json(self) -> dict[str, Any]:
+        return {"collect": self.collect.to_json(), "detect": self.detect.to_json()}
+
+
+# --- the seam --------------------------------------------------------------------------------
+
+
+class Tracker:
+    """The use cases of the tracker over one database; a context manager owning its engine."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def stats(self, *, days: int) -> TeamStats:
+        """The ``stats`` figures of the ``days`` UTC days ending today.
+
+        Raises :class:`~tracker_core.queries.NothingCollectedError` on a database nothing was
+        ever collected into, naming it, rather than reporting an empty team.
+        """
+        with self.engine.connect() as conn:
+            require_collected(conn, self.database_url)
+            return team_stats(conn, days=days, today=self._today())
+
+    def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
+        with self.engine.connect() as conn:
+            return overview(
+                conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
+            )
+
+    def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
+        """The whole team's overview if the view cache holds it (no scan), else None."""
+        with self.engine.connect() as conn:
+            return remembered_overview(conn, days=days, today=self._today())
+
+    def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:
+        with self.engine.connect() as conn:
+            return insights(conn, days=days, today=self._today())
+
+    def member(self, email: str, *, days: int = DEFAULT_DAYS) -> MemberPage:
+        with self.engine.connect() as conn:
+            detail = member_detail(conn, email, days=days, today=self._today())
+            history = incidents.list_incidents(conn, email=email)
+        return MemberPage(detail, history)
+
+    def last_collected(self) -> datetime | None:
+        """When the latest collection that stored data finished, if any did."""
+        with self.engine.connect() as conn:
+            return _aware(repo.last_successful_run(conn))
+
+    def incident_queue(
+        self,
+        *,
+        status: str | None = None,
+        days: int = RESPONSE_WINDOW_DAYS,
+        require_data: bool = False,
+    ) -> IncidentQueue:
+        """Incidents worst first, their alerts, and the response times of the last ``days``.
+
+        ``require_data`` refuses a database nothing was ever collected into (the command line
+        says which database it read rather than showing an empty queue).
+        """
+        with self.engine.connect() as conn:
+            if require_data:
+                require_collected(conn, self.database_url)
+            views = incidents.list_incidents(conn, status=status)
+            times = incidents.response_times(conn, since=self.clock() - timedelta(days=days))
+            announced = incidents.announcements(conn, (view.id for view in views))
+        return IncidentQueue(views, announced, times, days)
+
+    def incident(self, incident_id: int) -> IncidentDetail:
+        """One incident; :class:`~tracker_core.incidents.IncidentError` if there is none."""
+        with self.engine.connect() as conn:
+            view = incidents.get_incident(conn, incident_id)
+            announced = incidents.announcements(conn, [incident_id])
+        return IncidentDetail(view, announced.get(incident_id, []))
+
+    def newest_incident_id(self) -> int:
+        with self.engine.connect() as conn:
+            return incidents.newest_incident_id(conn)
+
+    def incidents_opened_after(self, incident_id: int) -> list[IncidentView]:
+        with self.engine.connect() as conn:
+            return incidents.opened_after(conn, incident_id)
+
+    def detection_settings(self) -> SettingsView:
+        with self.engine.connect() as conn:
+            current, problems = load_settings(conn)
+        return SettingsView(current, problems)
+
+    def settings_page(self) -> SettingsPage:
+        with self.engine.connect() as conn:
+            current, problems = load_settings(conn)
+            groups = billing_groups(conn)
+        return SettingsPage(SettingsView(current, problems), groups)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def acknowledge(self, incident_id: int) -> IncidentChange:
+        return self._change_incident(incident_id, incidents.acknowledge)
+
+    def resolve(self, incident_id: int) -> IncidentChange:
+        return self._change_incident(incident_id, incidents.resolve)
+
+    def _change_incident(
+        self, incident_id: int, action: Callable[..., IncidentView]
+    ) -> IncidentChange:
+        # Reads the incident, then changes it: hold the write lock from the start.
+        with begin_write(self.engine) as conn:
+            before = incidents.get_incident(conn, incident_id).status
+            view = action(conn, incident_id, now=self.clock())
+        return IncidentChange(view, already=view.status == before)
+
+    def update_settings(self, changes: Mapping[str, str | float]) -> dict[str, SettingValue]:
+        """Validate every change, then store them all in one transaction, or none.
+
+        Raises :class:`~tracker_core.detection.settings.SettingError` (naming the key and its
+        allowed range) for the first value refused; nothing is stored then. Each value is
+        stored as :func:`format_setting` writes it, whichever face it came from.
+        """
+        parsed = {key: parse_setting(key, text) for key, text in changes.items()}
+        if parsed:
+            # Storing reads whether each setting is new before it writes: write lock first.
+            with begin_write(self.engine) as conn:
+                for key, value in parsed.items():
+                    set_detection_setting(conn, key, format_setting(key, value), at=self.clock())
+        return parsed
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    async def collect(self, progress: Progress) -> CollectionSummary:
+        """One incremental collection pass, then the console's first screen computed ahead."""
+        summary = await collect_once(self.settings, progress, engine=self.engine)
+        if any(result.fetched for result in summary.streams):
+            await asyncio.to_thread(self.warm)
+        return summary
+
+    def detect(self, *, dry_run: bool = False) -> DetectionReport:
+        """Detection, incidents and alerts; then the console's first screen computed ahead."""
+        report = run_detection(self.engine, self.settings, dry_run=dry_run, clock=self.clock)
+        if not dry_run:
+            self.warm()
+        return report
+
+    def cron(
+        self,
+        progress: Progress,
+        *,
+        run: StoppableRun | None = None,
+        on_detect: Callable[[], None] | None = None,
+    ) -> CronResult:
+        """The hourly job: a collection pass, then detection, even after a partial pass.
+
+        Blocking; a face that must stay responsive runs it in a thread and passes ``run``,
+        whose ``stop()`` ends the collection at its next safe point (raising ``Stopped``).
+        """
+        job = run or StoppableRun()
+        summary = job.run(collect_once(self.settings, progress, engine=self.engine))
+        job.check()
+        if on_detect is not None:
+            on_detect()
+        # What was stored is worth a look even when the pass was partial.
+        report = self.detect()
+        return CronResult(summary, report)
+
+    def warm(self) -> bool:
+        """Compute the console's first screen while nobody waits for it (a courtesy)."""
+        return warm_overview(self.engine, today=self._today())
+
+
+def open_tracker(settings: Settings, *, clock: Clock = utc_now) -> Tracker:
+    """A tracker on the configured database (migrated to the current schema on opening)."""
+    return Tracker(settings, open_database(settings.database_url), clock=clock)
