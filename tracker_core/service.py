@@ -57,13 +57,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the database stores UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 # --- results that are more than one read model -------------------------------------------------
 
 
@@ -221,7 +214,7 @@ class Tracker:
     def last_collected(self) -> datetime | None:
         """When the latest collection that stored data finished, if any did."""
         with self.engine.connect() as conn:
-            return _aware(repo.last_successful_run(conn))
+            return repo.last_successful_run(conn)
 
     def incident_queue(
         self,

@@ -1,11 +1,11 @@
 """The Textual application: modes for the five screens, global keys, refresh loop, collection.
 
-One SQLAlchemy engine serves every screen and is disposed on exit. Database and network work
-runs in thread workers; the UI thread only shows results. Auto-refresh reloads the current
-screen every ``refresh_seconds``, but the next refresh is scheduled only when the previous
-load has finished, and it is skipped (then rescheduled) while paused, while a modal is open
-and while a collection runs. Each refresh also looks for incidents opened since the last look
-(by cron, the daemon or another instance) and announces them (``tracker_tui.watch``).
+One ``Tracker`` (the core's seam) serves every screen and is closed on exit. Database and
+network work runs in thread workers; the UI thread only shows results. Auto-refresh reloads
+the current screen every ``refresh_seconds``, but the next refresh is scheduled only when the
+previous load has finished, and it is skipped (then rescheduled) while paused, while a modal
+is open and while a collection runs. Each refresh also looks for incidents opened since the
+last look (by cron, the daemon or another instance) and announces them (``tracker_tui.watch``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from textual.worker import Worker, WorkerState
 
 from tracker_core import incidents
 from tracker_core.config import Settings
-from tracker_core.storage import open_database, repo
+from tracker_core.jobs.stoppable import StoppableRun, Stopped
+from tracker_core.service import open_tracker
 from tracker_core.text import plural
 from tracker_tui.commands import TrackerCommands
 from tracker_tui.progress import IDLE, Activity, TuiProgress
@@ -44,7 +45,6 @@ from tracker_tui.screens.member import MemberScreen
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
-from tracker_core.jobs.stoppable import StoppableRun, Stopped
 from tracker_tui.watch import NOTICE_SECONDS, new_incident_notices
 from tracker_tui.widgets.status import StatusState, TopBar
 
@@ -69,13 +69,6 @@ class CollectionOutcome:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the database stores UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 class TrackerApp(App[None]):
@@ -119,7 +112,7 @@ class TrackerApp(App[None]):
         self.refresh_seconds = refresh_seconds
         self.can_collect = collect
         """False in read-only uses (the demo browsing a snapshot): ``c`` explains, not collects."""
-        self.engine = open_database(settings.database_url)
+        self.tracker = open_tracker(settings, clock=clock)
         self.paused = False
         self.collecting = False
         self.last_collected: datetime | None = None
@@ -150,7 +143,7 @@ class TrackerApp(App[None]):
     def on_unmount(self) -> None:
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
-        self.engine.dispose()
+        self.tracker.close()
 
     def notify(
         self,
@@ -204,7 +197,7 @@ class TrackerApp(App[None]):
         )
 
     def note_collected(self, when: datetime | None) -> None:
-        self.last_collected = _aware(when)
+        self.last_collected = when
         self._collected_known = True
         self.push_status()
 
@@ -261,19 +254,17 @@ class TrackerApp(App[None]):
     @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def load_status(self) -> datetime | None:
         """When data was last collected, for the stamp under the header."""
-        with self.engine.connect() as conn:
-            return _aware(repo.last_successful_run(conn))
+        return self.tracker.last_collected()
 
     @work(thread=True, exclusive=True, group="incident-watch", exit_on_error=False)
     def watch_incidents(self) -> None:
         """Announce incidents opened since the last look (the first look only takes a mark)."""
         seen = self._incidents_seen
-        with self.engine.connect() as conn:
-            if seen is None:
-                newest = incidents.newest_incident_id(conn)
-                self.call_from_thread(self._mark_incidents_seen, newest)
-                return
-            opened = incidents.opened_after(conn, seen)
+        if seen is None:
+            newest = self.tracker.newest_incident_id()
+            self.call_from_thread(self._mark_incidents_seen, newest)
+            return
+        opened = self.tracker.incidents_opened_after(seen)
         if opened:
             self.call_from_thread(self._announce_incidents, opened)
 
@@ -414,14 +405,13 @@ class TrackerApp(App[None]):
     def _collect_and_detect(
         self, run: StoppableRun, loop: asyncio.AbstractEventLoop
     ) -> CollectionOutcome:
-        from tracker_core.jobs.collect import collect_once
-        from tracker_core.jobs.detect import run_detection
-
         progress = TuiProgress(partial(self._post_activity, loop))
-        summary = run.run(collect_once(self.settings, progress))
-        run.check()
-        self._post_activity(loop, Activity("running detection…"))
-        report = run_detection(self.engine, self.settings, clock=self.clock)
+        result = self.tracker.cron(
+            progress,
+            run=run,
+            on_detect=partial(self._post_activity, loop, Activity("running detection…")),
+        )
+        summary, report = result.collect, result.detect
         fetched = sum(stream.fetched for stream in summary.streams)
         text = (
             f"Collected {plural(fetched, 'row')}; detection: {plural(report.new, 'new incident')}."
@@ -456,7 +446,7 @@ class TrackerApp(App[None]):
             self.notify("The next collection continues from where it stopped.", title="Stopped")
         elif event.state == WorkerState.ERROR:
             self.notify(
-                plain_error(error, self.engine.url),
+                plain_error(error, self.tracker.database_url),
                 title="Collection failed",
                 severity="error",
             )

@@ -6,15 +6,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine
-
 from tracker_core.config import Settings
+from tracker_core.service import Tracker
 
 
 class TrackerContext(Protocol):
-    """The parts of ``TrackerApp`` the screens use: the one engine, the clock, the loop."""
+    """The parts of ``TrackerApp`` the screens use: the tracker, the clock, the loop."""
 
-    engine: Engine
+    tracker: Tracker
+    """The core's seam: a screen's load is one call on it, in a thread worker."""
     settings: Settings
     clock: Callable[[], datetime]
     refresh_seconds: float

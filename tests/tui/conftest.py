@@ -88,4 +88,4 @@ def make_app(tui_settings: Settings) -> Iterator[Callable[[], TrackerApp]]:
 
     yield build
     for app in apps:
-        app.engine.dispose()
+        app.tracker.close()

@@ -99,7 +99,7 @@ async def test_a_database_never_collected_says_how_to_fill_it(
                 assert "Press c to collect" in str(hint.content)
                 assert "cursor-tracker demo" in str(hint.content)
     finally:
-        empty.engine.dispose()
+        empty.tracker.close()
 
     collected = make_app()
     async with collected.run_test(size=SIZE) as pilot:
@@ -314,7 +314,8 @@ async def test_a_setting_is_saved_from_the_form(make_app: AppFactory, db_path: P
         assert isinstance(field, Input) and field.id == "setting-max_spend_per_cycle"
         await pilot.press("end", *["backspace"] * len(field.value), *"500", "enter")
         await settle(pilot)
-        assert stored_settings(db_path)["max_spend_per_cycle"] == "500"
+        # Stored as `settings set max_spend_per_cycle 500` stores it: one text for one value.
+        assert stored_settings(db_path)["max_spend_per_cycle"] == "500.0"
         error = app.screen.query_one("#error-max_spend_per_cycle", Static)
         assert str(error.content) == ""
 

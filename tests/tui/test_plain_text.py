@@ -32,7 +32,7 @@ def screen_text(app: TrackerApp) -> str:
 async def test_a_name_with_brackets_shows_as_written(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        with app.engine.begin() as conn:
+        with app.tracker.engine.begin() as conn:
             email = conn.execute(select(t.members.c.email).limit(1)).scalar_one()
             conn.execute(update(t.members).where(t.members.c.email == email).values(name=ODD_NAME))
         await pilot.press("3")

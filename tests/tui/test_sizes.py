@@ -162,7 +162,7 @@ async def test_a_collection_that_cannot_connect_says_so_not_rate_limit(db_path: 
         assert "rate limit" not in words
         assert "ConnectError" in str(app.screen.query_one(TopBar).render())
         await pilot.press("q", "q")  # stop it and quit at once
-    app.engine.dispose()
+    app.tracker.close()
 
 
 async def test_a_rejected_key_reads_as_a_failed_collection_and_keeps_the_figures(
@@ -182,7 +182,7 @@ async def test_a_rejected_key_reads_as_a_failed_collection_and_keeps_the_figures
             await settle(pilot)
             notices = [(n.title, n.severity, n.message) for n in app._notifications]
             assert table.row_count == before > 0
-        app.engine.dispose()
+        app.tracker.close()
     failed = [n for n in notices if n[0] == "Collection failed"]
     assert failed and failed[0][1] == "error", notices
     assert "rejected the key (401)" in failed[0][2]

@@ -550,6 +550,9 @@ def last_successful_run(conn: Connection) -> datetime | None:
         .order_by(runs.c.finished_at.desc())
         .limit(1)
     ).scalar_one_or_none()
+    # SQLite hands back naive datetimes; every stored instant is UTC.
+    if finished is not None and finished.tzinfo is None:
+        finished = finished.replace(tzinfo=UTC)
     return finished
 
 

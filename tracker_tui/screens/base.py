@@ -248,7 +248,7 @@ class DataScreen(Screen[None], Generic[T]):
             self._shown_at = monotonic()
         elif event.state == WorkerState.ERROR:
             self.notify(
-                plain_error(worker.error, self.context.engine.url),
+                plain_error(worker.error, self.context.tracker.database_url),
                 title=f"Could not load {self.SCREEN_TITLE.lower()}",
                 severity="error",
             )

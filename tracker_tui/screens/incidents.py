@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,9 +14,8 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from tracker_core import incidents
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes, format_duration
-from tracker_core.storage import begin_write
+from tracker_core.service import RESPONSE_WINDOW_DAYS
 from tracker_tui.format import instant, shorten_labels
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
@@ -27,7 +25,6 @@ from tracker_tui.widgets.tables import VimDataTable
 from tracker_tui.widgets.tiles import Tile
 
 STATUSES: tuple[str, ...] = ("active", "open", "alerted", "acknowledged", "resolved", "all")
-RESPONSE_WINDOW = timedelta(days=30)
 MEMBER_WIDTH = 24
 """The most cells the queue gives a member's name (shortened, distinctly): a longer one
 pushed the rule and the period out of an 80-column queue."""
@@ -145,11 +142,8 @@ class IncidentsScreen(DataScreen[IncidentsData]):
 
     def load(self) -> IncidentsData:
         status = None if self.status == "all" else self.status
-        with self.context.engine.connect() as conn:
-            queue = incidents.list_incidents(conn, status=status)
-            times = incidents.response_times(conn, since=self.context.clock() - RESPONSE_WINDOW)
-            announced = incidents.announcements(conn, (view.id for view in queue))
-        return IncidentsData(queue, times, announced)
+        queue = self.context.tracker.incident_queue(status=status, days=RESPONSE_WINDOW_DAYS)
+        return IncidentsData(queue.incidents, queue.response_times, queue.announced)
 
     def show(self, data: IncidentsData) -> None:
         times = data.times
@@ -290,15 +284,14 @@ class IncidentsScreen(DataScreen[IncidentsData]):
     @work(thread=True, exclusive=True, group="incident-action", exit_on_error=False)
     def _change(self, incident_id: int, action: str) -> None:
         """Acknowledge or resolve in one transaction, then reload the queue."""
-        apply = incidents.acknowledge if action == "acknowledge" else incidents.resolve
+        tracker = self.context.tracker
+        apply = tracker.acknowledge if action == "acknowledge" else tracker.resolve
         try:
-            # Reads the incident, then changes it: hold the write lock from the start.
-            with begin_write(self.context.engine) as conn:
-                view = apply(conn, incident_id, now=self.context.clock())
+            view = apply(incident_id).incident
         except Exception as exc:  # shown, never raised into the UI
             self.app.call_from_thread(
                 self.notify,
-                plain_error(exc, self.context.engine.url),
+                plain_error(exc, tracker.database_url),
                 title=f"Could not {action}",
                 severity="error",
             )

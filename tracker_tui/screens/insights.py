@@ -11,7 +11,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal
 from textual.widgets import Static
 
-from tracker_core import dashboard
 from tracker_core.dashboard import DEFAULT_DAYS, Insights
 from tracker_tui.format import column_counts, count, money
 from tracker_tui.screens.base import DataScreen
@@ -81,8 +80,7 @@ class InsightsScreen(DataScreen[Insights]):
         self.set_focus(self.query_one("#insights-body", VimScroll), scroll_visible=False)
 
     def load(self) -> Insights:
-        with self.context.engine.connect() as conn:
-            return dashboard.insights(conn, days=self.days, today=self.context.clock().date())
+        return self.context.tracker.insights(days=self.days)
 
     def show(self, data: Insights) -> None:
         self.query_one("#empty-state").display = not data.has_analytics

@@ -11,7 +11,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from tracker_core import dashboard, incidents
 from tracker_core.dashboard import MemberDetail
 from tracker_core.incidents import IncidentView
 from tracker_tui.format import column_counts, count, money, money_axis
@@ -96,12 +95,8 @@ class MemberScreen(DataScreen[MemberData]):
         self.query_one("#no-anomalies").display = False
 
     def load(self) -> MemberData:
-        with self.context.engine.connect() as conn:
-            detail = dashboard.member_detail(
-                conn, self.email, days=self.days, today=self.context.clock().date()
-            )
-            history = incidents.list_incidents(conn, email=self.email)
-        return MemberData(detail, history)
+        page = self.context.tracker.member(self.email, days=self.days)
+        return MemberData(page.detail, page.history)
 
     def show(self, data: MemberData) -> None:
         d = data.detail

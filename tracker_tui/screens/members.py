@@ -10,7 +10,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
-from tracker_core import dashboard
 from tracker_core.dashboard import DEFAULT_DAYS, Overview
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.picker import Picker
@@ -82,18 +81,12 @@ class MembersScreen(DataScreen[Overview]):
         self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
     def load(self) -> Overview:
-        with self.context.engine.connect() as conn:
-            return dashboard.overview(
-                conn, days=self.days, today=self.context.clock().date(), group_id=self.group_id
-            )
+        return self.context.tracker.overview(days=self.days, group_id=self.group_id)
 
     def load_ready(self) -> Overview | None:
         if self.group_id is not None:
             return None
-        with self.context.engine.connect() as conn:
-            return dashboard.remembered_overview(
-                conn, days=self.days, today=self.context.clock().date()
-            )
+        return self.context.tracker.remembered_overview(days=self.days)
 
     def show(self, data: Overview) -> None:
         self.context.note_collected(data.last_collected)

@@ -18,11 +18,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
-from tracker_core import dashboard
 from tracker_core.dashboard import GroupOption
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
-from tracker_core.jobs.detect import load_settings
-from tracker_core.storage import begin_write, set_detection_setting
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
@@ -90,11 +87,9 @@ class SettingsScreen(DataScreen[SettingsData]):
         self.set_focus(self.query_one("#settings-body", VimScroll), scroll_visible=False)
 
     def load(self) -> SettingsData:
-        with self.context.engine.connect() as conn:
-            current, problems = load_settings(conn)
-            groups = dashboard.billing_groups(conn)
-        values = {key: _text(value) for key, value in current.to_json().items()}
-        return SettingsData(values, problems, groups)
+        page = self.context.tracker.settings_page()
+        values = {key: _text(value) for key, value in page.detection.to_json().items()}
+        return SettingsData(values, page.detection.problems, page.groups)
 
     def show(self, data: SettingsData) -> None:
         for key, value in data.values.items():
@@ -168,15 +163,13 @@ class SettingsScreen(DataScreen[SettingsData]):
     @work(thread=True, exclusive=True, group="save-settings", exit_on_error=False)
     def _store(self, changes: dict[str, str]) -> None:
         """Store every change in one transaction, then reload what is now in effect."""
+        tracker = self.context.tracker
         try:
-            # Storing reads whether each setting is new before it writes: write lock first.
-            with begin_write(self.context.engine) as conn:
-                for key, text in changes.items():
-                    set_detection_setting(conn, key, text, at=self.context.clock())
+            tracker.update_settings(changes)
         except Exception as exc:
             self.app.call_from_thread(
                 self.notify,
-                plain_error(exc, self.context.engine.url),
+                plain_error(exc, tracker.database_url),
                 title="Could not save",
                 severity="error",
             )
