@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
 from tracker_core.collector import CollectionSummary, Progress
@@ -40,12 +41,19 @@ from tracker_core.detection.settings import (
     format_setting,
     parse_setting,
 )
+from tracker_core.errors import TrackerError
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.jobs.collect import collect_once
 from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
 from tracker_core.jobs.stoppable import StoppableRun
 from tracker_core.queries import TeamStats, require_collected, team_stats
-from tracker_core.storage import begin_write, open_database, repo, set_detection_setting
+from tracker_core.storage import (
+    begin_write,
+    database_error,
+    open_database,
+    repo,
+    set_detection_setting,
+)
 
 Clock = Callable[[], datetime]
 
@@ -55,6 +63,23 @@ RESPONSE_WINDOW_DAYS = 30
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def failure_message(error: BaseException | None, database: str | URL | None = None) -> str:
+    """A failed use case in words for a person: the domain message as is, anything else with
+    its kind.
+
+    A database failure reads as the command line says it (naming ``database`` and the cause),
+    never as the SQL statement and its parameters that SQLAlchemy attaches, so a face can
+    show any error without knowing the storage underneath.
+    """
+    if error is None:
+        return "unknown error"
+    if isinstance(error, SQLAlchemyError):
+        return str(database_error(error, database))
+    if isinstance(error, TrackerError | LookupError):
+        return str(error).strip("'\"")
+    return f"{type(error).__name__}: {error}"
 
 
 # --- results that are more than one read model -------------------------------------------------

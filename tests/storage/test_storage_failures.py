@@ -20,11 +20,11 @@ from tracker_core.cli import main as cli
 from tracker_core.config import Settings
 from tracker_core.domain import Member
 from tracker_core.jobs.detect import run_detection
+from tracker_core.service import failure_message
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, set_detection_setting, upsert_members
 from tracker_core.storage import tables as t
 from tracker_core.storage.failures import database_error, database_name
-from tracker_tui.screens.base import plain_error
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -122,7 +122,7 @@ def test_console_notification_names_the_database_not_the_statement(
     with pytest.raises(SQLAlchemyError) as raised, engine.connect() as conn:
         conn.execute(select(t.incidents.c.id).where(t.incidents.c.id == 12345))
 
-    message = plain_error(raised.value, engine.url)
+    message = failure_message(raised.value, engine.url)
 
     assert_plain([message], db_url)
     assert "12345" not in message and "incidents is missing" in message

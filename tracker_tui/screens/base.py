@@ -12,8 +12,6 @@ from contextlib import suppress
 from time import monotonic
 from typing import ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import URL
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,8 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.types import NoActiveAppError
 from textual.worker import Worker, WorkerState
 
-from tracker_core.errors import TrackerError
-from tracker_core.storage import database_error
+from tracker_core.service import failure_message
 from tracker_tui.context import TrackerContext
 from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.scroll import VimScroll
@@ -57,19 +54,9 @@ BODY_SCROLL_KEYS: tuple[tuple[str, str], ...] = (
 """Keys that scroll the screen's pane when no focused widget takes them (nothing focused)."""
 
 
-def plain_error(error: BaseException | None, database: str | URL | None = None) -> str:
-    """A message for a person: the domain message as is, anything else with its kind.
-
-    A database failure reads as the command line says it (naming ``database`` and the
-    cause), never as the SQL statement and its parameters that SQLAlchemy attaches.
-    """
-    if error is None:
-        return "unknown error"
-    if isinstance(error, SQLAlchemyError):
-        return str(database_error(error, database))
-    if isinstance(error, TrackerError | LookupError):
-        return str(error).strip("'\"")
-    return f"{type(error).__name__}: {error}"
+def plain_error(error: BaseException | None, database: str | None = None) -> str:
+    """A failed load or action in words for a notification (see ``failure_message``)."""
+    return failure_message(error, database)
 
 
 class DataScreen(Screen[None], Generic[T]):
