@@ -554,19 +554,6 @@ class Collector:
             result.error = "; ".join(errors)
 
 
-async def collect(
-    engine: Engine,
-    client: CursorClient,
-    settings: CollectorSettings,
-    *,
-    clock: Clock = utc_now,
-    progress: Progress | None = None,
-) -> CollectionSummary:
-    """Run one collection pass (see :class:`Collector`)."""
-    collector = Collector(engine, client, settings, clock=clock, progress=progress)
-    return await collector.run()
-
-
 __all__ = [
     "STREAMS",
     "STREAM_LABELS",
@@ -575,7 +562,6 @@ __all__ = [
     "Progress",
     "SilentProgress",
     "StreamResult",
-    "collect",
     "stream_label",
     "window_count",
 ]
