@@ -256,21 +256,22 @@ class IncidentsScreen(DataScreen[IncidentsData]):
         if view is not None:
             self.context.open_member(view.email)
 
-    def action_acknowledge(self) -> None:
+    def _open_selection(self) -> IncidentView | None:
+        """The highlighted incident if an action can still change it, else None (and why)."""
         view = self.selected()
-        if view is None:
-            return
-        if view.status == "resolved":
+        if view is not None and view.status == "resolved":
             self.notify(f"Incident #{view.id} is already resolved.", severity="warning")
-            return
-        self._change(view.id, "acknowledge")
+            return None
+        return view
+
+    def action_acknowledge(self) -> None:
+        view = self._open_selection()
+        if view is not None:
+            self._change(view.id, "acknowledge")
 
     def action_resolve(self) -> None:
-        view = self.selected()
+        view = self._open_selection()
         if view is None:
-            return
-        if view.status == "resolved":
-            self.notify(f"Incident #{view.id} is already resolved.", severity="warning")
             return
 
         def answered(yes: bool | None) -> None:
