@@ -1,128 +1,16 @@
-"""Pure text formatting for the console: money, counts, ages (no Textual, easy to test)."""
+"""Fitting text into terminal cells: shortening labels so distinct ones stay distinct.
+
+Figures (money, counts, times, ages) are written by :mod:`tracker_core.formatting`, shared
+with the command line, the alerts and the HTML dashboard. What stays here measures terminal
+cells (wide characters take two), which a web page leaves to CSS (``text-overflow``).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
 
 from rich.cells import cell_len, get_character_cell_size
-
-STALE_AFTER = timedelta(hours=2)
-"""Data older than this is shown in the warning style: hourly collection has stalled."""
-
-
-def money(cents: float) -> str:
-    """``$1,234.56``: exact enough for a table cell."""
-    return f"${cents / 100:,.2f}"
-
-
-def money_short(cents: float) -> str:
-    """``$1.2k``: for tiles and chart ticks where width is scarce."""
-    dollars = cents / 100
-    if abs(dollars) >= 1_000_000:
-        return f"${dollars / 1_000_000:.1f}M"
-    if abs(dollars) >= 10_000:
-        return f"${dollars / 1000:.0f}k"
-    if abs(dollars) >= 1000:
-        return f"${dollars / 1000:.1f}k"
-    return f"${dollars:,.0f}"
-
-
-def column_counts(values: Sequence[int]) -> list[str]:
-    """A table column of counts, all in the unit of its largest value.
-
-    ``1.0M`` above ``956,182`` reads as the smaller figure, and eyes compare a column by the
-    length of its numbers: one unit per column (``0.9M`` under ``1.0M``) keeps the order
-    visible. Below a million the counts are exact.
-    """
-    top = max((abs(value) for value in values), default=0)
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M")):
-        if top >= size:
-            return [f"{value / size:.1f}{suffix}" for value in values]
-    return [f"{value:,}" for value in values]
-
-
-def count(value: int) -> str:
-    """``12,345`` under a million, ``1.2M`` above, for a tile or an axis tick (never a column)."""
-    if abs(value) >= 1_000_000_000:
-        return f"{value / 1_000_000_000:.1f}B"
-    if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    return f"{value:,}"
-
-
-def _exact_decimals(values: Sequence[float], choices: Sequence[int]) -> int:
-    """The first of ``choices`` (decimal places) that writes every value without rounding."""
-    for places in choices:
-        scale = 10**places
-        if all(abs(value * scale - round(value * scale)) < 1e-6 for value in values):
-            return places
-    return choices[-1]
-
-
-def money_axis(ticks: Sequence[float]) -> list[str]:
-    """Labels for a value axis in cents: one unit for the axis, each naming its tick exactly.
-
-    ``money_short`` rounds to whole dollars (or thousands), right for a figure beside a bar
-    but wrong for a tick: a $7 peak gets ticks at $2.50 and $5, and "$2" then stood on the
-    $2.50 line; a $12,500 tick read "$12k". Here the axis shows cents when a tick has them,
-    and thousands with the decimal a tick needs.
-    """
-    dollars = [tick / 100 for tick in ticks]
-    top = max((abs(value) for value in dollars), default=0.0)
-    if top >= 10_000:
-        scaled = [value / 1000 for value in dollars]
-        places = _exact_decimals(scaled, (0, 1, 2))
-        return [f"${value:,.{places}f}k" if value else "$0" for value in scaled]
-    places = _exact_decimals(dollars, (0, 2))
-    return [f"${value:,.{places}f}" if value else "$0" for value in dollars]
-
-
-def count_axis(ticks: Sequence[float]) -> list[str]:
-    """Labels for a value axis of counts: whole below a million (with a decimal when a small
-    axis steps by 2.5: "2" on the 2.5 line misread it), in ``M``/``B`` above with the
-    decimals its ticks need (1.25M is not "1.2M")."""
-    top = max((abs(value) for value in ticks), default=0.0)
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M")):
-        if top >= size:
-            scaled = [value / size for value in ticks]
-            places = _exact_decimals(scaled, (1, 2, 3))
-            return [f"{value:.{places}f}{suffix}" if value else "0" for value in scaled]
-    places = _exact_decimals(ticks, (0, 1, 2))  # a small axis can step by 2.5
-    return [f"{value:,.{places}f}" if value else "0" for value in ticks]
-
-
-def day(value: date | None) -> str:
-    """ISO day or a dash, so empty cells still align."""
-    return "—" if value is None else value.isoformat()
-
-
-def instant(value: datetime | None) -> str:
-    """``2026-11-20 14:05 UTC`` or a dash: incident timelines are read in UTC."""
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def age(since: datetime | None, now: datetime) -> str:
-    """``collected 12 minutes ago``; the stamp at the top of every screen."""
-    if since is None:
-        return "never collected"
-    seconds = max(0.0, (now - since).total_seconds())
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "collected just now"
-    if minutes < 120:
-        return f"collected {minutes} minute{'s' if minutes != 1 else ''} ago"
-    hours = minutes // 60
-    if hours < 48:
-        return f"collected {hours} hours ago"
-    return f"collected {hours // 24} days ago"
-
-
-def is_stale(since: datetime | None, now: datetime) -> bool:
-    """Never collected, or longer ago than :data:`STALE_AFTER`."""
-    return since is None or now - since > STALE_AFTER
-
 
 ELLIPSIS = "…"
 MIN_LABEL_WIDTH = 6

@@ -14,6 +14,7 @@ from typing import Final
 
 from textual.notifications import SeverityLevel
 
+from tracker_core.formatting import display_name
 from tracker_core.incidents import IncidentView
 
 ONE_BY_ONE: Final = 3
@@ -48,7 +49,7 @@ def new_incident_notices(views: Sequence[IncidentView]) -> list[Notice]:
             for view in fresh
         ]
     critical = sum(view.severity == "critical" for view in fresh)
-    who = sorted({view.name or view.email for view in fresh})
+    who = sorted({display_name(view.name, view.email) for view in fresh})
     names = ", ".join(who[:4]) + (f" and {len(who) - 4} more" if len(who) > 4 else "")
     return [
         Notice(

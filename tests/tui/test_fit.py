@@ -17,8 +17,8 @@ from textual.geometry import Size
 
 from tests.tui.helpers import FIXED_NOW, open_members, settle
 from tests.tui.test_picker import open_list, painted, pick, picker_line
+from tracker_core.formatting import money_short
 from tracker_tui.app import TrackerApp
-from tracker_tui.format import money_short
 from tracker_tui.screens.insights import InsightsScreen
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.widgets.charts import (

@@ -1,57 +1,18 @@
-"""The console's pure formatting: the data-age stamp, money and alert deliveries."""
+"""The console's own wording: alert deliveries, and a table column in one unit.
+
+The figures themselves (money, counts, ages) are tested in tests/core/test_formatting.py.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import pytest
 from textual.app import App, ComposeResult
 
 from tracker_core.dashboard import MemberRow
 from tracker_core.incidents import Announcement
-from tracker_tui.format import (
-    age,
-    column_counts,
-    count_axis,
-    is_stale,
-    money,
-    money_axis,
-    money_short,
-)
 from tracker_tui.screens.incidents import announcement_line
 from tracker_tui.widgets.tables import MembersTable
-
-NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("minutes", "text", "stale"),
-    [
-        (0, "collected just now", False),
-        (1, "collected 1 minute ago", False),
-        (12, "collected 12 minutes ago", False),
-        (119, "collected 119 minutes ago", False),
-        (120, "collected 2 hours ago", False),
-        (121, "collected 2 hours ago", True),
-        (60 * 72, "collected 3 days ago", True),
-    ],
-)
-def test_age_and_staleness(minutes: int, text: str, stale: bool) -> None:
-    since = NOW - timedelta(minutes=minutes)
-    assert age(since, NOW) == text
-    assert is_stale(since, NOW) is stale
-
-
-def test_never_collected_is_stale() -> None:
-    assert age(None, NOW) == "never collected"
-    assert is_stale(None, NOW)
-
-
-def test_money() -> None:
-    assert money(123456) == "$1,234.56"
-    assert money_short(123456) == "$1.2k"
-    assert money_short(4_200_000) == "$42k"
-    assert money_short(999) == "$10"
 
 
 def test_an_announcement_line_says_what_became_of_the_alert() -> None:
@@ -87,13 +48,6 @@ def test_an_announcement_line_says_what_became_of_the_alert() -> None:
     )
 
 
-def test_a_count_column_reads_in_the_unit_of_its_largest_value() -> None:
-    assert column_counts([1_034_221, 956_182, 4_200]) == ["1.0M", "1.0M", "0.0M"]
-    assert column_counts([2_500_000_000, 956_182]) == ["2.5B", "0.0B"]
-    assert column_counts([956_182, 4_200]) == ["956,182", "4,200"]
-    assert column_counts([]) == []
-
-
 class _Table(App[None]):
     def compose(self) -> ComposeResult:
         yield MembersTable(id="members")
@@ -114,15 +68,3 @@ async def test_the_members_table_never_mixes_units_in_one_column() -> None:
         table.filter("b@")
         await pilot.pause()
         assert str(table.get_row("b@x.test")[3]).strip() == "956,182"
-
-
-def test_axis_labels_name_their_ticks_exactly_in_one_unit() -> None:
-    assert money_axis([0, 200, 400, 600]) == ["$0", "$2", "$4", "$6"]
-    assert money_axis([0, 250, 500, 750]) == ["$0", "$2.50", "$5.00", "$7.50"]
-    assert money_axis([0, 10, 20]) == ["$0", "$0.10", "$0.20"]
-    assert money_axis([0, 1_000_000, 2_000_000]) == ["$0", "$10k", "$20k"]
-    assert money_axis([0, 625_000, 1_250_000]) == ["$0", "$6.25k", "$12.50k"]
-    assert count_axis([0, 2.5, 5, 7.5]) == ["0", "2.5", "5.0", "7.5"]
-    assert count_axis([0, 500, 1000]) == ["0", "500", "1,000"]
-    assert count_axis([0, 2_500_000, 5_000_000]) == ["0", "2.5M", "5.0M"]
-    assert count_axis([0, 1_250_000]) == ["0", "1.25M"]

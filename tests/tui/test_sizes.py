@@ -17,11 +17,11 @@ from textual.widgets import Static
 
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, open_members, settle
 from tests.tui.test_picker import open_list, painted, pick, picker_line
+from tracker_core.formatting import count_axis, money_axis
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
-from tracker_tui.format import count_axis, money_axis
 from tracker_tui.screens.member import MemberScreen
 from tracker_tui.widgets.charts import AxisFormatter, LineChart
 from tracker_tui.widgets.scroll import VimScroll

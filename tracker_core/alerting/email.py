@@ -25,6 +25,7 @@ from resend.exceptions import ResendError
 
 from tracker_core.alerting import format as fmt
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup, send_in_turn
+from tracker_core.formatting import display_name, instant
 from tracker_core.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _one_line(text: str, limit: int) -> str:
 
 def _who(item: AlertItem) -> tuple[str, str]:
     """(name, email) as shown; the name falls back to the email."""
-    return fmt.member_label(item.name, item.email), item.email
+    return display_name(item.name, item.email), item.email
 
 
 def _member_text(item: AlertItem) -> str:
@@ -119,7 +120,7 @@ def individual_email(item: AlertItem, dashboard_url: str) -> EmailMessage:
         )
         if url
     ]
-    footer = f"Detected {fmt.format_time(item.detected_at)} · {fmt.PRODUCT}"
+    footer = f"Detected {instant(item.detected_at)} · {fmt.PRODUCT}"
 
     cells = "".join(
         "<tr>"
@@ -161,7 +162,7 @@ def summary_email(items: Sequence[AlertItem], dashboard_url: str) -> EmailMessag
         counts += f" · {escalated} escalated to critical"
     queue = fmt.queue_url(dashboard_url)
     detected = fmt.latest_detection(item.detected_at for item in items)
-    footer = f"Detected {fmt.format_time(detected)} · {fmt.PRODUCT}"
+    footer = f"Detected {instant(detected)} · {fmt.PRODUCT}"
 
     head_cells = "".join(
         f'<th align="left" style="padding:6px 12px 6px 0;color:{_MUTED};'

@@ -12,6 +12,7 @@ from typing import Final
 from urllib.parse import quote
 
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Rule, Severity
+from tracker_core.formatting import as_utc, count, money
 
 PRODUCT: Final = "cursor-usage-tracker"
 
@@ -41,25 +42,17 @@ def rule_title(rule: Rule) -> str:
     return RULE_TITLES.get(rule, rule.replace("_", " ").capitalize())
 
 
-def _compact(number: float) -> str:
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(number) >= size:
-            return f"{number / size:,.1f}{suffix}"
-    return f"{round(number):,}"
-
-
 def format_value(rule: Rule, value: float) -> str:
     """Render a value or threshold in the unit of its rule, never as a bare number.
 
     The original tool printed some values unformatted (raw cents, plain counts); every rule's
-    unit is spelled out here instead.
+    unit is spelled out here instead, in the figures the console and the command line show.
     """
     if rule in SPEND_RULES:
-        return f"${value:,.2f}"
+        return money(round(value * 100))  # findings carry dollars rounded to the cent
     if rule in TOKEN_RULES:
-        return f"{_compact(value)} tokens"
-    count = round(value)
-    return f"{count:,} request" + ("" if count == 1 else "s")
+        return f"{count(value)} tokens"
+    return f"{count(value)} request" + ("" if round(value) == 1 else "s")
 
 
 def format_share(share: float | None) -> str:
@@ -80,18 +73,6 @@ def format_period(rule: Rule, period: date) -> str:
     if rule in CYCLE_RULES:
         return f"cycle from {period.isoformat()}"
     return period.isoformat()
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; a naive value is taken as UTC, as storage keeps it."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def format_time(moment: datetime) -> str:
-    """A UTC timestamp to the minute, e.g. ``2025-03-04 09:30 UTC``."""
-    return f"{as_utc(moment):%Y-%m-%d %H:%M} UTC"
 
 
 def latest_detection(detected: Iterable[datetime]) -> datetime:
@@ -117,12 +98,6 @@ def headline(rule: Rule, severity: Severity, escalated: bool) -> str:
     if escalated:
         return f"{title} escalated to {severity}"
     return f"{severity_label(severity)}: {title}"
-
-
-def member_label(name: str, email: str) -> str:
-    """The member's name, or their email when the name is missing or is the email itself."""
-    name = " ".join(name.split())
-    return name if name and name != email else email
 
 
 def severity_counts(severities: Iterable[Severity]) -> tuple[int, int]:

@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from tracker_core.alerting import format as fmt
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup, send_in_turn
+from tracker_core.formatting import display_name, instant
 from tracker_core.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def individual_message(item: AlertItem, dashboard_url: str) -> SlackMessage:
     """The full card for one incident: what fired, for whom, and where to look next."""
     emoji = fmt.severity_emoji(item.severity)
     head = fmt.headline(item.rule, item.severity, item.escalated)
-    member = fmt.member_label(item.name, item.email)
+    member = display_name(item.name, item.email)
     who = member if member == item.email else f"{member}\n{item.email}"
     fields = [
         _field("Member", who),
@@ -177,8 +178,7 @@ def individual_message(item: AlertItem, dashboard_url: str) -> SlackMessage:
         blocks.append(_section(" · ".join(links)))
     blocks.append(
         _context(
-            f"Detected {fmt.format_time(item.detected_at)} · incident #{item.incident_id}"
-            f" · {fmt.PRODUCT}"
+            f"Detected {instant(item.detected_at)} · incident #{item.incident_id} · {fmt.PRODUCT}"
         )
     )
     text = f"{emoji} {head}: " + _mrkdwn(
@@ -189,7 +189,7 @@ def individual_message(item: AlertItem, dashboard_url: str) -> SlackMessage:
 
 
 def _summary_line(item: AlertItem) -> str:
-    member = fmt.member_label(item.name, item.email)
+    member = display_name(item.name, item.email)
     who = member if member == item.email else f"{member} ({item.email})"
     flag = " escalated" if item.escalated else ""
     prefix = f"{fmt.severity_emoji(item.severity)} *#{item.incident_id}*{flag} "
@@ -244,7 +244,7 @@ def summary_messages(items: Sequence[AlertItem], dashboard_url: str) -> list[Sla
         blocks.extend(_section("\n".join(line for _, line in section)) for section in part)
         if queue_url:
             blocks.append(_section(_link(queue_url, "Open the incident queue")))
-        blocks.append(_context(f"Detected {fmt.format_time(detected)} · {fmt.PRODUCT}"))
+        blocks.append(_context(f"Detected {instant(detected)} · {fmt.PRODUCT}"))
         ids = tuple(incident_id for section in part for incident_id, _ in section)
         text = f"{title}: {critical} critical, {warning} warning"
         messages.append(SlackMessage(ids, text, blocks))

@@ -37,7 +37,7 @@ from tracker_core.cli.render import (
 from tracker_core.collector import CollectionSummary, Progress, SilentProgress
 from tracker_core.config import LoadedSettings, load_settings
 from tracker_core.errors import ConfigError, TrackerError
-from tracker_core.incidents import format_duration
+from tracker_core.formatting import duration
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.redact import redact
 from tracker_core.service import Tracker, open_tracker
@@ -156,9 +156,9 @@ def cmd_incidents(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 times = queue.response_times
                 out.print(
                     f"Last {plural(args.days, 'day')}: {plural(times.incidents, 'incident')}; "
-                    f"MTTD {format_duration(times.mttd)}, "
-                    f"MTTI {format_duration(times.mtti)}, "
-                    f"MTTR {format_duration(times.mttr)}"
+                    f"MTTD {duration(times.mttd)}, "
+                    f"MTTI {duration(times.mtti)}, "
+                    f"MTTR {duration(times.mttr)}"
                 )
             return EXIT_OK
         change = tracker.acknowledge(args.id) if args.action == "ack" else tracker.resolve(args.id)

@@ -30,10 +30,11 @@ from rich.text import Text
 
 from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.cursor_api import ApiWait
-from tracker_core.incidents import Announcement, IncidentView, alert_summary, format_duration
+from tracker_core.formatting import display_name, duration, money
+from tracker_core.incidents import Announcement, IncidentView, alert_summary
 from tracker_core.jobs.detect import DetectionReport
 from tracker_core.progress_words import wait_text, worth_saying
-from tracker_core.queries import TeamStats, dollars
+from tracker_core.queries import TeamStats
 from tracker_core.redact import redact
 from tracker_core.text import plural, printable
 
@@ -201,11 +202,18 @@ def print_corrections(summary: CollectionSummary, console: Console) -> None:
         console.print(Text(f"    ... and {summary.corrected - len(shown):,} more"))
 
 
+def member_cell(name: str | None, email: str) -> str:
+    """``Name <email>``, or the email alone when there is no name worth showing: a table on a
+    terminal names the member as the console does and keeps the address that identifies them."""
+    shown = display_name(name, email)
+    return email if shown == email else f"{shown} <{email}>"
+
+
 def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -> None:
     """The members who spent most in the window, with their favourite model."""
     table = Table(
         title=f"Top spenders, {stats.start} to {stats.end} "
-        f"(total ${dollars(stats.total_spend_cents):,.2f})",
+        f"(total {money(stats.total_spend_cents)})",
         title_justify="left",
     )
     table.add_column("#", justify="right")
@@ -217,8 +225,8 @@ def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -
     for rank, user in enumerate(stats.users[:limit], start=1):
         table.add_row(
             str(rank),
-            printable(f"{user.name} <{user.email}>" if user.name else user.email),
-            f"${dollars(user.spend_cents):,.2f}",
+            printable(member_cell(user.name, user.email)),
+            money(user.spend_cents),
             f"{user.requests:,}",
             f"{user.tokens:,}",
             printable(user.top_model or "-"),
@@ -226,7 +234,7 @@ def print_top_spenders(stats: TeamStats, console: Console, *, limit: int = 10) -
     console.print(table)
     console.print(
         f"{stats.active_members:,} of {plural(stats.members, 'member')} active; "
-        f"cycle since {stats.cycle_start}: ${dollars(stats.cycle_spend_cents):,.2f}"
+        f"cycle since {stats.cycle_start}: {money(stats.cycle_spend_cents)}"
     )
 
 
@@ -240,7 +248,7 @@ def print_daily(stats: TeamStats, console: Console) -> None:
     for day in stats.daily:
         table.add_row(
             day.day.isoformat(),
-            f"${dollars(day.spend_cents):,.2f}",
+            money(day.spend_cents),
             f"{day.requests:,}",
             f"{day.active_users:,}",
         )
@@ -340,9 +348,9 @@ def print_incidents(
             cells += [
                 view.rule,
                 view.period.isoformat(),
-                format_duration(view.mttd),
-                format_duration(view.mtti),
-                format_duration(view.mttr),
+                duration(view.mttd),
+                duration(view.mtti),
+                duration(view.mttr),
             ]
             if announced is not None:
                 cells.append(alert_summary(announced.get(view.id, ())))

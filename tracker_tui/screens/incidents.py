@@ -14,9 +14,10 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from tracker_core.incidents import Announcement, IncidentView, ResponseTimes, format_duration
+from tracker_core.formatting import display_name, duration, instant
+from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.service import RESPONSE_WINDOW_DAYS
-from tracker_tui.format import instant, shorten_labels
+from tracker_tui.format import shorten_labels
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
 from tracker_tui.widgets.picker import Picker
@@ -60,7 +61,7 @@ def timeline(view: IncidentView, announced: Sequence[Announcement] = ()) -> Text
     """The incident's story: what crossed which line, each lifecycle step with its time, and
     whether each alert channel told anybody (and if not, why not)."""
     text = Text(f"#{view.id} {view.severity.upper()} · {view.status}\n", style="bold")
-    text.append(f"{view.name or view.email} <{view.email}>\n")
+    text.append(f"{display_name(view.name, view.email)} <{view.email}>\n")
     text.append(f"{view.rule} on {view.period.isoformat()}\n", style="dim")
     text.append(f"{view.message}\n\n")
     steps = (
@@ -81,8 +82,7 @@ def timeline(view: IncidentView, announced: Sequence[Announcement] = ()) -> Text
             line, style = announcement_line(item)
             text.append(f"  {line}\n", style=style)
     text.append(
-        f"\nMTTD {format_duration(view.mttd)} · MTTI {format_duration(view.mtti)}"
-        f" · MTTR {format_duration(view.mttr)}",
+        f"\nMTTD {duration(view.mttd)} · MTTI {duration(view.mtti)} · MTTR {duration(view.mttr)}",
         style="dim",
     )
     return text
@@ -154,16 +154,16 @@ class IncidentsScreen(DataScreen[IncidentsData]):
             ("#tile-mttr", times.mttr, "onset → resolved", "none resolved yet"),
         ):
             self.query_one(tile, Tile).show(
-                format_duration(value), measured if value is not None else missing
+                duration(value), measured if value is not None else missing
             )
         self.query_one("#tile-count", Tile).show(str(times.incidents), "detected")
         self.query_one("#times-line", Static).update(
-            f"Last 30 days: {times.incidents} incidents · MTTD {format_duration(times.mttd)}"
-            f" · MTTI {format_duration(times.mtti)} · MTTR {format_duration(times.mttr)}"
+            f"Last 30 days: {times.incidents} incidents · MTTD {duration(times.mttd)}"
+            f" · MTTI {duration(times.mtti)} · MTTR {duration(times.mttr)}"
         )
         queue = self.query_one("#queue", VimDataTable)
         # The timeline under or beside the queue names the member in full.
-        members = shorten_labels([v.name or v.email for v in data.queue], MEMBER_WIDTH)
+        members = shorten_labels([display_name(v.name, v.email) for v in data.queue], MEMBER_WIDTH)
         queue.replace_rows(
             [
                 (

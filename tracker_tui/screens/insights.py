@@ -12,7 +12,7 @@ from textual.containers import Grid, Horizontal
 from textual.widgets import Static
 
 from tracker_core.dashboard import DEFAULT_DAYS, Insights
-from tracker_tui.format import column_counts, count, money
+from tracker_core.formatting import column_counts, count, money
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.members import RANGES, range_options
 from tracker_tui.widgets.charts import LineChart

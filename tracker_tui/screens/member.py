@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from tracker_core.dashboard import MemberDetail
+from tracker_core.formatting import column_counts, count, display_name, money, money_axis
 from tracker_core.incidents import IncidentView
-from tracker_tui.format import column_counts, count, money, money_axis
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.charts import LineChart
 from tracker_tui.widgets.grid import ActivityGrid
@@ -100,7 +100,7 @@ class MemberScreen(DataScreen[MemberData]):
 
     def show(self, data: MemberData) -> None:
         d = data.detail
-        self.sub_title = f"{d.name or d.email}"
+        self.sub_title = f"{display_name(d.name, d.email)}"
         rank = f"rank {d.team_rank}" if d.team_rank else "not active"
         who = f"{d.role}{', removed' if d.is_removed else ''}"
         group = d.group or "no group"
@@ -109,7 +109,7 @@ class MemberScreen(DataScreen[MemberData]):
         team = group.rsplit(" > ", 1)
         shorter = (group, f"… > {team[1]}") if len(team) == 2 else (group,)
         self.query_one("#tile-who", Tile).show(
-            d.name or d.email, f"{who} · {group}", shorter=shorter
+            display_name(d.name, d.email), f"{who} · {group}", shorter=shorter
         )
         self.query_one("#tile-spend", Tile).show(
             money(d.spend_cents), f"{d.days} days · {rank}", shorter=(rank,)

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from tracker_core.dashboard import Overview
-from tracker_tui.format import money, money_axis, money_short
+from tracker_core.formatting import money, money_axis, money_short
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.scroll import VimScroll

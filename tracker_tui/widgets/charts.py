@@ -20,7 +20,8 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from tracker_tui.format import MIN_LABEL_WIDTH, count_axis, shorten_labels
+from tracker_core.formatting import count_axis
+from tracker_tui.format import MIN_LABEL_WIDTH, shorten_labels
 
 Formatter = Callable[[float], str]
 AxisFormatter = Callable[[Sequence[float]], list[str]]

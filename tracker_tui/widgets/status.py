@@ -8,7 +8,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
-from tracker_tui.format import age, is_stale
+from tracker_core.formatting import age, is_stale
 
 
 @dataclass(frozen=True)
