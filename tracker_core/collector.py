@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker_core.clock import Clock, utc_now
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
@@ -65,14 +66,6 @@ every record of a backfill, and one example of each kind says what happened)."""
 
 STOPPED = "stopped before it finished (the next collection continues from here)"
 """The error of a stream whose collection was cancelled (the console quitting mid-run)."""
-
-
-class Clock(Protocol):
-    def __call__(self) -> datetime: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Progress(Protocol):

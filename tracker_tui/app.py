@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from time import monotonic
@@ -31,6 +31,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tracker_core import incidents
+from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.jobs.stoppable import StoppableRun, Stopped
 from tracker_core.service import open_tracker
@@ -67,10 +68,6 @@ class CollectionOutcome:
     failed: bool
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class TrackerApp(App[None]):
     """``cursor-tracker tui``: who spends what, and the incident queue, from the keyboard."""
 
@@ -102,7 +99,7 @@ class TrackerApp(App[None]):
         self,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
         refresh_seconds: float = 30.0,
         collect: bool = True,
     ) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from tracker_core import incidents
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
+from tracker_core.clock import Clock
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
 
@@ -124,7 +125,7 @@ def dispatch(
     engine: Engine,
     senders: Mapping[str, Sender],
     *,
-    now: Callable[[], datetime],
+    now: Clock,
 ) -> DispatchResult:
     """Deliver what is due on every configured channel and record each message's fate.
 
@@ -145,7 +146,7 @@ def _settle_unknown(
     channel: str,
     sender: Sender,
     *,
-    now: Callable[[], datetime],
+    now: Clock,
     result: DispatchResult,
 ) -> None:
     """Ask ``channel`` about attempts of unknown outcome and record what it says.
@@ -246,7 +247,7 @@ def _send_due(
     channel: str,
     sender: Sender,
     *,
-    now: Callable[[], datetime],
+    now: Clock,
     result: DispatchResult,
 ) -> None:
     o = t.alert_outbox

@@ -9,7 +9,7 @@ transaction, then hands the announcements to the alert outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, select
 
 from tracker_core import incidents
 from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
+from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.detection.measures import build_usage, median, onset_index
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
@@ -27,15 +28,9 @@ from tracker_core.queries import as_day, current_cycle
 from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
 
-Clock = Callable[[], datetime]
-
 DETECTOR_LEASE_SECONDS = 600.0
 """A detection run that has not finished in this long is taken to have died."""
 DETECTOR_LEASE_WAIT_SECONDS = 30.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

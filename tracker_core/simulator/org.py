@@ -21,12 +21,13 @@ import math
 import random
 import statistics
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Final
 
+from tracker_core.clock import Clock, utc_now
 from tracker_core.domain import day_start_ms, utc_day
 from tracker_core.simulator.scenario import (
     DAY_MS,
@@ -762,17 +763,13 @@ def organisation_time(at: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def generate_scenario(
     *,
     users: int = 40,
     days: int = 45,
     seed: int = 7,
     now: datetime | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Clock = utc_now,
 ) -> Scenario:
     """A seeded organisation of ``users`` members over the ``days`` UTC days ending at ``now``.
 

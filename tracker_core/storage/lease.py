@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, case, delete, select, update
 
+from tracker_core.clock import Clock, utc_now
 from tracker_core.errors import LeaseHeldError
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
@@ -155,10 +156,6 @@ def describe_holder(holder: str) -> str:
     return f"{host} pid {pid}"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def acquire(
     engine: Engine,
     name: str,
@@ -166,7 +163,7 @@ def acquire(
     ttl_seconds: float,
     wait_seconds: float,
     poll: float = 0.2,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Take the lease, waiting up to ``wait_seconds`` for its holder to finish.
