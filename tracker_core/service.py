@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
+from tracker_core.clock import Clock, utc_now
 from tracker_core.collector import CollectionSummary, Progress
 from tracker_core.config import Settings
 from tracker_core.dashboard import (
@@ -55,14 +56,8 @@ from tracker_core.storage import (
     set_detection_setting,
 )
 
-Clock = Callable[[], datetime]
-
 RESPONSE_WINDOW_DAYS = 30
 """The window of the MTTD / MTTI / MTTR averages unless a face asks for another."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def failure_message(error: BaseException | None, database: str | URL | None = None) -> str:
