@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from tracker_core.detection.model import CYCLE_RULES, SEVERITY_RANK, Finding
+from tracker_core.detection.model import CYCLE_RULES, SEVERITY_RANK, Anomaly, Finding
 from tracker_core.errors import TrackerError
 from tracker_core.storage import tables as t
 
@@ -59,23 +59,13 @@ class LifecycleResult:
     """Findings whose fingerprint a person already resolved."""
 
 
-@dataclass(frozen=True)
-class IncidentView:
+@dataclass(frozen=True, kw_only=True)
+class IncidentView(Anomaly):
     """An incident with its anomaly, as the queue and the JSON outputs show it."""
 
     id: int
     anomaly_id: int
     status: str
-    rule: str
-    email: str
-    name: str
-    period: date
-    value: float
-    threshold: float
-    severity: str
-    message: str
-    top_model: str | None
-    top_model_share: float | None
     onset_at: datetime
     detected_at: datetime
     alerted_at: datetime | None

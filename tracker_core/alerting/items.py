@@ -8,28 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from tracker_core.detection.model import Rule, Severity
+from tracker_core.detection.model import Anomaly
 
 
-@dataclass(frozen=True, slots=True)
-class AlertItem:
-    """One incident to announce (a new anomaly, or one escalated from warning to critical)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertItem(Anomaly):
+    """One incident's anomaly to announce (a new one, or one escalated from warning to critical)."""
 
     incident_id: int
-    rule: Rule
-    email: str
-    name: str
-    period: date
-    value: float
-    """Dollars for spend rules (``detection.model.SPEND_RULES``), counts otherwise."""
-    threshold: float
-    severity: Severity
-    message: str
     detected_at: datetime
-    top_model: str | None = None
-    top_model_share: float | None = None
     escalated: bool = False
     """True when this announces a warning that became critical."""
 

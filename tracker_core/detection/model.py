@@ -1,4 +1,4 @@
-"""The vocabulary detection speaks: rules, severities, daily measures and findings.
+"""The vocabulary detection speaks: rules, severities, daily measures, anomalies and findings.
 
 These are plain frozen dataclasses shared by the pure rule functions
 (:mod:`tracker_core.detection.rules`), the incident lifecycle that stores what they find and
@@ -63,12 +63,16 @@ class MemberUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """One rule firing for one member in one period, as the detector sees it this run.
+class Anomaly:
+    """What one anomaly is: a rule firing for one member in one period, how far and how badly.
 
-    ``value`` and ``threshold`` are dollars for spend rules and counts otherwise; ``threshold``
-    is the firing point (value must be above it). ``period`` is the UTC day for daily rules and
-    the cycle start day for cycle rules.
+    Declared once and extended by every record that speaks of an anomaly (this run's
+    :class:`Finding`, the incident queue's ``IncidentView``, the alert senders' ``AlertItem``),
+    so a field added here reaches the detector, the queue and the alerts alike.
+
+    ``value`` and ``threshold`` are dollars for spend rules (:data:`SPEND_RULES`) and counts
+    otherwise; ``threshold`` is the firing point (value must be above it). ``period`` is the UTC
+    day for daily rules and the cycle start day for cycle rules.
     """
 
     rule: Rule
@@ -87,3 +91,8 @@ class Finding:
     def fingerprint(self) -> tuple[str, str, date]:
         """One anomaly per fingerprint, ever."""
         return (self.rule, self.email, self.period)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding(Anomaly):
+    """An anomaly as one detection run sees it, before the lifecycle matches it to a stored one."""
