@@ -1,0 +1,201 @@
+"""The lifecycle's decisions for one detection run, as a pure function of what is known.
+
+Each finding is matched to its stored anomaly by fingerprint (rule, member, period). There is
+one anomaly per fingerprint, ever: a new fingerprint opens an anomaly and its incident and is
+announced; a known one is updated in place, and a warning that turns critical is escalated
+and announced once more (never downgraded: a person was told it is critical). A fingerprint a
+person resolved stays resolved for its period. Cycle rules resolve themselves, incident
+included, when their condition clears, and a cleared one that comes back picks up its old
+incident again; daily anomalies wait for a person.
+
+Nothing here reads or writes: :func:`plan` turns the stored anomalies, the run's findings and
+the clock into a :class:`LifecyclePlan` that :mod:`tracker_core.incidents.store` carries out.
+Later inputs of the lifecycle (silences, budgets) become arguments of :func:`plan`, testable
+without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final, Literal
+
+from tracker_core.detection.model import CYCLE_RULES, SEVERITY_RANK, Anomaly, Finding, Severity
+
+CHANNELS: Final = ("slack", "email")
+"""Every alert channel, in the order each announcement is queued on them."""
+
+Reason = Literal["new", "escalated"]
+IncidentStatus = Literal["open", "alerted", "acknowledged", "resolved"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KnownAnomaly(Anomaly):
+    """A stored anomaly this run may touch, with what the decisions need of its incident.
+
+    ``status`` and ``resolved_by`` are the anomaly's (``open``/``resolved``; ``person`` or
+    ``auto``); ``alerted`` and ``acknowledged`` say how far its incident had got, which is
+    where a cycle anomaly that comes back picks up again.
+    """
+
+    anomaly_id: int
+    incident_id: int
+    status: str
+    resolved_by: str | None = None
+    alerted: bool = False
+    acknowledged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A new fingerprint: an anomaly and its incident to create."""
+
+    finding: Finding
+    onset_at: datetime
+    """When the value crossed its threshold; never later than the run that noticed it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A known anomaly whose figures changed, that escalated, or that came back."""
+
+    known: KnownAnomaly
+    finding: Finding
+    severity: Severity
+    """The stored severity after this run: the finding's when it escalated, else the old one."""
+    escalated: bool
+    reopened_as: IncidentStatus | None = None
+    """The incident's status again when the anomaly had resolved itself and came back."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedAlert:
+    """One alert outbox row: announce ``subject`` on ``channel`` for ``reason``.
+
+    ``subject`` is the incident's number, or the :class:`Opening` whose incident does not
+    exist yet. With ``skipped`` set the row is recorded as skipped for that reason (the
+    channel is not configured), so the queue shows why nobody was told.
+    """
+
+    subject: int | Opening
+    channel: str
+    reason: Reason
+    skipped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LifecyclePlan:
+    """Everything one run changes, in the order today's rows are written."""
+
+    opens: tuple[Opening, ...] = ()
+    updates: tuple[Update, ...] = ()
+    resolves: tuple[KnownAnomaly, ...] = ()
+    """Open cycle anomalies whose condition cleared: resolved automatically."""
+    alerts: tuple[QueuedAlert, ...] = ()
+    suppressed: int = 0
+    """Findings whose fingerprint a person already resolved."""
+
+
+def plan(
+    known: Iterable[KnownAnomaly],
+    findings: Sequence[Finding],
+    *,
+    onsets: Mapping[tuple[str, str, date], datetime],
+    now: datetime,
+    channels: Mapping[str, bool],
+    cycle_start: date,
+    cycle_rules_evaluable: Iterable[str] = CYCLE_RULES,
+) -> LifecyclePlan:
+    """Decide what one run does to the stored anomalies.
+
+    ``known`` must hold every stored anomaly of the findings' periods and every open one.
+    ``onsets`` gives each new fingerprint's onset (``now`` when missing). ``channels`` says
+    which alert channels are configured. Open cycle anomalies this run did not find are
+    resolved when their rule is in ``cycle_rules_evaluable`` or they belong to an earlier
+    cycle; a rule that could not be evaluated (too few active members, say) resolves nothing
+    of the current cycle, since silence is not evidence.
+    """
+    stored = {anomaly.fingerprint: anomaly for anomaly in known}
+    opens: list[Opening] = []
+    updates: list[Update] = []
+    alerts: list[QueuedAlert] = []
+    suppressed = 0
+    seen: set[tuple[str, str, date]] = set()
+    for finding in findings:
+        key = finding.fingerprint
+        if key in seen:
+            continue
+        seen.add(key)
+        row = stored.get(key)
+        if row is None:
+            opening = Opening(finding, min(onsets.get(key, now), now))
+            opens.append(opening)
+            alerts.extend(announce(opening, "new", channels))
+            continue
+        if row.status == "resolved" and row.resolved_by == "person":
+            suppressed += 1
+            continue
+        update = decide_update(row, finding)
+        if update is None:
+            continue
+        updates.append(update)
+        if update.escalated:
+            alerts.extend(announce(row.incident_id, "escalated", channels))
+
+    evaluable = set(cycle_rules_evaluable)
+    resolves = tuple(
+        row
+        for key, row in stored.items()
+        if row.status == "open"
+        and row.rule in CYCLE_RULES
+        and key not in seen
+        and (row.period != cycle_start or row.rule in evaluable)
+    )
+    return LifecyclePlan(tuple(opens), tuple(updates), resolves, tuple(alerts), suppressed)
+
+
+def decide_update(row: KnownAnomaly, finding: Finding) -> Update | None:
+    """What a finding changes on its known, unsuppressed anomaly; None when nothing changed.
+
+    Only the figures a person reads decide "changed" (value, threshold, message): a run that
+    finds the same thing again writes nothing.
+    """
+    escalated = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[row.severity]
+    unchanged = (
+        row.status == "open"
+        and (row.value, row.threshold, row.message)
+        == (finding.value, finding.threshold, finding.message)
+        and not escalated
+    )
+    if unchanged:
+        return None
+    return Update(
+        known=row,
+        finding=finding,
+        severity=finding.severity if escalated else row.severity,
+        escalated=escalated,
+        reopened_as=reopened_status(row) if row.status == "resolved" else None,
+    )
+
+
+def reopened_status(row: KnownAnomaly) -> IncidentStatus:
+    """Where an incident that resolved itself picks up again: as far as it had got."""
+    if row.acknowledged:
+        return "acknowledged"
+    return "alerted" if row.alerted else "open"
+
+
+def announce(
+    subject: int | Opening, reason: Reason, channels: Mapping[str, bool]
+) -> list[QueuedAlert]:
+    """One outbox row per channel; an unconfigured channel's row is recorded as skipped."""
+    return [
+        QueuedAlert(
+            subject,
+            channel,
+            reason,
+            None if channels.get(channel, False) else f"{channel} alerts are not configured",
+        )
+        for channel in CHANNELS
+    ]
