@@ -5,17 +5,18 @@
   the caller's transaction.
 - :mod:`.actions`: a person acknowledges or resolves; a delivered alert marks its incident.
 - :mod:`.read`: the queue, one incident, its announcements, incidents opened since a mark.
-- :mod:`.metrics`: MTTD, MTTI and MTTR over a window, and their short duration words.
+- :mod:`.metrics`: MTTD, MTTI and MTTR over a window.
 
 The faces and jobs import these names from here.
 """
 
+# The response times' words are the core's one duration format, kept here under its old name.
+from tracker_core.formatting import duration as format_duration
 from tracker_core.incidents.actions import acknowledge, mark_alerted, resolve
 from tracker_core.incidents.lifecycle import CHANNELS, LifecyclePlan, plan
 from tracker_core.incidents.metrics import (
     ResponseTimes,
     average_response_times,
-    format_duration,
     response_times,
 )
 from tracker_core.incidents.read import (

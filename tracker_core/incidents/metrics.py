@@ -1,4 +1,4 @@
-"""Response times over a window of incidents, and the short duration words the faces show.
+"""Response times over a window of incidents (their words: :func:`formatting.duration`).
 
 The times follow the usual on-call definitions, measured from the usage event at which the
 value crossed its threshold (the onset), not from when a run happened to notice:
@@ -61,15 +61,3 @@ def response_times(conn: Connection, *, since: datetime) -> ResponseTimes:
     """Averages over the incidents detected since ``since`` (the TUI's and daemon's tiles)."""
     rows = conn.execute(view_query().where(t.incidents.c.detected_at >= since))
     return average_response_times(view_from_row(row) for row in rows)
-
-
-def format_duration(value: timedelta | None) -> str:
-    """``42m``, ``3.5h``, ``2.1d``, or ``n/a``: short enough for a tile or a table cell."""
-    if value is None:
-        return "n/a"
-    minutes = value.total_seconds() / 60
-    if minutes < 60:
-        return f"{minutes:.0f}m"
-    if minutes < 24 * 60:
-        return f"{minutes / 60:.1f}h"
-    return f"{minutes / 1440:.1f}d"
