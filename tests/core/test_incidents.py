@@ -227,13 +227,6 @@ def test_queue_lists_worst_first_and_filters_by_status(db_engine: Engine) -> Non
     assert [v.email for v in active] == ["b@example.test", "a@example.test"]
 
 
-def test_duration_format_fits_a_tile() -> None:
-    assert incidents.format_duration(None) == "n/a"
-    assert incidents.format_duration(timedelta(minutes=42)) == "42m"
-    assert incidents.format_duration(timedelta(hours=3, minutes=30)) == "3.5h"
-    assert incidents.format_duration(timedelta(days=2, hours=2, minutes=24)) == "2.1d"
-
-
 class ScriptedChannel:
     """A channel that accepts or refuses each message as told: the outbox's side of a sender."""
 

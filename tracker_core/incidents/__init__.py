@@ -11,7 +11,6 @@ The faces and jobs import these names from here.
 """
 
 # The response times' words are the core's one duration format, kept here under its old name.
-from tracker_core.formatting import duration as format_duration
 from tracker_core.incidents.actions import acknowledge, mark_alerted, resolve
 from tracker_core.incidents.lifecycle import CHANNELS, LifecyclePlan, plan
 from tracker_core.incidents.metrics import (
@@ -51,7 +50,6 @@ __all__ = [
     "announcements",
     "apply_findings",
     "average_response_times",
-    "format_duration",
     "get_incident",
     "list_incidents",
     "mark_alerted",
