@@ -23,19 +23,6 @@ from tracker_core import incidents
 from tracker_core.clock import Clock, utc_now
 from tracker_core.collector import CollectionSummary, Progress
 from tracker_core.config import Settings
-from tracker_core.dashboard import (
-    DEFAULT_DAYS,
-    GroupOption,
-    Insights,
-    MemberDetail,
-    Overview,
-    billing_groups,
-    insights,
-    member_detail,
-    overview,
-    remembered_overview,
-    warm_overview,
-)
 from tracker_core.detection.settings import (
     DetectionSettings,
     SettingValue,
@@ -47,7 +34,6 @@ from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.jobs.collect import collect_once
 from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
 from tracker_core.jobs.stoppable import StoppableRun
-from tracker_core.queries import TeamStats, require_collected, team_stats
 from tracker_core.storage import (
     begin_write,
     database_error,
@@ -55,6 +41,13 @@ from tracker_core.storage import (
     repo,
     set_detection_setting,
 )
+from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.collected import require_collected
+from tracker_core.views.groups import GroupRoster, billing_groups
+from tracker_core.views.insights import Insights, insights
+from tracker_core.views.member import MemberDetail, member_detail
+from tracker_core.views.overview import Overview, overview, remembered_overview, warm_overview
+from tracker_core.views.stats import TeamStats, team_stats
 
 RESPONSE_WINDOW_DAYS = 30
 """The window of the MTTD / MTTI / MTTR averages unless a face asks for another."""
@@ -144,7 +137,7 @@ class SettingsPage:
     """The settings screen: detection settings and the billing groups with their members."""
 
     detection: SettingsView
-    groups: list[tuple[GroupOption, list[str]]]
+    groups: list[GroupRoster]
 
 
 @dataclass(frozen=True)
@@ -203,12 +196,12 @@ class Tracker:
     def stats(self, *, days: int) -> TeamStats:
         """The ``stats`` figures of the ``days`` UTC days ending today.
 
-        Raises :class:`~tracker_core.queries.NothingCollectedError` on a database nothing was
-        ever collected into, naming it, rather than reporting an empty team.
+        Raises :class:`~tracker_core.views.collected.NothingCollectedError` on a database
+        nothing was ever collected into, naming it, rather than reporting an empty team.
         """
         with self.engine.connect() as conn:
             require_collected(conn, self.database_url)
-            return team_stats(conn, days=days, today=self._today())
+            return team_stats(conn, days=days, today=self._today(), now=self.clock())
 
     def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
         with self.engine.connect() as conn:
@@ -279,7 +272,7 @@ class Tracker:
     def settings_page(self) -> SettingsPage:
         with self.engine.connect() as conn:
             current, problems = load_settings(conn)
-            groups = billing_groups(conn)
+            groups = billing_groups(conn).groups
         return SettingsPage(SettingsView(current, problems), groups)
 
     # --- writes --------------------------------------------------------------------------

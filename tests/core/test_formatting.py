@@ -31,7 +31,8 @@ from tracker_core.formatting import (
     money_axis,
     money_short,
 )
-from tracker_core.queries import DayStats, TeamStats, UserStats, dollars
+from tracker_core.views import dollars
+from tracker_core.views.stats import DayStats, TeamStats, UserStats
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.integration.helpers import KEY, run_cli, start_cli, totals, write_config
-from tracker_core import dashboard
 from tracker_core.collector import CollectionSummary, Collector
 from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSettings, Settings
 from tracker_core.cursor_api import CursorClient
 from tracker_core.jobs.collect import client_options
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, repo
+from tracker_core.views import overview as views_overview
 
 pytestmark = pytest.mark.slow
 
@@ -88,9 +88,9 @@ def test_collect_leaves_the_consoles_overview_ready(
     today = datetime.now(UTC).date()
     try:
         with engine.connect() as conn:
-            ready = dashboard.remembered_overview(conn, days=30, today=today)
+            ready = views_overview.remembered_overview(conn, days=30, today=today)
             assert ready is not None
-            assert ready == dashboard.overview(conn, days=30, today=today)
+            assert ready == views_overview.overview(conn, days=30, today=today)
             assert ready.total_members >= 12
     finally:
         engine.dispose()

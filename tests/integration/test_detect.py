@@ -28,10 +28,10 @@ from tests.alerting.servers import (
     serve_slack,
 )
 from tests.integration.helpers import KEY, run_cli, start_cli, write_config
-from tracker_core import dashboard
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import cache
 from tracker_core.storage import tables as t
+from tracker_core.views import overview as views_overview
 
 pytestmark = pytest.mark.slow
 
@@ -219,10 +219,12 @@ def test_detect_leaves_the_consoles_overview_ready(collected: Path, db_url: str)
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            ready = dashboard.remembered_overview(conn, days=30, today=datetime.now(UTC).date())
+            ready = views_overview.remembered_overview(
+                conn, days=30, today=datetime.now(UTC).date()
+            )
             assert ready is not None
             assert ready.open_incidents == len(result.json()["anomalies"]) > 0
-            assert ready == dashboard.overview(conn, days=30, today=datetime.now(UTC).date())
+            assert ready == views_overview.overview(conn, days=30, today=datetime.now(UTC).date())
     finally:
         engine.dispose()
 

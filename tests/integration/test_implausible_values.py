@@ -20,9 +20,9 @@ from tests.integration.helpers import Run, run_cli, write_config
 from tracker_core.collector import CollectionSummary
 from tracker_core.cursor_api.schemas import MAX_EVENT_CENTS, MAX_TEXT, MAX_TOKENS
 from tracker_core.jobs.detect import run_detection
-from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
 from tracker_core.storage import tables as t
+from tracker_core.views.stats import team_stats
 
 NOW_MS = int(time.time() * 1000)
 EVENTS = "POST /teams/filtered-usage-events"

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from alembic import command
 from sqlalchemy import insert, select
 
-from tracker_core.queries import team_stats
 from tracker_core.storage import open_database
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import _alembic_config, make_engine
+from tracker_core.views.stats import team_stats
 
 TODAY = date(2026, 3, 10)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
 
-from tracker_core.dashboard import MemberRow
 from tracker_core.incidents import Announcement
+from tracker_core.views.overview import MemberRow
 from tracker_tui.screens.incidents import announcement_line
 from tracker_tui.widgets.tables import MembersTable
 

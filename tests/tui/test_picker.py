@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import OptionList
 
 from tests.tui.helpers import help_text, open_members, settle
-from tracker_core.dashboard import GroupOption
+from tracker_core.views.groups import GroupOption
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.help import HelpScreen
 from tracker_tui.screens.incidents import IncidentsScreen

@@ -34,9 +34,9 @@ from tracker_core.formatting import display_name, duration, money
 from tracker_core.incidents import Announcement, IncidentView, alert_summary
 from tracker_core.jobs.detect import DetectionReport
 from tracker_core.progress_words import wait_text, worth_saying
-from tracker_core.queries import TeamStats
 from tracker_core.redact import redact
 from tracker_core.text import plural, printable
+from tracker_core.views.stats import TeamStats
 
 
 def terminal(*, stderr: bool = False) -> Console:

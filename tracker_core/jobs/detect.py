@@ -20,11 +20,11 @@ from tracker_core import incidents
 from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
 from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
+from tracker_core.cycle import as_day, current_cycle
 from tracker_core.detection.measures import build_usage, median, onset_index
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
 from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
 from tracker_core.detection.settings import DetectionSettings
-from tracker_core.queries import as_day, current_cycle
 from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
 
@@ -81,7 +81,7 @@ def read_input(conn: Connection, *, today: date) -> DetectionInput:
     """The rollup of the window the rules need: the cycle so far and the look-back days."""
     settings, problems = load_settings(conn)
     days = [today - timedelta(days=1), today]
-    cycle_start, _ = current_cycle(conn, today)
+    cycle_start = current_cycle(conn, today).start
     lookback = max(settings.zscore_window_days, settings.spike_lookback_days)
     start = min(cycle_start, days[0] - timedelta(days=lookback))
     summed = rollups.summed(conn, start, today)

@@ -11,8 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal
 from textual.widgets import Static
 
-from tracker_core.dashboard import DEFAULT_DAYS, Insights
 from tracker_core.formatting import column_counts, count, money
+from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.insights import Insights
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.members import RANGES, range_options
 from tracker_tui.widgets.charts import LineChart
@@ -93,18 +94,19 @@ class InsightsScreen(DataScreen[Insights]):
         self.query_one("#tile-line-cost", Tile).show(
             "n/a" if per_line is None else f"{per_line:.2f}¢", "spend / accepted lines"
         )
-        days = [d for d, _ in data.dau]
+        days = [point.day for point in data.dau]
         self.query_one("#chart-dau", LineChart).show(
-            days, {"users": [float(n) for _, n in data.dau]}
+            days, {"users": [float(point.count) for point in data.dau]}
         )
-        adoption = data.model_adoption
-        adoption_days = next((d for d in ([x for x, _ in s] for s in adoption.values())), days)
         self.query_one("#chart-adoption", LineChart).show(
-            adoption_days,
-            {model: [float(n) for _, n in series] for model, series in adoption.items()},
+            days,
+            {
+                series.model: [float(point.count) for point in series.daily]
+                for series in data.model_adoption
+            },
         )
         # Every count column is shown in one unit (column_counts), so each is formatted whole.
-        models = sorted(data.model_efficiency, key=lambda m: (-m.spend_cents, m.model))
+        models = data.model_efficiency
         requests = column_counts([m.requests for m in models])
         self.query_one("#efficiency", VimDataTable).replace_rows(
             [
@@ -120,35 +122,36 @@ class InsightsScreen(DataScreen[Insights]):
                 for m, shown in zip(models, requests, strict=True)
             ]
         )
-        tools = sorted(data.mcp_tools, key=lambda r: (-r[2], r[0], r[1]))
-        uses = column_counts([r[2] for r in tools])
+        tools = data.mcp_tools
+        uses = column_counts([tool.uses for tool in tools])
         self.query_one("#mcp", VimDataTable).replace_rows(
             [
-                (f"{tool}@{server}", [tool, server, right(shown)])
-                for (tool, server, _), shown in zip(tools, uses, strict=True)
+                (f"{tool.tool}@{tool.server}", [tool.tool, tool.server, right(shown)])
+                for tool, shown in zip(tools, uses, strict=True)
             ]
         )
-        extensions = sorted(data.file_extensions, key=lambda r: (-r[2], r[0]))
-        files = column_counts([r[1] for r in extensions])
-        lines = column_counts([r[2] for r in extensions])
+        extensions = data.file_extensions
+        files = column_counts([ext.files for ext in extensions])
+        lines = column_counts([ext.lines_accepted for ext in extensions])
         self.query_one("#extensions", VimDataTable).replace_rows(
             [
-                (ext, [ext, right(shown_files), right(shown_lines)])
-                for (ext, _, _), shown_files, shown_lines in zip(
-                    extensions, files, lines, strict=True
-                )
+                (ext.extension, [ext.extension, right(shown_files), right(shown_lines)])
+                for ext, shown_files, shown_lines in zip(extensions, files, lines, strict=True)
             ]
         )
+        versions = data.client_versions
         # The API reports shares as fractions of 1; a source giving percents sums past 1.5.
-        scale = 100.0 if sum(share for _, _, share in data.client_versions) <= 1.5 else 1.0
-        versions = sorted(data.client_versions, key=lambda r: (-r[1], r[0]))
-        users = column_counts([r[1] for r in versions])
+        scale = 100.0 if sum(version.share for version in versions) <= 1.5 else 1.0
+        users = column_counts([version.users for version in versions])
         table = self.query_one("#versions", VimDataTable)
         table.border_title = versions_title(data.client_versions_day, data.client_versions_partial)
         table.replace_rows(
             [
-                (v, [v, right(shown), right(f"{share * scale:.1f}%")])
-                for (v, _, share), shown in zip(versions, users, strict=True)
+                (
+                    version.version,
+                    [version.version, right(shown), right(f"{version.share * scale:.1f}%")],
+                )
+                for version, shown in zip(versions, users, strict=True)
             ]
         )
 

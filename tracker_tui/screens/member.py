@@ -11,9 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from tracker_core.dashboard import MemberDetail
 from tracker_core.formatting import column_counts, count, display_name, money, money_axis
 from tracker_core.incidents import IncidentView
+from tracker_core.views.member import MemberDetail
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.charts import LineChart
 from tracker_tui.widgets.grid import ActivityGrid
@@ -116,17 +116,18 @@ class MemberScreen(DataScreen[MemberData]):
         )
         self.query_one("#tile-requests", Tile).show(count(d.requests), "requests")
         self.query_one("#tile-tokens", Tile).show(count(d.tokens), "tokens in + out")
-        days = [row[0] for row in d.daily]
-        self.query_one("#chart-spend", LineChart).show(days, {"spend": [r[1] for r in d.daily]})
-        self.query_one("#chart-tokens", LineChart).show(
-            days, {"tokens": [float(r[2]) for r in d.daily]}
+        days = [point.day for point in d.daily]
+        self.query_one("#chart-spend", LineChart).show(
+            days, {"spend": [point.spend_cents for point in d.daily]}
         )
-        models = sorted(d.models, key=lambda m: (-m[2], m[0]))
-        requests = column_counts([m[1] for m in models])
+        self.query_one("#chart-tokens", LineChart).show(
+            days, {"tokens": [float(point.tokens) for point in d.daily]}
+        )
+        requests = column_counts([row.requests for row in d.models])
         self.query_one("#models", VimDataTable).replace_rows(
             [
-                (model, [model, right(shown), right(money(cents))])
-                for (model, _, cents), shown in zip(models, requests, strict=True)
+                (row.model, [row.model, right(shown), right(money(row.spend_cents))])
+                for row, shown in zip(d.models, requests, strict=True)
             ]
         )
         known = [key for key, _ in FEATURES]

@@ -10,7 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
-from tracker_core.dashboard import DEFAULT_DAYS, Overview
+from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.overview import Overview
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.picker import Picker
 from tracker_tui.widgets.tables import COLUMNS, MembersTable

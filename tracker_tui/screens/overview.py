@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from tracker_core.dashboard import Overview
 from tracker_core.formatting import money, money_axis, money_short
+from tracker_core.views.overview import Overview
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.widgets.charts import BarChart, LineChart
 from tracker_tui.widgets.scroll import VimScroll
@@ -54,7 +54,12 @@ class OverviewScreen(MembersScreen):
             f"day {cycle.day} of {cycle.length}",
         )
         self.query_one("#chart-daily", LineChart).show(
-            [d for d, _ in data.daily_spend], {"spend": [v for _, v in data.daily_spend]}
+            [point.day for point in data.daily_spend],
+            {"spend": [point.spend_cents for point in data.daily_spend]},
         )
-        self.query_one("#chart-top", BarChart).show(data.top_spenders)
-        self.query_one("#chart-models", BarChart).show(data.model_spend)
+        self.query_one("#chart-top", BarChart).show(
+            [(spender.name, spender.spend_cents) for spender in data.top_spenders]
+        )
+        self.query_one("#chart-models", BarChart).show(
+            [(cost.model, cost.spend_cents) for cost in data.model_spend]
+        )

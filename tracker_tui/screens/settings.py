@@ -18,8 +18,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
-from tracker_core.dashboard import GroupOption
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
+from tracker_core.views.groups import GroupRoster
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
@@ -30,7 +30,7 @@ class SettingsData:
     values: dict[str, str]
     """Each setting's effective value as text (stored, or its default)."""
     problems: list[str]
-    groups: list[tuple[GroupOption, list[str]]]
+    groups: list[GroupRoster]
 
 
 def _text(value: float) -> str:
@@ -104,8 +104,11 @@ class SettingsScreen(DataScreen[SettingsData]):
             )
         self.query_one("#groups", VimDataTable).replace_rows(
             [
-                (group.id, [group.name, str(group.members), ", ".join(emails)])
-                for group, emails in data.groups
+                (
+                    roster.group.id,
+                    [roster.group.name, str(roster.group.members), ", ".join(roster.emails)],
+                )
+                for roster in data.groups
             ]
         )
 

@@ -17,9 +17,9 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from tracker_core.dashboard import MemberRow
 from tracker_core.formatting import column_counts, day, money
 from tracker_core.text import plural
+from tracker_core.views.overview import MemberRow
 from tracker_tui.format import shorten_labels
 from tracker_tui.widgets.scroll import VimScroll
 

@@ -1,4 +1,4 @@
-"""The dashboard figures on a real database (SQLite and PostgreSQL), from a small hand-made team.
+"""The views' figures on a real database (SQLite and PostgreSQL), from a small hand-made team.
 
 Every expected number below is worked out by hand from the data in ``seeded``: four members,
 eight events, a few analytics rows. The window is the 7 days 2026-11-14 .. 2026-11-20 (a
@@ -7,13 +7,14 @@ Saturday through a Friday); the billing cycle is November unless a test says oth
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select, update
 
-from tracker_core import dashboard, incidents
+from tracker_core import incidents
 from tracker_core.detection.model import Finding, Rule, Severity
 from tracker_core.domain import (
     AnalyticsValue,
@@ -40,6 +41,23 @@ from tracker_core.storage import (
     upsert_members,
 )
 from tracker_core.storage import tables as t
+from tracker_core.views.groups import GroupOption, GroupRoster, billing_groups
+from tracker_core.views.insights import (
+    ClientVersion,
+    DailyCount,
+    FileExtension,
+    McpToolUse,
+    insights,
+)
+from tracker_core.views.member import MemberDay, MemberModel, member_detail
+from tracker_core.views.overview import (
+    DailySpend,
+    MemberRow,
+    ModelCost,
+    Spender,
+    overview,
+    remembered_overview,
+)
 
 TODAY = date(2026, 11, 20)
 """A Friday; the 7-day window starts on Saturday 2026-11-14."""
@@ -184,7 +202,7 @@ def window_days() -> list[date]:
 
 def test_overview_of_the_whole_team(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        view = dashboard.overview(conn, days=7, today=TODAY)
+        view = overview(conn, days=7, today=TODAY)
 
     assert (view.days, view.start, view.end, view.group_id) == (7, START, TODAY, None)
     assert view.spend_cents == pytest.approx(400 + 80 + 200)
@@ -192,34 +210,35 @@ def test_overview_of_the_whole_team(seeded: Engine) -> None:
     assert view.total_members == 4  # Ana, Ben, Dan, and Cara: removed, but spent in the window
     assert (view.open_incidents, view.critical_incidents) == (3, 1)  # Cara's was resolved
     assert view.daily_spend == [
-        (day, pytest.approx(cents))
+        DailySpend(day, pytest.approx(cents))  # type: ignore[arg-type]
         for day, cents in zip(window_days(), [100, 0, 80, 0, 200, 0, 300], strict=True)
     ]
     assert view.top_spenders == [
-        ("Ana Silva", pytest.approx(400)),
-        ("Cara Diaz", pytest.approx(200)),
-        ("Ben Ito", pytest.approx(80)),
+        Spender("Ana Silva", ANA, pytest.approx(400)),  # type: ignore[arg-type]
+        Spender("Cara Diaz", CARA, pytest.approx(200)),  # type: ignore[arg-type]
+        Spender("Ben Ito", BEN, pytest.approx(80)),  # type: ignore[arg-type]
     ]
+    # Opus: Ana's 300 and Cara's 200; GPT: Ben's two events.
     assert view.model_spend == [
-        (OPUS, pytest.approx(300 + 200)),
-        (SONNET, pytest.approx(100)),
-        (GPT, pytest.approx(80)),
+        ModelCost(OPUS, 2, 2, pytest.approx(300 + 200)),  # type: ignore[arg-type]
+        ModelCost(SONNET, 1, 1, pytest.approx(100)),  # type: ignore[arg-type]
+        ModelCost(GPT, 1, 2, pytest.approx(80)),  # type: ignore[arg-type]
     ]
     assert view.groups == [
-        dashboard.GroupOption(APPS, "Apps", 1),
-        dashboard.GroupOption(PLATFORM, "Platform", 2),
-        dashboard.GroupOption(UNASSIGNED, "Unassigned", 1),  # a filter choice like the others
+        GroupOption(APPS, "Apps", 1),
+        GroupOption(PLATFORM, "Platform", 2),
+        GroupOption(UNASSIGNED, "Unassigned", 1),  # a filter choice like the others
     ]
     assert view.last_collected == NOW - timedelta(hours=1)  # the failed run stored nothing
 
 
 def test_overview_members_table(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        rows = dashboard.overview(conn, days=7, today=TODAY).members
+        rows = overview(conn, days=7, today=TODAY).members
 
     assert [row.email for row in rows] == [ANA, CARA, BEN, DAN]  # by spend
     ana, cara, ben, dan = rows
-    assert ana == dashboard.MemberRow(
+    assert ana == MemberRow(
         email=ANA,
         name="Ana Silva",
         role="owner",
@@ -253,19 +272,22 @@ def test_overview_members_table(seeded: Engine) -> None:
 
 def test_group_filter_restricts_every_figure(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        view = dashboard.overview(conn, days=7, today=TODAY, group_id=PLATFORM)
+        view = overview(conn, days=7, today=TODAY, group_id=PLATFORM)
 
     # Platform now: Ana and (removed) Cara; Ben left it, so his spend is not Platform's.
     assert view.group_id == PLATFORM
     assert view.spend_cents == pytest.approx(400 + 200)
     assert (view.active_members, view.total_members) == (2, 2)
     assert [row.email for row in view.members] == [ANA, CARA]
-    assert view.top_spenders == [
+    assert [(s.name, s.spend_cents) for s in view.top_spenders] == [
         ("Ana Silva", pytest.approx(400)),
         ("Cara Diaz", pytest.approx(200)),
     ]
-    assert view.model_spend == [(OPUS, pytest.approx(500)), (SONNET, pytest.approx(100))]
-    assert [cents for _, cents in view.daily_spend] == pytest.approx([100, 0, 0, 0, 200, 0, 300])
+    assert [(m.model, m.spend_cents) for m in view.model_spend] == [
+        (OPUS, pytest.approx(500)),
+        (SONNET, pytest.approx(100)),
+    ]
+    assert [d.spend_cents for d in view.daily_spend] == pytest.approx([100, 0, 0, 0, 200, 0, 300])
     assert (view.open_incidents, view.critical_incidents) == (2, 1)
     # Since November 1: Ana's 1000 the day before the window, plus the window's 600.
     assert view.cycle.spend_cents == pytest.approx(1600)
@@ -273,12 +295,12 @@ def test_group_filter_restricts_every_figure(seeded: Engine) -> None:
     assert len(view.groups) == 3  # the choices do not depend on the filter
 
     with seeded.connect() as conn:
-        apps = dashboard.overview(conn, days=7, today=TODAY, group_id=APPS)
+        apps = overview(conn, days=7, today=TODAY, group_id=APPS)
     assert (apps.spend_cents, apps.active_members, apps.total_members) == (pytest.approx(80), 1, 1)
     assert (apps.open_incidents, apps.critical_incidents) == (1, 0)
 
     with seeded.connect() as conn:
-        loose = dashboard.overview(conn, days=7, today=TODAY, group_id=UNASSIGNED)
+        loose = overview(conn, days=7, today=TODAY, group_id=UNASSIGNED)
     # Dan, in no group of his own: on the team, no spend in the window.
     assert [row.email for row in loose.members] == [DAN]
     assert (loose.spend_cents, loose.active_members, loose.total_members) == (0, 0, 1)
@@ -286,7 +308,7 @@ def test_group_filter_restricts_every_figure(seeded: Engine) -> None:
 
 def test_cycle_defaults_to_the_calendar_month(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        cycle = dashboard.overview(conn, days=7, today=TODAY).cycle
+        cycle = overview(conn, days=7, today=TODAY).cycle
 
     # Nothing reported a cycle: November, day 20 of 30.
     assert (cycle.start, cycle.end, cycle.day, cycle.length) == (
@@ -315,7 +337,7 @@ def test_cycle_reported_by_cursor(seeded: Engine) -> None:
             ),
             collected_at=NOW,
         )
-        cycle = dashboard.overview(conn, days=7, today=TODAY).cycle
+        cycle = overview(conn, days=7, today=TODAY).cycle
 
     # November 5 .. December 4 is 26 + 4 = 30 days; November 20 is day 16.
     assert (cycle.start, cycle.end, cycle.day, cycle.length) == (
@@ -331,7 +353,7 @@ def test_cycle_reported_by_cursor(seeded: Engine) -> None:
 def test_cycle_starting_on_a_day_the_next_month_lacks(seeded: Engine) -> None:
     with seeded.begin() as conn:
         upsert_member_spend(conn, [MemberSpend(ANA, date(2026, 10, 31))], collected_at=NOW)
-        cycle = dashboard.overview(conn, days=7, today=TODAY).cycle
+        cycle = overview(conn, days=7, today=TODAY).cycle
 
     # November has no 31st: the next cycle starts November 30, so this one ends the 29th.
     # October 31 .. November 29 is 30 days; November 20 is day 21.
@@ -342,13 +364,13 @@ def test_cycle_starting_on_a_day_the_next_month_lacks(seeded: Engine) -> None:
 
 def test_overview_is_remembered_until_new_events_arrive(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        assert dashboard.remembered_overview(conn, days=7, today=TODAY) is None
-        first = dashboard.overview(conn, days=7, today=TODAY)
+        assert remembered_overview(conn, days=7, today=TODAY) is None
+        first = overview(conn, days=7, today=TODAY)
     with seeded.connect() as conn:
-        again = dashboard.overview(conn, days=7, today=TODAY)
+        again = overview(conn, days=7, today=TODAY)
         remembered = conn.execute(select(t.view_cache.c.key)).scalars().all()
-        assert dashboard.remembered_overview(conn, days=7, today=TODAY) == first
-        assert dashboard.remembered_overview(conn, days=30, today=TODAY) is None
+        assert remembered_overview(conn, days=7, today=TODAY) == first
+        assert remembered_overview(conn, days=30, today=TODAY) is None
     assert again == first
     assert remembered == ["overview:7"]
 
@@ -356,11 +378,13 @@ def test_overview_is_remembered_until_new_events_arrive(seeded: Engine) -> None:
     with seeded.begin() as conn:
         insert_usage_events(conn, [event(DAN, at(date(2026, 11, 19)), GPT, 25)])
     with seeded.connect() as conn:
-        assert dashboard.remembered_overview(conn, days=7, today=TODAY) is None
-        after = dashboard.overview(conn, days=7, today=TODAY)
+        assert remembered_overview(conn, days=7, today=TODAY) is None
+        after = overview(conn, days=7, today=TODAY)
     assert after.spend_cents == pytest.approx(680 + 25)
     assert after.active_members == 4
-    assert dict(after.daily_spend)[date(2026, 11, 19)] == pytest.approx(25)
+    assert {d.day: d.spend_cents for d in after.daily_spend}[date(2026, 11, 19)] == pytest.approx(
+        25
+    )
     assert after.cycle.spend_cents == pytest.approx(1680 + 25)
 
     # Incidents are not part of what is remembered: acknowledging one shows at once.
@@ -368,16 +392,16 @@ def test_overview_is_remembered_until_new_events_arrive(seeded: Engine) -> None:
         queue = incidents.list_incidents(conn, status="active")
         incidents.resolve(conn, queue[0].id, now=NOW)
     with seeded.connect() as conn:
-        assert dashboard.overview(conn, days=7, today=TODAY).open_incidents == 2
+        assert overview(conn, days=7, today=TODAY).open_incidents == 2
 
 
 def test_an_unreadable_remembered_overview_is_recomputed(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        dashboard.overview(conn, days=7, today=TODAY)
+        overview(conn, days=7, today=TODAY)
     with seeded.begin() as conn:
         conn.execute(update(t.view_cache).values(body='{"written by": "another version"}'))
     with seeded.connect() as conn:
-        view = dashboard.overview(conn, days=7, today=TODAY)
+        view = overview(conn, days=7, today=TODAY)
     assert view.spend_cents == pytest.approx(680)
     assert [row.email for row in view.members] == [ANA, CARA, BEN, DAN]
 
@@ -390,7 +414,7 @@ def test_overview_does_not_wait_for_a_busy_writer(seeded: Engine, db_url: str) -
         writer.execute(update(t.members).values(role="member").where(t.members.c.email == DAN))
         started = time.monotonic()
         with seeded.connect() as conn:
-            view = dashboard.overview(conn, days=7, today=TODAY)
+            view = overview(conn, days=7, today=TODAY)
         waited = time.monotonic() - started
     assert view.spend_cents == pytest.approx(680)
     assert waited < 5  # the busy timeout is 30 s; remembering gives up after a moment
@@ -400,10 +424,10 @@ def test_overview_does_not_wait_for_a_busy_writer(seeded: Engine, db_url: str) -
 
 def test_overview_of_an_empty_database(db_engine: Engine) -> None:
     with db_engine.connect() as conn:
-        view = dashboard.overview(conn, days=3, today=TODAY)
+        view = overview(conn, days=3, today=TODAY)
 
     assert (view.spend_cents, view.active_members, view.total_members) == (0, 0, 0)
-    assert view.daily_spend == [(TODAY - timedelta(days=n), 0.0) for n in (2, 1, 0)]
+    assert view.daily_spend == [DailySpend(TODAY - timedelta(days=n), 0.0) for n in (2, 1, 0)]
     assert (view.members, view.top_spenders, view.model_spend, view.groups) == ([], [], [], [])
     assert (view.last_collected, view.cycle.spend_cents, view.cycle.projected_cents) == (None, 0, 0)
 
@@ -458,13 +482,16 @@ def test_insights_from_analytics_and_events(seeded: Engine) -> None:
                 metric("client-versions", AFTER, "user_count", 7, "9.9"),
             ],
         )
-        view = dashboard.insights(conn, days=7, today=TODAY)
+        view = insights(conn, days=7, today=TODAY)
 
     assert (view.days, view.start, view.end, view.has_analytics) == (7, START, TODAY, True)
-    assert view.dau == list(zip(window_days(), [3, 0, 0, 0, 0, 0, 2], strict=True))
-    assert set(view.model_adoption) == set("abcdef")
-    assert view.model_adoption["a"] == list(zip(window_days(), [0, 70, 0, 0, 0, 0, 0], strict=True))
-    assert list(view.model_adoption) == list("abcdef")  # by messages, most first
+    assert view.dau == [
+        DailyCount(day, n) for day, n in zip(window_days(), [3, 0, 0, 0, 0, 0, 2], strict=True)
+    ]
+    assert [series.model for series in view.model_adoption] == list("abcdef")  # most first
+    assert view.model_adoption[0].daily == [
+        DailyCount(day, n) for day, n in zip(window_days(), [0, 70, 0, 0, 0, 0, 0], strict=True)
+    ]
     assert [(m.model, m.requests) for m in view.model_efficiency] == [
         (OPUS, 2),
         (SONNET, 1),
@@ -474,12 +501,15 @@ def test_insights_from_analytics_and_events(seeded: Engine) -> None:
     assert (opus.spend_cents, opus.cents_per_request) == (pytest.approx(500), pytest.approx(250))
     assert view.accepted_lines == 120 + 80
     assert view.cents_per_accepted_line == pytest.approx(680 / 200)
-    assert view.mcp_tools == [("query", "postgres", 12), ("search", "github", 9)]
-    assert view.file_extensions == [("py", 5, 50), ("ts", 9, 30)]
+    assert view.mcp_tools == [
+        McpToolUse("query", "postgres", 12),
+        McpToolUse("search", "github", 9),
+    ]
+    assert view.file_extensions == [FileExtension("py", 5, 50), FileExtension("ts", 9, 30)]
     # Today's day is under way: the versions are yesterday's, the last complete day.
     assert view.client_versions == [
-        ("2.0", 3, pytest.approx(0.75)),
-        ("1.7", 1, pytest.approx(0.25)),
+        ClientVersion("2.0", 3, pytest.approx(0.75)),  # type: ignore[arg-type]
+        ClientVersion("1.7", 1, pytest.approx(0.25)),  # type: ignore[arg-type]
     ]
     assert (view.client_versions_day, view.client_versions_partial) == (
         TODAY - timedelta(days=1),
@@ -496,19 +526,19 @@ def test_client_versions_fall_back_to_today_when_no_full_day_has_any(seeded: Eng
                 metric("client-versions", TODAY, "percentage", 1.0, "2.0"),
             ],
         )
-        view = dashboard.insights(conn, days=7, today=TODAY)
+        view = insights(conn, days=7, today=TODAY)
 
-    assert view.client_versions == [("2.0", 4, pytest.approx(1.0))]
+    assert view.client_versions == [ClientVersion("2.0", 4, pytest.approx(1.0))]  # type: ignore[arg-type]
     assert (view.client_versions_day, view.client_versions_partial) == (TODAY, True)
 
 
 def test_insights_without_analytics(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        view = dashboard.insights(conn, days=7, today=TODAY)
+        view = insights(conn, days=7, today=TODAY)
 
     assert view.has_analytics is False
-    assert view.dau == [(day, 0) for day in window_days()]
-    assert (view.model_adoption, view.mcp_tools, view.file_extensions) == ({}, [], [])
+    assert view.dau == [DailyCount(day, 0) for day in window_days()]
+    assert (view.model_adoption, view.mcp_tools, view.file_extensions) == ([], [], [])
     assert (view.client_versions, view.accepted_lines, view.cents_per_accepted_line) == (
         [],
         0,
@@ -550,7 +580,7 @@ def test_member_detail(seeded: Engine) -> None:
             ],
             collected_at=NOW,
         )
-        detail = dashboard.member_detail(conn, ANA, days=7, today=TODAY)
+        detail = member_detail(conn, ANA, days=7, today=TODAY)
 
     assert (detail.email, detail.name, detail.role, detail.group, detail.is_removed) == (
         ANA,
@@ -562,11 +592,14 @@ def test_member_detail(seeded: Engine) -> None:
     assert (detail.days, detail.start, detail.end) == (7, START, TODAY)
     assert (detail.spend_cents, detail.requests, detail.tokens) == (pytest.approx(400), 2, 1800)
     assert detail.daily == [
-        (START, pytest.approx(100), 1200, 1),
-        *((START + timedelta(days=n), 0.0, 0, 0) for n in range(1, 6)),
-        (TODAY, pytest.approx(300), 600, 1),
+        MemberDay(START, pytest.approx(100), 1200, 1),  # type: ignore[arg-type]
+        *(MemberDay(START + timedelta(days=n), 0.0, 0, 0) for n in range(1, 6)),
+        MemberDay(TODAY, pytest.approx(300), 600, 1),  # type: ignore[arg-type]
     ]
-    assert detail.models == [(OPUS, 1, pytest.approx(300)), (SONNET, 1, pytest.approx(100))]
+    assert detail.models == [
+        MemberModel(OPUS, 1, pytest.approx(300)),  # type: ignore[arg-type]
+        MemberModel(SONNET, 1, pytest.approx(100)),  # type: ignore[arg-type]
+    ]
     assert detail.features == {
         "agent": 7,
         "chat": 1,
@@ -585,13 +618,13 @@ def test_member_detail(seeded: Engine) -> None:
 
 def test_member_detail_rank_removed_and_idle_members(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        cara = dashboard.member_detail(conn, CARA, days=7, today=TODAY)
-        ben = dashboard.member_detail(conn, BEN, days=7, today=TODAY)
-        dan = dashboard.member_detail(conn, DAN, days=7, today=TODAY)
+        cara = member_detail(conn, CARA, days=7, today=TODAY)
+        ben = member_detail(conn, BEN, days=7, today=TODAY)
+        dan = member_detail(conn, DAN, days=7, today=TODAY)
 
     assert (cara.is_removed, cara.group, cara.team_rank) == (True, "Platform", 2)
     assert (ben.group, ben.spend_cents, ben.team_rank) == ("Apps", pytest.approx(80), 3)
-    assert ben.models == [(GPT, 2, pytest.approx(80))]
+    assert ben.models == [MemberModel(GPT, 2, pytest.approx(80))]  # type: ignore[arg-type]
     assert (dan.spend_cents, dan.team_rank, dan.models, dan.group) == (0, None, [], "")
     assert dan.features == dict.fromkeys(dan.features, 0) and len(dan.features) == 7
     assert sum(map(sum, dan.activity)) == 0
@@ -599,7 +632,7 @@ def test_member_detail_rank_removed_and_idle_members(seeded: Engine) -> None:
 
 def test_member_detail_of_an_unknown_member(seeded: Engine) -> None:
     with seeded.connect() as conn, pytest.raises(LookupError, match="no member nobody@example"):
-        dashboard.member_detail(conn, "nobody@example.test", days=7, today=TODAY)
+        member_detail(conn, "nobody@example.test", days=7, today=TODAY)
 
 
 # --- billing groups --------------------------------------------------------------------------
@@ -607,10 +640,129 @@ def test_member_detail_of_an_unknown_member(seeded: Engine) -> None:
 
 def test_billing_groups_lists_every_group_with_unassigned_last(seeded: Engine) -> None:
     with seeded.connect() as conn:
-        groups = dashboard.billing_groups(conn)
+        groups = billing_groups(conn).groups
 
     assert groups == [
-        (dashboard.GroupOption(APPS, "Apps", 1), [BEN]),
-        (dashboard.GroupOption(PLATFORM, "Platform", 2), [ANA, CARA]),
-        (dashboard.GroupOption(UNASSIGNED, "Unassigned", 1), [DAN]),
+        GroupRoster(GroupOption(APPS, "Apps", 1), [BEN]),
+        GroupRoster(GroupOption(PLATFORM, "Platform", 2), [ANA, CARA]),
+        GroupRoster(GroupOption(UNASSIGNED, "Unassigned", 1), [DAN]),
     ]
+
+
+# --- JSON forms ------------------------------------------------------------------------------
+
+
+def test_overview_json_and_the_daemon_forms(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        view = overview(conn, days=7, today=TODAY)
+    body = json.loads(json.dumps(view.to_json()))  # plain JSON types only
+
+    assert (body["days"], body["start"], body["end"], body["group"]) == (
+        7,
+        "2026-11-14",
+        "2026-11-20",
+        None,
+    )
+    assert (body["spend"], body["requests"], body["tokens"]) == (6.8, 5, 1800)
+    assert (body["active_members"], body["total_members"]) == (3, 4)
+    assert body["cycle"] == {
+        "start": "2026-11-01",
+        "end": "2026-11-30",
+        "day": 20,
+        "length": 30,
+        "spend": 16.8,
+        "projected": 25.2,
+    }
+    assert body["last_collected"] == "2026-11-20T17:00:00+00:00"
+    assert body["top_spenders"][0] == {"email": ANA, "name": "Ana Silva", "spend": 4.0}
+    assert body["members"][0] == {
+        "email": ANA,
+        "name": "Ana Silva",
+        "role": "owner",
+        "group": "Platform",
+        "removed": False,
+        "spend": 4.0,
+        "requests": 2,
+        "tokens": 1800,
+        "top_model": OPUS,
+        "last_active": "2026-11-20",
+        "open_incidents": 2,
+    }
+    assert body["groups"][0] == {"id": APPS, "name": "Apps", "member_count": 1}
+    # /api/team-spend and /api/model-costs
+    assert view.team_spend_json() == [
+        {"day": day.isoformat(), "spend": spend}
+        for day, spend in zip(window_days(), [1.0, 0, 0.8, 0, 2.0, 0, 3.0], strict=True)
+    ]
+    assert view.model_costs_json() == [
+        {"model": OPUS, "users": 2, "requests": 2, "spend": 5.0},
+        {"model": SONNET, "users": 1, "requests": 1, "spend": 1.0},
+        {"model": GPT, "users": 1, "requests": 2, "spend": 0.8},
+    ]
+    assert body["daily"] == view.team_spend_json() and body["models"] == view.model_costs_json()
+
+
+def test_insights_member_and_groups_json(seeded: Engine) -> None:
+    with seeded.begin() as conn:
+        upsert_analytics(
+            conn,
+            [
+                metric("dau", START, "dau", 3),
+                metric("models", START, "messages", 8, "a"),
+                metric("tabs", TODAY, "total_lines_accepted", 200),
+                metric("mcp", START, "usage", 5, "search", "github"),
+                metric("top-file-extensions", START, "total_files", 2, "py"),
+                metric("top-file-extensions", START, "total_lines_accepted", 40, "py"),
+                metric("client-versions", TODAY, "user_count", 4, "2.0"),
+                metric("client-versions", TODAY, "percentage", 1.0, "2.0"),
+            ],
+        )
+        analytics = json.loads(json.dumps(insights(conn, days=7, today=TODAY).to_json()))
+        ana = json.loads(json.dumps(member_detail(conn, ANA, days=7, today=TODAY).to_json()))
+        groups = json.loads(json.dumps(billing_groups(conn).to_json()))
+
+    assert analytics["dau"][0] == {"day": "2026-11-14", "count": 3}
+    assert analytics["model_adoption"] == [
+        {
+            "model": "a",
+            "daily": [
+                {"day": d.isoformat(), "count": 8 if d == START else 0} for d in window_days()
+            ],
+        }
+    ]
+    assert analytics["model_efficiency"][0] == {
+        "model": OPUS,
+        "spend": 5.0,
+        "requests": 2,
+        "spend_per_request": 2.5,
+    }
+    assert (analytics["accepted_lines"], analytics["spend_per_accepted_line"]) == (200, 0.034)
+    assert analytics["mcp_tools"] == [{"tool": "search", "server": "github", "uses": 5}]
+    assert analytics["file_extensions"] == [{"extension": "py", "files": 2, "lines_accepted": 40}]
+    assert analytics["client_versions"] == [{"version": "2.0", "users": 4, "share": 1.0}]
+    assert (analytics["client_versions_day"], analytics["client_versions_partial"]) == (
+        "2026-11-20",
+        True,
+    )
+
+    assert (ana["email"], ana["spend"], ana["requests"], ana["tokens"], ana["team_rank"]) == (
+        ANA,
+        4.0,
+        2,
+        1800,
+        1,
+    )
+    assert ana["daily"][0] == {"day": "2026-11-14", "spend": 1.0, "tokens": 1200, "requests": 1}
+    assert ana["models"] == [
+        {"model": OPUS, "requests": 1, "spend": 3.0},
+        {"model": SONNET, "requests": 1, "spend": 1.0},
+    ]
+    assert ana["activity"][5][0] == 1 and len(ana["activity"]) == 7
+
+    assert groups == {
+        "groups": [
+            {"id": APPS, "name": "Apps", "member_count": 1, "members": [BEN]},
+            {"id": PLATFORM, "name": "Platform", "member_count": 2, "members": [ANA, CARA]},
+            {"id": UNASSIGNED, "name": "Unassigned", "member_count": 1, "members": [DAN]},
+        ]
+    }
