@@ -205,7 +205,7 @@ async def test_charts_at_80x24_fit_their_axes_and_keep_the_legend_off_the_data(
         lines = painted(daily).splitlines()
         top_label = next(line.split("┤")[0] for line in lines if "┤" in line)
         assert isinstance(app.screen, OverviewScreen) and app.screen.data is not None
-        peak = max(cents for _, cents in app.screen.data.daily_spend)
+        peak = max(point.spend_cents for point in app.screen.data.daily_spend)
         assert peak <= dollars(top_label) < 1.5 * peak, (top_label, peak)
 
         await pilot.press("2")
@@ -215,7 +215,7 @@ async def test_charts_at_80x24_fit_their_axes_and_keep_the_legend_off_the_data(
         axis = next(i for i, line in enumerate(lines) if "└" in line)
         below = "\n".join(lines[axis + 2 :])  # under the day labels
         assert isinstance(app.screen, InsightsScreen) and app.screen.data is not None
-        models = list(app.screen.data.model_adoption)
+        models = [series.model for series in app.screen.data.model_adoption]
         assert len(models) > 1
         assert all(f"■ {model}" in below for model in models[:3]), below
         assert not any(model in "\n".join(lines[:axis]) for model in models)
@@ -231,7 +231,7 @@ async def test_client_versions_name_the_full_day_they_count(make_app: AppFactory
         versions = app.screen.query_one("#versions", VimDataTable)
         assert versions.border_title == f"Client versions on {yesterday}"
         users = sum(int(str(versions.get_row_at(row)[1])) for row in range(versions.row_count))
-        assert users == sum(users for _, users, _ in app.screen.data.client_versions) > 6
+        assert users == sum(version.users for version in app.screen.data.client_versions) > 6
 
 
 async def test_the_group_filter_offers_unassigned_members(make_app: AppFactory) -> None:

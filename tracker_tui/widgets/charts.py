@@ -238,7 +238,8 @@ class LineChart(Chart):
 
 
 class BarChart(Widget):
-    """Horizontal bars, highest first, each labelled with its value: top spenders, models.
+    """Horizontal bars in the order given (the core ranks them), each labelled with its value:
+    top spenders, models.
 
     Drawn with block characters rather than plotext: exact values beside each bar read
     better than an axis, and the output does not move between runs. Like the line charts it
@@ -267,8 +268,7 @@ class BarChart(Widget):
         self._bars: list[tuple[str, float]] = []
 
     def show(self, bars: Sequence[tuple[str, float]]) -> None:
-        # Ties by name, so equal values keep one order from run to run.
-        self._bars = sorted(bars, key=lambda bar: (-bar[1], bar[0]))[: self._limit]
+        self._bars = list(bars)[: self._limit]
         self.refresh()
 
     def render(self) -> Text:
