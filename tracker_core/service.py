@@ -43,7 +43,7 @@ from tracker_core.storage import (
 )
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
-from tracker_core.views.groups import GroupRoster, billing_groups
+from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
 from tracker_core.views.overview import Overview, overview, remembered_overview, warm_overview
@@ -147,6 +147,10 @@ class MemberPage:
     detail: MemberDetail
     history: list[IncidentView]
 
+    def to_json(self) -> dict[str, Any]:
+        """The drilldown's figures and the member's incidents, as ``incidents list`` shows them."""
+        return {**self.detail.to_json(), "incidents": [view.to_json() for view in self.history]}
+
 
 @dataclass(frozen=True)
 class CronResult:
@@ -193,15 +197,18 @@ class Tracker:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def stats(self, *, days: int) -> TeamStats:
-        """The ``stats`` figures of the ``days`` UTC days ending today.
+    def stats(self, *, days: int, group_id: str | None = None) -> TeamStats:
+        """The ``stats`` figures of the ``days`` UTC days ending today (of one group's members
+        when ``group_id`` is given).
 
         Raises :class:`~tracker_core.views.collected.NothingCollectedError` on a database
         nothing was ever collected into, naming it, rather than reporting an empty team.
         """
         with self.engine.connect() as conn:
             require_collected(conn, self.database_url)
-            return team_stats(conn, days=days, today=self._today(), now=self.clock())
+            return team_stats(
+                conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
+            )
 
     def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
         with self.engine.connect() as conn:
@@ -268,6 +275,11 @@ class Tracker:
         with self.engine.connect() as conn:
             current, problems = load_settings(conn)
         return SettingsView(current, problems)
+
+    def groups(self) -> BillingGroups:
+        """The billing groups with their members, and the members in none."""
+        with self.engine.connect() as conn:
+            return billing_groups(conn)
 
     def settings_page(self) -> SettingsPage:
         with self.engine.connect() as conn:
