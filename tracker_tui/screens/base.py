@@ -8,7 +8,6 @@ refreshes never overlap.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from time import monotonic
 from typing import ClassVar, Generic, TypeVar, cast
 
@@ -18,11 +17,11 @@ from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
-from textual.types import NoActiveAppError
 from textual.worker import Worker, WorkerState
 
 from tracker_core.service import failure_message
 from tracker_tui.context import TrackerContext
+from tracker_tui.textual_private import adopt_current_styles, drop_covered_layout_request
 from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.status import TopBar
@@ -81,40 +80,12 @@ class DataScreen(Screen[None], Generic[T]):
         """When data was last put on screen (monotonic seconds)."""
         self._covered = False
         """Whether the screen was suspended under a modal (help, a picker, a dialog)."""
-        self._styled_as_now()
-
-    def _styled_as_now(self) -> None:
-        """Spare the app a full restyle when this screen's mode opens.
-
-        A mode's first screen makes Textual re-parse every stylesheet and restyle every widget
-        (``App._init_mode``, ``App.switch_mode``), in case the theme changed while the screen
-        waited: some 15 ms of the console's start (bench/tui_start.py), and as much at the first
-        visit of each screen. A screen built now has not waited, and its widgets take their
-        styles from the current stylesheet as they mount. What the full pass also did, and must
-        still be done for the first screen, is to style the app itself before those widgets
-        inherit from it: at start, Textual would otherwise get to the app only after its first
-        screen. A theme change later counts the app's number up past this screen's, and
-        Textual restyles the screen as before.
-        """
-        with suppress(NoActiveAppError):  # built outside a running app (a test constructing it)
-            app = self.app
-            if not app.screen_stack:  # the app's first screen
-                app.stylesheet.update(app, animate=False)
-            self._css_update_count = app._css_update_count
+        adopt_current_styles(self)
 
     def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
-        """Lay the screen out, and count any layout asked for before as done by this one.
-
-        Textual keeps a screen's "layout required" flag until its next frame, even when a full
-        layout ran in between (a resize, a mount finishing). At start the flag set while the
-        widgets mount outlives three such layouts, and the frame it finally causes lays the
-        screen out again, which redraws the tables' scrollbars one frame later still: some
-        20 ms more before the first screen settles, for nothing. A full reflow covers whatever was
-        asked before it, so the flag is cleared as it begins; a widget asking during the pass
-        sets it again. (A scroll-only pass is not a full reflow and leaves the flag alone.)
-        """
-        if not scroll or self._layout_widgets:
-            self._layout_required = False
+        """Lay the screen out, counting a layout asked for before as done by this one (see
+        :func:`tracker_tui.textual_private.drop_covered_layout_request`)."""
+        drop_covered_layout_request(self, scroll=scroll)
         super()._refresh_layout(size, scroll)
 
     def action_scroll_body(self, action: str) -> None:

@@ -22,6 +22,7 @@ from textual_plotext import PlotextPlot
 
 from tracker_core.formatting import count_axis
 from tracker_tui.format import MIN_LABEL_WIDTH, shorten_labels
+from tracker_tui.textual_private import plotext_theme, size_figure
 
 Formatter = Callable[[float], str]
 AxisFormatter = Callable[[Sequence[float]], list[str]]
@@ -205,12 +206,11 @@ class LineChart(Chart):
         plt: Any = self.plt
         # The theme first: it brings the colour sequence a series without a colour of its own
         # takes, so the line is the same colour at the first paint as at every later one.
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        plt.theme(plotext_theme(self, self.app.theme))
         plot_height = max(1, height - len(key))
         self._plot_height = plot_height
         self.configure()
-        plt.plotsize(width, plot_height)
-        plt._set_size(width, plot_height)
+        size_figure(plt, width, plot_height)
         plot = Text.from_ansi(plt.build())
         if not key:
             return plot

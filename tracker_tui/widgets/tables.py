@@ -95,6 +95,8 @@ class VimDataTable(DataTable[Any]):
     def _scroll_cursor_into_view(self, animate: bool = False) -> None:
         """Keep the highlighted row on screen, also when the table sits in a scrolling pane.
 
+        (An override of a private DataTable method: see :mod:`tracker_tui.textual_private`.)
+
         DataTable scrolls only itself, so a table taller than what its pane shows of it (the
         overview's members at 80x24, a drilldown's anomaly history) let j move the cursor
         below the fold: the row was highlighted where nobody could see it. The pane follows
