@@ -29,7 +29,7 @@ from tracker_core.storage import (
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
-LATEST_REVISION = "0007"
+LATEST_REVISION = "0008"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {
@@ -53,6 +53,7 @@ EXPECTED_TABLES = {
     "data_versions",
     "event_rollups",
     "rollup_stale_days",
+    "event_rollups_weekly",
 }
 
 

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -197,3 +197,180 @@ def test_a_refresh_racing_a_write_never_loses_the_write(db_engine: Engine) -> No
     with db_engine.connect() as conn:
         assert rollups.stale_days(conn) == []
         assert from_rollup(conn, FIRST, LAST) == from_events(conn, FIRST, LAST)
+
+
+# --- the weekly rollup: whole weeks read as one row per member and model ---------------------
+
+MONDAY = utc_day(BASE_MS)  # 2025-03-03
+EMPTY_WEEK = range(14, 21)
+"""Days (from MONDAY) of a week without a single event: Monday 17 to Sunday 23 March."""
+STORED_DAYS = [d for d in range(38) if d not in EMPTY_WEEK]
+"""Five weeks and three days of usage, from a Monday to a Wednesday, but for one empty week."""
+
+
+def per_member_model_from_events(
+    conn: Any, start: date, end: date
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The truth for a per-member reader: each member and model's sums and last day."""
+    ue = t.usage_events
+    rows = conn.execute(
+        select(
+            ue.c.user_email,
+            ue.c.model,
+            func.sum(spend_cents_expr()),
+            func.count(),
+            func.sum(ue.c.input_tokens + ue.c.output_tokens),
+            func.max(ue.c.day),
+        )
+        .where(ue.c.day.between(start, end))
+        .group_by(ue.c.user_email, ue.c.model)
+    )
+    return {
+        (e, m): (round(float(s), 6), int(n), int(tok), as_date(last))
+        for e, m, s, n, tok, last in rows
+    }
+
+
+def per_member_model_by_week(
+    conn: Any, start: date, end: date
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    usage = rollups.summed_by_week(conn, start, end)
+    rows = conn.execute(
+        select(
+            usage.c.user_email,
+            usage.c.model,
+            func.sum(usage.c.spend_cents),
+            func.sum(usage.c.requests),
+            func.sum(usage.c.tokens),
+            func.max(usage.c.day),
+        ).group_by(usage.c.user_email, usage.c.model)
+    )
+    return {
+        (e, m): (round(float(s), 6), int(n), int(tok), as_date(last))
+        for e, m, s, n, tok, last in rows
+    }
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def rows_read(conn: Any, start: date, end: date) -> int:
+    usage = rollups.summed_by_week(conn, start, end)
+    return int(conn.execute(select(func.count()).select_from(usage)).scalar_one())
+
+
+WINDOWS = [
+    (0, 37),  # everything: five whole weeks (one empty), the last one cut after its usage
+    (3, 11),  # Thursday to Friday of the next week: no whole week
+    (2, 30),  # Wednesday to Monday, around the empty week
+    (7, 13),  # exactly one week
+    (9, 11),  # inside one week
+    (15, 19),  # inside the empty week: nothing at all
+    (12, 24),  # from the end of a week, over the empty one, into the next
+    (29, 37),  # Tuesday to the last day with usage (a Wednesday)
+    (29, 45),  # past the last usage: the cut-off days are empty
+    (-5, 4),  # from before the first usage
+    (5, 4),  # an end before the start: nothing
+]
+
+
+def window(first: int, last: int) -> tuple[date, date]:
+    return MONDAY + timedelta(days=first), MONDAY + timedelta(days=last)
+
+
+@pytest.mark.parametrize(("first", "last"), WINDOWS)
+def test_sums_by_week_equal_the_events_for_any_window(
+    db_engine: Engine, first: int, last: int
+) -> None:
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(STORED_DAYS))
+    rollups.refresh(db_engine)
+    start, end = window(first, last)
+    with db_engine.connect() as conn:
+        truth = per_member_model_from_events(conn, start, end)
+        assert per_member_model_by_week(conn, start, end) == truth
+    if (first, last) == (15, 19):
+        assert truth == {}
+
+
+def test_whole_weeks_are_read_as_one_row_per_member_and_model(db_engine: Engine) -> None:
+    """The point of the weekly rollup: a window of weeks reads a row per week, not per day."""
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(STORED_DAYS))
+    rollups.refresh(db_engine)
+    start, end = window(0, 34)  # five whole weeks, one of them empty
+    with db_engine.connect() as conn:
+        daily = int(
+            conn.execute(
+                select(func.count()).select_from(rollups.summed(conn, start, end))
+            ).scalar_one()
+        )
+        by_week = rows_read(conn, start, end)
+    members_and_models = 3 * 2
+    assert by_week == 4 * members_and_models
+    assert daily == 28 * members_and_models
+
+
+def test_a_stale_day_inside_a_whole_week_is_summed_from_the_events(db_engine: Engine) -> None:
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(STORED_DAYS))
+    rollups.refresh(db_engine)
+    late = [on_day(200 + n, 9, email="dev2@example.test", model="o3", cents=30.0) for n in (1, 2)]
+    late.append(on_day(300, 10, email="dev0@example.test", model="gpt-5", cents=12.5))
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, late)  # Wednesday and Thursday of the second week
+    start, end = window(2, 30)
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == [late[0].day, late[2].day]
+        truth = per_member_model_from_events(conn, start, end)
+        assert truth[("dev2@example.test", "o3")] == (
+            60.0,
+            2,
+            2 * 20 + 100 + 201 + 100 + 202,
+            late[0].day,
+        )
+        assert per_member_model_by_week(conn, start, end) == truth
+
+    rollups.refresh(db_engine)
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == []
+        assert per_member_model_by_week(conn, start, end) == truth
+        assert per_member_model_by_week(conn, *window(0, 37)) == per_member_model_from_events(
+            conn, *window(0, 37)
+        )
+
+
+def test_usage_after_the_window_keeps_its_week_out(db_engine: Engine) -> None:
+    """A window ending mid-week, with usage later that week (a clock behind the data)."""
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(STORED_DAYS))
+    rollups.refresh(db_engine)
+    start, end = window(28, 33)  # Monday to Saturday; the Sunday has usage
+    with db_engine.connect() as conn:
+        assert per_member_model_by_week(conn, start, end) == per_member_model_from_events(
+            conn, start, end
+        )
+
+
+def test_upgrading_a_database_with_a_rollup_sums_its_weeks(db_engine: Engine) -> None:
+    """Revision 0008 on a database that already holds events and their daily rollup."""
+    from alembic import command
+
+    from tracker_core.storage.db import _alembic_config
+
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(STORED_DAYS))
+    rollups.refresh(db_engine)
+    config = _alembic_config()
+    with db_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+        command.upgrade(config, "head")
+    start, end = window(2, 37)
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == []
+        assert rows_read(conn, start, end) < 20 * 6  # the weeks are there, not only the days
+        assert per_member_model_by_week(conn, start, end) == per_member_model_from_events(
+            conn, start, end
+        )

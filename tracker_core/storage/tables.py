@@ -447,6 +447,28 @@ class EventRollupRow(Base):
     can overflow it on either database, and it is exact up to 2^53 tokens."""
 
 
+class WeeklyRollupRow(Base):
+    """The usage rollup summed again per ISO week (from its Monday), member and model.
+
+    A window of a month holds some 90,000 daily rows for 2,000 members, and grouping them by
+    member and model is most of the console's cold start; its whole weeks hold a quarter as
+    many rows here. Kept by the same refresh as the daily rows, from them: a week with a day
+    in ``rollup_stale_days`` is read from its days until the refresh has summed it again.
+    """
+
+    __tablename__ = "event_rollups_weekly"
+
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    """The Monday the week starts on (UTC days)."""
+    user_email: Mapped[str] = mapped_column(String, primary_key=True)
+    model: Mapped[str] = mapped_column(String, primary_key=True)
+    spend_cents: Mapped[float] = mapped_column(Float)
+    requests: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[float] = mapped_column(Float)
+    last_day: Mapped[date] = mapped_column(Date)
+    """The latest day of the week with usage: a member's last active day needs no days."""
+
+
 class RollupStaleDayRow(Base):
     """A day whose events changed after its rollup was computed.
 
@@ -487,3 +509,4 @@ view_cache = _table(ViewCacheRow)
 data_versions = _table(DataVersionRow)
 event_rollups = _table(EventRollupRow)
 rollup_stale_days = _table(RollupStaleDayRow)
+weekly_rollups = _table(WeeklyRollupRow)

@@ -245,9 +245,10 @@ def _scan(
 ) -> WindowUsage:
     """Two grouped queries over the window (and the cycle's days); nothing per member.
 
-    They read the usage rollup (``storage.rollups``), a row per member, day and model.
+    They read the usage rollup (``storage.rollups``): the per-member sums its whole weeks
+    where it can, a row per member and model, the per-day sums its days.
     """
-    window = rollups.summed(conn, start, today)
+    window = rollups.summed_by_week(conn, start, today)
     per_user_model = conn.execute(
         select(
             window.c.user_email,
@@ -263,7 +264,7 @@ def _scan(
     # One pass per day over the window and the cycle together: the cycle's spend is the sum
     # of its days, so it needs no scan of its own (it used to take a tenth of a cold start).
     first = min(start, cycle_start)
-    span = window if first == start else rollups.summed(conn, first, today)
+    span = rollups.summed(conn, first, today)
     per_day = [
         (as_day(day), DayUsage(float(cents or 0), int(count or 0), int(active)))
         for day, cents, count, active in conn.execute(
