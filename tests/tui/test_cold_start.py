@@ -1,0 +1,87 @@
+"""The console's start without remembered figures: the overview sums them from the rollups.
+
+A new day or new events leave the view cache without the overview's figures; the first
+screen then sums them (per member from whole weeks where it can, ``storage.rollups``), and
+what it shows must be what the events say. A load that fails must say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from tests.tui.helpers import FIXED_NOW, settle
+from tracker_core.storage import cache, open_database, spend_cents_expr
+from tracker_core.storage import tables as t
+from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.overview import Overview
+from tracker_tui.app import TrackerApp
+from tracker_tui.screens.overview import OverviewScreen
+from tracker_tui.widgets.tables import MembersTable
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def engine(db_path: Path) -> Iterator[Engine]:
+    engine = open_database(f"sqlite:///{db_path}")
+    yield engine
+    engine.dispose()
+
+
+def per_member_from_events(engine: Engine) -> dict[str, tuple[float, int]]:
+    """The truth: each member's spend and requests over the overview's days, from the events."""
+    ue = t.usage_events
+    today = FIXED_NOW.date()
+    start = today.fromordinal(today.toordinal() - DEFAULT_DAYS + 1)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(ue.c.user_email, func.sum(spend_cents_expr()), func.count())
+            .where(ue.c.day.between(start, today))
+            .group_by(ue.c.user_email)
+        ).all()
+    return {email: (round(float(cents or 0), 6), int(n)) for email, cents, n in rows}
+
+
+def shown(data: Overview) -> dict[str, tuple[float, int]]:
+    return {
+        row.email: (round(row.spend_cents, 6), row.requests) for row in data.members if row.requests
+    }
+
+
+async def test_a_cold_start_shows_the_overview_summed_as_the_events_say(
+    make_app: Callable[[], TrackerApp], engine: Engine
+) -> None:
+    cache.forget_all(engine)
+    truth = per_member_from_events(engine)
+    assert truth
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen) and screen.data is not None
+        assert shown(screen.data) == truth
+        assert screen.data.spend_cents == pytest.approx(sum(s for s, _ in truth.values()))
+        assert screen.query_one(MembersTable).row_count == min(len(screen.data.members), 50)
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_a_cold_start_that_cannot_sum_says_so(
+    make_app: Callable[[], TrackerApp], engine: Engine
+) -> None:
+    cache.forget_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE event_rollups_weekly"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen) and screen.data is None
+        errors = [(n.title, n.message) for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1, errors
+        title, message = errors[0]
+        assert title == "Could not load overview"
+        assert "event_rollups_weekly" in message and "SELECT" not in message
