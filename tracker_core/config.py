@@ -124,9 +124,18 @@ class DaemonSettings(_Section):
     cron_secret: Token = None
     """Required ``x-cron-secret`` header on ``POST /api/cron``; refused by all while unset."""
     dashboard_password: Password = None
-    """HTTP basic auth for the dashboard and API."""
+    """HTTP basic auth for the dashboard and API; unset, the daemon listens on loopback only."""
+    dashboard_user: Annotated[ShortText, AfterValidator(check.basic_user)] = "admin"
+    """User name of that basic auth."""
     schedule: Annotated[ShortText, AfterValidator(check.cron_schedule)] = "0 * * * *"
-    """Cron expression of the collect-and-detect job."""
+    """Cron expression (UTC) of the collect-and-detect job; empty turns the schedule off."""
+    jitter_seconds: float = Field(0.0, ge=0, le=3600, strict=True, allow_inf_nan=False)
+    """Each scheduled run starts up to this much later, at random, so that many instances on
+    the same schedule do not all call Cursor in the same second."""
+    grace_seconds: float = Field(30.0, ge=0, le=3600, strict=True, allow_inf_nan=False)
+    """On SIGTERM or SIGINT, how long a running job may go on before it is cancelled."""
+    max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024, strict=True)
+    """Largest request body accepted (413 above it)."""
 
 
 class Settings(_Section):
@@ -189,6 +198,7 @@ ENVIRONMENT: Mapping[str, tuple[str, str]] = {
     "DASHBOARD_URL": ("daemon", "dashboard_url"),
     "CRON_SECRET": ("daemon", "cron_secret"),
     "DASHBOARD_PASSWORD": ("daemon", "dashboard_password"),
+    "DASHBOARD_USER": ("daemon", "dashboard_user"),
 }
 """Environment variables that override the file, and the key each one sets."""
 

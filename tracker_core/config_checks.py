@@ -179,6 +179,17 @@ def host(value: str) -> str:
     return no_control(value)
 
 
+def basic_user(value: str) -> str:
+    """A basic-auth user name: not blank, no colon (the header splits on the first one)."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if ":" in value:
+        raise ValueError(
+            "must not contain ':' (HTTP basic auth separates user and password with it)"
+        )
+    return no_control(value)
+
+
 _CRON_FIELDS = (
     ("minute", 0, 59, ()),
     ("hour", 0, 23, ()),
