@@ -10,13 +10,14 @@ each result is a frozen object with a ``to_json()`` giving the JSON that CONTRAC
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
@@ -40,6 +41,7 @@ from tracker_core.storage import (
     open_database,
     repo,
     set_detection_setting,
+    tables,
 )
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
@@ -153,6 +155,19 @@ class MemberPage:
 
 
 @dataclass(frozen=True)
+class Vitals:
+    """The few stored figures a monitoring system scrapes (the daemon's ``/metrics``)."""
+
+    spend_today_cents: float
+    spend_cycle_cents: float
+    open_incidents: dict[str, int]
+    """Incidents not resolved, per severity."""
+    alert_backlog: int
+    """Alert messages still waiting to be delivered."""
+    last_collected: datetime | None
+
+
+@dataclass(frozen=True)
 class CronResult:
     """One scheduled job: the collection, then detection (the ``cron --json`` object)."""
 
@@ -235,6 +250,26 @@ class Tracker:
         """When the latest collection that stored data finished, if any did."""
         with self.engine.connect() as conn:
             return repo.last_successful_run(conn)
+
+    def vitals(self) -> Vitals:
+        """Spend today and in the cycle, open incidents by severity, alert backlog, last run."""
+        with self.engine.connect() as conn:
+            today = team_stats(conn, days=1, today=self._today())
+            active = incidents.list_incidents(conn, status="active")
+            backlog = conn.execute(
+                select(func.count())
+                .select_from(tables.alert_outbox)
+                .where(tables.alert_outbox.c.status == "pending")
+            ).scalar()
+            last = repo.last_successful_run(conn)
+        severities = Counter(view.severity for view in active)
+        return Vitals(
+            spend_today_cents=today.total_spend_cents,
+            spend_cycle_cents=today.cycle_spend_cents,
+            open_incidents=dict(severities),
+            alert_backlog=int(backlog or 0),
+            last_collected=last,
+        )
 
     def incident_queue(
         self,

@@ -239,6 +239,31 @@ def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return EXIT_OK
 
 
+def cmd_daemon(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    """The service: JSON API, /healthz, /metrics and the built-in schedule, until SIGTERM."""
+    from tracker_core.daemon.access_log import configure_logging
+    from tracker_core.daemon.app import is_loopback, serve
+
+    daemon = loaded.settings.daemon
+    host = daemon.host if args.host is None else args.host
+    port = daemon.port if args.port is None else args.port
+    if daemon.dashboard_password is None and not is_loopback(host):
+        raise UsageError(
+            f"refusing to listen on {host} without DASHBOARD_PASSWORD: set it (or [daemon] "
+            "dashboard_password) to turn the login on, or listen on 127.0.0.1"
+        )
+    configure_logging(loaded.settings.secret_values())
+    try:
+        asyncio.run(serve(loaded.settings, host, port, schedule=not args.no_schedule))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is already in use (--port 0 picks a free one)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     """Simulated organisation -> embedded simulator -> collection -> detection -> console.
 
@@ -400,6 +425,18 @@ _count = _whole(1, 100_000)
 _incident_id = _whole(1, 2**63 - 1)
 """Incident ids are 64-bit database integers."""
 _port = _whole(0, 65535)
+
+
+def _host(text: str) -> str:
+    """An argparse type: an address to listen on, checked as ``[daemon] host`` is."""
+    from tracker_core.config_checks import host
+
+    try:
+        return host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 _users = _whole(MIN_USERS, MAX_USERS)
 _days = _whole(MIN_DAYS, MAX_DAYS)
 
@@ -523,8 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="collect, then detect (the job to schedule hourly)",
         description="One collection pass followed by one detection run. Schedule it hourly "
-        "from a crontab or a systemd timer, e.g. '0 * * * * cursor-tracker cron'. (No built-in "
-        "daemon runs it yet.)",
+        "from a crontab or a systemd timer, e.g. '0 * * * * cursor-tracker cron', or let "
+        "`cursor-tracker daemon` run it on its [daemon] schedule.",
     )
     cron.add_argument("--json", action="store_true", help="print both results as one JSON object")
     cron.set_defaults(handler=cmd_cron)
@@ -634,6 +671,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="delay before every answer, up to 60 (default 0)",
     )
     simulator.set_defaults(handler=cmd_simulator)
+
+    daemon = commands.add_parser(
+        "daemon",
+        parents=[common],
+        help="serve the JSON API, /healthz and /metrics, and run the job on its schedule",
+        description="Prints 'listening on http://H:P' first, then serves until SIGTERM or "
+        "SIGINT. Runs the cron job on [daemon] schedule (UTC) and on POST /api/cron "
+        "(x-cron-secret header). With DASHBOARD_PASSWORD set, every route but /healthz and "
+        "/api/cron needs HTTP basic auth; without it only a loopback address is allowed. "
+        "Routes: GET /api/openapi.json.",
+    )
+    daemon.add_argument(
+        "--host", type=_host, default=None, help="address to listen on (default [daemon] host)"
+    )
+    daemon.add_argument(
+        "--port", type=_port, default=None, help="0 picks a free port (default [daemon] port)"
+    )
+    daemon.add_argument(
+        "--no-schedule",
+        action="store_true",
+        help="run no job by itself (POST /api/cron or a crontab runs it)",
+    )
+    daemon.set_defaults(handler=cmd_daemon)
     return parser
 
 

@@ -1,0 +1,69 @@
+"""One structured line per request: method, path, status, duration, client.
+
+The query string is left out (it is where a careless caller puts a secret, and the original
+tool accepted its cron secret there), no header is logged (Authorization above all), and
+configured secrets are masked should one appear in a path anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from tracker_core.redact import redact
+
+ACCESS_LOGGER = "tracker_core.daemon.access"
+
+
+class AccessLogger(AbstractAccessLogger):
+    """aiohttp's access logger, writing one JSON object per request."""
+
+    secrets: tuple[str, ...] = ()
+    """Set by the daemon before it serves (aiohttp builds the logger itself)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        line = {
+            "method": request.method,
+            "path": redact(request.path, self.secrets),
+            "status": response.status,
+            "duration_ms": round(time * 1000, 2),
+            "remote": request.remote,
+        }
+        self.logger.info(json.dumps(line))
+
+
+def access_logger_for(secrets: tuple[str, ...]) -> type[AccessLogger]:
+    """An access logger class that masks ``secrets`` (aiohttp wants a class, not an object)."""
+    return type("ConfiguredAccessLogger", (AccessLogger,), {"secrets": secrets})
+
+
+def access_log() -> logging.Logger:
+    return logging.getLogger(ACCESS_LOGGER)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks configured secrets in every record a handler writes, whoever logged it (a
+    library quoting a URL, an error carrying a header): the last guard, not the only one."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            record.msg = redact(record.getMessage(), self._secrets)
+            record.args = None
+        return True
+
+
+def configure_logging(secrets: tuple[str, ...]) -> None:
+    """Log lines (access log included) to stderr, each with its time, level and source."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)

@@ -1,0 +1,230 @@
+"""The OpenAPI 3.1 document of the daemon (``GET /api/openapi.json``).
+
+Written by hand, next to the routes rather than generated from them, so that it says what a
+caller needs (parameters, bodies, errors, auth); a test walks the live router and compares it
+with :data:`PATHS` in both directions, so neither can drift from the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker_core import __version__
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_DAYS = {
+    "name": "days",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 3660, "default": 30},
+    "description": "UTC days ending today",
+}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+_OBJECT = {"type": "object"}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or _OBJECT}},
+    }
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): _ERROR for status in statuses}
+
+
+_PUBLIC: list[dict[str, list[str]]] = []
+_CRON: list[dict[str, list[str]]] = [{"cronSecret": []}]
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/healthz": {
+        "get": {
+            "summary": "Health: the database answers; the last collection and job",
+            "security": _PUBLIC,
+            "responses": {
+                "200": _ok("ok or degraded (the last job failed)"),
+                "503": _ok("the database cannot be read"),
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus text exposition",
+            "responses": {
+                "200": {
+                    "description": "metrics",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                **_errors(401),
+            },
+        }
+    },
+    "/api/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": _ok("OpenAPI 3.1"), **_errors(401)},
+        }
+    },
+    "/api/cron": {
+        "post": {
+            "summary": "Collect, detect and alert now (the `cron --json` object)",
+            "description": "Needs the x-cron-secret header (never a query parameter); refused "
+            "with 403 while CRON_SECRET is unset; 409 while a job runs, naming its holder.",
+            "security": _CRON,
+            "responses": {
+                "200": _ok("the `cron --json` object: {collect, detect}"),
+                **_errors(400, 401, 403, 409, 413, 415, 500),
+            },
+        }
+    },
+    "/api/stats": {
+        "get": {
+            "summary": "The `stats --json` object",
+            "parameters": [_DAYS],
+            "responses": {"200": _ok("team statistics"), **_errors(400, 401, 404)},
+        }
+    },
+    "/api/team-spend": {
+        "get": {
+            "summary": "Team spend per day",
+            "parameters": [_DAYS],
+            "responses": {
+                "200": _ok(
+                    "[{day, spend}]",
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "day": {"type": "string", "format": "date"},
+                                "spend": {"type": "number"},
+                            },
+                        },
+                    },
+                ),
+                **_errors(400, 401, 404),
+            },
+        }
+    },
+    "/api/anomalies": {
+        "get": {
+            "summary": "The `incidents list --json` object",
+            "parameters": [
+                {**_DAYS, "description": "window of the response-time averages"},
+                {
+                    "name": "status",
+                    "in": "query",
+                    "required": False,
+                    "schema": {
+                        "type": "string",
+                        "enum": ["active", "open", "alerted", "acknowledged", "resolved"],
+                    },
+                },
+            ],
+            "responses": {"200": _ok("incidents and response times"), **_errors(400, 401)},
+        }
+    },
+    "/api/incidents/{id}": {
+        "get": {
+            "summary": "One incident as `incidents list --json` lists it",
+            "parameters": [_ID],
+            "responses": {"200": _ok("the incident"), **_errors(400, 401, 404)},
+        },
+        "patch": {
+            "summary": "Acknowledge or resolve an incident",
+            "parameters": [_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["action"],
+                            "properties": {
+                                "action": {"type": "string", "enum": ["acknowledge", "resolve"]}
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _ok("the incident as it now is, with `already`"),
+                **_errors(400, 401, 404, 409, 413, 415),
+            },
+        },
+    },
+    "/api/settings": {
+        "get": {
+            "summary": "The `settings show --json` object",
+            "responses": {"200": _ok("every detection setting"), **_errors(401)},
+        },
+        "put": {
+            "summary": "Change any subset of the detection settings",
+            "description": "Every value is checked as `settings set` checks it; if one is "
+            "refused, nothing is stored (400 naming it in `field`).",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": {"type": ["number", "string"]},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _ok("every detection setting, as stored now"),
+                **_errors(400, 401, 413, 415),
+            },
+        },
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cursor Usage Tracker daemon",
+            "version": __version__,
+            "description": "JSON API of `cursor-tracker daemon`. Every error is "
+            '{"error": message} with "field" when one input is at fault.',
+        },
+        "security": [{"basicAuth": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {
+                "basicAuth": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "DASHBOARD_USER / DASHBOARD_PASSWORD, when a password is set",
+                },
+                "cronSecret": {"type": "apiKey", "in": "header", "name": "x-cron-secret"},
+            },
+            "responses": {
+                "Error": {
+                    "description": "the request was refused or failed",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["error"],
+                                "properties": {
+                                    "error": {"type": "string"},
+                                    "field": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        },
+    }

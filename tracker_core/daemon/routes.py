@@ -1,0 +1,266 @@
+"""The daemon's routes: parse and check the input, make one call into the Tracker (in a worker
+thread, as every Tracker call blocks on the database), answer its ``to_json()``.
+
+Nothing is computed here: the objects are the ones the command line prints with ``--json``,
+so both faces answer the same figures in the same shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracker_core.daemon.jobs import JobBusy, JobRunner
+from tracker_core.daemon.metrics import CONTENT_TYPE, DaemonMetrics
+from tracker_core.daemon.openapi import document
+from tracker_core.daemon.scheduler import ScheduleState
+from tracker_core.daemon.security import BadInput, check_cron_secret, read_json
+from tracker_core.detection.settings import SettingError
+from tracker_core.incidents import IncidentError
+from tracker_core.queries import NothingCollectedError
+from tracker_core.redact import redact
+from tracker_core.service import Tracker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TRACKER: Final = web.AppKey("tracker", Tracker)
+RUNNER: Final = web.AppKey("runner", JobRunner)
+METRICS: Final = web.AppKey("metrics", DaemonMetrics)
+SCHEDULE: Final = web.AppKey("schedule", ScheduleState)
+CRON_SECRET: Final = web.AppKey("cron_secret", str)
+"""Empty while ``CRON_SECRET`` is unset (``POST /api/cron`` then refuses every call)."""
+SECRETS: Final[web.AppKey[tuple[str, ...]]] = web.AppKey("secrets")
+CLOCK: Final[web.AppKey[Callable[[], datetime]]] = web.AppKey("clock")
+
+MAX_DAYS: Final = 3660
+"""Ten years: beyond any stored history, and date arithmetic stays in range."""
+INCIDENT_STATUSES: Final = ("active", "open", "alerted", "acknowledged", "resolved")
+INCIDENT_ACTIONS: Final = ("acknowledge", "resolve")
+MAX_INCIDENT_ID: Final = 2**63 - 1
+
+
+async def _call(request: web.Request, work: Callable[[Tracker], T]) -> T:
+    """One Tracker call off the event loop; the core's refusals become 4xx answers."""
+    tracker = request.app[TRACKER]
+    try:
+        return await asyncio.to_thread(work, tracker)
+    except NothingCollectedError as exc:
+        raise BadInput(str(exc), status=404) from None
+
+
+def _days(request: web.Request, default: int = 30) -> int:
+    return _whole(request.query.get("days"), "days", default=default, low=1, high=MAX_DAYS)
+
+
+def _whole(text: str | None, field: str, *, default: int | None, low: int, high: int) -> int:
+    if text is None:
+        if default is None:
+            raise BadInput(f"{field} is required", field=field)
+        return default
+    try:
+        number = int(text)
+    except ValueError:
+        raise BadInput(
+            f"{field} must be a whole number between {low} and {high}, got {text[:40]!r}",
+            field=field,
+        ) from None
+    if not low <= number <= high:
+        raise BadInput(f"{field} must be between {low} and {high}, got {number}", field=field)
+    return number
+
+
+def _incident_id(request: web.Request) -> int:
+    return _whole(request.match_info["id"], "id", default=None, low=1, high=MAX_INCIDENT_ID)
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.json_response(value, status=status)
+
+
+# --- health, metrics, document ----------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """``ok`` when the database answers and the last job (if any) did not fail outright."""
+    runner = request.app[RUNNER]
+    last_job = runner.last.to_json() if runner.last is not None else None
+    try:
+        last = await asyncio.to_thread(request.app[TRACKER].last_collected)
+    except SQLAlchemyError as exc:
+        secrets: tuple[str, ...] = request.app[SECRETS]
+        log.error(
+            "health check: the database cannot be read: %s",
+            redact(str(exc).splitlines()[0], secrets),
+        )
+        return _json(
+            {
+                "status": "unavailable",
+                "error": "the database cannot be read",
+                "last_collection": None,
+                "last_job": last_job,
+            },
+            status=503,
+        )
+    degraded = runner.last is not None and runner.last.status == "failed"
+    schedule = request.app[SCHEDULE]
+    return _json(
+        {
+            "status": "degraded" if degraded else "ok",
+            "last_collection": last.isoformat() if last is not None else None,
+            "last_job": last_job,
+            "job_running": runner.busy,
+            "next_run": schedule.next_run.isoformat() if schedule.next_run else None,
+            "missed_runs": schedule.missed,
+        }
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    exposition = request.app[METRICS]
+    try:
+        vitals = await asyncio.to_thread(request.app[TRACKER].vitals)
+    except SQLAlchemyError:
+        # The counters are still worth scraping; the stored figures keep their last values.
+        log.error("metrics: the database cannot be read; stored figures not refreshed")
+    else:
+        exposition.refresh(vitals, request.app[CLOCK]())
+    return web.Response(body=exposition.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return _json(document())
+
+
+# --- the job ----------------------------------------------------------------------------------
+
+
+async def cron(request: web.Request) -> web.Response:
+    """Run the job now (collect, detect, alert); 409 while one runs, here or elsewhere."""
+    check_cron_secret(request, request.app[CRON_SECRET] or None)
+    try:
+        outcome = await request.app[RUNNER].run("api")
+    except JobBusy as exc:
+        raise BadInput(str(exc), status=409) from None
+    if outcome.result is None:
+        status = 503 if outcome.status == "cancelled" else 500
+        return _json({"error": outcome.error or "the job failed"}, status=status)
+    return _json(outcome.result)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+async def stats(request: web.Request) -> web.Response:
+    days = _days(request)
+    result = await _call(request, lambda tracker: tracker.stats(days=days))
+    return _json(result.to_json())
+
+
+async def team_spend(request: web.Request) -> web.Response:
+    days = _days(request)
+    result = await _call(request, lambda tracker: tracker.stats(days=days))
+    return _json([{"day": day["day"], "spend": day["spend"]} for day in result.to_json()["daily"]])
+
+
+async def anomalies(request: web.Request) -> web.Response:
+    days = _days(request)
+    status = request.query.get("status")
+    if status is not None and status not in INCIDENT_STATUSES:
+        raise BadInput(
+            f"status must be one of {', '.join(INCIDENT_STATUSES)}, got {status[:40]!r}",
+            field="status",
+        )
+    result = await _call(request, lambda tracker: tracker.incident_queue(status=status, days=days))
+    return _json(result.to_json())
+
+
+async def incident(request: web.Request) -> web.Response:
+    incident_id = _incident_id(request)
+    try:
+        result = await _call(request, lambda tracker: tracker.incident(incident_id))
+    except IncidentError as exc:
+        raise BadInput(str(exc), field="id", status=404) from None
+    return _json(result.to_json())
+
+
+async def change_incident(request: web.Request) -> web.Response:
+    incident_id = _incident_id(request)
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadInput('the body must be a JSON object like {"action": "resolve"}', field="body")
+    action = body.get("action")
+    if action not in INCIDENT_ACTIONS:
+        shown = repr(action)[:40] if "action" in body else "nothing"
+        raise BadInput(
+            f"action must be one of {', '.join(INCIDENT_ACTIONS)}, got {shown}", field="action"
+        )
+    try:
+        await _call(request, lambda tracker: tracker.incident(incident_id))
+    except IncidentError as exc:
+        raise BadInput(str(exc), field="id", status=404) from None
+    try:
+        result = await _call(
+            request,
+            lambda tracker: (
+                tracker.acknowledge(incident_id)
+                if action == "acknowledge"
+                else tracker.resolve(incident_id)
+            ),
+        )
+    except IncidentError as exc:
+        # The incident exists (checked above): its state forbids the action.
+        raise BadInput(str(exc), field="action", status=409) from None
+    return _json(result.to_json())
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    result = await _call(request, lambda tracker: tracker.detection_settings())
+    return _json(result.to_json())
+
+
+async def put_settings(request: web.Request) -> web.Response:
+    """Any subset of the settings; every value checked before any is stored."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadInput('the body must be a JSON object like {"zscore_multiplier": 3}', field="body")
+    if not body:
+        raise BadInput("the body names no setting to change", field="body")
+    changes: dict[str, str | float] = {}
+    for key, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise BadInput(
+                f"{key} must be a number (or a string holding one), got {type(value).__name__}"
+                if value is not None
+                else f"{key} must be a number, got null",
+                field=str(key),
+            )
+        changes[str(key)] = value
+    try:
+        await _call(request, lambda tracker: tracker.update_settings(changes))
+    except SettingError as exc:
+        raise BadInput(str(exc), field=exc.key) from None
+    result = await _call(request, lambda tracker: tracker.detection_settings())
+    return _json(result.to_json())
+
+
+def add_routes(app: web.Application) -> None:
+    """Every route of the daemon (``tests/daemon`` compares this table with the document)."""
+    app.router.add_get("/healthz", healthz, allow_head=False)
+    app.router.add_get("/metrics", metrics, allow_head=False)
+    app.router.add_get("/api/openapi.json", openapi, allow_head=False)
+    app.router.add_post("/api/cron", cron)
+    app.router.add_get("/api/stats", stats, allow_head=False)
+    app.router.add_get("/api/team-spend", team_spend, allow_head=False)
+    app.router.add_get("/api/anomalies", anomalies, allow_head=False)
+    app.router.add_get("/api/incidents/{id}", incident, allow_head=False)
+    app.router.add_patch("/api/incidents/{id}", change_incident)
+    app.router.add_get("/api/settings", get_settings, allow_head=False)
+    app.router.add_put("/api/settings", put_settings)
