@@ -18,6 +18,15 @@ from tracker_core.redact import redact
 ACCESS_LOGGER = "tracker_core.daemon.access"
 
 
+def masked_path(path: str, secrets: tuple[str, ...]) -> str:
+    """``path`` with every segment that is (or holds) a configured secret masked.
+
+    Segment by segment, because :func:`redact` treats ``/`` as part of a token (base64 has
+    it), so a secret sent as ``/api/users/<secret>`` would not stand alone there.
+    """
+    return "/".join(redact(segment, secrets) for segment in path.split("/"))
+
+
 class AccessLogger(AbstractAccessLogger):
     """aiohttp's access logger, writing one JSON object per request."""
 
@@ -27,7 +36,7 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         line = {
             "method": request.method,
-            "path": redact(request.path, self.secrets),
+            "path": masked_path(request.path, self.secrets),
             "status": response.status,
             "duration_ms": round(time * 1000, 2),
             "remote": request.remote,
@@ -67,3 +76,6 @@ def configure_logging(secrets: tuple[str, ...]) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # Migrations at start and every HTTP request to Cursor are noise at INFO in a service log.
+    for chatty in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
