@@ -129,21 +129,25 @@ class JobRunner:
         """Run the job now; raise :class:`JobBusy` naming who runs it when it already runs."""
         if self.stopping:
             raise JobBusy("the daemon is shutting down; no new job starts")
-        if self._lock.locked() and self.running is not None:
-            what, since = self.running
+        if self._lock.locked():
+            # Refused at once, not queued: a second run right after the first finds nothing
+            # new, and a caller (a cron, a person) must hear that one is under way.
+            what, since = self.running or (trigger, self._clock())
             raise JobBusy(
                 f"a job is already running on this daemon (started by {what} at "
                 f"{since:%H:%M:%S} UTC, holder {lease.describe_holder(self.holder)})"
             )
         async with self._lock:
             self._idle.clear()
+            started_at = self._clock()
+            self.running = (trigger, started_at)
             try:
-                return await self._run_leased(trigger)
+                return await self._run_leased(trigger, started_at)
             finally:
+                self.running = None
                 self._idle.set()
 
-    async def _run_leased(self, trigger: str) -> JobOutcome:
-        started_at = self._clock()
+    async def _run_leased(self, trigger: str, started_at: datetime) -> JobOutcome:
         took = await asyncio.to_thread(
             lease.try_acquire,
             self._engine,
@@ -157,12 +161,10 @@ class JobRunner:
             who = f"holder {lease.describe_holder(held[0])}" if held else "another instance"
             since = f" since {held[1]:%H:%M:%S} UTC" if held else ""
             raise JobBusy(f"the job is already running on another instance ({who}{since})")
-        self.running = (trigger, started_at)
         renewing = asyncio.create_task(self._keep_lease())
         try:
             return await self._run_work(trigger, started_at)
         finally:
-            self.running = None
             renewing.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(lease.release, self._engine, JOB_LEASE, self.holder)
