@@ -14,11 +14,11 @@ import logging
 import random
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TextIO
 
 from aiohttp import web
 
+from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.daemon.access_log import access_log, access_logger_for
 from tracker_core.daemon.jobs import JobBusy, JobRunner
@@ -44,12 +44,7 @@ from tracker_core.service import open_tracker
 
 log = logging.getLogger("tracker_core.daemon")
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})

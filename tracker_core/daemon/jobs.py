@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tracker_core.clock import Clock
 from tracker_core.collector import SilentProgress
 from tracker_core.errors import LeaseHeldError, TrackerError
 from tracker_core.jobs.stoppable import StoppableRun, Stopped
@@ -34,8 +35,6 @@ JOB_LEASE = "cron"
 """The lease a daemon holds for the whole job, so that two daemons never run it together."""
 JOB_LEASE_TTL_SECONDS = 120.0
 """Renewed every quarter of this while the job runs; a daemon that dies frees it this late."""
-
-Clock = Callable[[], datetime]
 
 
 class JobBusy(TrackerError):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker_core.clock import Clock
 from tracker_core.daemon.jobs import JobBusy, JobRunner
 from tracker_core.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from tracker_core.daemon.openapi import document
@@ -38,7 +38,7 @@ SCHEDULE: Final = web.AppKey("schedule", ScheduleState)
 CRON_SECRET: Final = web.AppKey("cron_secret", str)
 """Empty while ``CRON_SECRET`` is unset (``POST /api/cron`` then refuses every call)."""
 SECRETS: Final[web.AppKey[tuple[str, ...]]] = web.AppKey("secrets")
-CLOCK: Final[web.AppKey[Callable[[], datetime]]] = web.AppKey("clock")
+CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")
 
 MAX_DAYS: Final = 3660
 """Ten years: beyond any stored history, and date arithmetic stays in range."""

@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
+from tracker_core.clock import Clock
+
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 MAX_MISSED_COUNTED = 10_000
