@@ -251,6 +251,20 @@ class Tracker:
         with self.engine.connect() as conn:
             return repo.last_successful_run(conn)
 
+    def data_fingerprint(self) -> str:
+        """A text that changes whenever the collected figures may have: every stored usage
+        event counts the events' data version up, and members, spend and groups change only
+        inside a collection run, whose start and end move the newest run. A face may keep a
+        figure it computed until this changes (the daemon keeps its JSON answers so)."""
+        runs = tables.collection_runs
+        with self.engine.connect() as conn:
+            events = repo.data_version(conn, repo.USAGE_EVENTS_VERSION)
+            newest = conn.execute(
+                select(runs.c.id, runs.c.finished_at).order_by(runs.c.id.desc()).limit(1)
+            ).one_or_none()
+        run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
+        return f"{self._today()}:{events}:{run}"
+
     def vitals(self) -> Vitals:
         """Spend today and in the cycle, open incidents by severity, alert backlog, last run."""
         with self.engine.connect() as conn:

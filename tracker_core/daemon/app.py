@@ -22,10 +22,12 @@ from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.daemon.access_log import access_log, access_logger_for
 from tracker_core.daemon.jobs import JobBusy, JobRunner
+from tracker_core.daemon.memo import JsonMemo
 from tracker_core.daemon.metrics import DaemonMetrics
 from tracker_core.daemon.routes import (
     CLOCK,
     CRON_SECRET,
+    MEMO,
     METRICS,
     RUNNER,
     SCHEDULE,
@@ -94,6 +96,7 @@ def make_app(
         client_max_size=daemon.max_body_bytes,
     )
     app[METRICS] = metrics
+    app[MEMO] = JsonMemo()
     app[CLOCK] = clock
     app[SECRETS] = secrets
     app[CRON_SECRET] = daemon.cron_secret.get_secret_value() if daemon.cron_secret else ""

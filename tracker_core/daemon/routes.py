@@ -8,6 +8,7 @@ so both faces answer the same figures in the same shape.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.clock import Clock
 from tracker_core.daemon.jobs import JobBusy, JobRunner
+from tracker_core.daemon.memo import JsonMemo
 from tracker_core.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from tracker_core.daemon.openapi import document
 from tracker_core.daemon.scheduler import ScheduleState
@@ -35,6 +37,7 @@ TRACKER: Final = web.AppKey("tracker", Tracker)
 RUNNER: Final = web.AppKey("runner", JobRunner)
 METRICS: Final = web.AppKey("metrics", DaemonMetrics)
 SCHEDULE: Final = web.AppKey("schedule", ScheduleState)
+MEMO: Final = web.AppKey("memo", JsonMemo)
 CRON_SECRET: Final = web.AppKey("cron_secret", str)
 """Empty while ``CRON_SECRET`` is unset (``POST /api/cron`` then refuses every call)."""
 SECRETS: Final[web.AppKey[tuple[str, ...]]] = web.AppKey("secrets")
@@ -158,16 +161,34 @@ async def cron(request: web.Request) -> web.Response:
 # --- reads ------------------------------------------------------------------------------------
 
 
+async def _kept(
+    request: web.Request, key: tuple[object, ...], work: Callable[[Tracker], Any]
+) -> web.Response:
+    """``work(tracker)`` as JSON, kept until the data changes (:mod:`.memo`)."""
+    fingerprint = await _call(request, lambda tracker: tracker.data_fingerprint())
+
+    async def compute() -> bytes:
+        return json.dumps(await _call(request, work)).encode()
+
+    body = await request.app[MEMO].get(key, fingerprint, compute)
+    return web.Response(body=body, content_type="application/json")
+
+
 async def stats(request: web.Request) -> web.Response:
     days = _days(request)
-    result = await _call(request, lambda tracker: tracker.stats(days=days))
-    return _json(result.to_json())
+    return await _kept(request, ("stats", days), lambda t: t.stats(days=days).to_json())
 
 
 async def team_spend(request: web.Request) -> web.Response:
     days = _days(request)
-    result = await _call(request, lambda tracker: tracker.stats(days=days))
-    return _json([{"day": day["day"], "spend": day["spend"]} for day in result.to_json()["daily"]])
+
+    def daily(tracker: Tracker) -> list[dict[str, Any]]:
+        return [
+            {"day": d["day"], "spend": d["spend"]}
+            for d in tracker.stats(days=days).to_json()["daily"]
+        ]
+
+    return await _kept(request, ("team-spend", days), daily)
 
 
 async def anomalies(request: web.Request) -> web.Response:
