@@ -280,7 +280,7 @@ class Tracker:
         return Vitals(
             spend_today_cents=today.total_spend_cents,
             spend_cycle_cents=today.cycle_spend_cents,
-            open_incidents=dict(severities),
+            open_incidents={str(severity): count for severity, count in severities.items()},
             alert_backlog=int(backlog or 0),
             last_collected=last,
         )

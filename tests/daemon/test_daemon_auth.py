@@ -35,28 +35,34 @@ def _sqlite_only() -> None:
     """Auth is the same whatever the database: these tests run on SQLite."""
 
 
-def calls(incident_id: int) -> list[tuple[str, str, Any]]:
+def calls(incident_id: int, email: str = "{email}") -> list[tuple[str, str, Any]]:
     """One call per route (method, path, JSON body); kept complete by a test below."""
-    return [
+    listed = [
         ("GET", "/healthz", None),
         ("GET", "/metrics", None),
         ("GET", "/api/openapi.json", None),
         ("GET", "/api/stats?days=7", None),
         ("GET", "/api/team-spend?days=7", None),
+        ("GET", "/api/model-costs?days=7", None),
+        ("GET", "/api/analytics?days=7", None),
+        ("GET", "/api/users/{email}?days=7", None),
+        ("GET", "/api/groups", None),
         ("GET", "/api/anomalies?days=30", None),
         ("GET", f"/api/incidents/{incident_id}", None),
         ("PATCH", f"/api/incidents/{incident_id}", {"action": "acknowledge"}),
         ("GET", "/api/settings", None),
         ("PUT", "/api/settings", {"zscore_multiplier": 3}),
     ]
+    return [(method, path.replace("{email}", email), body) for method, path, body in listed]
 
 
-async def first_incident(client: Any, auth: dict[str, str] | None = None) -> int:
+async def first_incident(client: Any, auth: dict[str, str] | None = None) -> tuple[int, str]:
+    """An incident's id and its member's email, to call the routes that take them."""
     answer = await client.get("/api/anomalies", headers=auth)
     assert answer.status == 200
     listed = (await answer.json())["incidents"]
     assert listed, "the simulated team has planted anomalies"
-    return int(listed[0]["id"])
+    return int(listed[0]["id"]), str(listed[0]["email"])
 
 
 async def test_the_call_list_covers_every_route(sqlite_url: str) -> None:
@@ -76,8 +82,8 @@ async def test_with_no_password_every_route_answers(sqlite_url: str, simulator: 
     settings = daemon_settings(sqlite_url, api_url=simulator)
     await asyncio.to_thread(collect_and_detect, settings)
     async with running_daemon(settings) as client:
-        incident_id = await first_incident(client)
-        for method, path, body in calls(incident_id):
+        incident_id, email = await first_incident(client)
+        for method, path, body in calls(incident_id, email):
             answer = await client.request(method, path, json=body)
             assert answer.status == 200, (method, path, await answer.text())
 
@@ -92,9 +98,9 @@ async def test_with_a_password_every_route_but_health_needs_it(
     await asyncio.to_thread(collect_and_detect, settings)
     sleep = RecordingSleep()
     async with running_daemon(settings, sleep=sleep) as client:
-        incident_id = await first_incident(client, AUTH)
+        incident_id, email = await first_incident(client, AUTH)
         failures = 0
-        for method, path, body in calls(incident_id):
+        for method, path, body in calls(incident_id, email):
             public = path == "/healthz"
             for auth in (None, basic(USER, "wrong"), basic("admin", PASSWORD)):
                 answer = await client.request(method, path, json=body, headers=auth)

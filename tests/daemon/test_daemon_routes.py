@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -304,3 +305,41 @@ async def test_health_is_503_when_the_database_cannot_be_read(tmp_path: Path) ->
         assert answer.status == 503
         body = await answer.json()
         assert body["status"] == "unavailable" and "cannot be read" in body["error"]
+
+
+async def test_member_model_costs_analytics_and_groups_agree_with_stats(collected: str) -> None:
+    async with running_daemon(daemon_settings(collected)) as client:
+        stats = await (await client.get("/api/stats?days=14")).json()
+        spender = stats["users"][0]
+        answer = await client.get(f"/api/users/{quote(spender['email'])}?days=14")
+        assert answer.status == 200
+        member = await answer.json()
+        assert (member["email"], member["days"]) == (spender["email"], 14)
+        assert member["spend"] == pytest.approx(spender["spend"], abs=0.01)
+        assert member["requests"] == spender["requests"]
+        assert isinstance(member["incidents"], list)
+
+        models = await (await client.get("/api/model-costs?days=14")).json()
+        assert {"model", "users", "requests", "spend"} <= set(models[0])
+        assert sum(m["spend"] for m in models) == pytest.approx(stats["total_spend"], abs=0.05)
+        assert [m["spend"] for m in models] == sorted((m["spend"] for m in models), reverse=True)
+
+        insights = await (await client.get("/api/analytics?days=14")).json()
+        assert insights["days"] == 14 and insights["has_analytics"] is True
+
+        groups = (await (await client.get("/api/groups")).json())["groups"]
+        assert groups and all("members" in g and "member_count" in g for g in groups)
+        group = max(groups, key=lambda g: g["member_count"])
+        by_id = await (await client.get(f"/api/stats?days=14&group={quote(group['id'])}")).json()
+        by_name = await client.get(f"/api/stats?days=14&group={quote(group['name'])}")
+        assert await by_name.json() == by_id
+        assert {u["email"] for u in by_id["users"]} <= set(group["members"])
+        assert by_id["total_spend"] <= stats["total_spend"]
+
+        for path, field in (
+            ("/api/users/nobody%40example.test", "email"),
+            ("/api/stats?group=no-such-group", "group"),
+        ):
+            answer = await client.get(path)
+            assert answer.status == 404, path
+            assert (await answer.json())["field"] == field

@@ -86,8 +86,72 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/stats": {
         "get": {
             "summary": "The `stats --json` object",
+            "parameters": [
+                _DAYS,
+                {
+                    "name": "group",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "a billing group's id or exact name (GET /api/groups): "
+                    "only its current members",
+                },
+            ],
+            "responses": {
+                "200": _ok("team statistics"),
+                "404": {**_ERROR, "description": "no such group, or nothing collected yet"},
+                **_errors(400, 401),
+            },
+        }
+    },
+    "/api/model-costs": {
+        "get": {
+            "summary": "Spend per model over the window",
             "parameters": [_DAYS],
-            "responses": {"200": _ok("team statistics"), **_errors(400, 401, 404)},
+            "responses": {
+                "200": _ok(
+                    "[{model, users, requests, spend}], highest spend first",
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "model": {"type": "string"},
+                                "users": {"type": "integer"},
+                                "requests": {"type": "integer"},
+                                "spend": {"type": "number"},
+                            },
+                        },
+                    },
+                ),
+                **_errors(400, 401),
+            },
+        }
+    },
+    "/api/analytics": {
+        "get": {
+            "summary": "The Insights figures: adoption, model efficiency, tools, versions",
+            "parameters": [_DAYS],
+            "responses": {"200": _ok("the insights"), **_errors(400, 401)},
+        }
+    },
+    "/api/users/{email}": {
+        "get": {
+            "summary": "One member's drilldown and incidents",
+            "parameters": [
+                {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}},
+                _DAYS,
+            ],
+            "responses": {"200": _ok("the member's figures"), **_errors(400, 401, 404)},
+        }
+    },
+    "/api/groups": {
+        "get": {
+            "summary": "Billing groups and their current members",
+            "responses": {
+                "200": _ok("{groups: [{id, name, member_count, members}]}"),
+                **_errors(401),
+            },
         }
     },
     "/api/team-spend": {

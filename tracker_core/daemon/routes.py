@@ -25,9 +25,9 @@ from tracker_core.daemon.scheduler import ScheduleState
 from tracker_core.daemon.security import BadInput, check_cron_secret, read_json
 from tracker_core.detection.settings import SettingError
 from tracker_core.incidents import IncidentError
-from tracker_core.queries import NothingCollectedError
 from tracker_core.redact import redact
 from tracker_core.service import Tracker
+from tracker_core.views.collected import NothingCollectedError
 
 log = logging.getLogger(__name__)
 
@@ -174,21 +174,66 @@ async def _kept(
     return web.Response(body=body, content_type="application/json")
 
 
+async def _group_id(request: web.Request) -> str | None:
+    """``group=``: a billing group's id or exact name; None for the whole team."""
+    given = request.query.get("group")
+    if given is None:
+        return None
+    groups = await _call(request, lambda tracker: tracker.groups())
+    for roster in groups.groups:
+        if given in (roster.group.id, roster.group.name):
+            return roster.group.id
+    raise BadInput(
+        f"no billing group {given[:80]!r} (GET /api/groups lists them)", field="group", status=404
+    )
+
+
 async def stats(request: web.Request) -> web.Response:
     days = _days(request)
-    return await _kept(request, ("stats", days), lambda t: t.stats(days=days).to_json())
+    group_id = await _group_id(request)
+    return await _kept(
+        request,
+        ("stats", days, group_id),
+        lambda tracker: tracker.stats(days=days, group_id=group_id).to_json(),
+    )
 
 
 async def team_spend(request: web.Request) -> web.Response:
     days = _days(request)
+    return await _kept(
+        request, ("team-spend", days), lambda tracker: tracker.overview(days=days).team_spend_json()
+    )
 
-    def daily(tracker: Tracker) -> list[dict[str, Any]]:
-        return [
-            {"day": d["day"], "spend": d["spend"]}
-            for d in tracker.stats(days=days).to_json()["daily"]
-        ]
 
-    return await _kept(request, ("team-spend", days), daily)
+async def model_costs(request: web.Request) -> web.Response:
+    days = _days(request)
+    return await _kept(
+        request,
+        ("model-costs", days),
+        lambda tracker: tracker.overview(days=days).model_costs_json(),
+    )
+
+
+async def analytics(request: web.Request) -> web.Response:
+    days = _days(request)
+    return await _kept(
+        request, ("analytics", days), lambda tracker: tracker.insights(days=days).to_json()
+    )
+
+
+async def member(request: web.Request) -> web.Response:
+    email = request.match_info["email"]
+    days = _days(request)
+    try:
+        page = await _call(request, lambda tracker: tracker.member(email, days=days))
+    except LookupError:
+        raise BadInput(f"no member {email[:120]!r}", field="email", status=404) from None
+    return _json(page.to_json())
+
+
+async def groups(request: web.Request) -> web.Response:
+    result = await _call(request, lambda tracker: tracker.groups())
+    return _json(result.to_json())
 
 
 async def anomalies(request: web.Request) -> web.Response:
@@ -280,6 +325,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cron", cron)
     app.router.add_get("/api/stats", stats, allow_head=False)
     app.router.add_get("/api/team-spend", team_spend, allow_head=False)
+    app.router.add_get("/api/model-costs", model_costs, allow_head=False)
+    app.router.add_get("/api/analytics", analytics, allow_head=False)
+    app.router.add_get("/api/users/{email}", member, allow_head=False)
+    app.router.add_get("/api/groups", groups, allow_head=False)
     app.router.add_get("/api/anomalies", anomalies, allow_head=False)
     app.router.add_get("/api/incidents/{id}", incident, allow_head=False)
     app.router.add_patch("/api/incidents/{id}", change_incident)
