@@ -53,6 +53,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/tui_start.py
+	$(BIN)/python bench/daemon.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
