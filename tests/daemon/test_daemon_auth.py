@@ -224,3 +224,15 @@ def assert_no_secret(text: str) -> None:
     ]
     for secret in forms:
         assert secret not in text
+
+
+async def test_the_login_is_checked_before_the_body(sqlite_url: str) -> None:
+    settings = daemon_settings(sqlite_url, password=PASSWORD, max_body_bytes=1024)
+    async with running_daemon(settings, sleep=RecordingSleep()) as client:
+        big = "x" * 4096
+        answer = await client.put("/api/settings", data=big, headers={"Content-Type": "text/plain"})
+        assert answer.status == 401
+        answer = await client.put(
+            "/api/settings", data=big, headers={"Content-Type": "text/plain", **AUTH}
+        )
+        assert answer.status == 413

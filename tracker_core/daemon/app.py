@@ -90,8 +90,9 @@ def make_app(
                 lambda request, status: metrics.request(_route_label(request), status),
                 daemon.max_body_bytes,
             ),
-            body_middleware(daemon.max_body_bytes),
+            # The login first: a caller without it learns nothing about what it sent.
             auth_middleware(daemon.dashboard_user, password, sleep),
+            body_middleware(daemon.max_body_bytes),
         ],
         client_max_size=daemon.max_body_bytes,
     )

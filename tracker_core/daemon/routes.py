@@ -148,10 +148,11 @@ async def openapi(request: web.Request) -> web.Response:
 async def cron(request: web.Request) -> web.Response:
     """Run the job now (collect, detect, alert); 409 while one runs, here or elsewhere."""
     check_cron_secret(request, request.app[CRON_SECRET] or None)
+    runner = request.app[RUNNER]
     try:
-        outcome = await request.app[RUNNER].run("api")
+        outcome = await runner.run("api")
     except JobBusy as exc:
-        raise BadInput(str(exc), status=409) from None
+        raise BadInput(str(exc), status=503 if runner.stopping else 409) from None
     if outcome.result is None:
         status = 503 if outcome.status == "cancelled" else 500
         return _json({"error": outcome.error or "the job failed"}, status=status)
