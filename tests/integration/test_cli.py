@@ -19,7 +19,7 @@ from tests.integration.helpers import cli_env
 from tracker_core.domain import Member
 from tracker_core.storage import open_database, repo
 
-SUBCOMMANDS = ["demo", "collect", "stats", "simulator"]
+SUBCOMMANDS = ["demo", "collect", "stats", "simulator", "daemon"]
 
 
 def cursor_tracker(
@@ -430,16 +430,17 @@ def test_simulator_help_states_every_default() -> None:
         assert f"default {default})" in flag_help, flag
 
 
-def test_cron_help_and_example_config_do_not_promise_a_daemon() -> None:
+def test_cron_help_and_example_config_describe_the_daemon() -> None:
     result = cursor_tracker("cron", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    assert "crontab" in text and "No built-in daemon runs it yet" in text
-    assert "the daemon's schedule" not in text
+    assert "crontab" in text and "`cursor-tracker daemon` run it on its [daemon] schedule" in text
+    assert "No built-in daemon" not in text
     example = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text()
     daemon = example.split("[daemon]", 1)[1]
-    assert "not built yet" in daemon
-    assert "# When the daemon collects" not in daemon
+    assert "not built yet" not in daemon and "Not used yet" not in daemon
+    for key in ("schedule", "jitter_seconds", "grace_seconds", "max_body_bytes", "dashboard_user"):
+        assert f"\n{key} = " in daemon, key
 
 
 def test_a_data_directory_that_cannot_be_used_is_one_line_exit_1(tmp_path: Path) -> None:
