@@ -220,6 +220,8 @@ async def test_query_parameters_are_checked(sqlite_url: str) -> None:
             ("/api/stats?days=0", "days"),
             ("/api/stats?days=abc", "days"),
             ("/api/stats?days=3661", "days"),
+            ("/api/stats?days=1_0", "days"),
+            ("/api/stats?days=%207", "days"),
             ("/api/team-spend?days=-1", "days"),
             ("/api/anomalies?status=closed", "status"),
             ("/api/incidents/1.5", "id"),

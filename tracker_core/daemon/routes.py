@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -48,6 +49,7 @@ MAX_DAYS: Final = 3660
 INCIDENT_STATUSES: Final = ("active", "open", "alerted", "acknowledged", "resolved")
 INCIDENT_ACTIONS: Final = ("acknowledge", "resolve")
 MAX_INCIDENT_ID: Final = 2**63 - 1
+_WHOLE: Final = re.compile(r"-?[0-9]{1,20}")
 
 
 async def _call(request: web.Request, work: Callable[[Tracker], T]) -> T:
@@ -68,13 +70,13 @@ def _whole(text: str | None, field: str, *, default: int | None, low: int, high:
         if default is None:
             raise BadInput(f"{field} is required", field=field)
         return default
-    try:
-        number = int(text)
-    except ValueError:
+    # Digits only: int() would also take " 7", "+7" and "1_0", which no caller means.
+    if not _WHOLE.fullmatch(text):
         raise BadInput(
             f"{field} must be a whole number between {low} and {high}, got {text[:40]!r}",
             field=field,
-        ) from None
+        )
+    number = int(text)
     if not low <= number <= high:
         raise BadInput(f"{field} must be between {low} and {high}, got {number}", field=field)
     return number
