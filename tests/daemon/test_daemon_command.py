@@ -101,8 +101,9 @@ def test_port_in_use_is_a_usage_error(tmp_path: Path, sqlite_url: str) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "in use" in result.stderr
 
 
-def test_first_line_names_the_port_and_sigterm_exits_0(
-    tmp_path: Path, sqlite_url: str, stopped: list[subprocess.Popen[str]]
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_first_line_names_the_port_and_a_signal_exits_0(
+    tmp_path: Path, sqlite_url: str, stopped: list[subprocess.Popen[str]], signum: int
 ) -> None:
     path = config(tmp_path, "http://127.0.0.1:9", sqlite_url)
     process = start_daemon(path, "--port", "0", "--no-schedule")
@@ -114,9 +115,10 @@ def test_first_line_names_the_port_and_sigterm_exits_0(
     assert port != 0
     status, health = request(f"http://127.0.0.1:{port}/healthz")
     assert status == 200 and health["status"] == "ok"
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
     assert "GET /healthz" not in stderr  # the access log is structured, not aiohttp's
     assert '"path": "/healthz"' in stderr
 
