@@ -4,6 +4,7 @@ once in one daemon or across daemons sharing a database, and no alert sent twice
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.alerting.servers import FakeSlack, serve_slack
+from tests.alerting.servers import SLACK_TOKEN, FakeSlack, serve_slack
 from tests.daemon.conftest import CRON, KEY, daemon_settings, running_daemon
 from tracker_core.daemon.jobs import JOB_LEASE
 from tracker_core.daemon.scheduler import Scheduler, jittered, next_tick, ticks_between
+from tracker_core.redact import basic_auth_forms
 from tracker_core.simulator import running_simulator
 from tracker_core.simulator.scenario import Scenario
 from tracker_core.storage import lease, open_database
@@ -216,8 +218,9 @@ async def test_the_daemon_runs_the_job_on_its_schedule(sqlite_url: str, simulato
 
 
 async def test_two_cron_calls_at_once_run_one_job_and_alert_once(
-    db_url: str, slow_simulator: str, slack: FakeSlack
+    db_url: str, slow_simulator: str, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     settings = daemon_settings(db_url, api_url=slow_simulator, cron=CRON, slack=slack)
     headers = {"x-cron-secret": CRON}
     async with running_daemon(settings) as client:
@@ -237,6 +240,10 @@ async def test_two_cron_calls_at_once_run_one_job_and_alert_once(
         assert (await again.json())["detect"]["alerts"]["slack"] == 0
     announced = Counter(i for post in incidents_per_post(slack) for i in post)
     assert announced and set(announced.values()) == {1}, announced
+    # Everything logged meanwhile (the daemon, the collector, the HTTP clients at DEBUG)
+    # holds none of the secrets, in clear or in their Basic-auth form.
+    for secret in (CRON, KEY, SLACK_TOKEN, *basic_auth_forms(KEY)):
+        assert secret not in caplog.text
 
 
 async def test_a_job_running_on_another_daemon_is_a_409_naming_it(
