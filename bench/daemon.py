@@ -180,9 +180,14 @@ async def measure(base: str, pid: int, requests: int, jobs: int) -> dict[str, An
             path = mix[tenth % len(mix)]
             await hammer(session, f"{base}{path}?days={7 + tenth}", batch)
             samples.append(memory_kb(pid)[0])
+        job_samples: list[int] = []
         for _ in range(jobs):
             await session.post(f"{base}/api/cron", headers={"x-cron-secret": CRON_SECRET})
+            job_samples.append(memory_kb(pid)[0])
         final, peak = memory_kb(pid)
+        # Resident memory after each fifth of the jobs: flat, or still climbing at the end.
+        step = max(len(job_samples) // 5, 1)
+        result["rss_jobs_mb"] = [sample / 1024 for sample in job_samples[step - 1 :: step]]
         result["rss_first_tenth_mb"] = samples[0] / 1024
         result["rss_last_tenth_mb"] = samples[-1] / 1024
         result["rss_final_mb"] = final / 1024
@@ -236,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{r['rss_last_tenth_mb']:.0f} MB after the last; peak {r['rss_peak_mb']:.0f} MB, "
         f"final {r['rss_final_mb']:.0f} MB after {args.jobs} more jobs"
     )
+    if r["rss_jobs_mb"]:
+        steps = ", ".join(f"{mb:.0f}" for mb in r["rss_jobs_mb"])
+        print(f"RSS through the jobs: {steps} MB (after each fifth)")
     return 0
 
 
