@@ -215,6 +215,15 @@ async def test_the_daemon_runs_the_job_on_its_schedule(sqlite_url: str, simulato
         if sample.name.endswith("_count")
     }
     assert jobs == {"ok": 1}
+    gauges = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert gauges["cursor_tracker_last_job_ok"] == 1
+    assert gauges["cursor_tracker_next_run_timestamp_seconds"] == (
+        (first_tick + timedelta(hours=1)).timestamp()
+    )
 
 
 async def test_two_cron_calls_at_once_run_one_job_and_alert_once(

@@ -69,6 +69,17 @@ class DaemonMetrics:
             "Scheduled runs skipped because a job was still running or the daemon was down",
             registry=r,
         )
+        self.next_run = Gauge(
+            "cursor_tracker_next_run_timestamp_seconds",
+            "When the schedule starts the next job (Unix time; NaN without a schedule)",
+            registry=r,
+        )
+        self.last_job_ok = Gauge(
+            "cursor_tracker_last_job_ok",
+            "1 when the last job succeeded (ok or partial), 0 when it failed or was cancelled, "
+            "NaN before the first",
+            registry=r,
+        )
         self.requests = Counter(
             "cursor_tracker_http_requests",
             "HTTP requests answered, by route and status",
@@ -78,14 +89,20 @@ class DaemonMetrics:
         for severity in SEVERITIES:
             self.open_incidents.labels(severity=severity)
         self.since_collection.set(float("nan"))
+        self.next_run.set(float("nan"))
+        self.last_job_ok.set(float("nan"))
 
     def job_finished(self, outcome: JobOutcome) -> None:
         self.jobs.labels(status=outcome.status).observe(outcome.duration_seconds)
+        self.last_job_ok.set(1 if outcome.status in ("ok", "partial") else 0)
         for stream in outcome.failed_streams():
             self.collection_errors.labels(stream=stream).inc()
 
     def request(self, route: str, status: int) -> None:
         self.requests.labels(route=route, status=str(status)).inc()
+
+    def schedule(self, next_run: datetime | None) -> None:
+        self.next_run.set(next_run.timestamp() if next_run is not None else float("nan"))
 
     def refresh(self, vitals: Vitals, now: datetime) -> None:
         """Set the stored figures just read (on each scrape)."""

@@ -130,6 +130,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     exposition = request.app[METRICS]
+    exposition.schedule(request.app[SCHEDULE].next_run)
     try:
         vitals = await asyncio.to_thread(request.app[TRACKER].vitals)
     except SQLAlchemyError:
