@@ -1,0 +1,287 @@
+"""Reading the deployment files the way Docker and systemd do, to run what they would run.
+
+No container engine or systemd instance is available to the tests, so the tests take the
+command lines and environment out of the Dockerfile and the unit file and run them here, with
+a temporary directory standing in for ``/data`` or the state directory. Only the parts of each
+format that the project's files use are understood; anything else fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+UNIT = ROOT / "deploy" / "cursor-tracker.service"
+VENV = Path(sys.prefix)
+"""The virtualenv running the tests: it stands in for the image's ``/opt/venv``."""
+
+IMAGE_BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""``$PATH`` as the official Python images set it, before the Dockerfile prepends to it."""
+
+LISTENING = re.compile(r"listening on http://(?P<host>[^\s:]+|\[[^\]]+\]):(?P<port>\d+)")
+
+
+@dataclass
+class Image:
+    """What the runtime (last) stage of the Dockerfile sets."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+    workdir: str = ""
+    volumes: list[str] = field(default_factory=list)
+    expose: list[str] = field(default_factory=list)
+    healthcheck: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuations joined and comment lines dropped."""
+    logical: list[str] = []
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("#") or (not line and current):
+            continue  # Docker drops comment lines, even inside a continued instruction.
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        current += line
+        if current.strip():
+            logical.append(current.strip())
+        current = ""
+    pairs = []
+    for line in logical:
+        instruction, _, arguments = line.partition(" ")
+        pairs.append((instruction.upper(), arguments.strip()))
+    return pairs
+
+
+def _command(arguments: str) -> list[str]:
+    """An exec-form (JSON) command as a list; the shell form through ``/bin/sh -c``."""
+    if arguments.startswith("["):
+        command = json.loads(arguments)
+        assert isinstance(command, list)
+        return [str(part) for part in command]
+    return ["/bin/sh", "-c", arguments]
+
+
+def _expand(value: str, env: Mapping[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m.group(1) or m.group(2), ""), value)
+
+
+def read_image(path: Path = DOCKERFILE) -> Image:
+    """The last stage's settings, as ``docker run`` of the built image would apply them."""
+    image = Image()
+    for instruction, arguments in _instructions(path.read_text(encoding="utf-8")):
+        if instruction == "FROM":
+            image = Image(env={"PATH": IMAGE_BASE_PATH})
+        elif instruction == "ENV":
+            words = shlex.split(arguments)
+            if words and "=" not in words[0]:
+                pairs = [(words[0], " ".join(words[1:]))]
+            else:
+                pairs = [tuple(word.split("=", 1)) for word in words]  # type: ignore[misc]
+            for key, value in pairs:
+                image.env[key] = _expand(value, image.env)
+        elif instruction == "USER":
+            image.user = arguments
+        elif instruction == "WORKDIR":
+            image.workdir = arguments
+        elif instruction == "VOLUME":
+            image.volumes = _command(arguments) if arguments.startswith("[") else arguments.split()
+        elif instruction == "EXPOSE":
+            image.expose = arguments.split()
+        elif instruction == "HEALTHCHECK":
+            check = re.fullmatch(r"(?:--\S+\s+)*CMD\s+(.+)", arguments)
+            assert check is not None, f"HEALTHCHECK without CMD: {arguments}"
+            image.healthcheck = _command(check.group(1).strip())
+        elif instruction == "CMD":
+            image.cmd = _command(arguments)
+    return image
+
+
+def read_service(path: Path = UNIT) -> dict[str, list[str]]:
+    """The ``[Service]`` section: every key with its values in order (keys may repeat)."""
+    section = ""
+    service: dict[str, list[str]] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        if section == "[Service]":
+            key, _, value = line.partition("=")
+            service.setdefault(key.strip(), []).append(value.strip())
+    return service
+
+
+def service_environment(service: Mapping[str, list[str]]) -> dict[str, str]:
+    """The variables ``Environment=`` lines set (quoted words kept whole, as systemd does)."""
+    env: dict[str, str] = {}
+    for line in service.get("Environment", []):
+        for word in shlex.split(line):
+            key, _, value = word.partition("=")
+            env[key] = value
+    return env
+
+
+def relocate(value: str, moves: Mapping[str, str]) -> str:
+    """``value`` with each path prefix in ``moves`` replaced by where it stands in the test."""
+    for old, new in moves.items():
+        value = value.replace(old, new)
+    return value
+
+
+@cache
+def daemon_exists() -> bool:
+    """Whether this checkout has ``cursor-tracker daemon`` yet (it is being built in parallel)."""
+    probe = subprocess.run(
+        [str(VENV / "bin" / "cursor-tracker"), "daemon", "--help"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def as_user(uid: int, gid: int) -> list[str] | None:
+    """A prefix that runs a command as ``uid:gid``, from root, with no way back to root;
+    ``None`` when this system has no tool for it.
+
+    When that user cannot even start the tests' interpreter (pyenv keeps it under ``/root``,
+    which no other user may enter) the prefix keeps one capability, reading and searching any
+    directory. Writing is still limited to what the user owns, which is what running as the
+    image's user is meant to prove: the daemon needs nothing but its data directory.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs"]
+    if not _anyone_can_run(Path(os.path.realpath(sys.executable))):
+        keep = "-all,+dac_read_search"
+        prefix += [f"--inh-caps={keep}", f"--ambient-caps={keep}", f"--bounding-set={keep}"]
+    return [*prefix, "--"]
+
+
+def _anyone_can_run(program: Path) -> bool:
+    """Whether a user with no rights of its own may reach and execute ``program``."""
+    if not program.stat().st_mode & stat.S_IXOTH:
+        return False
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in program.parents)
+
+
+MDWE_WRAPPER = (
+    "import ctypes, os, sys\n"
+    "PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1\n"
+    "if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0):\n"
+    "    sys.exit(f'PR_SET_MDWE: {os.strerror(ctypes.get_errno())}')\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
+"""Runs ``argv[1:]`` with memory that is writable never made executable, for it and its children:
+the kernel's own form of systemd's ``MemoryDenyWriteExecute=yes``."""
+
+
+def mdwe_prefix() -> list[str] | None:
+    """A prefix for :data:`MDWE_WRAPPER`; ``None`` when the kernel lacks PR_SET_MDWE (< 6.3)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", MDWE_WRAPPER, "/bin/true"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        return None
+    return [sys.executable, "-c", MDWE_WRAPPER]
+
+
+@dataclass
+class Running:
+    """A daemon started from a deployment recipe, and the address it said it listens on."""
+
+    process: subprocess.Popen[str]
+    port: int
+    output: list[str]
+    """Every line it has written so far (stdout and stderr), read by a thread so it never blocks."""
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM, as ``docker stop`` and ``systemctl stop`` send; the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_daemon(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 60
+) -> Running:
+    """Start ``command`` and wait for its first line, ``listening on http://H:P``."""
+    process = subprocess.Popen(
+        list(command),
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    first: queue.Queue[str] = queue.Queue()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not output:
+                first.put(line)
+            output.append(line)
+        first.put("")
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        line = first.get(timeout=timeout)
+    except queue.Empty:
+        line = ""
+    match = LISTENING.search(line)
+    if match is None:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"the daemon did not say where it listens: {''.join(output)!r}")
+    return Running(process=process, port=int(match.group("port")), output=output)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_check(command: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> int:
+    """Run a health check as the container engine would: its exit status, 0 = healthy."""
+    return subprocess.run(
+        list(command), env=dict(env), cwd=cwd, capture_output=True, timeout=30, check=False
+    ).returncode
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """A clean environment: nothing of the person running the tests leaks into the daemon."""
+    env = {"HOME": str(home), "LANG": "C.UTF-8"}
+    if "TZ" in os.environ:
+        env["TZ"] = os.environ["TZ"]
+    return env
