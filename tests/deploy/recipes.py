@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -215,8 +216,12 @@ class Running:
 
     process: subprocess.Popen[str]
     port: int
-    output: list[str]
-    """Every line it has written so far (stdout and stderr), read by a thread so it never blocks."""
+    stdout: list[str]
+    stderr: list[str]
+    """Every line written so far, read by threads so that a full pipe never blocks the daemon."""
+
+    def output(self) -> str:
+        return "".join(self.stdout) + "".join(self.stderr)
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, as ``docker stop`` and ``systemctl stop`` send; the exit status."""
@@ -230,30 +235,33 @@ class Running:
                 self.process.wait()
 
 
+def _drain(stream: IO[str], lines: list[str], first: queue.Queue[str] | None) -> None:
+    for line in stream:
+        if first is not None and not lines:
+            first.put(line)
+        lines.append(line)
+    if first is not None:
+        first.put("")
+
+
 def start_daemon(
     command: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 60
 ) -> Running:
-    """Start ``command`` and wait for its first line, ``listening on http://H:P``."""
+    """Start ``command`` and wait for the first line of its output, ``listening on http://H:P``."""
     process = subprocess.Popen(
         list(command),
         env=dict(env),
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    output: list[str] = []
+    assert process.stdout is not None and process.stderr is not None
+    stdout: list[str] = []
+    stderr: list[str] = []
     first: queue.Queue[str] = queue.Queue()
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if not output:
-                first.put(line)
-            output.append(line)
-        first.put("")
-
-    threading.Thread(target=drain, daemon=True).start()
+    threading.Thread(target=_drain, args=(process.stdout, stdout, first), daemon=True).start()
+    threading.Thread(target=_drain, args=(process.stderr, stderr, None), daemon=True).start()
     try:
         line = first.get(timeout=timeout)
     except queue.Empty:
@@ -262,8 +270,10 @@ def start_daemon(
     if match is None:
         process.kill()
         process.wait()
-        raise AssertionError(f"the daemon did not say where it listens: {''.join(output)!r}")
-    return Running(process=process, port=int(match.group("port")), output=output)
+        raise AssertionError(
+            f"the daemon did not say where it listens: {''.join(stdout + stderr)!r}"
+        )
+    return Running(process=process, port=int(match.group("port")), stdout=stdout, stderr=stderr)
 
 
 def free_port() -> int:

@@ -114,7 +114,7 @@ def test_the_image_command_serves_and_its_health_check_follows_it(
         [*container.prefix, *container.image.cmd, "--port", "0"], env=env, cwd=container.data
     )
     try:
-        assert "listening on http://0.0.0.0:" in daemon.output[0]
+        assert "listening on http://0.0.0.0:" in daemon.stdout[0]
         assert run_check(container.healthcheck(daemon.port), env=env, cwd=container.data) == 0
         # The database is on the volume, owned by the image's user.
         database = container.data / "tracker.db"
@@ -122,9 +122,9 @@ def test_the_image_command_serves_and_its_health_check_follows_it(
         assert database.stat().st_uid == container.data.stat().st_uid
     finally:
         code = daemon.stop()
-    assert code == 0, "".join(daemon.output)
+    assert code == 0, daemon.output()
     assert run_check(container.healthcheck(daemon.port), env=env, cwd=container.data) != 0
-    assert PASSWORD not in "".join(daemon.output)
+    assert PASSWORD not in daemon.output()
 
 
 def test_the_image_command_without_a_dashboard_password_refuses_to_start(

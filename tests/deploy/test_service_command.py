@@ -85,7 +85,7 @@ def test_the_units_command_starts_confined_and_stops_cleanly(
         finally:
             os.umask(previous)
         try:
-            assert "listening on http://127.0.0.1:" in daemon.output[0]
+            assert "listening on http://127.0.0.1:" in daemon.stdout[0]
             if kind == "notify":
                 assert notify_socket.recv(4096).split(b"\n")[0] == b"READY=1"
             url = f"http://127.0.0.1:{daemon.port}/healthz"
@@ -97,6 +97,6 @@ def test_the_units_command_starts_confined_and_stops_cleanly(
             assert database.stat().st_mode & 0o777 == 0o600
         finally:
             code = daemon.stop()
-        assert code == 0, "".join(daemon.output)
+        assert code == 0, daemon.output()
         if kind == "notify":
             assert notify_socket.recv(4096) == b"STOPPING=1"
