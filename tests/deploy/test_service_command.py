@@ -6,8 +6,9 @@ is: ``ExecStart`` with its ``Environment=``, as an unprivileged dynamic user, un
 lines from the unit file and run them: this checkout's ``cursor-tracker`` stands in for
 ``/opt/cursor-tracker``, a private directory for ``/var/lib/cursor-tracker``, and the kernel's
 PR_SET_MDWE (the same refusal systemd applies) for ``MemoryDenyWriteExecute``. Checked so, the
-hardening cannot keep the daemon from starting on CPython: its imports, database driver, TLS
-and HTTP server all run without writable-and-executable memory.
+hardening cannot keep the daemon from starting on CPython: its imports, both database drivers
+(SQLite, and libpq for PostgreSQL), TLS and HTTP server all run without writable-and-executable
+memory.
 """
 
 from __future__ import annotations
@@ -55,8 +56,18 @@ def notify_socket() -> Iterator[socket.socket]:
         yield sock
 
 
+@pytest.mark.parametrize(
+    "dialect",
+    [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ],
+)
 def test_the_units_command_starts_confined_and_stops_cleanly(
-    daemon_command: None, notify_socket: socket.socket
+    daemon_command: None,
+    notify_socket: socket.socket,
+    dialect: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     service = read_service()
     assert service["DynamicUser"] == ["yes"]
@@ -77,6 +88,9 @@ def test_the_units_command_starts_confined_and_stops_cleanly(
         env.update(
             {k: relocate(v, {STATE: str(state)}) for k, v in service_environment(service).items()}
         )
+        if dialect == "postgresql":
+            # Set in /etc/cursor-tracker/env, which comes after the unit's own Environment=.
+            env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
         if kind == "notify":
             env["NOTIFY_SOCKET"] = notify_socket.getsockname()
         previous = os.umask(int(umask, 8))
@@ -91,10 +105,11 @@ def test_the_units_command_starts_confined_and_stops_cleanly(
             url = f"http://127.0.0.1:{daemon.port}/healthz"
             with urllib.request.urlopen(url, timeout=10) as answer:
                 assert json.load(answer)["status"] in {"ok", "degraded"}
-            # The database is in the state directory and only the service's user can read it.
-            database = state / "tracker.db"
-            assert database.is_file()
-            assert database.stat().st_mode & 0o777 == 0o600
+            if dialect == "sqlite":
+                # The database is in the state directory, readable by the service's user only.
+                database = state / "tracker.db"
+                assert database.is_file()
+                assert database.stat().st_mode & 0o777 == 0o600
         finally:
             code = daemon.stop()
         assert code == 0, daemon.output()
