@@ -42,12 +42,14 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATABASE_URL=sqlite:////data/tracker.db
 WORKDIR /data
 VOLUME ["/data"]
+# Numeric, so that an orchestrator's "must not run as root" check can tell without /etc/passwd.
 USER 10001:10001
 # The daemon's default port ([daemon] port in the configuration).
 EXPOSE 8080
 # /healthz needs no password and answers 200 while the database can be read ("degraded" only
 # means the data is stale, which a restart would not cure), 503 when it cannot. The slim image
-# has no curl, so the check is Python's standard library: any error or non-2xx status exits 1.
+# has no curl, so the check is Python's standard library: no answer, or an error status (4xx,
+# 5xx), raises and exits 1.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
 # 0.0.0.0 so the published port reaches it; the daemon refuses this without DASHBOARD_PASSWORD.
