@@ -11,14 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.recipes import as_user, daemon_exists
-
-
-@pytest.fixture
-def daemon_command() -> None:
-    """Skips the test until this checkout has ``cursor-tracker daemon``."""
-    if not daemon_exists():
-        pytest.skip("`cursor-tracker daemon` does not exist in this checkout yet")
+from tests.deploy.recipes import as_user
 
 
 @contextmanager

@@ -22,7 +22,6 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import IO
 
@@ -151,18 +150,6 @@ def relocate(value: str, moves: Mapping[str, str]) -> str:
     for old, new in moves.items():
         value = value.replace(old, new)
     return value
-
-
-@cache
-def daemon_exists() -> bool:
-    """Whether this checkout has ``cursor-tracker daemon`` yet (it is being built in parallel)."""
-    probe = subprocess.run(
-        [str(VENV / "bin" / "cursor-tracker"), "daemon", "--help"],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return probe.returncode == 0
 
 
 def as_user(uid: int, gid: int) -> list[str] | None:

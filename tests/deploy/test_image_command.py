@@ -153,7 +153,7 @@ def installed_wheel(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.slow
 def test_the_image_command_from_the_wheel_serves_and_its_health_check_follows_it(
-    container: Container, daemon_command: None, installed_wheel: Path
+    container: Container, installed_wheel: Path
 ) -> None:
     # The wheel's packages stand in for the image's site-packages, ahead of this checkout.
     env = {**container.env, "PYTHONPATH": str(installed_wheel)}

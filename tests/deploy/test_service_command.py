@@ -64,7 +64,6 @@ def notify_socket() -> Iterator[socket.socket]:
     ],
 )
 def test_the_units_command_starts_confined_and_stops_cleanly(
-    daemon_command: None,
     notify_socket: socket.socket,
     dialect: str,
     request: pytest.FixtureRequest,
