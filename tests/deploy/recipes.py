@@ -19,11 +19,15 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -278,3 +282,26 @@ def base_env(home: Path) -> dict[str, str]:
     if "TZ" in os.environ:
         env["TZ"] = os.environ["TZ"]
     return env
+
+
+@contextmanager
+def owned_folder(uid: int, gid: int) -> Iterator[Path]:
+    """A private directory owned by ``uid:gid``, outside pytest's root-only temporary tree."""
+    folder = Path(tempfile.mkdtemp(prefix="tracker-deploy-"))
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, uid, gid)
+        folder.chmod(0o700)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def user_prefix(uid: int, gid: int) -> list[str]:
+    """How to run a command as ``uid:gid``: nothing to do unless the tests run as root."""
+    if os.geteuid() != 0:
+        return []
+    prefix = as_user(uid, gid)
+    if prefix is None:
+        pytest.skip("running as root and setpriv (util-linux) is missing to drop to a user")
+    return prefix

@@ -23,16 +23,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import owned_folder, user_prefix
 from tests.deploy.recipes import (
     ROOT,
     VENV,
     Image,
     base_env,
+    owned_folder,
     read_image,
     relocate,
     run_check,
     start_daemon,
+    user_prefix,
 )
 
 PASSWORD = "dashboard-password-for-the-image-test"

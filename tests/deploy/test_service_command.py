@@ -24,15 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import owned_folder, user_prefix
 from tests.deploy.recipes import (
     VENV,
     base_env,
     mdwe_prefix,
+    owned_folder,
     read_service,
     relocate,
     service_environment,
     start_daemon,
+    user_prefix,
 )
 
 INSTALLED = "/opt/cursor-tracker"
