@@ -20,6 +20,7 @@ from aiohttp import web
 
 from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
+from tracker_core.daemon import notify
 from tracker_core.daemon.access_log import access_log, access_logger_for
 from tracker_core.daemon.jobs import JobBusy, JobRunner
 from tracker_core.daemon.memo import JsonMemo
@@ -193,9 +194,10 @@ async def serve(
         site = web.TCPSite(runner, host, port)
         await site.start()
         shown = f"[{host}]" if ":" in host else host
-        print(
-            f"listening on http://{shown}:{bound_port(runner)}", file=out or sys.stdout, flush=True
-        )
+        listening = f"listening on http://{shown}:{bound_port(runner)}"
+        print(listening, file=out or sys.stdout, flush=True)
+        # Under systemd's Type=notify, `systemctl start` returns now, not before (no-op elsewhere).
+        notify.ready(listening)
         stopping = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         installed = []
@@ -210,6 +212,7 @@ async def serve(
         finally:
             for signum in installed:
                 loop.remove_signal_handler(signum)
+        notify.stopping()
         log.info("stopping: no new job; a running job gets %.0f s", settings.daemon.grace_seconds)
         await app[RUNNER].shutdown(settings.daemon.grace_seconds)
     finally:
