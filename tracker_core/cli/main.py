@@ -229,14 +229,18 @@ def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             )
         )
     except OSError as exc:
-        # Binding is the only socket work before "listening on": a port in use, a host that
-        # does not resolve or is not this machine's.
-        if exc.errno == errno.EADDRINUSE:
-            reason = "the port is already in use (--port 0 picks a free one)"
-        else:
-            reason = exc.strerror or str(exc)
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+        raise _cannot_listen(exc, args.host, args.port) from None
     return EXIT_OK
+
+
+def _cannot_listen(exc: OSError, host: str, port: int) -> UsageError:
+    """A server that could not bind: a port in use, a host that does not resolve or is not
+    this machine's (binding is the only socket work before "listening on")."""
+    if exc.errno == errno.EADDRINUSE:
+        reason = "the port is already in use (--port 0 picks a free one)"
+    else:
+        reason = exc.strerror or str(exc)
+    return UsageError(f"cannot listen on {host}:{port}: {reason}")
 
 
 def cmd_daemon(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -256,11 +260,7 @@ def cmd_daemon(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     try:
         asyncio.run(serve(loaded.settings, host, port, schedule=not args.no_schedule))
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            reason = "the port is already in use (--port 0 picks a free one)"
-        else:
-            reason = exc.strerror or str(exc)
-        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+        raise _cannot_listen(exc, host, port) from None
     return EXIT_OK
 
 
