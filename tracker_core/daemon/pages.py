@@ -671,6 +671,10 @@ def overview_charts(view: Overview) -> dict[str, Markup | None]:
     }
 
 
+async def no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def add_pages(app: web.Application, tracker_key: web.AppKey[Tracker]) -> None:
     """Mount the dashboard's pages and assets on ``app``, whose ``tracker_key`` holds the
     Tracker (opened and closed by the app's own cleanup context)."""
@@ -692,3 +696,5 @@ def add_pages(app: web.Application, tracker_key: web.AppKey[Tracker]) -> None:
     app.router.add_get("/settings", pages.settings)
     app.router.add_post("/settings", pages.save_settings)
     app.router.add_get("/static/{name}", cached)
+    # Browsers ask for it on every site; a 404 there would be a console error on each page.
+    app.router.add_get("/favicon.ico", no_icon)
