@@ -12,11 +12,11 @@ Text (member names, model names) reaches the SVG through ElementTree, which esca
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import pygal
@@ -98,10 +98,14 @@ def _clean(chart: Any, label: str) -> Markup:
     return Markup(ET.tostring(root, encoding="unicode"))
 
 
+# Each chart is a pure function of its arguments (tuples, so they can be remembered): the
+# figures change once an hour, the pages are viewed (and refreshed each minute) far more
+# often, and pygal takes a few milliseconds per chart. A few windows x groups x pages fit.
+@lru_cache(maxsize=128)
 def bar_chart(
     label: str,
-    x_labels: Sequence[str],
-    values: Sequence[float],
+    x_labels: tuple[str, ...],
+    values: tuple[float, ...],
     *,
     money: bool = False,
     label_every: int = 1,
@@ -119,33 +123,38 @@ def bar_chart(
     return _clean(chart, label)
 
 
+@lru_cache(maxsize=128)
 def horizontal_bars(
-    label: str, names: Sequence[str], values: Sequence[float], *, money: bool = True
+    label: str, names: tuple[str, ...], values: tuple[float, ...], *, money: bool = True
 ) -> Markup:
     """One bar per name, largest on top (top spenders, spend by model)."""
     height = max(120, 30 * len(names) + 40)
     chart = pygal.HorizontalBar(
         **_config(
             height=height,
+            width=420,
+            # Room for the last tick label, centred on the end of the value axis.
+            margin_right=28,
             value_formatter=_money if money else _count,
-            truncate_label=22,
-            # pygal swaps the axes of a horizontal chart, and its label options with them.
+            truncate_label=16,
+            # pygal swaps the axes of a horizontal chart, and its label options with them:
+            # every name shown, and the value axis given a few round ticks.
             y_labels_major_count=None,
             show_minor_y_labels=True,
-            x_labels_major_count=4,
-            show_minor_x_labels=False,
         )
     )
+    chart.y_labels = list(round_ticks(max(values, default=0), most=3))
     # pygal draws the first label at the bottom: reverse so the largest is on top.
     chart.x_labels = list(reversed(names))
     chart.add(label, list(reversed(values)))
     return _clean(chart, label)
 
 
+@lru_cache(maxsize=128)
 def line_chart(
     label: str,
-    x_labels: Sequence[str],
-    series: Sequence[tuple[str, Sequence[float]]],
+    x_labels: tuple[str, ...],
+    series: tuple[tuple[str, tuple[float, ...]], ...],
     *,
     stacked: bool = False,
     label_every: int = 1,
@@ -170,6 +179,17 @@ def line_chart(
     for name, values in series:
         chart.add(name, list(values))
     return _clean(chart, label)
+
+
+def round_ticks(top: float, most: int = 4) -> tuple[float, ...]:
+    """0 and up to ``most`` evenly spaced round values (1, 2 or 5 x 10^n apart) covering
+    ``top``: axis labels a person reads at a glance, and that never crowd a phone screen."""
+    if top <= 0:
+        return (0.0, 1.0)
+    raw = top / most
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return tuple(round(step * n, 10) for n in range(math.ceil(top / step - 1e-9) + 1))
 
 
 def _money(value: float | None) -> str:
@@ -202,5 +222,7 @@ def chart_css() -> str:
         "\n.pygal-chart .axis .guide.line,.pygal-chart .axis .major.guide.line"
         "{stroke:var(--grid)}"
         "\n.pygal-chart .tooltip{display:none}"
+        # Major and minor labels alike: pygal's alternation reads as random bold names.
+        "\n.pygal-chart .axis text,.pygal-chart .axis text.major{fill:var(--fg)}"
     )
     return re.sub(r"\n+", "\n", css).strip() + "\n"

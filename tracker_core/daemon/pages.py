@@ -366,23 +366,23 @@ class Pages:
             days = parse_days(query)
             view = tracker.insights(days=days)
             every = every_nth_label(days)
-            labels = [day_label(day) for day, _ in view.dau]
-            adoption = [
-                (model, [float(n) for _, n in series])
+            labels = tuple(day_label(day) for day, _ in view.dau)
+            adoption = tuple(
+                (model, tuple(float(n) for _, n in series))
                 for model, series in view.model_adoption.items()
-            ]
+            )
             drawn = {
                 "dau": charts.line_chart(
                     "Daily active users",
                     labels,
-                    [("Active users", [float(n) for _, n in view.dau])],
+                    (("Active users", tuple(float(n) for _, n in view.dau)),),
                     label_every=every,
                 )
                 if view.has_analytics
                 else None,
                 "adoption": charts.line_chart(
                     "Messages per model per day",
-                    [day_label(day) for day, _ in next(iter(view.model_adoption.values()))],
+                    tuple(day_label(d) for d, _ in next(iter(view.model_adoption.values()))),
                     adoption,
                     stacked=True,
                     label_every=every,
@@ -391,8 +391,8 @@ class Pages:
                 else None,
                 "efficiency": charts.horizontal_bars(
                     "Cents per request by model",
-                    [m.model for m in view.model_efficiency[:10]],
-                    [m.cents_per_request for m in view.model_efficiency[:10]],
+                    tuple(m.model for m in view.model_efficiency[:10]),
+                    tuple(m.cents_per_request for m in view.model_efficiency[:10]),
                     money=False,
                 )
                 if view.model_efficiency
@@ -436,19 +436,19 @@ class Pages:
             page = tracker.member(email, days=days)
             detail = page.detail
             every = every_nth_label(days)
-            labels = [day_label(day) for day, *_ in detail.daily]
+            labels = tuple(day_label(day) for day, *_ in detail.daily)
             drawn = {
                 "spend": charts.bar_chart(
                     "Spend per day (dollars)",
                     labels,
-                    [cents / 100 for _, cents, _, _ in detail.daily],
+                    tuple(cents / 100 for _, cents, _, _ in detail.daily),
                     money=True,
                     label_every=every,
                 ),
                 "tokens": charts.bar_chart(
                     "Tokens per day",
                     labels,
-                    [float(tokens) for _, _, tokens, _ in detail.daily],
+                    tuple(float(tokens) for _, _, tokens, _ in detail.daily),
                     label_every=every,
                 ),
             }
@@ -649,22 +649,22 @@ def overview_charts(view: Overview) -> dict[str, Markup | None]:
     return {
         "daily": charts.bar_chart(
             "Team spend per day (dollars)",
-            [day_label(day) for day, _ in view.daily_spend],
-            [cents / 100 for _, cents in view.daily_spend],
+            tuple(day_label(day) for day, _ in view.daily_spend),
+            tuple(cents / 100 for _, cents in view.daily_spend),
             money=True,
             label_every=every,
         ),
         "spenders": charts.horizontal_bars(
             "Top spenders (dollars)",
-            [name for name, _ in view.top_spenders],
-            [cents / 100 for _, cents in view.top_spenders],
+            tuple(name for name, _ in view.top_spenders),
+            tuple(cents / 100 for _, cents in view.top_spenders),
         )
         if view.top_spenders
         else None,
         "models": charts.horizontal_bars(
             "Spend by model (dollars)",
-            [model for model, _ in view.model_spend[:10]],
-            [cents / 100 for _, cents in view.model_spend[:10]],
+            tuple(model for model, _ in view.model_spend[:10]),
+            tuple(cents / 100 for _, cents in view.model_spend[:10]),
         )
         if view.model_spend
         else None,

@@ -36,6 +36,9 @@
   function wire() {
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
+      // The button is for browsers without this script; here the choice applies at once.
+      var button = select.form.querySelector("button[type=submit]");
+      if (button) button.hidden = true;
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
