@@ -23,7 +23,7 @@ from tests.dashboard.helpers import (
     serving,
     settings_for,
 )
-from tracker_core.daemon.pages import money
+from tracker_core.formatting import money
 from tracker_core.service import Tracker, open_tracker
 
 pytestmark = pytest.mark.skipif(
@@ -202,5 +202,5 @@ def test_the_figures_refresh_every_minute_while_the_page_is_visible(
     expect(page.locator("#tile-incidents .big")).to_have_text(str(shown))
     page.clock.run_for(2_000)
     expect(page.locator("#tile-incidents .big")).to_have_text(str(shown - 1))
-    assert re.search(r"collected 12 min ago", page.locator("#freshness").inner_text())
+    assert re.search(r"Data collected 12 minutes ago", page.locator("#freshness").inner_text())
     assert watched.errors == []

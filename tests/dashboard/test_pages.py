@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.dashboard.helpers import FIXED_NOW, XSS_NAME, pages_app, settings_for
 from tracker_core.alerting.format import member_url, queue_url
 from tracker_core.daemon.assets import LONG_CACHE
-from tracker_core.daemon.pages import CSRF_COOKIE, money, parse_days
+from tracker_core.daemon.pages import CSRF_COOKIE, parse_days
+from tracker_core.formatting import money
 from tracker_core.service import Tracker, open_tracker
 
 PAGES = ("/", "/insights", "/incidents", "/settings")

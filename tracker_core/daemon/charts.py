@@ -23,6 +23,8 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
+from tracker_core.formatting import count_axis, money_axis
+
 # pygal appends a finder for its map plugins (pygal.maps.*, unused here) to sys.meta_path. It
 # predates find_spec, so every later import that reaches it raises an ImportWarning, in any
 # module of the process: take it out again.
@@ -65,8 +67,6 @@ def _config(**options: Any) -> dict[str, Any]:
         # readable, scaled up on a desktop they are a little large rather than tiny.
         "width": 480,
         "height": 260,
-        "y_labels_major_count": 5,
-        "show_minor_y_labels": False,
         "margin": 8,
         "show_legend": False,
         "print_values": False,
@@ -119,6 +119,7 @@ def bar_chart(
         )
     )
     chart.x_labels = list(x_labels)
+    chart.y_labels = axis(max(values, default=0), money=money)
     chart.add(label, list(values))
     return _clean(chart, label)
 
@@ -137,13 +138,9 @@ def horizontal_bars(
             margin_right=28,
             value_formatter=_money if money else _count,
             truncate_label=16,
-            # pygal swaps the axes of a horizontal chart, and its label options with them:
-            # every name shown, and the value axis given a few round ticks.
-            y_labels_major_count=None,
-            show_minor_y_labels=True,
         )
     )
-    chart.y_labels = list(round_ticks(max(values, default=0), most=3))
+    chart.y_labels = axis(max(values, default=0), money=money, most=3)
     # pygal draws the first label at the bottom: reverse so the largest is on top.
     chart.x_labels = list(reversed(names))
     chart.add(label, list(reversed(values)))
@@ -176,6 +173,13 @@ def line_chart(
         )
     )
     chart.x_labels = list(x_labels)
+    if stacked:
+        top = max(
+            (sum(day) for day in zip(*(values for _, values in series), strict=True)), default=0
+        )
+    else:
+        top = max((max(values, default=0) for _, values in series), default=0)
+    chart.y_labels = axis(top, money=False)
     for name, values in series:
         chart.add(name, list(values))
     return _clean(chart, label)
@@ -190,6 +194,14 @@ def round_ticks(top: float, most: int = 4) -> tuple[float, ...]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     return tuple(round(step * n, 10) for n in range(math.ceil(top / step - 1e-9) + 1))
+
+
+def axis(top: float, *, money: bool, most: int = 4) -> list[dict[str, Any]]:
+    """The value axis up to ``top``: round ticks, written as every face writes an axis
+    (:mod:`tracker_core.formatting`). Money is plotted in dollars."""
+    ticks = round_ticks(top, most)
+    words = money_axis([tick * 100 for tick in ticks]) if money else count_axis(ticks)
+    return [{"label": text, "value": tick} for tick, text in zip(ticks, words, strict=True)]
 
 
 def _money(value: float | None) -> str:

@@ -21,7 +21,7 @@ import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -33,7 +33,17 @@ from tracker_core.daemon import charts
 from tracker_core.daemon.assets import Assets, load_assets
 from tracker_core.dashboard import DEFAULT_DAYS, MemberRow, Overview
 from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
-from tracker_core.incidents import INCIDENT_STATUSES, IncidentError, format_duration
+from tracker_core.formatting import (
+    age,
+    column_counts,
+    count,
+    display_name,
+    duration,
+    instant,
+    is_stale,
+    money,
+)
+from tracker_core.incidents import INCIDENT_STATUSES, IncidentError
 from tracker_core.service import Tracker, failure_message
 
 T = TypeVar("T")
@@ -43,8 +53,6 @@ RANGES: Final = (7, 30, 90)
 MAX_DAYS: Final = 366
 PAGE_SIZE: Final = 100
 """Members per page of the overview's table: a 2,000-member team stays a light page."""
-STALE_AFTER: Final = timedelta(hours=2)
-"""Data older than this is flagged: the schedule collects hourly, so two missed runs."""
 CSRF_COOKIE: Final = "tracker_csrf"
 CSRF_FIELD: Final = "csrf"
 
@@ -77,44 +85,7 @@ class PageError(Exception):
         self.status = status
 
 
-# --- formatting for templates (pure) -----------------------------------------------------
-
-
-def money(cents: float) -> str:
-    """Dollars for a tile or a cell: ``$1,234.56``, ``$12,345`` above ten thousand."""
-    dollars = cents / 100
-    return f"${dollars:,.0f}" if abs(dollars) >= 10_000 else f"${dollars:,.2f}"
-
-
-def compact(number: float) -> str:
-    """``950``, ``12.3k``, ``4.5M``, ``1.2B``: token counts at a glance."""
-    value = float(number)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            return f"{value / limit:.1f}{suffix}"
-    return f"{value:,.0f}"
-
-
-def count(number: float) -> str:
-    return f"{number:,.0f}"
-
-
-def instant(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def age(moment: datetime | None, now: datetime) -> str:
-    """``just now``, ``12 min ago``, ``3 h ago``, ``2 days ago``."""
-    if moment is None:
-        return "never"
-    seconds = max((now - moment).total_seconds(), 0)
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min ago"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600:.0f} h ago"
-    return f"{seconds // 86400:.0f} days ago"
+# --- figures for charts (pure; figures in words come from tracker_core.formatting) ----------
 
 
 def every_nth_label(days: int) -> int:
@@ -165,6 +136,8 @@ class MemberTable:
 
     rows: list[tuple[int, MemberRow]]
     """(rank by spend, row)."""
+    tokens: list[str]
+    """The rows' tokens in words, in one unit for the column."""
     matched: int
     page: int
     pages: int
@@ -195,6 +168,7 @@ def member_table(
     shown = matched[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return MemberTable(
         rows=[(ranks[row.email], row) for row in shown],
+        tokens=column_counts([row.tokens for row in shown]),
         matched=len(matched),
         page=page,
         pages=pages,
@@ -221,10 +195,10 @@ class Pages:
         )
         self.templates.filters.update(
             money=money,
-            compact=compact,
             count=count,
             instant=instant,
-            duration=format_duration,
+            duration=duration,
+            name=display_name,
             member_link=member_link,
             day=day_label,
         )
@@ -252,7 +226,7 @@ class Pages:
             now=now,
             collected=collected,
             collected_age=age(collected, now),
-            stale=collected is None or now - collected > STALE_AFTER,
+            stale=is_stale(collected, now),
             path=request.path,
             csrf=token,
             stamp=stamp,
