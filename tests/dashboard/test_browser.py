@@ -204,3 +204,27 @@ def test_the_figures_refresh_every_minute_while_the_page_is_visible(
     expect(page.locator("#tile-incidents .big")).to_have_text(str(shown - 1))
     assert re.search(r"Data collected 12 minutes ago", page.locator("#freshness").inner_text())
     assert watched.errors == []
+
+
+def test_the_pages_work_with_javascript_off(
+    browser: Browser, base_url: str, tracker: Tracker
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    view = tracker.overview(days=30)
+    group = next(option for option in view.groups if option.members)
+    page.goto(base_url + "/")
+    page.select_option("#group", group.id)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#group")).to_have_value(group.id)
+    expect(page.locator("#members-table tbody tr")).to_have_count(
+        len(tracker.overview(days=30, group_id=group.id).members)
+    )
+    page.get_by_role("link", name="Requests").click()
+    expect(page.locator("#members-table thead th[aria-sort]")).to_contain_text("Requests")
+    incident = tracker.incident_queue(status="open").incidents[0].id
+    page.goto(base_url + "/incidents")
+    page.locator(f"#incident-{incident}").get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#done")).to_have_text(f"Incident {incident} acknowledged.")
+    assert tracker.incident(incident).incident.status == "acknowledged"
+    context.close()
