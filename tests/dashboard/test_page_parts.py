@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tracker_core.daemon.pages import PAGE_SIZE, PageError, heat_levels, member_table
-from tracker_core.dashboard import MemberRow
+from tracker_core.views.overview import MemberRow
 
 
 def row(n: int, *, name: str = "", spend: float = 0.0, requests: int = 0) -> MemberRow:

@@ -31,7 +31,6 @@ from markupsafe import Markup
 
 from tracker_core.daemon import charts
 from tracker_core.daemon.assets import Assets, load_assets
-from tracker_core.dashboard import DEFAULT_DAYS, MemberRow, Overview
 from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
 from tracker_core.formatting import (
     age,
@@ -45,6 +44,9 @@ from tracker_core.formatting import (
 )
 from tracker_core.incidents import INCIDENT_STATUSES, IncidentError
 from tracker_core.service import Tracker, failure_message
+from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.insights import ClientVersion
+from tracker_core.views.overview import MemberRow, Overview
 
 T = TypeVar("T")
 
@@ -324,9 +326,9 @@ class Pages:
                 search=query.get("q", ""),
                 order=query.get("order", ""),
                 charts=overview_charts(view),
-                daily_rows=[(day_label(day), money(cents)) for day, cents in view.daily_spend],
-                spender_rows=[(name, money(cents)) for name, cents in view.top_spenders],
-                model_rows=[(model, money(cents)) for model, cents in view.model_spend],
+                daily_rows=[(day_label(d.day), money(d.spend_cents)) for d in view.daily_spend],
+                spender_rows=[(s.name, money(s.spend_cents)) for s in view.top_spenders],
+                model_rows=[(m.model, money(m.spend_cents)) for m in view.model_spend],
             )
 
         return await self.run(request, work)
@@ -340,23 +342,23 @@ class Pages:
             days = parse_days(query)
             view = tracker.insights(days=days)
             every = every_nth_label(days)
-            labels = tuple(day_label(day) for day, _ in view.dau)
+            labels = tuple(day_label(point.day) for point in view.dau)
             adoption = tuple(
-                (model, tuple(float(n) for _, n in series))
-                for model, series in view.model_adoption.items()
+                (series.model, tuple(float(point.count) for point in series.daily))
+                for series in view.model_adoption
             )
             drawn = {
                 "dau": charts.line_chart(
                     "Daily active users",
                     labels,
-                    (("Active users", tuple(float(n) for _, n in view.dau)),),
+                    (("Active users", tuple(float(point.count) for point in view.dau)),),
                     label_every=every,
                 )
                 if view.has_analytics
                 else None,
                 "adoption": charts.line_chart(
                     "Messages per model per day",
-                    tuple(day_label(d) for d, _ in next(iter(view.model_adoption.values()))),
+                    tuple(day_label(point.day) for point in view.model_adoption[0].daily),
                     adoption,
                     stacked=True,
                     label_every=every,
@@ -381,10 +383,10 @@ class Pages:
                 view=view,
                 charts=drawn,
                 version_scale=version_scale(view.client_versions),
-                dau_rows=[(day_label(day), count(n)) for day, n in view.dau],
+                dau_rows=[(day_label(point.day), count(point.count)) for point in view.dau],
                 adoption_rows=[
-                    (model, count(sum(n for _, n in series)))
-                    for model, series in view.model_adoption.items()
+                    (series.model, count(sum(point.count for point in series.daily)))
+                    for series in view.model_adoption
                 ],
                 efficiency_rows=[
                     (
@@ -410,19 +412,19 @@ class Pages:
             page = tracker.member(email, days=days)
             detail = page.detail
             every = every_nth_label(days)
-            labels = tuple(day_label(day) for day, *_ in detail.daily)
+            labels = tuple(day_label(point.day) for point in detail.daily)
             drawn = {
                 "spend": charts.bar_chart(
                     "Spend per day (dollars)",
                     labels,
-                    tuple(cents / 100 for _, cents, _, _ in detail.daily),
+                    tuple(point.spend_cents / 100 for point in detail.daily),
                     money=True,
                     label_every=every,
                 ),
                 "tokens": charts.bar_chart(
                     "Tokens per day",
                     labels,
-                    tuple(float(tokens) for _, _, tokens, _ in detail.daily),
+                    tuple(float(point.tokens) for point in detail.daily),
                     label_every=every,
                 ),
             }
@@ -436,10 +438,12 @@ class Pages:
                 page=page,
                 detail=detail,
                 charts=drawn,
-                spend_rows=[(day_label(day), money(cents)) for day, cents, _, _ in detail.daily],
+                spend_rows=[
+                    (day_label(point.day), money(point.spend_cents)) for point in detail.daily
+                ],
                 token_rows=[
-                    (day_label(day), count(tokens), count(requests))
-                    for day, _, tokens, requests in detail.daily
+                    (day_label(point.day), count(point.tokens), count(point.requests))
+                    for point in detail.daily
                 ],
                 heat=heat_levels(detail.activity, peak),
                 peak=peak,
@@ -605,10 +609,10 @@ def redirect(location: str, status: int = 303) -> web.Response:
     return response
 
 
-def version_scale(versions: Sequence[tuple[str, int, float]]) -> float:
+def version_scale(versions: Sequence[ClientVersion]) -> float:
     """The Analytics API gives a version's share as a fraction or as a percentage: 100 when
     the shares add up to about one (as the console reads them)."""
-    return 100.0 if sum(share for _, _, share in versions) <= 1.5 else 1.0
+    return 100.0 if sum(version.share for version in versions) <= 1.5 else 1.0
 
 
 def heat_levels(activity: Sequence[Sequence[int]], peak: int) -> list[list[int]]:
@@ -623,22 +627,22 @@ def overview_charts(view: Overview) -> dict[str, Markup | None]:
     return {
         "daily": charts.bar_chart(
             "Team spend per day (dollars)",
-            tuple(day_label(day) for day, _ in view.daily_spend),
-            tuple(cents / 100 for _, cents in view.daily_spend),
+            tuple(day_label(point.day) for point in view.daily_spend),
+            tuple(point.spend_cents / 100 for point in view.daily_spend),
             money=True,
             label_every=every,
         ),
         "spenders": charts.horizontal_bars(
             "Top spenders (dollars)",
-            tuple(name for name, _ in view.top_spenders),
-            tuple(cents / 100 for _, cents in view.top_spenders),
+            tuple(spender.name for spender in view.top_spenders),
+            tuple(spender.spend_cents / 100 for spender in view.top_spenders),
         )
         if view.top_spenders
         else None,
         "models": charts.horizontal_bars(
             "Spend by model (dollars)",
-            tuple(model for model, _ in view.model_spend[:10]),
-            tuple(cents / 100 for _, cents in view.model_spend[:10]),
+            tuple(cost.model for cost in view.model_spend[:10]),
+            tuple(cost.spend_cents / 100 for cost in view.model_spend[:10]),
         )
         if view.model_spend
         else None,
