@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tracker_core.daemon.pages import PAGE_SIZE, PageError, heat_levels, member_table
+from tracker_core.daemon.pages import PAGE_SIZE, PageError, done_notice, heat_levels, member_table
 from tracker_core.views.overview import MemberRow
 
 
@@ -62,3 +62,10 @@ def test_heat_levels_put_the_busiest_hour_at_the_top_and_idle_hours_at_zero() ->
     levels = heat_levels(activity, 8)
     assert levels[0][:9] == [0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert heat_levels([[0] * 24] * 7, 0) == [[0] * 24] * 7
+
+
+def test_only_the_dashboards_own_notices_are_shown_after_a_change() -> None:
+    assert done_notice("acknowledged-12") == "Incident 12 acknowledged."
+    assert done_notice("resolved-3") == "Incident 3 resolved."
+    for crafted in ("hacked-by", "resolved-3 call 555", "resolved-", ""):
+        assert done_notice(crafted) == ""

@@ -480,7 +480,7 @@ class Pages:
                 queue=queue,
                 shown=status,
                 statuses=STATUS_FILTERS,
-                done=query.get("done", ""),
+                done=done_notice(query.get("done", "")),
             )
 
         return await self.run(request, work)
@@ -594,6 +594,15 @@ class Pages:
             return redirect("/settings?saved=1")
 
         return await self.run(request, work)
+
+
+def done_notice(raw: str) -> str:
+    """``Incident 12 acknowledged.`` after a change, from the redirect's ``done=`` parameter;
+    nothing for any other text, so a crafted link cannot put words on the page."""
+    action, _, number = raw.partition("-")
+    if action not in ("acknowledged", "resolved") or not number.isdigit():
+        return ""
+    return f"Incident {int(number)} {action}."
 
 
 def _incident_id(request: web.Request) -> int:
