@@ -30,7 +30,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from tracker_core.daemon import charts
-from tracker_core.daemon.assets import Assets, load_assets
+from tracker_core.daemon.assets import LONG_CACHE, Assets, load_assets
 from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
 from tracker_core.formatting import (
     age,
@@ -658,6 +658,22 @@ def overview_charts(view: Overview) -> dict[str, Markup | None]:
     }
 
 
+PAGE_ROUTE_PREFIX: Final = "page-"
+"""Every route of the pages is named with this prefix: the daemon's JSON API (its OpenAPI
+document, its route tests) can tell its own routes from the HTML pages'."""
+
+
+def is_page_route(route: web.AbstractRoute) -> bool:
+    return (route.name or "").startswith(PAGE_ROUTE_PREFIX)
+
+
+async def keep_asset_cache(request: web.Request, response: web.StreamResponse) -> None:
+    """The hashed assets' long cache, over the daemon's "nothing is cached" (its header
+    hook runs first): a new stylesheet or script is a new name, so a year is safe."""
+    if response.status == 200 and request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = LONG_CACHE
+
+
 async def no_icon(request: web.Request) -> web.Response:
     return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
 
@@ -671,17 +687,22 @@ def add_pages(app: web.Application, tracker_key: web.AppKey[Tracker]) -> None:
     async def cached(request: web.Request) -> web.StreamResponse:
         return assets.response(request.match_info["name"])
 
-    app.router.add_get("/", pages.overview, name="overview")
-    app.router.add_get("/insights", pages.insights)
-    app.router.add_get("/members/{email}", pages.member)
-    app.router.add_get("/users/{email}", pages.old_member_link)
-    app.router.add_get("/incidents", pages.incidents)
-    app.router.add_get(r"/incidents/{id:\d+}", pages.incident)
-    app.router.add_post(r"/incidents/{id:\d+}/acknowledge", pages.acknowledge)
-    app.router.add_get(r"/incidents/{id:\d+}/resolve", pages.confirm_resolve)
-    app.router.add_post(r"/incidents/{id:\d+}/resolve", pages.resolve)
-    app.router.add_get("/settings", pages.settings)
-    app.router.add_post("/settings", pages.save_settings)
-    app.router.add_get("/static/{name}", cached)
-    # Browsers ask for it on every site; a 404 there would be a console error on each page.
-    app.router.add_get("/favicon.ico", no_icon)
+    routes: list[tuple[str, str, Any]] = [
+        ("GET", "/", pages.overview),
+        ("GET", "/insights", pages.insights),
+        ("GET", "/members/{email}", pages.member),
+        ("GET", "/users/{email}", pages.old_member_link),
+        ("GET", "/incidents", pages.incidents),
+        ("GET", r"/incidents/{id:\d+}", pages.incident),
+        ("POST", r"/incidents/{id:\d+}/acknowledge", pages.acknowledge),
+        ("GET", r"/incidents/{id:\d+}/resolve", pages.confirm_resolve),
+        ("POST", r"/incidents/{id:\d+}/resolve", pages.resolve),
+        ("GET", "/settings", pages.settings),
+        ("POST", "/settings", pages.save_settings),
+        ("GET", "/static/{name}", cached),
+        # Browsers ask for it on every site; a 404 there would be a console error on each page.
+        ("GET", "/favicon.ico", no_icon),
+    ]
+    for number, (method, path, handler) in enumerate(routes):
+        app.router.add_route(method, path, handler, name=f"{PAGE_ROUTE_PREFIX}r{number}")
+    app.on_response_prepare.append(keep_asset_cache)
