@@ -3,9 +3,8 @@
 Stores 2,000 members x 90 days of usage events (bench/detect.py's team generator, as
 bench/tui_start.py does) in a fresh SQLite file, serves the dashboard, and measures in one run:
 
-* server time of ``GET /`` (the overview) and of ``GET /healthz`` (the daemon's health check
-  when the daemon is there, else a route reading the last collection time, the same work),
-  best and median of several requests each, taking turns;
+* server time of ``GET /`` (the overview) and of ``GET /healthz`` (the daemon's health
+  check) on the daemon's own app, best and median of several requests each, taking turns;
 * in Debian's chromium, the overview's ``domContentLoaded`` and the bytes it transferred (the
   page and its stylesheet and script).
 
@@ -39,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from tests.dashboard.helpers import CHROMIUM, TRACKER, pages_app, serving, settings_for
+from tests.dashboard.helpers import CHROMIUM, serving
+from tracker_core.config import DatabaseSettings, Settings
+from tracker_core.daemon.app import make_app
 from tracker_core.storage import open_database, rollups
 from tracker_core.storage import tables as t
 
@@ -59,25 +60,22 @@ def _detect_bench() -> ModuleType:
 
 
 def bench_app(url: str, now: datetime) -> web.Application:
-    app = pages_app(settings_for(url), clock=lambda: now)
-
-    async def healthz(request: web.Request) -> web.Response:
-        tracker = request.app[TRACKER]
-        last = await asyncio.to_thread(tracker.last_collected)
-        return web.json_response(
-            {"status": "ok", "last_collection": last.isoformat() if last else None}
-        )
-
-    app.router.add_get("/healthz", healthz)
-    return app
+    """The daemon as ``cursor-tracker daemon --no-schedule`` builds it (no password: loopback)."""
+    settings = Settings(database=DatabaseSettings(url=url))
+    return make_app(settings, clock=lambda: now, schedule=False)
 
 
 async def time_requests(base: str, rounds: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"/": [], "/healthz": []}
+    first: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
-        for path in times:  # warm both: the first overview computes what the job would have
+        # The first overview after a change computes it (the page keeps it while the data
+        # and the incidents stay as they are): timed apart, as "first".
+        for path in times:
+            started = time.perf_counter()
             async with session.get(base + path) as response:
                 await response.read()
+            first[path] = time.perf_counter() - started
         for _ in range(rounds):
             for path, spent in times.items():
                 started = time.perf_counter()
@@ -85,6 +83,7 @@ async def time_requests(base: str, rounds: int) -> dict[str, list[float]]:
                     await response.read()
                     assert response.status == 200, (path, response.status)
                 spent.append(time.perf_counter() - started)
+    times["first /"] = [first["/"]]
     return times
 
 
@@ -139,6 +138,7 @@ def run(members: int, days: int, rounds: int, database: Path) -> None:
             f"{name + ':':<23} best {min(spent) * 1000:.1f} ms, "
             f"median {statistics.median(spent) * 1000:.1f} ms ({len(spent)} requests)"
         )
+    print(f"first overview:         {times['first /'][0] * 1000:.1f} ms (computes and keeps it)")
     verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
     print(f"ratio overview/health:  {ratio:.2f} (median; target <= {TARGET_RATIO}: {verdict})")
     print(f"domContentLoaded:       {loaded:.0f} ms (best of 3, assets cached after the first)")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 
-from tracker_core.daemon.pages import PAGE_SIZE, PageError, done_notice, heat_levels, member_table
+from tracker_core.daemon.pages import (
+    PAGE_SIZE,
+    Kept,
+    PageError,
+    done_notice,
+    heat_levels,
+    member_table,
+)
 from tracker_core.views.overview import MemberRow
 
 
@@ -69,3 +77,23 @@ def test_only_the_dashboards_own_notices_are_shown_after_a_change() -> None:
     assert done_notice("resolved-3") == "Incident 3 resolved."
     for crafted in ("hacked-by", "resolved-3 call 555", "resolved-", ""):
         assert done_notice(crafted) == ""
+
+
+def test_a_kept_view_is_reused_only_while_its_fingerprint_holds() -> None:
+    kept: Kept[int] = Kept(size=2)
+    computed: list[str] = []
+
+    def compute(value: int) -> Callable[[], int]:
+        def run() -> int:
+            computed.append(str(value))
+            return value
+
+        return run
+
+    assert kept.get("a", "v1", compute(1)) == 1
+    assert kept.get("a", "v1", compute(2)) == 1
+    assert kept.get("a", "v2", compute(3)) == 3
+    kept.get("b", "v2", compute(4))
+    kept.get("c", "v2", compute(5))  # the oldest key ("a") goes
+    assert kept.get("a", "v2", compute(6)) == 6
+    assert computed == ["1", "3", "4", "5", "6"]

@@ -197,3 +197,17 @@ async def test_a_bad_setting_is_refused_next_to_its_field_and_nothing_is_saved(
     )
     assert response.status == 303
     assert tracker.detection_settings().settings.spike_multiplier == 7
+
+
+async def test_the_overview_follows_incidents_changed_elsewhere(
+    client: TestClient[object, object], tracker: Tracker
+) -> None:
+    """The overview is kept between views: a change made by the command line, the console or
+    detection must still show at the next view."""
+    shown = int(text_of(await page(client, "/"), "tile-incidents").split()[2])
+    active = tracker.incident_queue(status="active").incidents
+    before = tracker.incidents_fingerprint()
+    tracker.acknowledge(active[0].id)
+    assert tracker.incidents_fingerprint() != before
+    tracker.resolve(active[-1].id)
+    assert int(text_of(await page(client, "/"), "tile-incidents").split()[2]) == shown - 1

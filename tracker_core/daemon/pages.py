@@ -19,10 +19,12 @@ import asyncio
 import hmac
 import math
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -179,6 +181,39 @@ def member_table(
     )
 
 
+# --- overviews kept between views ------------------------------------------------------
+
+
+class Kept(Generic[T]):
+    """Views kept per request key with the fingerprint of the data they were computed from.
+
+    The overview sums a whole window for every member (tens of milliseconds on a team of
+    thousands) while its figures change only when a collection stores something or an
+    incident moves; pages are viewed, and refreshed each minute, far more often. A view is
+    reused while the fingerprint (two small queries) matches. Handlers run in threads: a lock
+    guards the entries, not the computing, so a slow computation blocks nobody else.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[str, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, fingerprint: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == fingerprint:
+                self._entries.move_to_end(key)
+                return kept[1]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (fingerprint, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
 # --- the pages ---------------------------------------------------------------------------
 
 
@@ -188,6 +223,7 @@ class Pages:
     def __init__(self, tracker_key: web.AppKey[Tracker], assets: Assets) -> None:
         self.tracker_key = tracker_key
         self.assets = assets
+        self.kept: Kept[Overview] = Kept()
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("tracker_core.daemon", "templates"),
             autoescape=True,
@@ -305,7 +341,12 @@ class Pages:
             days = parse_days(query)
             page = parse_page(query)
             group = query.get("group", "").strip() or None
-            view = tracker.overview(days=days, group_id=group)
+            fingerprint = f"{tracker.data_fingerprint()}#{tracker.incidents_fingerprint()}"
+            view = self.kept.get(
+                (days, group),
+                fingerprint,
+                lambda: tracker.overview(days=days, group_id=group),
+            )
             if group is not None and group not in {option.id for option in view.groups}:
                 raise PageError(f"no billing group with id {group!r}", status=404)
             table = member_table(
