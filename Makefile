@@ -22,12 +22,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/cursor-tracker demo
 
-# The tests need two programs from Debian: PostgreSQL's server binaries (the suite starts its
-# own throw-away server from them) and tmux (the console is driven in a real terminal).
+# The tests need three programs from Debian: PostgreSQL's server binaries (the suite starts its
+# own throw-away server from them), tmux (the console is driven in a real terminal) and
+# chromium (the dashboard is driven in a real browser; Playwright cannot fetch its own here).
 system-packages:
 	@missing=""; \
 	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="postgresql"; \
 	  command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	    else echo "missing Debian packages:$$missing (install them, then run make test again)"; exit 1; fi; \

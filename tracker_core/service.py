@@ -265,6 +265,13 @@ class Tracker:
         run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
         return f"{self._today()}:{events}:{run}"
 
+    def incidents_fingerprint(self) -> str:
+        """A text that changes whenever an incident is opened, escalated, updated,
+        acknowledged or resolved: with :meth:`data_fingerprint`, what a face may key a kept
+        overview on (its open-incident counts)."""
+        with self.engine.connect() as conn:
+            return incidents.state_fingerprint(conn)
+
     def vitals(self) -> Vitals:
         """Spend today and in the cycle, open incidents by severity, alert backlog, last run."""
         with self.engine.connect() as conn:

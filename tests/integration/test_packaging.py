@@ -41,3 +41,11 @@ def test_building_prints_no_deprecation_banner_and_declares_the_licence(tmp_path
     with zipfile.ZipFile(wheel) as archive:
         [metadata] = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
         assert "License-Expression: MIT" in archive.read(metadata).decode()
+        # The daemon's dashboard serves these from the installed package.
+        names = set(archive.namelist())
+        for page in ("layout", "overview", "insights", "member", "incidents", "settings"):
+            assert f"tracker_core/daemon/templates/{page}.html" in names
+        assert {
+            "tracker_core/daemon/static/style.css",
+            "tracker_core/daemon/static/app.js",
+        } <= names

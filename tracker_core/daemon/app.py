@@ -25,6 +25,7 @@ from tracker_core.daemon.access_log import access_log, access_logger_for
 from tracker_core.daemon.jobs import JobBusy, JobRunner
 from tracker_core.daemon.memo import JsonMemo
 from tracker_core.daemon.metrics import DaemonMetrics
+from tracker_core.daemon.pages import add_pages
 from tracker_core.daemon.routes import (
     CLOCK,
     CRON_SECRET,
@@ -152,6 +153,7 @@ def make_app(
         app.cleanup_ctx.append(scheduled)
     app.on_response_prepare.append(add_headers)
     add_routes(app)
+    add_pages(app, TRACKER)
     return app
 
 

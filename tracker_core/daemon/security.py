@@ -106,7 +106,8 @@ def error_middleware(
 
 
 def body_middleware(max_body: int) -> Middleware:
-    """413 before reading a body that says it is too big; 415 for a body that is not JSON."""
+    """413 before reading a body that says it is too big; 415 for an API body that is not JSON
+    (the dashboard's pages post HTML forms, checked by the pages themselves)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -117,6 +118,7 @@ def body_middleware(max_body: int) -> Middleware:
             )
         if (
             request.method in WRITING_METHODS
+            and request.path.startswith("/api/")
             and request.body_exists
             and request.content_type != "application/json"
         ):

@@ -30,6 +30,7 @@ from tracker_core.incidents.read import (
     list_incidents,
     newest_incident_id,
     opened_after,
+    state_fingerprint,
     view_query,
 )
 from tracker_core.incidents.store import AnomalyChange, LifecycleResult, apply_findings
@@ -58,5 +59,6 @@ __all__ = [
     "plan",
     "resolve",
     "response_times",
+    "state_fingerprint",
     "view_query",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from tracker_core.detection.model import SEVERITY_RANK, Anomaly
 from tracker_core.errors import TrackerError
@@ -236,6 +236,24 @@ def announcements(conn: Connection, incident_ids: Iterable[int]) -> dict[int, li
 def newest_incident_id(conn: Connection) -> int:
     """The highest incident number so far (0 before the first): a watcher's starting mark."""
     return int(conn.execute(select(func.coalesce(func.max(t.incidents.c.id), 0))).scalar_one())
+
+
+def state_fingerprint(conn: Connection) -> str:
+    """A text that changes whenever any incident's figures may have: a new incident (the
+    newest id), a step of its life (statuses only move forward, so a count per status moves),
+    an anomaly updated or escalated (its severity counts, its newest update)."""
+    i, a = t.incidents, t.anomalies
+    statuses = conn.execute(
+        select(i.c.status, func.count(), func.max(i.c.id)).group_by(i.c.status).order_by(i.c.status)
+    ).all()
+    anomalies = conn.execute(
+        select(
+            func.count(),
+            func.sum(case((a.c.severity == "critical", 1), else_=0)),
+            func.max(a.c.updated_at),
+        )
+    ).one()
+    return "|".join(f"{status}:{n}:{top}" for status, n, top in statuses) + f"|{tuple(anomalies)}"
 
 
 def opened_after(conn: Connection, incident_id: int) -> list[IncidentView]:

@@ -1,0 +1,749 @@
+"""The dashboard's HTML pages: the console's screens for people who will not open a terminal.
+
+Each handler parses its query, makes one call on the :class:`~tracker_core.service.Tracker`
+(in a thread, with the rendering, so a big team's page never stalls the event loop) and renders
+its Jinja2 template. Templates autoescape: names, emails, models and messages come from
+Cursor's API and are shown as text whatever they hold. Pages carry a strict CSP of their own
+(no inline script or style, forms only to this origin), work with JavaScript off (forms post,
+tables sort and search through links and GET forms), and the one script only refreshes the
+figures while the page is visible.
+
+Writes (acknowledge, resolve, settings) are HTML form posts guarded by a per-browser token
+(a cookie the form must echo; SameSite=Strict), since the daemon's ``Referrer-Policy:
+no-referrer`` makes browsers send ``Origin: null`` and an origin check would refuse them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import math
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import quote, urlencode
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from tracker_core.daemon import charts
+from tracker_core.daemon.assets import LONG_CACHE, Assets, load_assets
+from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
+from tracker_core.formatting import (
+    age,
+    column_counts,
+    count,
+    display_name,
+    duration,
+    instant,
+    is_stale,
+    money,
+)
+from tracker_core.incidents import INCIDENT_STATUSES, IncidentError
+from tracker_core.service import Tracker, failure_message
+from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.insights import ClientVersion
+from tracker_core.views.overview import MemberRow, Overview
+
+T = TypeVar("T")
+
+RANGES: Final = (7, 30, 90)
+"""The windows the pages offer as links; any 1..MAX_DAYS works in the URL."""
+MAX_DAYS: Final = 366
+PAGE_SIZE: Final = 100
+"""Members per page of the overview's table: a 2,000-member team stays a light page."""
+CSRF_COOKIE: Final = "tracker_csrf"
+CSRF_FIELD: Final = "csrf"
+
+PAGE_CSP: Final = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""Stricter than nothing, looser than the API's ``default-src 'none'`` only where a page needs
+it: its own stylesheet, its own script, its own fetches and forms."""
+
+SORTS: Final[Mapping[str, tuple[str, Callable[[MemberRow], Any], bool]]] = {
+    "spend": ("Spend", lambda row: row.spend_cents, True),
+    "requests": ("Requests", lambda row: row.requests, True),
+    "tokens": ("Tokens", lambda row: row.tokens, True),
+    "name": ("Name", lambda row: (row.name or row.email).casefold(), False),
+    "last_active": ("Last active", lambda row: row.last_active or date.min, True),
+    "incidents": ("Incidents", lambda row: row.open_incidents, True),
+}
+"""Sort key -> (column title, key function, biggest first by default)."""
+
+STATUS_FILTERS: Final = ("all", "active", *INCIDENT_STATUSES)
+
+
+class PageError(Exception):
+    """Bad input or a missing thing: shown as a page with ``status`` and one line."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# --- figures for charts (pure; figures in words come from tracker_core.formatting) ----------
+
+
+def every_nth_label(days: int) -> int:
+    """One x label every N days so a window's labels never overlap (at most 6 shown)."""
+    return max(1, math.ceil(days / 6))
+
+
+def day_label(day: date) -> str:
+    return day.strftime("%b %d").replace(" 0", " ")
+
+
+# --- query parsing -----------------------------------------------------------------------
+
+
+def parse_days(query: Mapping[str, str]) -> int:
+    raw = query.get("days", "").strip()
+    if not raw:
+        return DEFAULT_DAYS
+    days = int(raw) if raw.isdigit() else 0
+    if not 1 <= days <= MAX_DAYS:
+        raise PageError(f"days must be a whole number between 1 and {MAX_DAYS}, got {raw!r}")
+    return days
+
+
+def parse_page(query: Mapping[str, str]) -> int:
+    raw = query.get("page", "1").strip() or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise PageError(f"page must be a whole number from 1, got {raw!r}")
+    return int(raw)
+
+
+def link(path: str, **params: object) -> str:
+    """A URL on this site with the non-empty parameters, in a stable order."""
+    kept = {key: str(value) for key, value in params.items() if value not in (None, "")}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def member_link(email: str) -> str:
+    return "/members/" + quote(email, safe="@")
+
+
+# --- the overview's table ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberTable:
+    """One page of the members table, filtered and sorted as the query asked."""
+
+    rows: list[tuple[int, MemberRow]]
+    """(rank by spend, row)."""
+    tokens: list[str]
+    """The rows' tokens in words, in one unit for the column."""
+    matched: int
+    page: int
+    pages: int
+    sort: str
+    descending: bool
+
+
+def member_table(
+    members: Sequence[MemberRow], *, search: str, sort: str, order: str, page: int
+) -> MemberTable:
+    """Filter by a case-blind substring of name or email, sort, and cut one page."""
+    if sort not in SORTS:
+        raise PageError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    if order not in ("", "asc", "desc"):
+        raise PageError(f"order must be asc or desc, got {order!r}")
+    ranks = {row.email: index for index, row in enumerate(members, start=1)}
+    needle = search.strip().casefold()
+    matched = [
+        row
+        for row in members
+        if not needle or needle in row.email.casefold() or needle in row.name.casefold()
+    ]
+    _, key, biggest_first = SORTS[sort]
+    descending = biggest_first if not order else order == "desc"
+    matched.sort(key=key, reverse=descending)
+    pages = max(1, math.ceil(len(matched) / PAGE_SIZE))
+    page = min(page, pages)
+    shown = matched[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return MemberTable(
+        rows=[(ranks[row.email], row) for row in shown],
+        tokens=column_counts([row.tokens for row in shown]),
+        matched=len(matched),
+        page=page,
+        pages=pages,
+        sort=sort,
+        descending=descending,
+    )
+
+
+# --- overviews kept between views ------------------------------------------------------
+
+
+class Kept(Generic[T]):
+    """Views kept per request key with the fingerprint of the data they were computed from.
+
+    The overview sums a whole window for every member (tens of milliseconds on a team of
+    thousands) while its figures change only when a collection stores something or an
+    incident moves; pages are viewed, and refreshed each minute, far more often. A view is
+    reused while the fingerprint (two small queries) matches. Handlers run in threads: a lock
+    guards the entries, not the computing, so a slow computation blocks nobody else.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[str, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, fingerprint: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == fingerprint:
+                self._entries.move_to_end(key)
+                return kept[1]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (fingerprint, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+
+class Pages:
+    """The handlers, bound to the app's tracker, templates and assets."""
+
+    def __init__(self, tracker_key: web.AppKey[Tracker], assets: Assets) -> None:
+        self.tracker_key = tracker_key
+        self.assets = assets
+        self.kept: Kept[Overview] = Kept()
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader("tracker_core.daemon", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(
+            money=money,
+            count=count,
+            instant=instant,
+            duration=duration,
+            name=display_name,
+            member_link=member_link,
+            day=day_label,
+        )
+        self.templates.globals.update(link=link, assets=assets, ranges=RANGES)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def tracker(self, request: web.Request) -> Tracker:
+        return request.app[self.tracker_key]
+
+    def render(
+        self,
+        request: web.Request,
+        template: str,
+        *,
+        tracker: Tracker,
+        status: int = 200,
+        collected: datetime | None = None,
+        stamp: bool = True,
+        **context: Any,
+    ) -> web.Response:
+        now = tracker.clock()
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        body = self.templates.get_template(template).render(
+            now=now,
+            collected=collected,
+            collected_age=age(collected, now),
+            stale=is_stale(collected, now),
+            path=request.path,
+            csrf=token,
+            stamp=stamp,
+            **context,
+        )
+        response = web.Response(text=body, content_type="text/html", status=status)
+        self.decorate(response)
+        if request.cookies.get(CSRF_COOKIE) != token:
+            response.set_cookie(
+                CSRF_COOKIE,
+                token,
+                httponly=True,
+                samesite="Strict",
+                path="/",
+                secure=request.secure,
+            )
+        return response
+
+    @staticmethod
+    def decorate(response: web.StreamResponse) -> None:
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        response.headers["Cache-Control"] = "no-store"
+
+    async def run(
+        self, request: web.Request, work: Callable[[Tracker], web.Response]
+    ) -> web.Response:
+        """``work`` in a thread; a refused input or a failure becomes a page saying so."""
+        tracker = self.tracker(request)
+        try:
+            return await asyncio.to_thread(work, tracker)
+        except PageError as exc:
+            return self.problem(request, tracker, exc.message, exc.status)
+        except (IncidentError, LookupError) as exc:
+            return self.problem(request, tracker, failure_message(exc), 404)
+        except Exception as exc:  # the page says what failed instead of a bare 500
+            return self.problem(request, tracker, failure_message(exc, tracker.database_url), 500)
+
+    def problem(
+        self, request: web.Request, tracker: Tracker, message: str, status: int
+    ) -> web.Response:
+        return self.render(
+            request,
+            "problem.html",
+            tracker=tracker,
+            status=status,
+            message=message,
+            title="Problem",
+            stamp=False,
+        )
+
+    async def check_form(self, request: web.Request) -> Mapping[str, str]:
+        """The posted form, if it carries this browser's token; else a PageError (403)."""
+        form = await request.post()
+        given = form.get(CSRF_FIELD)
+        expected = request.cookies.get(CSRF_COOKIE)
+        if (
+            not isinstance(given, str)
+            or not expected
+            or not hmac.compare_digest(given.encode(), expected.encode())
+        ):
+            raise PageError(
+                "this form expired or was not sent from this dashboard: reload the page and "
+                "try again",
+                status=403,
+            )
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    # --- overview ------------------------------------------------------------------------
+
+    async def overview(self, request: web.Request) -> web.Response:
+        query = request.query
+
+        def work(tracker: Tracker) -> web.Response:
+            days = parse_days(query)
+            page = parse_page(query)
+            group = query.get("group", "").strip() or None
+            fingerprint = f"{tracker.data_fingerprint()}#{tracker.incidents_fingerprint()}"
+            view = self.kept.get(
+                (days, group),
+                fingerprint,
+                lambda: tracker.overview(days=days, group_id=group),
+            )
+            if group is not None and group not in {option.id for option in view.groups}:
+                raise PageError(f"no billing group with id {group!r}", status=404)
+            table = member_table(
+                view.members,
+                search=query.get("q", ""),
+                sort=query.get("sort", "spend"),
+                order=query.get("order", ""),
+                page=page,
+            )
+            return self.render(
+                request,
+                "overview.html",
+                tracker=tracker,
+                collected=view.last_collected,
+                title="Overview",
+                view=view,
+                table=table,
+                search=query.get("q", ""),
+                order=query.get("order", ""),
+                charts=overview_charts(view),
+                daily_rows=[(day_label(d.day), money(d.spend_cents)) for d in view.daily_spend],
+                spender_rows=[(s.name, money(s.spend_cents)) for s in view.top_spenders],
+                model_rows=[(m.model, money(m.spend_cents)) for m in view.model_spend],
+            )
+
+        return await self.run(request, work)
+
+    # --- insights ------------------------------------------------------------------------
+
+    async def insights(self, request: web.Request) -> web.Response:
+        query = request.query
+
+        def work(tracker: Tracker) -> web.Response:
+            days = parse_days(query)
+            view = tracker.insights(days=days)
+            every = every_nth_label(days)
+            labels = tuple(day_label(point.day) for point in view.dau)
+            adoption = tuple(
+                (series.model, tuple(float(point.count) for point in series.daily))
+                for series in view.model_adoption
+            )
+            drawn = {
+                "dau": charts.line_chart(
+                    "Daily active users",
+                    labels,
+                    (("Active users", tuple(float(point.count) for point in view.dau)),),
+                    label_every=every,
+                )
+                if view.has_analytics
+                else None,
+                "adoption": charts.line_chart(
+                    "Messages per model per day",
+                    tuple(day_label(point.day) for point in view.model_adoption[0].daily),
+                    adoption,
+                    stacked=True,
+                    label_every=every,
+                )
+                if view.model_adoption
+                else None,
+                "efficiency": charts.horizontal_bars(
+                    "Cents per request by model",
+                    tuple(m.model for m in view.model_efficiency[:10]),
+                    tuple(m.cents_per_request for m in view.model_efficiency[:10]),
+                    money=False,
+                )
+                if view.model_efficiency
+                else None,
+            }
+            return self.render(
+                request,
+                "insights.html",
+                tracker=tracker,
+                collected=tracker.last_collected(),
+                title="Insights",
+                view=view,
+                charts=drawn,
+                version_scale=version_scale(view.client_versions),
+                dau_rows=[(day_label(point.day), count(point.count)) for point in view.dau],
+                adoption_rows=[
+                    (series.model, count(sum(point.count for point in series.daily)))
+                    for series in view.model_adoption
+                ],
+                efficiency_rows=[
+                    (
+                        m.model,
+                        money(m.spend_cents),
+                        count(m.requests),
+                        f"{m.cents_per_request:.1f}¢",
+                    )
+                    for m in view.model_efficiency
+                ],
+            )
+
+        return await self.run(request, work)
+
+    # --- member --------------------------------------------------------------------------
+
+    async def member(self, request: web.Request) -> web.Response:
+        email = request.match_info["email"]
+        query = request.query
+
+        def work(tracker: Tracker) -> web.Response:
+            days = parse_days(query)
+            page = tracker.member(email, days=days)
+            detail = page.detail
+            every = every_nth_label(days)
+            labels = tuple(day_label(point.day) for point in detail.daily)
+            drawn = {
+                "spend": charts.bar_chart(
+                    "Spend per day (dollars)",
+                    labels,
+                    tuple(point.spend_cents / 100 for point in detail.daily),
+                    money=True,
+                    label_every=every,
+                ),
+                "tokens": charts.bar_chart(
+                    "Tokens per day",
+                    labels,
+                    tuple(float(point.tokens) for point in detail.daily),
+                    label_every=every,
+                ),
+            }
+            peak = max((max(row) for row in detail.activity), default=0)
+            return self.render(
+                request,
+                "member.html",
+                tracker=tracker,
+                collected=tracker.last_collected(),
+                title=detail.name or detail.email,
+                page=page,
+                detail=detail,
+                charts=drawn,
+                spend_rows=[
+                    (day_label(point.day), money(point.spend_cents)) for point in detail.daily
+                ],
+                token_rows=[
+                    (day_label(point.day), count(point.tokens), count(point.requests))
+                    for point in detail.daily
+                ],
+                heat=heat_levels(detail.activity, peak),
+                peak=peak,
+                weekdays=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+            )
+
+        return await self.run(request, work)
+
+    async def old_member_link(self, request: web.Request) -> web.Response:
+        """The original tool's ``/users/{email}``, which older alerts still link to."""
+        target = member_link(request.match_info["email"])
+        if request.query_string:
+            target += "?" + request.query_string
+        return redirect(target, status=308)
+
+    # --- incidents -----------------------------------------------------------------------
+
+    async def incidents(self, request: web.Request) -> web.Response:
+        query = request.query
+
+        def work(tracker: Tracker) -> web.Response:
+            status = query.get("status", "all").strip() or "all"
+            if status not in STATUS_FILTERS:
+                raise PageError(
+                    f"status must be one of {', '.join(STATUS_FILTERS)}, got {status!r}"
+                )
+            queue = tracker.incident_queue(status=None if status == "all" else status)
+            return self.render(
+                request,
+                "incidents.html",
+                tracker=tracker,
+                collected=tracker.last_collected(),
+                title="Incidents",
+                queue=queue,
+                shown=status,
+                statuses=STATUS_FILTERS,
+                done=done_notice(query.get("done", "")),
+            )
+
+        return await self.run(request, work)
+
+    async def incident(self, request: web.Request) -> web.StreamResponse:
+        """An alert's link to one incident: the queue, scrolled to it."""
+        incident_id = _incident_id(request)
+        tracker = self.tracker(request)
+        try:
+            await asyncio.to_thread(tracker.incident, incident_id)
+        except IncidentError as exc:
+            return self.problem(request, tracker, failure_message(exc), 404)
+        return redirect(f"/incidents#incident-{incident_id}")
+
+    async def acknowledge(self, request: web.Request) -> web.StreamResponse:
+        return await self._change(request, "acknowledge")
+
+    async def confirm_resolve(self, request: web.Request) -> web.Response:
+        incident_id = _incident_id(request)
+
+        def work(tracker: Tracker) -> web.Response:
+            detail = tracker.incident(incident_id)
+            return self.render(
+                request,
+                "resolve.html",
+                tracker=tracker,
+                collected=tracker.last_collected(),
+                title=f"Resolve incident {incident_id}",
+                incident=detail.incident,
+            )
+
+        return await self.run(request, work)
+
+    async def resolve(self, request: web.Request) -> web.StreamResponse:
+        return await self._change(request, "resolve")
+
+    async def _change(self, request: web.Request, action: str) -> web.StreamResponse:
+        incident_id = _incident_id(request)
+        tracker = self.tracker(request)
+        try:
+            await self.check_form(request)
+            change = tracker.acknowledge if action == "acknowledge" else tracker.resolve
+            await asyncio.to_thread(change, incident_id)
+        except PageError as exc:
+            return self.problem(request, tracker, exc.message, exc.status)
+        except IncidentError as exc:
+            return self.problem(request, tracker, failure_message(exc), 409)
+        done = "acknowledged" if action == "acknowledge" else "resolved"
+        return redirect(f"/incidents?done={done}-{incident_id}#incident-{incident_id}")
+
+    # --- settings ------------------------------------------------------------------------
+
+    async def settings(self, request: web.Request) -> web.Response:
+        saved = request.query.get("saved") == "1"
+
+        def work(tracker: Tracker) -> web.Response:
+            page = tracker.settings_page()
+            values = {
+                key: format_setting(key, getattr(page.detection.settings, key)) for key in SETTINGS
+            }
+            return self.settings_form(request, tracker, page, values, saved=saved)
+
+        return await self.run(request, work)
+
+    def settings_form(
+        self,
+        request: web.Request,
+        tracker: Tracker,
+        page: Any,
+        values: Mapping[str, str],
+        *,
+        saved: bool = False,
+        error: SettingError | None = None,
+        status: int = 200,
+    ) -> web.Response:
+        return self.render(
+            request,
+            "settings.html",
+            tracker=tracker,
+            collected=tracker.last_collected(),
+            title="Settings",
+            page=page,
+            specs=list(SETTINGS.values()),
+            values=values,
+            saved=saved,
+            error=error,
+            status=status,
+        )
+
+    async def save_settings(self, request: web.Request) -> web.StreamResponse:
+        tracker = self.tracker(request)
+        try:
+            form = await self.check_form(request)
+        except PageError as exc:
+            return self.problem(request, tracker, exc.message, exc.status)
+        submitted = {key: form.get(key, "").strip() for key in SETTINGS}
+
+        def work(tracker: Tracker) -> web.Response:
+            page = tracker.settings_page()
+            current = {
+                key: format_setting(key, getattr(page.detection.settings, key)) for key in SETTINGS
+            }
+            changes = {
+                key: text for key, text in submitted.items() if text and text != current[key]
+            }
+            try:
+                tracker.update_settings(changes)
+            except SettingError as exc:
+                shown = {key: submitted[key] or current[key] for key in SETTINGS}
+                return self.settings_form(request, tracker, page, shown, error=exc, status=400)
+            return redirect("/settings?saved=1")
+
+        return await self.run(request, work)
+
+
+def done_notice(raw: str) -> str:
+    """``Incident 12 acknowledged.`` after a change, from the redirect's ``done=`` parameter;
+    nothing for any other text, so a crafted link cannot put words on the page."""
+    action, _, number = raw.partition("-")
+    if action not in ("acknowledged", "resolved") or not number.isdigit():
+        return ""
+    return f"Incident {int(number)} {action}."
+
+
+def _incident_id(request: web.Request) -> int:
+    # The routes only match digits.
+    return int(request.match_info["id"])
+
+
+def redirect(location: str, status: int = 303) -> web.Response:
+    """A redirect answered, not raised: the daemon's error middleware turns every raised
+    HTTP exception into a JSON error."""
+    response = web.Response(status=status, headers={"Location": location})
+    Pages.decorate(response)
+    return response
+
+
+def version_scale(versions: Sequence[ClientVersion]) -> float:
+    """The Analytics API gives a version's share as a fraction or as a percentage: 100 when
+    the shares add up to about one (as the console reads them)."""
+    return 100.0 if sum(version.share for version in versions) <= 1.5 else 1.0
+
+
+def heat_levels(activity: Sequence[Sequence[int]], peak: int) -> list[list[int]]:
+    """Each hour's events as a level 0..4 of the busiest hour, for the heat map's colours."""
+    if peak <= 0:
+        return [[0 for _ in row] for row in activity]
+    return [[0 if n <= 0 else min(4, 1 + (4 * n - 1) // peak) for n in row] for row in activity]
+
+
+def overview_charts(view: Overview) -> dict[str, Markup | None]:
+    every = every_nth_label(view.days)
+    return {
+        "daily": charts.bar_chart(
+            "Team spend per day (dollars)",
+            tuple(day_label(point.day) for point in view.daily_spend),
+            tuple(point.spend_cents / 100 for point in view.daily_spend),
+            money=True,
+            label_every=every,
+        ),
+        "spenders": charts.horizontal_bars(
+            "Top spenders (dollars)",
+            tuple(spender.name for spender in view.top_spenders),
+            tuple(spender.spend_cents / 100 for spender in view.top_spenders),
+        )
+        if view.top_spenders
+        else None,
+        "models": charts.horizontal_bars(
+            "Spend by model (dollars)",
+            tuple(cost.model for cost in view.model_spend[:10]),
+            tuple(cost.spend_cents / 100 for cost in view.model_spend[:10]),
+        )
+        if view.model_spend
+        else None,
+    }
+
+
+PAGE_ROUTE_PREFIX: Final = "page-"
+"""Every route of the pages is named with this prefix: the daemon's JSON API (its OpenAPI
+document, its route tests) can tell its own routes from the HTML pages'."""
+
+
+def is_page_route(route: web.AbstractRoute) -> bool:
+    return (route.name or "").startswith(PAGE_ROUTE_PREFIX)
+
+
+async def keep_asset_cache(request: web.Request, response: web.StreamResponse) -> None:
+    """The hashed assets' long cache, over the daemon's "nothing is cached" (its header
+    hook runs first): a new stylesheet or script is a new name, so a year is safe."""
+    if response.status == 200 and request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = LONG_CACHE
+
+
+async def no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
+def add_pages(app: web.Application, tracker_key: web.AppKey[Tracker]) -> None:
+    """Mount the dashboard's pages and assets on ``app``, whose ``tracker_key`` holds the
+    Tracker (opened and closed by the app's own cleanup context)."""
+    assets = load_assets(extra_css=charts.chart_css())
+    pages = Pages(tracker_key, assets)
+
+    async def cached(request: web.Request) -> web.StreamResponse:
+        return assets.response(request.match_info["name"])
+
+    routes: list[tuple[str, str, Any]] = [
+        ("GET", "/", pages.overview),
+        ("GET", "/insights", pages.insights),
+        ("GET", "/members/{email}", pages.member),
+        ("GET", "/users/{email}", pages.old_member_link),
+        ("GET", "/incidents", pages.incidents),
+        ("GET", r"/incidents/{id:\d+}", pages.incident),
+        ("POST", r"/incidents/{id:\d+}/acknowledge", pages.acknowledge),
+        ("GET", r"/incidents/{id:\d+}/resolve", pages.confirm_resolve),
+        ("POST", r"/incidents/{id:\d+}/resolve", pages.resolve),
+        ("GET", "/settings", pages.settings),
+        ("POST", "/settings", pages.save_settings),
+        ("GET", "/static/{name}", cached),
+        # Browsers ask for it on every site; a 404 there would be a console error on each page.
+        ("GET", "/favicon.ico", no_icon),
+    ]
+    for number, (method, path, handler) in enumerate(routes):
+        app.router.add_route(method, path, handler, name=f"{PAGE_ROUTE_PREFIX}r{number}")
+    app.on_response_prepare.append(keep_asset_cache)
