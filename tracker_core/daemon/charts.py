@@ -23,7 +23,7 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from tracker_core.formatting import count_axis, money_axis
+from tracker_core.formatting import count_axis, money_axis, money_short
 
 # pygal appends a finder for its map plugins (pygal.maps.*, unused here) to sys.meta_path. It
 # predates find_spec, so every later import that reaches it raises an ImportWarning, in any
@@ -140,7 +140,11 @@ def horizontal_bars(
             truncate_label=16,
         )
     )
-    chart.y_labels = axis(max(values, default=0), money=money, most=3)
+    ticks = axis(max(values, default=0), money=money, most=3)
+    if money:
+        # The names take most of the width: short amounts ("$1.5k") keep the ticks apart.
+        ticks = [{**tick, "label": money_short(tick["value"] * 100)} for tick in ticks]
+    chart.y_labels = ticks
     # pygal draws the first label at the bottom: reverse so the largest is on top.
     chart.x_labels = list(reversed(names))
     chart.add(label, list(reversed(values)))
