@@ -31,6 +31,8 @@ from tracker_core.detection.settings import (
     parse_setting,
 )
 from tracker_core.errors import TrackerError
+from tracker_core.groups import edits as group_edits
+from tracker_core.groups.edits import EditResult
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.jobs.collect import collect_once
 from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
@@ -43,6 +45,8 @@ from tracker_core.storage import (
     set_detection_setting,
     tables,
 )
+from tracker_core.storage.groups import StoredEdit, groups_version
+from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
 from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
@@ -254,16 +258,18 @@ class Tracker:
     def data_fingerprint(self) -> str:
         """A text that changes whenever the collected figures may have: every stored usage
         event counts the events' data version up, and members, spend and groups change only
-        inside a collection run, whose start and end move the newest run. A face may keep a
+        inside a collection run, whose start and end move the newest run; a local group edit
+        counts the groups' data version up. A face may keep a
         figure it computed until this changes (the daemon keeps its JSON answers so)."""
         runs = tables.collection_runs
         with self.engine.connect() as conn:
             events = repo.data_version(conn, repo.USAGE_EVENTS_VERSION)
+            groups = groups_version(conn)
             newest = conn.execute(
                 select(runs.c.id, runs.c.finished_at).order_by(runs.c.id.desc()).limit(1)
             ).one_or_none()
         run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
-        return f"{self._today()}:{events}:{run}"
+        return f"{self._today()}:{events}:{run}:groups={groups}"
 
     def incidents_fingerprint(self) -> str:
         """A text that changes whenever an incident is opened, escalated, updated,
@@ -342,6 +348,39 @@ class Tracker:
             current, problems = load_settings(conn)
             groups = billing_groups(conn).groups
         return SettingsPage(SettingsView(current, problems), groups)
+
+    # --- billing groups (local edits: tracker_core.groups) -------------------------------
+
+    def group_filter(self, given: str) -> str:
+        """A face's ``group`` filter (id, exact name, ``parent:NAME``, ``unassigned``) as
+        the views take it; :class:`GroupInputError` names an unknown one."""
+        with self.engine.connect() as conn:
+            return group_edits.resolve_filter(conn, given)
+
+    def group_history(self) -> list[StoredEdit]:
+        """Every local group edit, oldest first, with who made it and what it replaced."""
+        with self.engine.connect() as conn:
+            return stored_edits(conn)
+
+    def rename_group(self, given: str, name: str, *, actor: str) -> EditResult:
+        with begin_write(self.engine) as conn:
+            return group_edits.rename(conn, given, name, actor=actor, at=self.clock())
+
+    def create_group(self, name: str, *, actor: str) -> tuple[str, EditResult]:
+        with begin_write(self.engine) as conn:
+            return group_edits.create(conn, name, actor=actor, at=self.clock())
+
+    def delete_group(self, given: str, *, actor: str) -> EditResult:
+        with begin_write(self.engine) as conn:
+            return group_edits.delete(conn, given, actor=actor, at=self.clock())
+
+    def assign_members(self, emails: Iterable[str], target: str, *, actor: str) -> EditResult:
+        with begin_write(self.engine) as conn:
+            return group_edits.assign(conn, emails, target, actor=actor, at=self.clock())
+
+    def undo_group_edit(self, *, actor: str) -> EditResult:
+        with begin_write(self.engine) as conn:
+            return group_edits.undo(conn, actor=actor, at=self.clock())
 
     # --- writes --------------------------------------------------------------------------
 

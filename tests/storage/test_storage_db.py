@@ -29,7 +29,7 @@ from tracker_core.storage import (
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
-LATEST_REVISION = "0008"
+LATEST_REVISION = "0009"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {
@@ -40,6 +40,10 @@ EXPECTED_TABLES = {
     "usage_events",
     "billing_groups",
     "group_members",
+    "local_groups",
+    "group_renames",
+    "group_assignments",
+    "group_edits",
     "analytics_values",
     "detection_settings",
     "collection_runs",

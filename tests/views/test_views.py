@@ -41,7 +41,7 @@ from tracker_core.storage import (
     upsert_members,
 )
 from tracker_core.storage import tables as t
-from tracker_core.views.groups import GroupOption, GroupRoster, billing_groups
+from tracker_core.views.groups import GroupOption, billing_groups
 from tracker_core.views.insights import (
     ClientVersion,
     DailyCount,
@@ -642,10 +642,10 @@ def test_billing_groups_lists_every_group_with_unassigned_last(seeded: Engine) -
     with seeded.connect() as conn:
         groups = billing_groups(conn).groups
 
-    assert groups == [
-        GroupRoster(GroupOption(APPS, "Apps", 1), [BEN]),
-        GroupRoster(GroupOption(PLATFORM, "Platform", 2), [ANA, CARA]),
-        GroupRoster(GroupOption(UNASSIGNED, "Unassigned", 1), [DAN]),
+    assert [(roster.group, roster.emails) for roster in groups] == [
+        (GroupOption(APPS, "Apps", 1), [BEN]),
+        (GroupOption(PLATFORM, "Platform", 2), [ANA, CARA]),
+        (GroupOption(UNASSIGNED, "Unassigned", 1), [DAN]),
     ]
 
 
@@ -759,10 +759,43 @@ def test_insights_member_and_groups_json(seeded: Engine) -> None:
     ]
     assert ana["activity"][5][0] == 1 and len(ana["activity"]) == 7
 
+    def listed(email: str, name: str) -> dict[str, object]:
+        return {"email": email, "name": name, "assigned_here": False, "not_in_cursor": False}
+
+    ana_, ben_, cara_, dan_ = (
+        listed(ANA, "Ana Silva"),
+        listed(BEN, "Ben Ito"),
+        listed(CARA, "Cara Diaz"),
+        listed(DAN, "Dan Roe"),
+    )
+    # No spend report is stored, so no group has a cycle's spend yet.
     assert groups == {
         "groups": [
-            {"id": APPS, "name": "Apps", "member_count": 1, "members": [BEN]},
-            {"id": PLATFORM, "name": "Platform", "member_count": 2, "members": [ANA, CARA]},
-            {"id": UNASSIGNED, "name": "Unassigned", "member_count": 1, "members": [DAN]},
-        ]
+            {
+                "id": APPS,
+                "name": "Apps",
+                "source": "cursor",
+                "member_count": 1,
+                "members": [ben_],
+                "spend_cycle": 0.0,
+            },
+            {
+                "id": PLATFORM,
+                "name": "Platform",
+                "source": "cursor",
+                "member_count": 2,
+                "members": [ana_, cara_],
+                "spend_cycle": 0.0,
+            },
+            {
+                "id": UNASSIGNED,
+                "name": "Unassigned",
+                "source": "cursor",
+                "member_count": 1,
+                "members": [dan_],
+                "spend_cycle": 0.0,
+            },
+        ],
+        # Dan is on the team in Cursor's reserved group only: in no group of the team's.
+        "unassigned": [dan_],
     }

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import SQLITE_PRAGMAS
 from tracker_core.storage.failures import database_error, is_damage
+from tracker_core.storage.groups import GROUPS_VERSION
 from tracker_core.storage.repo import USAGE_EVENTS_VERSION, data_version, dialect_insert
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def events_fingerprint(conn: Connection) -> str:
     Counting the events would say the same at the price of a scan of the largest table, on
     every start and refresh of the console.
     """
-    return f"events=v{data_version(conn, USAGE_EVENTS_VERSION)}"
+    groups = data_version(conn, GROUPS_VERSION)  # the views show each member's group
+    return f"events=v{data_version(conn, USAGE_EVENTS_VERSION)}:groups=v{groups}"
 
 
 def recall(conn: Connection, key: str, fingerprint: str) -> str | None:

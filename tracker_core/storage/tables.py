@@ -213,6 +213,62 @@ class GroupMemberRow(Base):
     __table_args__ = (Index("ix_group_members_email", "email"),)
 
 
+class LocalGroupRow(Base):
+    """A billing group someone created here; Cursor never hears of it, so no sync touches it."""
+
+    __tablename__ = "local_groups"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GroupRenameRow(Base):
+    """The local name of one of Cursor's groups: kept apart so a groups sync cannot undo it."""
+
+    __tablename__ = "group_renames"
+
+    group_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    renamed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GroupAssignmentRow(Base):
+    """A member placed in a group here; it wins over every membership Cursor reports.
+
+    ``group_id`` None places the member in no group. No foreign key: the group may be one of
+    Cursor's (replaced on every sync) or a local one.
+    """
+
+    __tablename__ = "group_assignments"
+
+    email: Mapped[str] = mapped_column(String, primary_key=True)
+    group_id: Mapped[str | None] = mapped_column(String)
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GroupEditRow(Base):
+    """One local change to the groups, with what it replaced, so it can be listed and undone.
+
+    Edits made by one command share a ``batch`` (an import is one step to undo); ``before`` and
+    ``after`` are JSON objects describing the state of ``subject`` on either side.
+    """
+
+    __tablename__ = "group_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    subject: Mapped[str] = mapped_column(String)
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_group_edits_batch", "batch"),)
+
+
 class AnalyticsValueRow(Base):
     """One number of an Analytics API endpoint in long form (see ``domain.AnalyticsValue``)."""
 
@@ -496,6 +552,10 @@ member_spend = _table(MemberSpendRow)
 usage_events = _table(UsageEventRow)
 billing_groups = _table(BillingGroupRow)
 group_members = _table(GroupMemberRow)
+local_groups = _table(LocalGroupRow)
+group_renames = _table(GroupRenameRow)
+group_assignments = _table(GroupAssignmentRow)
+group_edits = _table(GroupEditRow)
 analytics_values = _table(AnalyticsValueRow)
 detection_settings = _table(DetectionSetting)
 collection_runs = _table(CollectionRun)

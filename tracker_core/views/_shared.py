@@ -10,15 +10,24 @@ differently on two faces. The whole team's result is remembered in the view cach
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from tracker_core.cycle import as_day
 from tracker_core.storage import cache, rollups
 from tracker_core.storage import tables as t
+from tracker_core.storage.groups import (
+    PARENT_PREFIX,
+    PARENT_SEPARATOR,
+    UNASSIGNED_FILTER,
+    effective_groups,
+    effective_members,
+    group_filter,
+)
 
 DEFAULT_DAYS = 30
 """The window every face opens with (the console's overview, the daemon's pages)."""
@@ -62,21 +71,13 @@ def each_day(start: date, days: int) -> list[date]:
 # --- groups ----------------------------------------------------------------------------------
 
 
-def _current_members(group_id: str) -> Select[tuple[str]]:
-    """The emails of a group's current members, as a subquery the event queries filter on.
-
-    A subquery rather than a bound list keeps the statement small for a group of any size
-    and lets the database do the matching while it scans the window.
-    """
-    gm = t.group_members
-    return select(gm.c.email).where(gm.c.group_id == group_id, gm.c.left_at.is_(None))
-
-
 def group_scope(email: ColumnElement[str], group_id: str | None) -> list[ColumnElement[bool]]:
-    """The filter on ``email`` that keeps a group's current members (none for the team)."""
-    if group_id is None:
-        return []
-    return [email.in_(_current_members(group_id))]
+    """The filter on ``email`` that keeps a group filter's current members (none for the team).
+
+    ``group_id`` is a group's id, ``parent:NAME`` or ``unassigned``; the effective groups
+    (Cursor's with the local changes over them) decide, as on every face.
+    """
+    return group_filter(email, group_id)
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,27 @@ class StoredGroup:
     id: str
     name: str
     is_unassigned: bool
+    source: str = "cursor"
+    """``cursor`` for Cursor's groups (perhaps renamed here), ``local`` for one created here."""
+
+
+class _Outside:
+    """Every email except some: the scope of ``unassigned``, which no finite list names."""
+
+    def __init__(self, excluded: set[str]) -> None:
+        self._excluded = excluded
+
+    def __contains__(self, email: object) -> bool:
+        return email not in self._excluded
 
 
 @dataclass(frozen=True)
 class Memberships:
-    """Billing groups and current memberships, read once and shared by every figure."""
+    """Billing groups and current memberships, read once and shared by every figure.
+
+    These are the effective groups (``storage.groups``): a local rename, creation or
+    assignment is already applied.
+    """
 
     groups: list[StoredGroup]
     """Every group, by name, the reserved Unassigned group last: where members land by
@@ -99,21 +116,37 @@ class Memberships:
     first_group: dict[str, str]
     """Email -> name of the first (by name) non-unassigned group the member is in now."""
 
+    def scope(self, spec: str | None) -> Container[str] | None:
+        """The emails a group filter keeps (see :func:`group_scope`); None for the team."""
+        if spec is None:
+            return None
+        if spec == UNASSIGNED_FILTER:
+            return _Outside(set(self.first_group))
+        if spec.startswith(PARENT_PREFIX):
+            parent = spec.removeprefix(PARENT_PREFIX)
+            return {
+                email
+                for group in self.groups
+                if group.name == parent or group.name.startswith(parent + PARENT_SEPARATOR)
+                for email in self.emails.get(group.id, [])
+            }
+        return set(self.emails.get(spec, []))
+
 
 def memberships(conn: Connection) -> Memberships:
-    bg, gm = t.billing_groups, t.group_members
+    listed = effective_groups().subquery()
     by_name = [
-        StoredGroup(str(gid), str(name), bool(unassigned))
-        for gid, name, unassigned in conn.execute(
-            select(bg.c.id, bg.c.name, bg.c.is_unassigned).order_by(bg.c.name, bg.c.id)
+        StoredGroup(str(gid), str(name), bool(unassigned), str(source))
+        for gid, name, unassigned, source in conn.execute(
+            select(listed).order_by(listed.c.name, listed.c.id)
         )
     ]
     emails: dict[str, list[str]] = {group.id: [] for group in by_name}
-    rows = conn.execute(
-        select(gm.c.group_id, gm.c.email).where(gm.c.left_at.is_(None)).order_by(gm.c.email)
-    ).all()
-    for gid, email in rows:
-        emails.setdefault(str(gid), []).append(str(email))
+    placed = effective_members().subquery()
+    rows = conn.execute(select(placed).order_by(placed.c.email)).all()
+    for email, gid in rows:
+        if str(gid) in emails:  # an assignment to a group deleted since places nobody
+            emails[str(gid)].append(str(email))
     first_group: dict[str, str] = {}
     # Groups are visited by name, so the first one seen for a member is their first by name.
     for group in by_name:
@@ -366,7 +399,7 @@ class Person:
     is_removed: bool
 
 
-def people(conn: Connection, scope: set[str] | None) -> dict[str, Person]:
+def people(conn: Connection, scope: Container[str] | None) -> dict[str, Person]:
     """The members listing (within ``scope`` when given), by email."""
     m = t.members
     # Fetched whole (``all``): row by row, SQLAlchemy's per-row overhead would cost more than

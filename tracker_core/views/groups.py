@@ -1,13 +1,18 @@
-"""The billing groups as the settings screen lists them and the overview's filter offers them."""
+"""The billing groups as `groups list`, the settings screen and ``/api/groups`` show them.
+
+Every figure here comes from the effective groups (``storage.groups``): Cursor's snapshot with
+the local renames, creations and assignments applied.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
-from tracker_core.views._shared import Memberships, memberships
+from tracker_core.storage import tables as t
+from tracker_core.views._shared import Memberships, dollars, memberships
 
 
 @dataclass(frozen=True)
@@ -24,25 +29,78 @@ class GroupOption:
 
 
 @dataclass(frozen=True)
+class GroupMember:
+    """A member as a group lists them.
+
+    ``assigned_here``: placed by a local edit, which no collection undoes. ``not_in_cursor``:
+    such a member whom Cursor no longer lists in any group (removed from the team, most
+    likely); the assignment is kept, and flagged so someone can decide.
+    """
+
+    email: str
+    name: str
+    assigned_here: bool = False
+    not_in_cursor: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "name": self.name,
+            "assigned_here": self.assigned_here,
+            "not_in_cursor": self.not_in_cursor,
+        }
+
+
+@dataclass(frozen=True)
 class GroupRoster:
     """One billing group and its current members."""
 
     group: GroupOption
-    emails: list[str]
-    """Current members' emails, sorted."""
+    members: list[GroupMember]
+    """Current members, by email."""
+    source: str = "cursor"
+    """``cursor`` (perhaps renamed here) or ``local`` (created here)."""
+    spend_cycle_cents: float = 0.0
+    """The members' spend in the current billing cycle, as Cursor last reported it."""
+
+    @property
+    def emails(self) -> list[str]:
+        return [member.email for member in self.members]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.group.to_json(), "members": list(self.emails)}
+        return {
+            "id": self.group.id,
+            "name": self.group.name,
+            "source": self.source,
+            "members": [member.to_json() for member in self.members],
+            "member_count": self.group.members,
+            "spend_cycle": dollars(self.spend_cycle_cents),
+        }
 
 
 @dataclass(frozen=True)
 class BillingGroups:
-    """Every billing group, by name, the reserved Unassigned group last."""
+    """Every billing group, by name, the reserved Unassigned group last, and who is in none."""
 
     groups: list[GroupRoster]
+    unassigned: list[GroupMember] = field(default_factory=list)
+    """Members on the team in no group (Cursor's reserved Unassigned group counts as none)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"groups": [roster.to_json() for roster in self.groups]}
+        return {
+            "groups": [roster.to_json() for roster in self.groups],
+            "unassigned": [member.to_json() for member in self.unassigned],
+        }
+
+    def find(self, given: str) -> GroupRoster | None:
+        """The group whose id, else whose exact name, is ``given``."""
+        for roster in self.groups:
+            if roster.group.id == given:
+                return roster
+        for roster in self.groups:
+            if roster.group.name == given:
+                return roster
+        return None
 
 
 def options(held: Memberships) -> list[GroupOption]:
@@ -53,13 +111,64 @@ def options(held: Memberships) -> list[GroupOption]:
     ]
 
 
+def _names(conn: Connection) -> dict[str, str]:
+    """Email -> display name: the members listing first, else what a group listing said."""
+    gm, m = t.group_members, t.members
+    names = {
+        str(email): str(name or "") for email, name in conn.execute(select(gm.c.email, gm.c.name))
+    }
+    names.update(
+        (str(email), str(name)) for email, name in conn.execute(select(m.c.email, m.c.name)) if name
+    )
+    return names
+
+
+def _cycle_spend(conn: Connection) -> dict[str, float]:
+    """Email -> spend in the newest billing cycle ``/teams/spend`` reported."""
+    ms = t.member_spend
+    newest = select(func.max(ms.c.cycle_start)).scalar_subquery()
+    return {
+        str(email): float(cents or 0.0)
+        for email, cents in conn.execute(
+            select(ms.c.email, ms.c.spend_cents).where(ms.c.cycle_start == newest)
+        )
+    }
+
+
 def billing_groups(conn: Connection) -> BillingGroups:
-    """Every billing group with its current members (for the settings screen).
+    """Every billing group with its current members (for the settings screen and the API).
 
     The Unassigned group comes last, since it is where members land by default rather than
     a group someone chose.
     """
     held = memberships(conn)
-    return BillingGroups(
-        [GroupRoster(option, list(held.emails.get(option.id, []))) for option in options(held)]
-    )
+    names = _names(conn)
+    spend = _cycle_spend(conn)
+    ga, gm, m = t.group_assignments, t.group_members, t.members
+    assigned = {str(email) for email in conn.execute(select(ga.c.email)).scalars()}
+    in_cursor = {
+        str(email)
+        for email in conn.execute(
+            select(gm.c.email).where(gm.c.left_at.is_(None)).distinct()
+        ).scalars()
+    }
+
+    def member(email: str) -> GroupMember:
+        here = email in assigned
+        return GroupMember(email, names.get(email, ""), here, here and email not in in_cursor)
+
+    sources = {group.id: group.source for group in held.groups}
+    rosters = []
+    for option in options(held):
+        emails = held.emails.get(option.id, [])
+        rosters.append(
+            GroupRoster(
+                option,
+                [member(email) for email in emails],
+                sources[option.id],
+                sum(spend.get(email, 0.0) for email in emails),
+            )
+        )
+    on_team = conn.execute(select(m.c.email).where(m.c.removed_at.is_(None))).scalars()
+    nowhere = sorted({str(email) for email in on_team} - held.first_group.keys())
+    return BillingGroups(rosters, [member(email) for email in nowhere])

@@ -250,9 +250,7 @@ def _overview(
 ) -> Overview:
     """The overview around the event figures: members, groups and incidents read fresh."""
     held = memberships(conn)
-    scope: set[str] | None = None
-    if group_id is not None:
-        scope = set(held.emails.get(group_id, []))
+    scope = held.scope(group_id)
     listed = people(conn, scope)
 
     incidents = _open_incidents(conn)

@@ -123,7 +123,7 @@ def team_stats(
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
-    scope = None if group_id is None else set(memberships(conn).emails.get(group_id, []))
+    scope = memberships(conn).scope(group_id)
     listed = people(conn, scope)
     users = []
     for email in in_scope(listed, usage):

@@ -1,0 +1,176 @@
+"""Local group edits against the simulator, on SQLite and PostgreSQL: collections keep them.
+
+The organisation is the simulator's (collected through the real collector); the edits go
+through the tracker's seam as every face's do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from tracker_core.collector import SilentProgress
+from tracker_core.groups import GroupInputError
+from tracker_core.jobs.collect import simulator_settings
+from tracker_core.service import Tracker
+from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.simulator.scenario import Scenario
+from tracker_core.storage import open_database
+from tracker_core.views.groups import BillingGroups
+
+KEY = "test-admin-key-0123456789"
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return generate_scenario(users=12, days=10, seed=5, now=NOW)
+
+
+@pytest.fixture
+def tracker(scenario: Scenario, db_url: str) -> Iterator[tuple[Tracker, Scenario]]:
+    """A tracker on a fresh database, the simulator serving a copy of the organisation."""
+    served = copy.copy(scenario)
+    with running_simulator(served, api_key=KEY, rate_limits=False) as api:
+        settings = simulator_settings(api, KEY, db_url, backfill_days=3, events_window_days=3)
+        engine = open_database(db_url)
+        tracker = Tracker(settings, engine)
+        try:
+            collect(tracker)
+            yield tracker, served
+        finally:
+            engine.dispose()
+
+
+def collect(tracker: Tracker) -> None:
+    summary = asyncio.run(tracker.collect(SilentProgress()))
+    assert summary.ok, [result.error for result in summary.failed]
+
+
+def placed(groups: BillingGroups) -> dict[str, str]:
+    """Email -> the name of the group that lists them."""
+    return {email: roster.group.name for roster in groups.groups for email in roster.emails}
+
+
+def cursor_groups(tracker: Tracker) -> list[Any]:
+    return [
+        r for r in tracker.groups().groups if r.source == "cursor" and r.group.name != "Unassigned"
+    ]
+
+
+def test_local_edits_survive_the_next_collection(tracker: tuple[Tracker, Scenario]) -> None:
+    tr, _ = tracker
+    first, second = cursor_groups(tr)[:2]
+    mover = first.emails[0]
+
+    tr.rename_group(first.group.id, "Org > Renamed", actor="ana")
+    new_id, _ = tr.create_group("Org>  Tools ", actor="ana")
+    tr.assign_members([mover.upper()], "Org > Tools", actor="ana")
+    tr.assign_members([second.emails[0]], first.group.id, actor="ben")
+    edited = tr.groups()
+
+    collect(tr)
+    after = tr.groups()
+
+    assert after.to_json() == edited.to_json()
+    names = {roster.group.id: roster.group.name for roster in after.groups}
+    assert names[first.group.id] == "Org > Renamed"
+    assert names[new_id] == "Org > Tools"
+    assert placed(after)[mover] == "Org > Tools"
+    assert placed(after)[second.emails[0]] == "Org > Renamed"
+    # Each member is listed once: the local assignment replaced Cursor's place.
+    everyone = [email for roster in after.groups for email in roster.emails]
+    assert len(everyone) == len(set(everyone))
+    history = tr.group_history()
+    assert [(e.kind, e.actor) for e in history] == [
+        ("rename", "ana"),
+        ("create", "ana"),
+        ("assign", "ana"),
+        ("assign", "ben"),
+    ]
+
+
+def test_undo_restores_each_previous_state(tracker: tuple[Tracker, Scenario]) -> None:
+    tr, _ = tracker
+    group = cursor_groups(tr)[0]
+    states = [tr.groups().to_json()]
+    tr.rename_group(group.group.id, "Renamed", actor="a")
+    states.append(tr.groups().to_json())
+    tr.create_group("Fresh", actor="a")
+    states.append(tr.groups().to_json())
+    tr.assign_members(group.emails[:2], "Fresh", actor="a")
+    states.append(tr.groups().to_json())
+    tr.assign_members(group.emails[:1], "unassigned", actor="a")
+    states.append(tr.groups().to_json())
+
+    for expected in reversed(states[:-1]):
+        tr.undo_group_edit(actor="a")
+        assert tr.groups().to_json() == expected
+    with pytest.raises(GroupInputError, match="nothing to undo"):
+        tr.undo_group_edit(actor="a")
+    assert all(edit.undone for edit in tr.group_history())
+
+
+def test_an_assigned_member_cursor_drops_is_kept_and_flagged(
+    tracker: tuple[Tracker, Scenario],
+) -> None:
+    tr, served = tracker
+    group = cursor_groups(tr)[0]
+    email = group.emails[0]
+    _, _ = tr.create_group("Keepers", actor="a")
+    tr.assign_members([email], "Keepers", actor="a")
+
+    report = copy.deepcopy(served.groups_report(date(NOW.year, NOW.month, 1)))
+    for listed in [*report["groups"], report["unassignedGroup"]]:
+        listed["currentMembers"] = [m for m in listed["currentMembers"] if m["email"] != email]
+        listed["memberCount"] = len(listed["currentMembers"])
+    served.groups = report
+    collect(tr)
+
+    keepers = tr.groups().find("Keepers")
+    assert keepers is not None
+    assert [(m.email, m.assigned_here, m.not_in_cursor) for m in keepers.members] == [
+        (email, True, True)
+    ]
+    others = [m for r in tr.groups().groups if r.group.name != "Keepers" for m in r.members]
+    assert not any(m.not_in_cursor for m in others)
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (lambda tr, g: tr.rename_group("no-such", "X", actor="a"), "no billing group 'no-such'"),
+        (lambda tr, g: tr.rename_group(g.group.id, " > ", actor="a"), "empty"),
+        (lambda tr, g: tr.rename_group(g.group.id, "unassigned", actor="a"), "reserved"),
+        (lambda tr, g: tr.create_group(g.group.name, actor="a"), "already named"),
+        (lambda tr, g: tr.delete_group(g.group.id, actor="a"), "one of Cursor's groups"),
+        (lambda tr, g: tr.assign_members(["nobody@x.test"], g.group.id, actor="a"), "no member"),
+    ],
+)
+def test_bad_edits_are_refused_and_change_nothing(
+    tracker: tuple[Tracker, Scenario], action: Any, message: str
+) -> None:
+    tr, _ = tracker
+    group = cursor_groups(tr)[0]
+    before = tr.groups().to_json()
+    with pytest.raises(GroupInputError, match=message):
+        action(tr, group)
+    assert tr.groups().to_json() == before
+    assert tr.group_history() == []
+
+
+def test_a_created_group_is_deleted_only_when_empty(tracker: tuple[Tracker, Scenario]) -> None:
+    tr, _ = tracker
+    email = cursor_groups(tr)[0].emails[0]
+    tr.create_group("Temp", actor="a")
+    tr.assign_members([email], "Temp", actor="a")
+    with pytest.raises(GroupInputError, match="has 1 member"):
+        tr.delete_group("Temp", actor="a")
+    tr.undo_group_edit(actor="a")
+    tr.delete_group("Temp", actor="a")
+    assert tr.groups().find("Temp") is None
