@@ -174,3 +174,30 @@ def test_a_created_group_is_deleted_only_when_empty(tracker: tuple[Tracker, Scen
     tr.undo_group_edit(actor="a")
     tr.delete_group("Temp", actor="a")
     assert tr.groups().find("Temp") is None
+
+
+def test_group_filters_add_up_to_the_team_after_edits(tracker: tuple[Tracker, Scenario]) -> None:
+    tr, _ = tracker
+    first, second = cursor_groups(tr)[:2]
+    tr.create_group("Ops > Night", actor="a")
+    tr.assign_members(first.emails[:1], "Ops > Night", actor="a")
+    tr.assign_members(second.emails[:1], "unassigned", actor="a")
+    team = tr.stats(days=3).total_spend_cents
+    groups = [r for r in tr.groups().groups if r.group.name != "Unassigned"]
+
+    def spend(spec: str) -> float:
+        return tr.stats(days=3, group_id=tr.group_filter(spec)).total_spend_cents
+
+    by_group = sum(spend(r.group.id) for r in groups)
+    assert by_group + spend("unassigned") == pytest.approx(team)
+    parents = {r.group.name.split(" > ")[0] for r in groups}
+    assert sum(spend(f"parent:{p}") for p in parents) + spend("unassigned") == pytest.approx(team)
+    # A parent takes exactly its teams; the moved member's spend followed them.
+    night = [r for r in groups if r.group.name.startswith("Ops")]
+    assert spend("parent:Ops") == pytest.approx(sum(spend(r.group.id) for r in night))
+    stats = tr.stats(days=3, group_id=tr.group_filter("Ops > Night"))
+    assert {u.email for u in stats.users} <= set(first.emails[:1])
+    unassigned = tr.stats(days=3, group_id="unassigned")
+    assert second.emails[0] in {u.email for u in unassigned.users}
+    with pytest.raises(GroupInputError, match="no billing group under 'Nowhere'"):
+        tr.group_filter("parent:Nowhere")

@@ -38,6 +38,7 @@ from tracker_core.collector import CollectionSummary, Progress, SilentProgress
 from tracker_core.config import LoadedSettings, load_settings
 from tracker_core.errors import ConfigError, TrackerError
 from tracker_core.formatting import duration
+from tracker_core.groups import GroupInputError
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.redact import redact
 from tracker_core.service import Tracker, open_tracker
@@ -196,7 +197,8 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
     with open_tracker(loaded.settings) as tracker:
-        stats = tracker.stats(days=args.days)
+        group = None if args.group is None else tracker.group_filter(args.group)
+        stats = tracker.stats(days=args.days, group_id=group)
     if args.json:
         print(json.dumps(stats.to_json()))
     else:
@@ -463,6 +465,43 @@ def _plain_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _add_groups_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    from tracker_core.cli.groups import cmd_groups
+
+    groups = commands.add_parser(
+        "groups",
+        parents=[common],
+        help="list and edit the billing groups (local changes a collection keeps)",
+        description="Billing groups are Cursor's, with local renames, creations and "
+        "assignments laid over them: a collection never undoes them, every change is logged "
+        "and 'groups undo' reverts the last one. GROUP is a group's id or exact name; names "
+        "follow 'Parent > Team'. A refused change exits 2 and changes nothing.",
+    )
+    actions = groups.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", parents=[common], help="every group and its members")
+    listing.add_argument("--json", action="store_true", help="print the groups as JSON")
+    rename = actions.add_parser("rename", parents=[common], help="give a group a new name")
+    rename.add_argument("group", metavar="GROUP")
+    rename.add_argument("name", metavar="NAME")
+    create = actions.add_parser("create", parents=[common], help="create an empty group")
+    create.add_argument("name", metavar="NAME")
+    remove = actions.add_parser(
+        "delete", parents=[common], help="delete an empty group created here"
+    )
+    remove.add_argument("group", metavar="GROUP")
+    assign = actions.add_parser(
+        "assign", parents=[common], help="move members to a group (or to 'unassigned')"
+    )
+    assign.add_argument("emails", metavar="EMAIL", nargs="+")
+    assign.add_argument("--to", required=True, metavar="GROUP", help="GROUP or unassigned")
+    history = actions.add_parser("history", parents=[common], help="every change, oldest first")
+    history.add_argument("--json", action="store_true", help="print the changes as JSON")
+    actions.add_parser("undo", parents=[common], help="revert the last change not undone")
+    for edit in (rename, create, remove, assign):
+        edit.add_argument("--json", action="store_true", help="print the result as JSON")
+    groups.set_defaults(handler=cmd_groups)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Every subcommand accepts --config too, so both `cursor-tracker --config F collect` and
     # `cursor-tracker collect --config F` work. The subcommands' copy has no default: argparse
@@ -528,6 +567,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument(
         "--top", type=_count, default=15, help="members shown in the table (default 15)"
+    )
+    stats.add_argument(
+        "--group",
+        metavar="GROUP",
+        help="only members of one billing group: its id or exact name, parent:NAME (every "
+        "group NAME or 'NAME > ...') or unassigned (members in no group)",
     )
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=cmd_stats)
@@ -619,6 +664,8 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("value", metavar="VALUE", help="the new value, e.g. 500 or 2.5")
     settings.set_defaults(handler=cmd_settings)
 
+    _add_groups_parser(commands, common)
+
     simulator = commands.add_parser(
         "simulator",
         parents=[common],
@@ -708,7 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets = loaded.settings.secret_values()
         code: int = args.handler(args, loaded)
         return code
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, GroupInputError) as exc:
         say_error(redact(str(exc), secrets))
         return EXIT_USAGE
     except TrackerError as exc:

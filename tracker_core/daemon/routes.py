@@ -25,6 +25,7 @@ from tracker_core.daemon.openapi import document
 from tracker_core.daemon.scheduler import ScheduleState
 from tracker_core.daemon.security import BadInput, check_cron_secret, read_json
 from tracker_core.detection.settings import SettingError
+from tracker_core.groups import GroupInputError
 from tracker_core.incidents import IncidentError
 from tracker_core.redact import redact
 from tracker_core.service import Tracker
@@ -179,17 +180,15 @@ async def _kept(
 
 
 async def _group_id(request: web.Request) -> str | None:
-    """``group=``: a billing group's id or exact name; None for the whole team."""
+    """``group=``: a billing group's id or exact name, ``parent:NAME`` or ``unassigned``;
+    None for the whole team."""
     given = request.query.get("group")
     if given is None:
         return None
-    groups = await _call(request, lambda tracker: tracker.groups())
-    for roster in groups.groups:
-        if given in (roster.group.id, roster.group.name):
-            return roster.group.id
-    raise BadInput(
-        f"no billing group {given[:80]!r} (GET /api/groups lists them)", field="group", status=404
-    )
+    try:
+        return await _call(request, lambda tracker: tracker.group_filter(given))
+    except GroupInputError as exc:
+        raise BadInput(f"{exc} (GET /api/groups lists them)", field="group", status=404) from None
 
 
 async def stats(request: web.Request) -> web.Response:

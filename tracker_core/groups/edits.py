@@ -48,7 +48,7 @@ def find_group(held: Memberships, given: str) -> StoredGroup:
     for group in held.groups:
         if group.name == given:
             return group
-    raise GroupInputError(f"no billing group {_shown(given)} (groups list shows them)")
+    raise GroupInputError(f"no billing group {_shown(given)}")
 
 
 def resolve_filter(conn: Connection, given: str) -> str:
@@ -64,7 +64,7 @@ def resolve_filter(conn: Connection, given: str) -> str:
         parent = given.removeprefix(store.PARENT_PREFIX).strip()
         under = parent + store.PARENT_SEPARATOR
         if not any(g.name == parent or g.name.startswith(under) for g in held.groups):
-            raise GroupInputError(f"no billing group under {_shown(parent)} (groups list)")
+            raise GroupInputError(f"no billing group under {_shown(parent)}")
         return store.PARENT_PREFIX + parent
     return find_group(held, given).id
 
@@ -181,7 +181,7 @@ def assign(
     for given in emails:
         stored = known.get(given.strip().casefold())
         if stored is None:
-            raise GroupInputError(f"no member {_shown(given)} (stats or the console list them)")
+            raise GroupInputError(f"no member {_shown(given)}")
         chosen.append(stored)
     if not chosen:
         raise GroupInputError("name at least one member's email")

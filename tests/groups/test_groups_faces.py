@@ -1,0 +1,124 @@
+"""The group commands as a user runs them, and the daemon's answers after an edit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.daemon.conftest import collect_and_detect, daemon_settings, running_daemon
+from tests.integration.helpers import KEY, run_cli, write_config
+from tracker_core.config import Settings
+from tracker_core.jobs.collect import simulator_settings
+from tracker_core.service import open_tracker
+from tracker_core.simulator import generate_scenario, running_simulator
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[str]:
+    scenario = generate_scenario(users=12, days=10, seed=5, now=datetime.now(UTC))
+    with running_simulator(scenario, api_key=KEY, rate_limits=False) as url:
+        yield url
+
+
+def test_groups_commands_edit_list_and_undo(api: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", api_url=api, db_url=f"sqlite:///{tmp_path / 't.db'}")
+    assert run_cli("collect", "--json", config=config).code == 0
+
+    listed = run_cli("groups", "list", "--json", config=config).json()
+    assert set(listed) == {"groups", "unassigned"}
+    group = next(g for g in listed["groups"] if g["member_count"] >= 2)
+    assert set(group) == {"id", "name", "source", "members", "member_count", "spend_cycle"}
+    assert group["source"] == "cursor" and group["member_count"] == len(group["members"])
+    assert {"email", "name"} <= set(group["members"][0])
+    mover = group["members"][0]["email"]
+
+    created = run_cli("groups", "create", "Guild > Tools", "--json", config=config)
+    assert created.code == 0, created.stderr
+    moved = run_cli("groups", "assign", mover, "--to", "Guild > Tools", config=config)
+    assert (moved.code, moved.stdout.strip()) == (0, "moved 1 member(s) to 'Guild > Tools'")
+    renamed = run_cli("groups", "rename", group["id"], "Guild > Core", config=config)
+    assert renamed.code == 0, renamed.stderr
+
+    after = run_cli("groups", "list", "--json", config=config).json()
+    names = {g["name"]: g for g in after["groups"]}
+    assert [m["email"] for m in names["Guild > Tools"]["members"]] == [mover]
+    assert names["Guild > Tools"]["source"] == "local"
+    assert mover not in {m["email"] for m in names["Guild > Core"]["members"]}
+
+    team = run_cli("stats", "--days", "7", "--json", config=config).json()
+    guild = run_cli("stats", "--days", "7", "--group", "parent:Guild", "--json", config=config)
+    assert guild.code == 0, guild.stderr
+    emails = {
+        m["email"] for g in names.values() if g["name"].startswith("Guild") for m in g["members"]
+    }
+    assert {u["email"] for u in guild.json()["users"]} <= emails
+    assert 0 < guild.json()["total_spend"] <= team["total_spend"]
+
+    history = run_cli("groups", "history", "--json", config=config).json()["edits"]
+    assert [e["kind"] for e in history] == ["create", "assign", "rename"]
+    assert history[2]["from"] == {"source": "cursor", "name": None}
+    assert history[2]["to"] == {"source": "cursor", "name": "Guild > Core"}
+    assert all(e["who"].startswith("cli") for e in history)
+
+    assert run_cli("groups", "undo", config=config).code == 0
+    assert run_cli("groups", "undo", config=config).code == 0
+    undone = run_cli("groups", "list", "--json", config=config).json()
+    back = {g["id"]: g for g in undone["groups"]}
+    assert back[group["id"]]["name"] == group["name"]
+    assert mover in {m["email"] for m in back[group["id"]]["members"]}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("groups", "rename", "no-such-group", "X"),
+        ("groups", "assign", "nobody@example.test", "--to", "Unassigned"),
+        ("groups", "create", "  >  "),
+        ("groups", "undo"),
+        ("stats", "--group", "parent:Nowhere"),
+    ],
+)
+def test_a_refused_group_command_is_one_line_exit_2(
+    api: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    config = write_config(tmp_path / "c.toml", api_url=api, db_url=f"sqlite:///{tmp_path / 't.db'}")
+    result = run_cli(*args, config=config)
+    assert result.code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("cursor-tracker: ")
+    assert "Traceback" not in result.stderr
+
+
+def settings_for(db_url: str, api: str) -> Settings:
+    """The daemon tests' settings, with the key this module's simulator takes."""
+    settings = daemon_settings(db_url, api_url=api)
+    return settings.model_copy(update={"cursor": simulator_settings(api, KEY, db_url).cursor})
+
+
+@pytest.fixture
+def daemon_db(db_url: str, api: str) -> str:
+    collect_and_detect(settings_for(db_url, api))
+    return db_url
+
+
+async def test_the_daemon_answers_new_figures_right_after_an_edit(daemon_db: str, api: str) -> None:
+    settings = settings_for(daemon_db, api)
+    async with running_daemon(settings) as client:
+        listed = await (await client.get("/api/groups")).json()
+        group = max(listed["groups"], key=lambda g: g["member_count"])
+        path = f"/api/stats?days=14&group={quote(group['id'])}"
+        before = await (await client.get(path)).json()
+        assert await (await client.get(path)).json() == before  # kept
+        spender = max(before["users"], key=lambda u: u["spend"])
+        with open_tracker(settings) as tracker:
+            tracker.assign_members([spender["email"]], "unassigned", actor="test")
+            expected = tracker.groups().to_json()
+        after = await (await client.get(path)).json()
+        assert spender["email"] not in {u["email"] for u in after["users"]}
+        assert spender["spend"] > 0
+        assert after["total_spend"] == pytest.approx(before["total_spend"] - spender["spend"])
+        # /api/groups is the object `groups list --json` prints.
+        assert await (await client.get("/api/groups")).json() == expected

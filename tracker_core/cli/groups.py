@@ -1,0 +1,127 @@
+"""``cursor-tracker groups ...``: list and edit the billing groups, through the tracker's seam.
+
+Kept apart from ``main.py`` (which only declares the parser entries) so the group commands
+and their output sit in one place. A refused edit raises ``GroupInputError``: ``main`` shows
+its one line and exits 2, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from typing import Any
+
+from rich.table import Table
+
+from tracker_core.cli.render import terminal
+from tracker_core.config import LoadedSettings
+from tracker_core.formatting import money
+from tracker_core.service import open_tracker
+from tracker_core.storage.groups import StoredEdit
+from tracker_core.text import plural, printable
+from tracker_core.views.groups import BillingGroups
+
+
+def actor() -> str:
+    """Who edits: the login name of whoever runs the command (the edit log's "who")."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def edit_json(edit: StoredEdit) -> dict[str, Any]:
+    return {
+        "id": edit.id,
+        "step": edit.batch,
+        "at": edit.at.isoformat(),
+        "who": edit.actor,
+        "kind": edit.kind,
+        "subject": edit.subject,
+        "from": edit.before,
+        "to": edit.after,
+        "undone": edit.undone,
+    }
+
+
+def _print_groups(groups: BillingGroups) -> None:
+    table = Table(show_edge=False)
+    for column in ("group", "id", "source", "members", "cycle spend"):
+        table.add_column(
+            column, justify="right" if column in ("members", "cycle spend") else "left"
+        )
+    for roster in groups.groups:
+        flagged = sum(member.not_in_cursor for member in roster.members)
+        count = str(roster.group.members) + (f" ({flagged} not in Cursor)" if flagged else "")
+        table.add_row(
+            printable(roster.group.name),
+            printable(roster.group.id),
+            roster.source,
+            count,
+            money(roster.spend_cycle_cents),
+        )
+    out = terminal()
+    out.print(table)
+    out.print(f"{plural(len(groups.unassigned), 'member')} in no group")
+
+
+def _print_history(edits: list[StoredEdit]) -> None:
+    table = Table(show_edge=False)
+    for column in ("step", "when", "who", "change", "subject", "from", "to", ""):
+        table.add_column(column)
+    for edit in edits:
+        table.add_row(
+            str(edit.batch),
+            edit.at.strftime("%Y-%m-%d %H:%M"),
+            printable(edit.actor),
+            edit.kind,
+            printable(edit.subject),
+            printable(_side(edit.before)),
+            printable(_side(edit.after)),
+            "undone" if edit.undone else "",
+        )
+    terminal().print(table)
+
+
+def _side(state: dict[str, Any]) -> str:
+    if "groups" in state:  # an assignment's before: where Cursor or an edit had the member
+        return ", ".join(state["groups"]) or "no group"
+    if "group_id" in state:
+        return str(state["group_id"] or "no group")
+    return str(state.get("name") or "-")
+
+
+def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    with open_tracker(loaded.settings) as tracker:
+        action = args.action
+        if action == "list":
+            groups = tracker.groups()
+            if args.json:
+                print(json.dumps(groups.to_json()))
+            else:
+                _print_groups(groups)
+            return 0
+        if action == "history":
+            edits = tracker.group_history()
+            if args.json:
+                print(json.dumps({"edits": [edit_json(edit) for edit in edits]}))
+            else:
+                _print_history(edits)
+            return 0
+        who = actor()
+        if action == "rename":
+            result = tracker.rename_group(args.group, args.name, actor=who)
+        elif action == "create":
+            _, result = tracker.create_group(args.name, actor=who)
+        elif action == "delete":
+            result = tracker.delete_group(args.group, actor=who)
+        elif action == "assign":
+            result = tracker.assign_members(args.emails, args.to, actor=who)
+        else:
+            result = tracker.undo_group_edit(actor=who)
+    if getattr(args, "json", False):
+        print(json.dumps(result.to_json()))
+    else:
+        print(printable(result.summary))
+    return 0
