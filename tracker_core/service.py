@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -33,6 +33,7 @@ from tracker_core.detection.settings import (
 from tracker_core.errors import TrackerError
 from tracker_core.groups import edits as group_edits
 from tracker_core.groups.edits import EditResult
+from tracker_core.groups.hibob import MIN_TEAM_SIZE, ImportPlan, parse_people
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.jobs.collect import collect_once
 from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
@@ -381,6 +382,33 @@ class Tracker:
     def undo_group_edit(self, *, actor: str) -> EditResult:
         with begin_write(self.engine) as conn:
             return group_edits.undo(conn, actor=actor, at=self.clock())
+
+    def import_hibob(
+        self,
+        data: bytes,
+        *,
+        apply: bool = False,
+        only: Sequence[str] | None = None,
+        min_team_size: int = MIN_TEAM_SIZE,
+        actor: str,
+    ) -> ImportPlan:
+        """The preview of a HiBob People Directory CSV, applied in one transaction if asked.
+
+        :class:`GroupInputError` names the file's fault (missing columns, the line and column
+        of a bad row) before anything is read from the database or stored.
+        """
+        people = parse_people(data)
+        opened = begin_write(self.engine) if apply else self.engine.connect()
+        with opened as conn:
+            return group_edits.import_people(
+                conn,
+                people,
+                apply=apply,
+                only=only,
+                min_team_size=min_team_size,
+                actor=actor,
+                at=self.clock(),
+            )
 
     # --- writes --------------------------------------------------------------------------
 

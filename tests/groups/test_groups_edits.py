@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from tracker_core.collector import SilentProgress
 from tracker_core.groups import GroupInputError
@@ -201,3 +202,82 @@ def test_group_filters_add_up_to_the_team_after_edits(tracker: tuple[Tracker, Sc
     assert second.emails[0] in {u.email for u in unassigned.users}
     with pytest.raises(GroupInputError, match="no billing group under 'Nowhere'"):
         tr.group_filter("parent:Nowhere")
+
+
+def roster_csv(tr: Tracker) -> tuple[bytes, list[str]]:
+    """A People Directory CSV placing the first seven members in two Guild teams."""
+    groups = tr.groups()
+    emails = sorted(
+        {m.email for r in groups.groups for m in r.members}
+        - {m.email for r in groups.groups if r.group.name == "Unassigned" for m in r.members}
+    )
+    lines = ["Display name;Work Email;Department;Team"]
+    for n, email in enumerate(emails[:7]):
+        lines.append(f'"Doe, N{n}";{email.upper()};Guild;{"Core" if n < 4 else "Tools"}')
+    lines.append("Nobody;nobody@elsewhere.test;Guild;Core")
+    return ("\r\n".join(lines) + "\r\n").encode(), emails[:7]
+
+
+def test_a_hibob_import_previews_applies_survives_collection_and_undoes_as_one_step(
+    tracker: tuple[Tracker, Scenario],
+) -> None:
+    tr, _ = tracker
+    data, emails = roster_csv(tr)
+    before = tr.groups().to_json()
+
+    preview = tr.import_hibob(data, actor="hr")
+    assert tr.groups().to_json() == before and tr.group_history() == []
+    body = preview.to_json()
+    assert sorted(body["new_groups"]) == ["Guild > Core", "Guild > Tools"]
+    assert {m["email"] for m in body["moves"]} == set(emails)
+    assert body["unknown_rows"] == [{"line": 9, "email": "nobody@elsewhere.test", "name": "Nobody"}]
+    assert "applied" not in body
+
+    applied = tr.import_hibob(data, apply=True, actor="hr")
+    assert applied.applied == 7
+    collect(tr)
+    after = placed(tr.groups())
+    assert [after[e] for e in emails] == ["Guild > Core"] * 4 + ["Guild > Tools"] * 3
+    assert {e.batch for e in tr.group_history()} == {1}  # one step: 2 creations, 7 moves
+
+    tr.undo_group_edit(actor="hr")
+    assert tr.groups().to_json() == before
+
+
+def test_an_import_of_only_some_members_moves_only_them(tracker: tuple[Tracker, Scenario]) -> None:
+    tr, _ = tracker
+    data, emails = roster_csv(tr)
+    result = tr.import_hibob(data, apply=True, only=[emails[5]], actor="hr")
+    assert result.applied == 1
+    assert placed(tr.groups())[emails[5]] == "Guild > Tools"
+    assert tr.groups().find("Guild > Core") is None  # no selected move needed it
+    with pytest.raises(GroupInputError, match=r"not among the import's moves: x@y\.test"):
+        tr.import_hibob(data, apply=True, only=["x@y.test"], actor="hr")
+
+
+def test_a_failed_apply_changes_nothing(tracker: tuple[Tracker, Scenario]) -> None:
+    tr, _ = tracker
+    data, emails = roster_csv(tr)
+    before = tr.groups().to_json()
+    # The database refuses the last member's assignment, after the groups were created and
+    # the others placed in the same transaction.
+    with tr.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON group_assignments "
+                f"WHEN NEW.email = '{emails[6]}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.email = '{emails[6]}' THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON group_assignments "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+    with pytest.raises(DBAPIError, match="refused"):
+        tr.import_hibob(data, apply=True, actor="hr")
+    assert tr.groups().to_json() == before
+    assert tr.group_history() == []

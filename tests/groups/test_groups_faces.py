@@ -122,3 +122,48 @@ async def test_the_daemon_answers_new_figures_right_after_an_edit(daemon_db: str
         assert after["total_spend"] == pytest.approx(before["total_spend"] - spender["spend"])
         # /api/groups is the object `groups list --json` prints.
         assert await (await client.get("/api/groups")).json() == expected
+
+
+def test_import_hibob_previews_then_applies(api: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", api_url=api, db_url=f"sqlite:///{tmp_path / 't.db'}")
+    assert run_cli("collect", "--json", config=config).code == 0
+    members = run_cli("groups", "list", "--json", config=config).json()
+    emails = sorted(m["email"] for g in members["groups"] for m in g["members"])[:3]
+    csv = tmp_path / "bob.csv"
+    rows = [f"{e},Guild,Core,Person {n}" for n, e in enumerate(emails)]
+    csv.write_text("\ufeffEmail,Department,Team,Display name\n" + "\n".join(rows) + "\n")
+
+    preview = run_cli("groups", "import-hibob", str(csv), "--json", config=config)
+    assert preview.code == 0, preview.stderr
+    body = preview.json()
+    assert set(body) == {
+        "total_members",
+        "matched",
+        "matched_by_name",
+        "moves",
+        "new_groups",
+        "groups",
+        "not_in_file",
+        "unknown_rows",
+    }
+    assert body["new_groups"] == ["Guild > Core"] and body["matched"] == 3
+    assert {"email", "name", "from", "to"} <= set(body["moves"][0])
+    assert run_cli("groups", "list", "--json", config=config).json() == members
+
+    text = run_cli("groups", "import-hibob", str(csv), config=config)
+    assert "Preview only" in text.stdout and "Guild > Core" in text.stdout
+
+    applied = run_cli("groups", "import-hibob", str(csv), "--apply", "--json", config=config)
+    assert applied.json()["applied"] == 3
+    after = run_cli("groups", "list", "--json", config=config).json()
+    core = next(g for g in after["groups"] if g["name"] == "Guild > Core")
+    assert sorted(m["email"] for m in core["members"]) == emails
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Email,Site\na@x.test,Paris\n")
+    refused = run_cli("groups", "import-hibob", str(bad), "--apply", config=config)
+    assert refused.code == 2
+    assert "lacks the column(s) Department" in refused.stderr
+    missing = run_cli("groups", "import-hibob", str(tmp_path / "nope.csv"), config=config)
+    assert missing.code == 2 and "cannot read" in missing.stderr
+    assert run_cli("groups", "list", "--json", config=config).json() == after

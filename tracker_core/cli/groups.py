@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -17,6 +18,8 @@ from rich.table import Table
 from tracker_core.cli.render import terminal
 from tracker_core.config import LoadedSettings
 from tracker_core.formatting import money
+from tracker_core.groups import GroupInputError
+from tracker_core.groups.hibob import ImportPlan
 from tracker_core.service import open_tracker
 from tracker_core.storage.groups import StoredEdit
 from tracker_core.text import plural, printable
@@ -110,6 +113,19 @@ def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 _print_history(edits)
             return 0
         who = actor()
+        if action == "import-hibob":
+            plan = tracker.import_hibob(
+                _read(args.file),
+                apply=args.apply,
+                only=args.only,
+                min_team_size=args.min_team_size,
+                actor=who,
+            )
+            if args.json:
+                print(json.dumps(plan.to_json()))
+            else:
+                _print_plan(plan)
+            return 0
         if action == "rename":
             result = tracker.rename_group(args.group, args.name, actor=who)
         elif action == "create":
@@ -125,3 +141,41 @@ def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     else:
         print(printable(result.summary))
     return 0
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise GroupInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _print_plan(plan: ImportPlan) -> None:
+    out = terminal()
+    out.print(
+        f"{plan.matched} of {plan.total_members} members matched "
+        f"({len(plan.matched_by_name)} by display name only, to review); "
+        f"{plural(len(plan.moves), 'move')}, {plural(len(plan.new_groups), 'new group')}"
+    )
+    if plan.moves:
+        table = Table(show_edge=False)
+        for column in ("member", "from", "to", "matched by"):
+            table.add_column(column)
+        for move in plan.moves:
+            table.add_row(
+                printable(move.email),
+                printable(move.source or "no group"),
+                printable(move.target),
+                "name (review)" if move.by_name else "email",
+            )
+        out.print(table)
+    for name in plan.new_groups:
+        out.print(f"new group: {printable(name)}")
+    out.print(
+        f"{plural(len(plan.not_in_file), 'member')} not in the file; "
+        f"{plural(len(plan.unknown_rows), 'row')} of the file with no Cursor member"
+    )
+    if plan.applied is None:
+        out.print("Preview only: run again with --apply to make these moves.")
+    else:
+        out.print(f"Applied {plural(plan.applied, 'move')} ('groups undo' reverts them).")

@@ -496,8 +496,29 @@ def _add_groups_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     assign.add_argument("--to", required=True, metavar="GROUP", help="GROUP or unassigned")
     history = actions.add_parser("history", parents=[common], help="every change, oldest first")
     history.add_argument("--json", action="store_true", help="print the changes as JSON")
-    actions.add_parser("undo", parents=[common], help="revert the last change not undone")
-    for edit in (rename, create, remove, assign):
+    undo = actions.add_parser("undo", parents=[common], help="revert the last change not undone")
+    hibob = actions.add_parser(
+        "import-hibob",
+        parents=[common],
+        help="preview (or --apply) the groups of a HiBob People Directory CSV",
+        description="Read a HiBob People Directory export (columns Email or Work email, "
+        "Department; optional Group, Team, Display name, Job title; any case, order and "
+        "delimiter) and show the moves it implies. --apply makes them in one transaction "
+        "(all, or those --only names; a member matched by display name only is moved only "
+        "when named) and 'groups undo' reverts them as one step. A file that cannot be used "
+        "exits 2 naming the missing columns, or the line and column at fault.",
+    )
+    hibob.add_argument("file", metavar="FILE", help="the CSV export")
+    hibob.add_argument("--apply", action="store_true", help="make the moves (default: preview)")
+    hibob.add_argument("--only", nargs="+", metavar="EMAIL", help="apply only these members' moves")
+    hibob.add_argument(
+        "--min-team-size",
+        type=_whole(1, 1000),
+        default=3,
+        metavar="N",
+        help="teams with fewer matched members are merged into a larger one (default 3)",
+    )
+    for edit in (rename, create, remove, assign, undo, hibob):
         edit.add_argument("--json", action="store_true", help="print the result as JSON")
     groups.set_defaults(handler=cmd_groups)
 

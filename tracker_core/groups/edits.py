@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from tracker_core.groups.hibob import (
+    ImportPlan,
+    PersonRow,
+    TeamMember,
+    chosen_moves,
+    plan_import,
+)
 from tracker_core.groups.names import GroupInputError, clean_name
 from tracker_core.storage import groups as store
 from tracker_core.storage import tables as t
@@ -222,3 +229,53 @@ def _revert(conn: Connection, edit: store.StoredEdit, at: datetime) -> None:
         )
     else:  # pragma: no cover - the log holds only the kinds above
         raise ValueError(f"unknown edit kind {edit.kind!r}")
+
+
+def team_members(conn: Connection, held: Memberships) -> list[TeamMember]:
+    """Everyone on the team now, with the name of their group (None: in no group)."""
+    m = t.members
+    rows = conn.execute(
+        select(m.c.email, m.c.name).where(m.c.removed_at.is_(None)).order_by(m.c.email)
+    )
+    return [
+        TeamMember(str(email), str(name or ""), held.first_group.get(str(email)))
+        for email, name in rows
+    ]
+
+
+def import_people(
+    conn: Connection,
+    people: Sequence[PersonRow],
+    *,
+    apply: bool,
+    only: Sequence[str] | None,
+    min_team_size: int,
+    actor: str,
+    at: datetime,
+) -> ImportPlan:
+    """The import's preview; with ``apply``, also its moves (all matched by email, or those
+    ``only`` names) and the groups they need, logged as one step to undo.
+
+    Runs in the caller's transaction: when anything fails, nothing of it is stored.
+    """
+    held = memberships(conn)
+    plan = plan_import(
+        people,
+        team_members(conn, held),
+        [group.name for group in held.groups],
+        min_team_size=min_team_size,
+    )
+    if not apply:
+        return plan
+    moves = chosen_moves(plan, only)
+    ids = {group.name: group.id for group in reversed(held.groups)}  # the first of a name wins
+    changes: list[Change] = []
+    for name in sorted({move.target for move in moves} - ids.keys()):
+        group_id = f"local_{uuid.uuid4().hex[:12]}"
+        store.set_local_group(conn, group_id, name, at)
+        changes.append(("create", group_id, {}, {"name": name}))
+        ids[name] = group_id
+    placed = place_changes(conn, held, {move.email: ids[move.target] for move in moves}, at)
+    if changes or placed:
+        _record(conn, actor, at, [*changes, *placed])
+    return replace(plan, applied=len(placed))
