@@ -32,6 +32,7 @@ from tracker_core.detection.settings import (
 )
 from tracker_core.errors import TrackerError
 from tracker_core.groups import edits as group_edits
+from tracker_core.groups.backup import RestorePlan, export_csv, parse_backup
 from tracker_core.groups.edits import EditResult
 from tracker_core.groups.hibob import MIN_TEAM_SIZE, ImportPlan, parse_people
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
@@ -382,6 +383,20 @@ class Tracker:
     def undo_group_edit(self, *, actor: str) -> EditResult:
         with begin_write(self.engine) as conn:
             return group_edits.undo(conn, actor=actor, at=self.clock())
+
+    def export_groups(self) -> str:
+        """Every member's effective group as ``email,name,group`` CSV (a backup)."""
+        with self.engine.connect() as conn:
+            return export_csv(group_edits.export_rows(conn))
+
+    def restore_groups(self, data: bytes, *, apply: bool = False, actor: str) -> RestorePlan:
+        """The preview of restoring a backup; with ``apply``, made in one transaction."""
+        rows = parse_backup(data)
+        opened = begin_write(self.engine) if apply else self.engine.connect()
+        with opened as conn:
+            return group_edits.restore_mapping(
+                conn, rows, apply=apply, actor=actor, at=self.clock()
+            )
 
     def import_hibob(
         self,

@@ -281,3 +281,29 @@ def test_a_failed_apply_changes_nothing(tracker: tuple[Tracker, Scenario]) -> No
         tr.import_hibob(data, apply=True, actor="hr")
     assert tr.groups().to_json() == before
     assert tr.group_history() == []
+
+
+def test_a_backup_restores_the_mapping_it_was_taken_from(
+    tracker: tuple[Tracker, Scenario],
+) -> None:
+    tr, _ = tracker
+    first, second = cursor_groups(tr)[:2]
+    tr.create_group("Keep > Me", actor="a")
+    tr.assign_members(first.emails[:1], "Keep > Me", actor="a")
+    backup = tr.export_groups()
+    saved = placed(tr.groups())
+
+    tr.assign_members(first.emails[:1] + second.emails[:1], "unassigned", actor="a")
+    tr.undo_group_edit(actor="a")  # the assignment above, then the creation: both undone
+    tr.undo_group_edit(actor="a")
+    tr.undo_group_edit(actor="a")
+    assert tr.groups().find("Keep > Me") is None
+
+    preview = tr.restore_groups(backup.encode(), actor="a").to_json()
+    assert preview["new_groups"] == ["Keep > Me"]
+    assert [c["email"] for c in preview["changes"]] == first.emails[:1]
+    assert "applied" not in preview and tr.groups().find("Keep > Me") is None
+
+    assert tr.restore_groups(backup.encode(), apply=True, actor="a").applied == 1
+    assert placed(tr.groups()) == saved
+    assert tr.restore_groups(backup.encode(), actor="a").changes == []

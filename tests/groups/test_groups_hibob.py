@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tracker_core.groups import GroupInputError
+from tracker_core.groups.backup import export_csv, parse_backup
 from tracker_core.groups.hibob import (
     PersonRow,
     TeamMember,
@@ -218,3 +219,20 @@ def test_fifty_thousand_rows_in_seconds() -> None:
     assert plan.matched == len(members) and len(plan.unknown_rows) == 50_000 - len(members)
     assert sum(count for _, count in plan.groups) == len(members)
     assert elapsed < 10, elapsed
+
+
+def test_a_backup_reads_back_exactly_what_was_written() -> None:
+    rows = [
+        ("ana@x.test", 'Ana "the boss" Silva', "Eng > Core"),
+        ("john@x.test", "Doe, John", "Sales, EMEA > West"),
+        ("zoe@x.test", "Zoë Müller", None),
+    ]
+    text = export_csv(rows)
+    assert text.splitlines()[0] == "email,name,group"
+    assert text.splitlines()[2] == 'john@x.test,"Doe, John","Sales, EMEA > West"'
+    back = parse_backup(text.encode())
+    assert [(r.line, r.email, r.name, r.group) for r in back] == [
+        (n + 2, email, name, group) for n, (email, name, group) in enumerate(rows)
+    ]
+    with pytest.raises(GroupInputError, match=r"line 2, column group: .*empty level"):
+        parse_backup(b"email,group\na@x.test,Eng > \n")

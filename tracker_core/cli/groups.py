@@ -19,6 +19,7 @@ from tracker_core.cli.render import terminal
 from tracker_core.config import LoadedSettings
 from tracker_core.formatting import money
 from tracker_core.groups import GroupInputError
+from tracker_core.groups.backup import RestorePlan
 from tracker_core.groups.hibob import ImportPlan
 from tracker_core.service import open_tracker
 from tracker_core.storage.groups import StoredEdit
@@ -126,6 +127,21 @@ def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             else:
                 _print_plan(plan)
             return 0
+        if action == "export":
+            text = tracker.export_groups()
+            if args.file is None:
+                print(text, end="")
+            else:
+                Path(args.file).expanduser().write_text(text, encoding="utf-8")
+                print(f"wrote {text.count(chr(10)) - 1} members to {args.file}")
+            return 0
+        if action == "restore":
+            restored = tracker.restore_groups(_read(args.file), apply=args.apply, actor=who)
+            if args.json:
+                print(json.dumps(restored.to_json()))
+            else:
+                _print_restore(restored)
+            return 0
         if action == "rename":
             result = tracker.rename_group(args.group, args.name, actor=who)
         elif action == "create":
@@ -179,3 +195,22 @@ def _print_plan(plan: ImportPlan) -> None:
         out.print("Preview only: run again with --apply to make these moves.")
     else:
         out.print(f"Applied {plural(plan.applied, 'move')} ('groups undo' reverts them).")
+
+
+def _print_restore(plan: RestorePlan) -> None:
+    out = terminal()
+    out.print(
+        f"{plural(plan.total_rows, 'row')}: {plural(len(plan.changes), 'change')}, "
+        f"{plan.unchanged} unchanged, {plural(len(plan.unknown_rows), 'row')} with no member"
+    )
+    for email, _, source, target in plan.changes:
+        out.print(
+            f"  {printable(email)}: {printable(source or 'no group')} -> "
+            f"{printable(target or 'no group')}"
+        )
+    for name in plan.new_groups:
+        out.print(f"new group: {printable(name)}")
+    if plan.applied is None:
+        out.print("Preview only: run again with --apply to make these changes.")
+    else:
+        out.print(f"Applied {plural(plan.applied, 'change')} ('groups undo' reverts them).")

@@ -518,7 +518,20 @@ def _add_groups_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="teams with fewer matched members are merged into a larger one (default 3)",
     )
-    for edit in (rename, create, remove, assign, undo, hibob):
+    export = actions.add_parser(
+        "export", parents=[common], help="every member's group as email,name,group CSV"
+    )
+    export.add_argument("file", metavar="FILE", nargs="?", help="write here (default: stdout)")
+    restore = actions.add_parser(
+        "restore",
+        parents=[common],
+        help="preview (or --apply) putting members back where a backup says",
+        description="Read an 'groups export' CSV and show the members whose group would "
+        "change; --apply makes every change in one transaction, one step for 'groups undo'.",
+    )
+    restore.add_argument("file", metavar="FILE", help="a CSV written by 'groups export'")
+    restore.add_argument("--apply", action="store_true", help="make the changes")
+    for edit in (rename, create, remove, assign, undo, hibob, restore):
         edit.add_argument("--json", action="store_true", help="print the result as JSON")
     groups.set_defaults(handler=cmd_groups)
 

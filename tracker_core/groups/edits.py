@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from tracker_core.groups.backup import BackupRow, RestorePlan
 from tracker_core.groups.hibob import (
     ImportPlan,
     PersonRow,
@@ -278,4 +279,50 @@ def import_people(
     placed = place_changes(conn, held, {move.email: ids[move.target] for move in moves}, at)
     if changes or placed:
         _record(conn, actor, at, [*changes, *placed])
+    return replace(plan, applied=len(placed))
+
+
+def export_rows(conn: Connection) -> list[tuple[str, str, str | None]]:
+    """Every member on the team with their effective group's name (None: in no group)."""
+    held = memberships(conn)
+    return [(m.email, m.name, m.group) for m in team_members(conn, held)]
+
+
+def restore_mapping(
+    conn: Connection, rows: Sequence[BackupRow], *, apply: bool, actor: str, at: datetime
+) -> RestorePlan:
+    """The restore's preview (each row whose group differs from the member's now); with
+    ``apply``, every change and the groups it needs, as one step to undo."""
+    held = memberships(conn)
+    known = known_members(conn)
+    current = {m.email: m.group for m in team_members(conn, held)}
+    changes: list[tuple[str, str, str | None, str | None]] = []
+    unknown: list[BackupRow] = []
+    unchanged = 0
+    seen: set[str] = set()
+    for row in rows:
+        stored = known.get(row.email.casefold())
+        if stored is None or stored in seen:
+            unknown.append(row)
+            continue
+        seen.add(stored)
+        if current.get(stored) == row.group:
+            unchanged += 1
+        else:
+            changes.append((stored, row.name, current.get(stored), row.group))
+    ids = {group.name: group.id for group in reversed(held.groups)}
+    needed = sorted({target for *_, target in changes if target is not None} - ids.keys())
+    plan = RestorePlan(len(rows), changes, unchanged, needed, unknown)
+    if not apply:
+        return plan
+    logged: list[Change] = []
+    for name in needed:
+        group_id = f"local_{uuid.uuid4().hex[:12]}"
+        store.set_local_group(conn, group_id, name, at)
+        logged.append(("create", group_id, {}, {"name": name}))
+        ids[name] = group_id
+    moves = {email: (None if target is None else ids[target]) for email, _, _, target in changes}
+    placed = place_changes(conn, held, moves, at)
+    if logged or placed:
+        _record(conn, actor, at, [*logged, *placed])
     return replace(plan, applied=len(placed))
