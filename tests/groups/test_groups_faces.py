@@ -167,3 +167,57 @@ def test_import_hibob_previews_then_applies(api: str, tmp_path: Path) -> None:
     missing = run_cli("groups", "import-hibob", str(tmp_path / "nope.csv"), config=config)
     assert missing.code == 2 and "cannot read" in missing.stderr
     assert run_cli("groups", "list", "--json", config=config).json() == after
+
+
+async def test_the_daemon_edits_imports_and_exports_groups(daemon_db: str, api: str) -> None:
+    settings = settings_for(daemon_db, api)
+    async with running_daemon(settings) as client:
+        listed = await (await client.get("/api/groups")).json()
+        group = max(listed["groups"], key=lambda g: g["member_count"])
+        email = group["members"][0]["email"]
+
+        renamed = await client.patch(
+            "/api/groups", json={"action": "rename", "group": group["id"], "name": "Api > Core"}
+        )
+        assert renamed.status == 200, await renamed.text()
+        body = await renamed.json()
+        assert body["edit"]["changes"] == 1
+        assert "Api > Core" in {g["name"] for g in body["groups"]["groups"]}
+        by_parent = await client.get("/api/stats?days=14&group=parent:Api")
+        by_id = await client.get(f"/api/stats?days=14&group={quote(group['id'])}")
+        assert by_parent.status == 200 and await by_parent.json() == await by_id.json()
+
+        for payload, status, field in (
+            ({"action": "rename", "group": "nope", "name": "X"}, 404, "group"),
+            ({"action": "rename", "group": group["id"], "name": " > "}, 400, "name"),
+            ({"action": "assign", "emails": ["nobody@x.test"], "to": "Api > Core"}, 404, "emails"),
+            ({"action": "assign", "emails": "a@x.test", "to": "Api > Core"}, 400, "emails"),
+            ({"action": "explode"}, 400, "action"),
+        ):
+            refused = await client.patch("/api/groups", json=payload)
+            assert (refused.status, (await refused.json())["field"]) == (status, field), payload
+
+        csv = f"Work Email;Department;Team\n{email};Api;Solo\n"
+        preview = await (await client.post("/api/groups/import", json={"csv": csv})).json()
+        assert preview["moves"][0]["email"] == email and "applied" not in preview
+        applied = await client.post(
+            "/api/groups/import", json={"csv": csv, "apply": True, "selected": [email]}
+        )
+        assert (await applied.json())["applied"] == 1
+        bad = await client.post("/api/groups/import", json={"csv": "Name\nx\n"})
+        assert bad.status == 400 and (await bad.json())["field"] == "csv"
+
+        exported = await client.get("/api/groups/export")
+        assert exported.headers["Content-Type"].startswith("text/csv")
+        assert "group-mapping-" in exported.headers["Content-Disposition"]
+        text = await exported.text()
+        assert text.startswith("email,name,group\n") and f"{email}," in text
+
+        history = (await (await client.get("/api/groups/history")).json())["edits"]
+        assert [e["kind"] for e in history] == ["rename", "create", "assign"]
+        assert {e["who"] for e in history} == {"api"}
+        for _ in range(2):
+            assert (await client.patch("/api/groups", json={"action": "undo"})).status == 200
+        again = await client.patch("/api/groups", json={"action": "undo"})
+        assert again.status == 409
+        assert (await (await client.get("/api/groups")).json()) == listed

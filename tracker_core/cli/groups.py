@@ -35,20 +35,6 @@ def actor() -> str:
         return "cli"
 
 
-def edit_json(edit: StoredEdit) -> dict[str, Any]:
-    return {
-        "id": edit.id,
-        "step": edit.batch,
-        "at": edit.at.isoformat(),
-        "who": edit.actor,
-        "kind": edit.kind,
-        "subject": edit.subject,
-        "from": edit.before,
-        "to": edit.after,
-        "undone": edit.undone,
-    }
-
-
 def _print_groups(groups: BillingGroups) -> None:
     table = Table(show_edge=False)
     for column in ("group", "id", "source", "members", "cycle spend"):
@@ -109,7 +95,7 @@ def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         if action == "history":
             edits = tracker.group_history()
             if args.json:
-                print(json.dumps({"edits": [edit_json(edit) for edit in edits]}))
+                print(json.dumps({"edits": [edit.to_json() for edit in edits]}))
             else:
                 _print_history(edits)
             return 0

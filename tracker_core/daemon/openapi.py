@@ -39,6 +39,26 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(status): _ERROR for status in statuses}
 
 
+_GROUP_ACTIONS = ("rename", "create", "delete", "assign", "undo")
+
+
+def _csv_request(*, selected: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "csv": {"type": "string", "description": "the file's text"},
+        "apply": {"type": "boolean", "default": False},
+    }
+    if selected:
+        properties["selected"] = {"type": "array", "items": {"type": "string"}}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["csv"], "properties": properties}
+            }
+        },
+    }
+
+
 _PUBLIC: list[dict[str, list[str]]] = []
 _CRON: list[dict[str, list[str]]] = [{"cronSecret": []}]
 
@@ -147,9 +167,79 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/groups": {
         "get": {
-            "summary": "Billing groups and their current members",
+            "summary": "The `groups list --json` object: groups, members, who is in none",
             "responses": {
-                "200": _ok("{groups: [{id, name, member_count, members}]}"),
+                "200": _ok(
+                    "{groups: [{id, name, source, members, member_count, spend_cycle}], unassigned}"
+                ),
+                **_errors(401),
+            },
+        },
+        "patch": {
+            "summary": "One local edit of the groups, as the `groups` commands make it",
+            "description": "A collection never undoes it; `undo` reverts the newest step. "
+            "GROUP is an id or exact name; `to` may also be `unassigned`. Nothing is changed "
+            "when refused (400, 404 for an unknown group or member, 409 with nothing to undo).",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["action"],
+                            "properties": {
+                                "action": {"type": "string", "enum": list(_GROUP_ACTIONS)},
+                                "group": {"type": "string"},
+                                "name": {"type": "string"},
+                                "emails": {"type": "array", "items": {"type": "string"}},
+                                "to": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _ok("{edit: {batch, changes, summary}, groups: the groups now}"),
+                **_errors(400, 401, 404, 409, 413, 415),
+            },
+        },
+    },
+    "/api/groups/history": {
+        "get": {
+            "summary": "The `groups history --json` object: every edit, oldest first",
+            "responses": {"200": _ok("{edits: [{id, step, at, who, kind, ...}]}"), **_errors(401)},
+        }
+    },
+    "/api/groups/import": {
+        "post": {
+            "summary": "Preview (or apply) a HiBob People Directory CSV",
+            "description": "The `groups import-hibob --json` object; with `apply`, the moves "
+            "(all matched by email, or those `selected` names) in one transaction.",
+            "requestBody": _csv_request(selected=True),
+            "responses": {
+                "200": _ok("the preview, with `applied` once applied"),
+                **_errors(400, 401, 413, 415),
+            },
+        }
+    },
+    "/api/groups/restore": {
+        "post": {
+            "summary": "Preview (or apply) a groups backup (`email,name,group` CSV)",
+            "requestBody": _csv_request(selected=False),
+            "responses": {
+                "200": _ok("the `groups restore --json` object"),
+                **_errors(400, 401, 413, 415),
+            },
+        }
+    },
+    "/api/groups/export": {
+        "get": {
+            "summary": "Every member's group as `email,name,group` CSV (a backup)",
+            "responses": {
+                "200": {
+                    "description": "the CSV, as an attachment group-mapping-DATE.csv",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
                 **_errors(401),
             },
         }

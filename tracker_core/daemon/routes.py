@@ -26,6 +26,7 @@ from tracker_core.daemon.scheduler import ScheduleState
 from tracker_core.daemon.security import BadInput, check_cron_secret, read_json
 from tracker_core.detection.settings import SettingError
 from tracker_core.groups import GroupInputError
+from tracker_core.groups.edits import EditResult
 from tracker_core.incidents import IncidentError
 from tracker_core.redact import redact
 from tracker_core.service import Tracker
@@ -239,6 +240,135 @@ async def groups(request: web.Request) -> web.Response:
     return _json(result.to_json())
 
 
+# --- billing group edits ----------------------------------------------------------------------
+
+GROUP_ACTIONS: Final = ("rename", "create", "delete", "assign", "undo")
+API_ACTOR: Final = "api"
+"""Who the edit log names for a change made through the API."""
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"{key} must be a non-empty string", field=key)
+    return value
+
+
+def _emails(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadInput(f"{key} must be a list of emails", field=key)
+    return list(value)
+
+
+def _group_refusal(exc: GroupInputError, field: str) -> BadInput:
+    """The core's refusal as an answer: an unknown group or member is 404, the rest 400/409."""
+    message = str(exc)
+    if message.startswith("no billing group"):
+        return BadInput(message, field="to" if field == "to" else "group", status=404)
+    if message.startswith("no member"):
+        return BadInput(message, field="emails", status=404)
+    if message == "nothing to undo":
+        return BadInput(message, field="action", status=409)
+    return BadInput(message, field=field)
+
+
+def _group_edit(action: str, body: dict[str, Any]) -> tuple[Callable[[Tracker], EditResult], str]:
+    """The Tracker call an edit makes, and the field its refusal names."""
+    if action == "rename":
+        given, name = _text(body, "group"), _text(body, "name")
+        return (lambda t: t.rename_group(given, name, actor=API_ACTOR)), "name"
+    if action == "create":
+        created = _text(body, "name")
+        return (lambda t: t.create_group(created, actor=API_ACTOR)[1]), "name"
+    if action == "delete":
+        gone = _text(body, "group")
+        return (lambda t: t.delete_group(gone, actor=API_ACTOR)), "group"
+    if action == "assign":
+        emails, target = _emails(body, "emails"), _text(body, "to")
+        return (lambda t: t.assign_members(emails, target, actor=API_ACTOR)), "to"
+    return (lambda t: t.undo_group_edit(actor=API_ACTOR)), "action"
+
+
+async def change_groups(request: web.Request) -> web.Response:
+    """One edit (``action`` and its fields, as the ``groups`` commands take them); answers
+    the edit and the groups as they now are."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadInput('the body must be a JSON object like {"action": "undo"}', field="body")
+    action = body.get("action")
+    if action not in GROUP_ACTIONS:
+        shown = repr(action)[:40] if "action" in body else "nothing"
+        raise BadInput(
+            f"action must be one of {', '.join(GROUP_ACTIONS)}, got {shown}", field="action"
+        )
+    work, field = _group_edit(str(action), body)
+    try:
+        result = await _call(request, work)
+    except GroupInputError as exc:
+        raise _group_refusal(exc, field) from None
+    listed = await _call(request, lambda tracker: tracker.groups())
+    return _json({"edit": result.to_json(), "groups": listed.to_json()})
+
+
+async def group_history(request: web.Request) -> web.Response:
+    edits = await _call(request, lambda tracker: tracker.group_history())
+    return _json({"edits": [edit.to_json() for edit in edits]})
+
+
+def _csv_body(body: Any, *, example: str) -> tuple[bytes, bool]:
+    if not isinstance(body, dict):
+        raise BadInput(f"the body must be a JSON object like {example}", field="body")
+    text = body.get("csv")
+    if not isinstance(text, str):
+        raise BadInput("csv must be the file's text", field="csv")
+    apply = body.get("apply", False)
+    if not isinstance(apply, bool):
+        raise BadInput("apply must be true or false", field="apply")
+    return text.encode(), apply
+
+
+async def import_groups(request: web.Request) -> web.Response:
+    """``groups import-hibob``: ``{"csv", "apply", "selected": [emails]}``; the preview (with
+    ``applied`` once applied)."""
+    body = await read_json(request)
+    data, apply = _csv_body(body, example='{"csv": "Email,Department\\n...", "apply": false}')
+    selected = None if body.get("selected") is None else _emails(body, "selected")
+    try:
+        plan = await _call(
+            request,
+            lambda tracker: tracker.import_hibob(data, apply=apply, only=selected, actor=API_ACTOR),
+        )
+    except GroupInputError as exc:
+        field = "selected" if str(exc).startswith("not among") else "csv"
+        raise BadInput(str(exc), field=field) from None
+    return _json(plan.to_json())
+
+
+async def restore_groups(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    data, apply = _csv_body(body, example='{"csv": "email,name,group\\n...", "apply": false}')
+    try:
+        plan = await _call(
+            request, lambda tracker: tracker.restore_groups(data, apply=apply, actor=API_ACTOR)
+        )
+    except GroupInputError as exc:
+        raise BadInput(str(exc), field="csv") from None
+    return _json(plan.to_json())
+
+
+async def export_groups(request: web.Request) -> web.Response:
+    """Every member's group as CSV, named for the day it was taken."""
+    text = await _call(request, lambda tracker: tracker.export_groups())
+    day = request.app[CLOCK]().date().isoformat()
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="group-mapping-{day}.csv"'},
+    )
+
+
 async def anomalies(request: web.Request) -> web.Response:
     days = _days(request)
     status = request.query.get("status")
@@ -332,6 +462,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/analytics", analytics, allow_head=False)
     app.router.add_get("/api/users/{email}", member, allow_head=False)
     app.router.add_get("/api/groups", groups, allow_head=False)
+    app.router.add_patch("/api/groups", change_groups)
+    app.router.add_get("/api/groups/history", group_history, allow_head=False)
+    app.router.add_post("/api/groups/import", import_groups)
+    app.router.add_post("/api/groups/restore", restore_groups)
+    app.router.add_get("/api/groups/export", export_groups, allow_head=False)
     app.router.add_get("/api/anomalies", anomalies, allow_head=False)
     app.router.add_get("/api/incidents/{id}", incident, allow_head=False)
     app.router.add_patch("/api/incidents/{id}", change_incident)

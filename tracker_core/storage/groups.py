@@ -124,6 +124,20 @@ class StoredEdit:
     after: dict[str, Any]
     undone: bool
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``groups history --json`` entry (``step`` groups one command's edits)."""
+        return {
+            "id": self.id,
+            "step": self.batch,
+            "at": self.at.isoformat(),
+            "who": self.actor,
+            "kind": self.kind,
+            "subject": self.subject,
+            "from": self.before,
+            "to": self.after,
+            "undone": self.undone,
+        }
+
 
 def rename_of(conn: Connection, group_id: str) -> str | None:
     rn = t.group_renames
