@@ -3,13 +3,18 @@
 Each field is checked as it is typed, so the message under it always describes what the
 field holds now (a stale "got 'abc'" under a value since corrected would send people hunting
 for a problem that is gone). Saving checks again: a bad value is refused next to its field with
-the key's allowed range, and the database keeps its previous value. Billing groups are shown
-read-only (they come from Cursor).
+the key's allowed range, and the database keeps its previous value. The billing groups pane
+edits the groups locally (a collection never undoes it): r renames the highlighted group, n
+creates one, d deletes it (an empty one created here), a moves a member into it (a picker of
+members), u undoes the last change, i previews a HiBob CSV import and applies the moves ticked.
 """
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -19,8 +24,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
+from tracker_core.groups import GroupInputError
+from tracker_core.groups.edits import EditResult
+from tracker_core.groups.hibob import ImportPlan
+from tracker_core.service import Tracker
 from tracker_core.views.groups import GroupRoster
 from tracker_tui.screens.base import DataScreen, plain_error
+from tracker_tui.screens.confirm import ConfirmDialog
+from tracker_tui.screens.group_dialogs import ImportDialog, TextPrompt
+from tracker_tui.widgets.picker import PickerScreen
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
 
@@ -31,6 +43,17 @@ class SettingsData:
     """Each setting's effective value as text (stored, or its default)."""
     problems: list[str]
     groups: list[GroupRoster]
+
+
+def _actor() -> str:
+    """Who the edit log names for a change made in the console."""
+    try:
+        return f"console:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "console"
+
+
+ACTOR = _actor()
 
 
 def _text(value: float) -> str:
@@ -47,6 +70,44 @@ class SettingsScreen(DataScreen[SettingsData]):
         Binding("e", "edit", "Edit", id="edit", tooltip="Move into the first field (Tab: next)"),
         Binding("ctrl+s", "save_all", "Save", id="save", tooltip="Save every changed setting"),
         Binding("escape", "leave_field", "Leave field", show=False, id="leave-field"),
+        Binding(
+            "r", "rename_group", "Rename", id="group-rename", show=False, tooltip="Rename the group"
+        ),
+        Binding(
+            "n", "new_group", "New group", id="group-new", show=False, tooltip="Create a group"
+        ),
+        Binding(
+            "d",
+            "delete_group",
+            "Delete",
+            id="group-delete",
+            show=False,
+            tooltip="Delete an empty group",
+        ),
+        Binding(
+            "a",
+            "assign_member",
+            "Assign",
+            id="group-assign",
+            show=False,
+            tooltip="Move a member here",
+        ),
+        Binding(
+            "u",
+            "undo_group",
+            "Undo",
+            id="group-undo",
+            show=False,
+            tooltip="Undo the last group change",
+        ),
+        Binding(
+            "i",
+            "import_hibob",
+            "Import",
+            id="group-import",
+            show=False,
+            tooltip="Import a HiBob CSV",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -77,7 +138,9 @@ class SettingsScreen(DataScreen[SettingsData]):
         super().on_mount()
         groups = self.query_one("#groups", VimDataTable)
         groups.add_columns("Billing group", "Members", "Emails")
-        groups.border_title = "Billing groups (read-only, from Cursor)"
+        groups.border_title = (
+            "Billing groups: r rename, n new, d delete, a assign, u undo, i import HiBob CSV"
+        )
 
     def action_edit(self) -> None:
         self.query_one(f"#setting-{SPECS[0].key}", Input).focus()
@@ -184,3 +247,118 @@ class SettingsScreen(DataScreen[SettingsData]):
         self._loaded.update(changes)
         self.notify(message)
         self.reload()
+
+    # --- billing groups ----------------------------------------------------------------------
+
+    def _group(self) -> GroupRoster | None:
+        """The highlighted group of the pane (the first when none is highlighted)."""
+        if self.data is None or not self.data.groups:
+            self.notify("No billing group is stored yet: collect first.", severity="warning")
+            return None
+        key = self.query_one("#groups", VimDataTable).selected_key()
+        return next((r for r in self.data.groups if r.group.id == key), self.data.groups[0])
+
+    def action_rename_group(self) -> None:
+        group = self._group()
+        if group is None:
+            return
+
+        def renamed(name: str | None) -> None:
+            if name:
+                self._edit(lambda t: t.rename_group(group.group.id, name, actor=ACTOR))
+
+        question = f"New name for {group.group.name} ('Parent > Team'):"
+        self.app.push_screen(TextPrompt(question, group.group.name), renamed)
+
+    def action_new_group(self) -> None:
+        def named(name: str | None) -> None:
+            if name:
+                self._edit(lambda t: t.create_group(name, actor=ACTOR)[1])
+
+        self.app.push_screen(TextPrompt("Name of the new group ('Parent > Team'):"), named)
+
+    def action_delete_group(self) -> None:
+        group = self._group()
+        if group is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._edit(lambda t: t.delete_group(group.group.id, actor=ACTOR))
+
+        self.app.push_screen(ConfirmDialog(f"Delete the group {group.group.name}?"), confirmed)
+
+    def action_assign_member(self) -> None:
+        group = self._group()
+        if group is None or self.data is None:
+            return
+        members = sorted(
+            (member.email, roster.group.name)
+            for roster in self.data.groups
+            if roster.group.id != group.group.id
+            for member in roster.members
+        )
+        if not members:
+            self.notify("Every member is in this group already.", timeout=2)
+            return
+
+        def picked(email: str | None) -> None:
+            if email:
+                self._edit(lambda t: t.assign_members([email], group.group.id, actor=ACTOR))
+
+        options = [(f"{email} ({name})", email) for email, name in members]
+        prompt = f"Move into {group.group.name}"
+        self.app.push_screen(PickerScreen(prompt, options, options[0][1]), picked)
+
+    def action_undo_group(self) -> None:
+        self._edit(lambda t: t.undo_group_edit(actor=ACTOR))
+
+    def action_import_hibob(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._preview(path)
+
+        self.app.push_screen(TextPrompt("Path of the HiBob People Directory CSV:"), chosen)
+
+    @work(thread=True, exclusive=True, group="group-edit", exit_on_error=False)
+    def _edit(self, change: Callable[[Tracker], EditResult]) -> None:
+        """Make one change off the screen's thread, then say what it did and reload."""
+        try:
+            result = change(self.context.tracker)
+        except Exception as exc:
+            self.app.call_from_thread(self._refused, exc)
+            return
+        self.app.call_from_thread(self._edited, result.summary)
+
+    def _refused(self, exc: Exception) -> None:
+        message = str(exc) if isinstance(exc, GroupInputError) else plain_error(exc)
+        self.notify(message, title="Not changed", severity="error")
+
+    def _edited(self, summary: str) -> None:
+        self.notify(summary[:1].upper() + summary[1:] + ".")
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="group-edit", exit_on_error=False)
+    def _preview(self, path: str) -> None:
+        tracker = self.context.tracker
+        try:
+            data = Path(path.strip()).expanduser().read_bytes()
+            plan = tracker.import_hibob(data, actor=ACTOR)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self._refused, GroupInputError(f"cannot read {path}: {exc.strerror or exc}")
+            )
+            return
+        except Exception as exc:
+            self.app.call_from_thread(self._refused, exc)
+            return
+
+        def apply(emails: list[str]) -> ImportPlan:
+            return tracker.import_hibob(data, apply=True, only=emails, actor=ACTOR)
+
+        self.app.call_from_thread(self.app.push_screen, ImportDialog(plan, apply), self._imported)
+
+    def _imported(self, applied: int | None) -> None:
+        if applied is not None:
+            self.notify(f"Applied {applied} moves ('u' undoes them).")
+            self.reload()
