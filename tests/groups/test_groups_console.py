@@ -8,13 +8,14 @@ from pathlib import Path
 from textual.widgets import Input
 
 from tests.tui.conftest import db_path, make_app, organisation_db, tui_settings
-from tests.tui.helpers import settle
+from tests.tui.helpers import open_members, settle
 from tracker_core.config import Settings
 from tracker_core.service import open_tracker
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.group_dialogs import ImportDialog, TextPrompt
+from tracker_tui.screens.members import MembersScreen
 from tracker_tui.screens.settings import SettingsScreen
-from tracker_tui.widgets.picker import PickerScreen
+from tracker_tui.widgets.picker import Picker, PickerScreen
 from tracker_tui.widgets.tables import VimDataTable
 
 __all__ = ["db_path", "make_app", "organisation_db", "tui_settings"]  # the tui fixtures
@@ -110,3 +111,25 @@ async def test_an_import_is_previewed_ticked_and_applied(
         assert not isinstance(app.screen, ImportDialog)
     placed = names(tui_settings)
     assert sorted(e for e in emails if placed[e] == "Crew > Deck") == sorted(dialog.ticked)
+
+
+async def test_the_members_filter_takes_every_team_of_a_parent(
+    make_app: Callable[[], TrackerApp], tui_settings: Settings
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await open_members(pilot)
+        screen = app.screen
+        assert isinstance(screen, MembersScreen)
+        picker = screen.query_one("#group", Picker)
+        parents = [value for _, value in picker.options if value.startswith("parent:")]
+        assert parents, "the simulated organisation has parents of several teams"
+        picker.value = parents[0]
+        await settle(pilot)
+        parent = parents[0].removeprefix("parent:")
+        shown = {str(cell) for cell in table.get_column("Group")}
+        assert shown and all(name.startswith(parent + " > ") for name in shown)
+        with open_tracker(tui_settings) as tracker:
+            expected = tracker.overview(days=30, group_id=parents[0])
+        assert table.row_count == len(expected.members)
+        assert len({name for name in shown}) > 1  # more than one team
