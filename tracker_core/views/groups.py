@@ -6,12 +6,14 @@ the local renames, creations and assignments applied.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from tracker_core.storage import tables as t
+from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR
 from tracker_core.views._shared import Memberships, dollars, memberships
 
 
@@ -172,3 +174,17 @@ def billing_groups(conn: Connection) -> BillingGroups:
     on_team = conn.execute(select(m.c.email).where(m.c.removed_at.is_(None))).scalars()
     nowhere = sorted({str(email) for email in on_team} - held.first_group.keys())
     return BillingGroups(rosters, [member(email) for email in nowhere])
+
+
+def parent_options(groups: Sequence[GroupOption]) -> list[tuple[str, str]]:
+    """``Parent > all (n)`` for each parent of two teams or more: the ``parent:NAME`` filter,
+    which takes every team under it (as ``stats --group`` and the API's ``group=`` do)."""
+    teams: dict[str, list[int]] = {}
+    for group in groups:
+        if PARENT_SEPARATOR in group.name:
+            teams.setdefault(group.name.split(PARENT_SEPARATOR, 1)[0], []).append(group.members)
+    return [
+        (f"{parent} > all ({sum(sizes)})", PARENT_PREFIX + parent)
+        for parent, sizes in sorted(teams.items())
+        if len(sizes) > 1
+    ]

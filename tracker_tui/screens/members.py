@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
 from textual import on
@@ -11,9 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
-from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR
 from tracker_core.views import DEFAULT_DAYS
-from tracker_core.views.groups import GroupOption
+from tracker_core.views.groups import parent_options
 from tracker_core.views.overview import Overview
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.picker import Picker
@@ -28,20 +26,6 @@ NO_DATA = (
     "organisation."
 )
 """Shown on a database no collection has reached: what to do, not an empty table."""
-
-
-def parent_options(groups: Sequence[GroupOption]) -> list[tuple[str, str]]:
-    """``Parent > all (n)`` for each parent of two teams or more: the ``parent:NAME`` filter,
-    which takes every team under it (as ``stats --group`` and the API's ``group=`` do)."""
-    teams: dict[str, list[int]] = {}
-    for group in groups:
-        if PARENT_SEPARATOR in group.name:
-            teams.setdefault(group.name.split(PARENT_SEPARATOR, 1)[0], []).append(group.members)
-    return [
-        (f"{parent} > all ({sum(sizes)})", PARENT_PREFIX + parent)
-        for parent, sizes in sorted(teams.items())
-        if len(sizes) > 1
-    ]
 
 
 def range_options() -> list[tuple[str, int]]:
