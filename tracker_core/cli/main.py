@@ -211,6 +211,7 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from tracker_core.simulator import generate_scenario, load_scenario, serve
+    from tracker_core.simulator.delivery import LateDelivery
 
     scenario = (
         load_scenario(args.scenario)
@@ -228,6 +229,7 @@ def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 fault_rate=args.fault_rate,
                 seed=args.seed,
                 latency=args.latency,
+                late=LateDelivery(seed=args.seed) if args.late else None,
             )
         )
     except OSError as exc:
@@ -750,6 +752,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="delay before every answer, up to 60 (default 0)",
+    )
+    simulator.add_argument(
+        "--late",
+        action="store_true",
+        help="deliver events late, as Cursor does: most within minutes, a tail of hours, a few "
+        "up to 36 hours (a scenario file may set its own with lateDelivery)",
     )
     simulator.set_defaults(handler=cmd_simulator)
 

@@ -26,6 +26,7 @@ from typing import IO, Any, Final
 
 from tracker_core.domain import ANALYTICS_METRICS, day_start_ms, utc_day
 from tracker_core.errors import ConfigError
+from tracker_core.simulator.delivery import DeliveryError, DeliveryView, LateDelivery
 from tracker_core.simulator_limits import MAX_TOKEN_COUNT
 
 JSONObject = dict[str, Any]
@@ -601,6 +602,7 @@ class Scenario:
         normal_members: list[str] | None = None,
         now_ms: int | None = None,
         team_id: int = DEFAULT_TEAM_ID,
+        late: LateDelivery | None = None,
     ) -> None:
         self.members = members
         self.events = events
@@ -613,6 +615,8 @@ class Scenario:
         self.now_ms = now_ms
         """The scenario's present; None means the wall clock at the time of each request."""
         self.team_id = team_id
+        self.late = late
+        """Late delivery asked for by the scenario file (the server may also switch it on)."""
         self._member_index = {str(m["email"]).lower(): i for i, m in enumerate(members)}
         missing = [e for e in events.emails if e.lower() not in self._member_index]
         if missing:
@@ -621,6 +625,7 @@ class Scenario:
         self._activity: dict[int, dict[int, DayActivity]] | None = None
         self._derived_analytics: dict[str, list[JSONObject]] | None = None
         self._usage_index: dict[tuple[str, str], JSONObject] | None = None
+        self._delivery: tuple[LateDelivery, DeliveryView] | None = None
 
     # -- basics
 
@@ -665,15 +670,40 @@ class Scenario:
             self._activity = self._compute_activity()
         return self._activity
 
-    def _compute_activity(self) -> dict[int, dict[int, DayActivity]]:
+    def delivery(self, late: LateDelivery) -> DeliveryView:
+        """The events as delivered late under ``late``; built once per distribution."""
+        view = self._delivery
+        if view is None or view[0] != late:
+            view = self._delivery = (late, DeliveryView(self.events.timestamps, late))
+        return view[1]
+
+    def visible_activity(
+        self, first: date, last: date, view: DeliveryView, now_ms: int
+    ) -> dict[int, dict[int, DayActivity]]:
+        """Activity of the days ``first..last`` counting only the events delivered by now."""
+        start = day_start_ms(first)
+        end = day_start_ms(last) + DAY_MS - 1
         store = self.events
+
+        def rows_of(user: int) -> Sequence[int]:
+            return view.visible(
+                ("user", user, start, end), store.positions(start, end, user), now_ms
+            )
+
+        return self._compute_activity(rows_of)
+
+    def _compute_activity(
+        self, rows_of: Callable[[int], Sequence[int]] | None = None
+    ) -> dict[int, dict[int, DayActivity]]:
+        store = self.events
+        rows_of = rows_of or store.user_rows
         stamps = store.timestamps
         categories = [_kind_category(kind) for kind in store.kinds]
         result: dict[int, dict[int, DayActivity]] = {}
         for user, member in enumerate(self._member_of_user):
             current_day = -1
             act = DayActivity()
-            for row in store.user_rows(user):
+            for row in rows_of(user):
                 day = stamps[row] // DAY_MS
                 if day != current_day:
                     current_day = day
@@ -714,7 +744,11 @@ class Scenario:
     # -- /teams/daily-usage-data
 
     def daily_usage_rows(
-        self, first: date, last: date, members: Sequence[JSONObject] | None = None
+        self,
+        first: date,
+        last: date,
+        members: Sequence[JSONObject] | None = None,
+        activity: Mapping[int, Mapping[int, DayActivity]] | None = None,
     ) -> list[JSONObject]:
         """Daily-usage rows for the days ``first..last``.
 
@@ -725,7 +759,8 @@ class Scenario:
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         if self.daily_usage is not None:
             return self._explicit_usage_rows(days, members)
-        activity = self.activity()
+        if activity is None:
+            activity = self.activity()
         rows: list[JSONObject] = []
         for day in days:
             per_member = activity.get(day_number(day), {})
@@ -1255,6 +1290,7 @@ _KNOWN_KEYS: Final = (
     "normalMembers",
     "now",
     "teamId",
+    "lateDelivery",
 )
 
 
@@ -1305,6 +1341,7 @@ def _build(data: object, store: EventStore, source: str) -> Scenario:
         normal_members=_check_normal(data.get("normalMembers"), fail),
         now_ms=_check_now(data.get("now"), fail),
         team_id=_check_team_id(data.get("teamId", DEFAULT_TEAM_ID), fail),
+        late=_check_late(data.get("lateDelivery"), fail),
     )
 
 
@@ -1490,6 +1527,15 @@ def _check_now(value: object, fail: _Fail) -> int | None:
     raise fail("now", "expected epoch milliseconds or an ISO 8601 time with a zone")
 
 
+def _check_late(value: object, fail: _Fail) -> LateDelivery | None:
+    if value is None or value is False:
+        return None
+    try:
+        return LateDelivery.from_json(value)
+    except DeliveryError as exc:
+        raise fail("lateDelivery", str(exc).split(": ", 1)[-1]) from None
+
+
 def _check_team_id(value: object, fail: _Fail) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -1509,6 +1555,8 @@ def dump_scenario(scenario: Scenario, handle: IO[str]) -> None:
     handle.write("{\n")
     write_key("now", None if scenario.now_ms is None else iso_ms(scenario.now_ms), first=True)
     write_key("teamId", scenario.team_id)
+    if scenario.late is not None:
+        write_key("lateDelivery", scenario.late.to_json())
     write_key("teamMembers", scenario.members)
     handle.write(',\n"usageEvents": [')
     store = scenario.events

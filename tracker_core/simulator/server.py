@@ -46,6 +46,7 @@ from typing import Any, Final, TextIO, TypedDict, Unpack
 from aiohttp import web
 
 from tracker_core.domain import ANALYTICS_METRICS, utc_day
+from tracker_core.simulator.delivery import DeliveryView, LateDelivery
 from tracker_core.simulator.scenario import (
     ANALYTICS_PARAM_METRIC,
     DAY_MS,
@@ -93,6 +94,8 @@ class SimulatorOptions(TypedDict, total=False):
     latency: float
     slow_seconds: float
     clock: Callable[[], float]
+    late: LateDelivery | None
+    present: Callable[[], int] | None
 
 
 class RollingWindow:
@@ -130,6 +133,10 @@ class SimulatorState:
     slow_seconds: float
     clock: Callable[[], float]
     rng: random.Random
+    late: LateDelivery | None = None
+    """Late delivery switched on by the server (a scenario file may switch it on itself)."""
+    present: Callable[[], int] | None = None
+    """The API's present (epoch ms), when a test or bench drives it; else the scenario's."""
     windows: dict[str, RollingWindow] = field(
         default_factory=lambda: {
             "admin": RollingWindow(ADMIN_REQUESTS_PER_MINUTE, RATE_WINDOW_SECONDS),
@@ -357,6 +364,19 @@ def _page_count(total: int, size: int) -> int:
     return -(-total // size)
 
 
+def _present(request: web.Request) -> int:
+    """The instant the API answers as of, in epoch milliseconds."""
+    present = request.app[STATE_KEY].present
+    return present() if present is not None else request.app[SCENARIO_KEY].now()
+
+
+def _delivery(request: web.Request) -> DeliveryView | None:
+    """The late-delivery view of the events, or None when every event shows at once."""
+    scenario = request.app[SCENARIO_KEY]
+    late = request.app[STATE_KEY].late or scenario.late
+    return None if late is None else scenario.delivery(late)
+
+
 def _json(payload: object, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response(payload, headers=headers, dumps=_dumps)
 
@@ -378,8 +398,13 @@ async def _daily_usage(request: web.Request) -> web.StreamResponse:
     first, last = utc_day(start), utc_day(end)
     period = {"startDate": start, "endDate": end}
     page, size = _positive_int(body, "page"), _positive_int(body, "pageSize")
+    view = _delivery(request)
+    activity = (
+        None if view is None else scenario.visible_activity(first, last, view, _present(request))
+    )
     if page is None and size is None:
-        return _json({"data": scenario.daily_usage_rows(first, last), "period": period})
+        rows = scenario.daily_usage_rows(first, last, activity=activity)
+        return _json({"data": rows, "period": period})
     page = page or 1
     size = min(size or USERS_DEFAULT_PAGE_SIZE, USERS_MAX_PAGE_SIZE)
     members = scenario.members
@@ -387,7 +412,7 @@ async def _daily_usage(request: web.Request) -> web.StreamResponse:
     chosen = members[(page - 1) * size : page * size]
     return _json(
         {
-            "data": scenario.daily_usage_rows(first, last, chosen),
+            "data": scenario.daily_usage_rows(first, last, chosen, activity),
             "period": period,
             "pagination": {
                 "page": page,
@@ -454,7 +479,7 @@ async def _usage_events(request: web.Request) -> web.StreamResponse:
     scenario = request.app[SCENARIO_KEY]
     store = scenario.events
     body = await _json_body(request)
-    end = _epoch_ms(body, "endDate", scenario.now())
+    end = _epoch_ms(body, "endDate", _present(request))
     start = _epoch_ms(body, "startDate", end - EVENTS_DEFAULT_DAYS * DAY_MS)
     _check_span(start, end)
     wanted = _filtered_email(scenario, body)
@@ -466,6 +491,9 @@ async def _usage_events(request: web.Request) -> web.StreamResponse:
     else:
         user = store.find_user(wanted)
         rows = () if user is None else store.positions(start, end, user)
+    view = _delivery(request)
+    if view is not None:
+        rows = view.visible(("events", wanted, start, end), rows, _present(request))
     total = len(rows)
     pages = _page_count(total, size)
     newest = total - (page - 1) * size
@@ -608,12 +636,17 @@ def make_simulator_app(
     latency: float = 0.0,
     slow_seconds: float = 3.0,
     clock: Callable[[], float] = time.monotonic,
+    late: LateDelivery | None = None,
+    present: Callable[[], int] | None = None,
 ) -> web.Application:
     """The simulator as an aiohttp application serving ``scenario``.
 
     ``fault_rate`` is the chance that a request (once past authentication and the rate
     limit) fails on purpose; ``seed`` fixes which ones. ``latency`` delays every answer, so a
-    test can stop a client mid-run. ``clock`` drives the rate-limit window.
+    test can stop a client mid-run. ``clock`` drives the rate-limit window. ``late`` delivers
+    each event some time after its timestamp (see :mod:`tracker_core.simulator.delivery`), as
+    of ``present`` (epoch ms; the scenario's own present by default), so a scaled clock can
+    replay a day of hourly collections in seconds.
     """
     if not 0.0 <= fault_rate <= 1.0:
         raise ValueError(f"fault_rate must be between 0 and 1, not {fault_rate}")
@@ -632,6 +665,8 @@ def make_simulator_app(
         slow_seconds=slow_seconds,
         clock=clock,
         rng=random.Random(seed),
+        late=late,
+        present=present,
     )
     app.router.add_get("/teams/members", _members)
     app.router.add_post("/teams/daily-usage-data", _daily_usage)
