@@ -4,8 +4,12 @@ Each stream (members, spend, groups, daily usage, usage events, analytics) is fe
 on its own, so one failing does not stop the others. The windowed streams keep a high-water
 mark: the end of the last date window whose every page has been committed. The mark is written
 in the same transaction as the window's last batch, so a process killed at any moment leaves a
-database that the next run simply continues from. Every run also re-fetches an overlap before
-the mark, because Cursor delivers events late; storage upserts make that free of duplicates.
+database that the next run simply continues from. Because Cursor delivers events late, runs
+also re-read part of the past before the mark, following a plan of tiers (see
+:mod:`tracker_core.refetch`): short stretches often, long ones rarely. A long re-fetch is
+committed stretch by stretch with its progress, so one that stops half-way is resumed, not
+repeated; storage upserts make re-reading free of duplicates. Events found late are counted
+and their delay measured, and the plan's longest lookback follows the worst delay seen.
 """
 
 from __future__ import annotations
@@ -27,6 +31,19 @@ from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
+from tracker_core.refetch import (
+    HOUR_MS,
+    Fetch,
+    Pending,
+    PlanState,
+    Tier,
+    chunks,
+    effective_tiers,
+    finished,
+    lag_floor,
+    plan_fetch,
+    seen_before,
+)
 from tracker_core.storage import begin_write, database_error, lease, repo, rollups
 
 T = TypeVar("T")
@@ -113,10 +130,39 @@ class StreamResult:
     """The first :data:`CORRECTIONS_KEPT` of them."""
     ended_run: bool = False
     """The API refused the key here (401/403), so no later stream was attempted."""
+    late: int = 0
+    """Events found that earlier reads of their time had not shown (delivered late)."""
+    max_lag_ms: int | None = None
+    """The longest of those delays, at least (see :func:`tracker_core.refetch.lag_floor`)."""
+    refetched_from: datetime | None = None
+    tiers: tuple[str, ...] = ()
+    """The re-fetch tiers this run satisfied (``"0h"``: the every-run one)."""
+    resumed: bool = False
+    complete_up_to: datetime | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "fetched": self.fetched,
+            "new": self.new,
+            "error": self.error,
+            "corrected": self.corrected,
+        }
+        if self.refetched_from is not None:
+            answer["refetch"] = {
+                "from": self.refetched_from.isoformat(),
+                "tiers": list(self.tiers),
+                "resumed": self.resumed,
+                "late": self.late,
+                "max_lag_seconds": None if self.max_lag_ms is None else self.max_lag_ms // 1000,
+                "complete_up_to": (
+                    None if self.complete_up_to is None else self.complete_up_to.isoformat()
+                ),
+            }
+        return answer
 
     def note(self, corrections: Sequence[Correction]) -> None:
         self.corrected += len(corrections)
@@ -180,15 +226,7 @@ class CollectionSummary:
             "usage_events_new": events.new,
             "billing_groups": self.stream("groups").fetched,
             "analytics_values": self.stream("analytics").fetched,
-            "streams": {
-                result.name: {
-                    "fetched": result.fetched,
-                    "new": result.new,
-                    "error": result.error,
-                    "corrected": result.corrected,
-                }
-                for result in self.streams
-            },
+            "streams": {result.name: result.to_json() for result in self.streams},
             "errors": [f"{result.name}: {result.error}" for result in self.failed],
             "corrected": self.corrected,
             "corrections": [
@@ -214,7 +252,9 @@ class _Batcher:
         write: Callable[[Connection, Sequence[Any]], int],
         on_commit: Callable[[], Awaitable[None]],
         clock: Clock,
+        set_mark: Callable[[Connection, datetime], None] | None = None,
     ) -> None:
+        self.set_mark = set_mark
         self.engine = engine
         self.stream = stream
         self.batch_size = batch_size
@@ -236,9 +276,16 @@ class _Batcher:
         with begin_write(self.engine) as conn:
             for start in range(0, len(rows), self.batch_size):
                 self.new += self.write(conn, rows[start : start + self.batch_size])
-            if mark is not None:
+            if mark is not None and self.set_mark is not None:
+                self.set_mark(conn, mark)
+            elif mark is not None:
                 repo.set_watermark(conn, self.stream, _ms(mark), at=self.clock())
         await self.on_commit()
+
+
+def _max_or_none(a: int | None, b: int | None) -> int | None:
+    values = [value for value in (a, b) if value is not None]
+    return max(values) if values else None
 
 
 def _ms(moment: datetime) -> int:
@@ -443,19 +490,44 @@ class Collector:
 
     # --- windowed streams -------------------------------------------------------------------
 
-    def _range(self, stream: str, *, align_days: bool) -> tuple[datetime, datetime]:
-        """From the high-water mark minus the overlap (or the backfill start) up to now."""
+    def tiers(self) -> list[Tier]:
+        """The configured plan; none configured is today's fixed overlap on every run."""
+        configured = [Tier(every, lookback) for every, lookback in self.settings.refetch_tiers]
+        return configured or [Tier(0, self.settings.overlap_hours)]
+
+    def _plan(self, stream: str) -> tuple[Fetch, PlanState, list[Tier], int | None]:
+        """What ``stream`` reads this run, with the state and tiers it was planned from."""
         now = self.clock()
         with self.engine.connect() as conn:
             mark = repo.get_watermark(conn, stream)
-        if mark is None:
-            start = now - timedelta(days=self.settings.backfill_days)
-        else:
-            start = _from_ms(mark) - timedelta(hours=self.settings.overlap_hours)
-            start = min(start, now - timedelta(hours=self.settings.overlap_hours))
-        if align_days:
-            start = _day_floor(start)
-        return start, now
+            state = repo.get_plan(conn, stream)
+        tiers = effective_tiers(self.tiers(), state.max_lag_ms)
+        backfill = now - timedelta(days=self.settings.backfill_days)
+        fetch = plan_fetch(tiers, state, mark, _ms(now), _ms(backfill))
+        return fetch, state, tiers, mark
+
+    def _finish_plan(
+        self,
+        stream: str,
+        result: StreamResult,
+        fetch: Fetch,
+        state: PlanState,
+        tiers: Sequence[Tier],
+    ) -> None:
+        """Record that ``fetch`` completed: its tiers ran and completeness moved on."""
+        lag = state.max_lag_ms
+        if result.max_lag_ms is not None:
+            lag = max(lag or 0, result.max_lag_ms)
+        done = finished(
+            PlanState(state.tier_runs, None, state.complete_up_to_ms, lag), fetch, tiers
+        )
+        with begin_write(self.engine) as conn:
+            repo.save_plan(conn, stream, done, at=self.clock())
+        result.refetched_from = _from_ms(fetch.start_ms)
+        result.tiers = fetch.tiers
+        result.resumed = fetch.resumed
+        if done.complete_up_to_ms is not None:
+            result.complete_up_to = _from_ms(done.complete_up_to_ms)
 
     async def _drain(
         self,
@@ -475,7 +547,10 @@ class Collector:
         result.new = batcher.new
 
     async def _collect_daily_usage(self, result: StreamResult) -> None:
-        start, end = self._range("daily_usage", align_days=True)
+        # A request costs the same for one day or thirty (pages are members, not days), so
+        # the plan only decides how far back rows are refreshed; nothing to resume.
+        fetch, state, tiers, _ = self._plan("daily_usage")
+        start, end = _day_floor(_from_ms(fetch.start_ms)), _from_ms(fetch.end_ms)
         self.progress.stream_started("daily_usage", window_count(start, end, self.max_window_days))
 
         def write(conn: Connection, rows: Sequence[DailyUsage]) -> int:
@@ -490,14 +565,30 @@ class Collector:
             self.clock,
         )
         await self._drain(result, self.client.daily_usage_pages(start, end), batcher)
+        self._finish_plan("daily_usage", result, fetch, state, tiers)
 
     async def _collect_usage_events(self, result: StreamResult) -> None:
-        start, end = self._range("usage_events", align_days=False)
+        fetch, state, tiers, mark = self._plan("usage_events")
         window_days = self.settings.events_window_days
-        self.progress.stream_started("usage_events", window_count(start, end, window_days))
+        # A backfill goes in the configured windows; a re-fetch in shorter stretches, each
+        # committed with the re-fetch's progress so that a stop loses at most one stretch.
+        stretch = window_days * 24 if mark is None else self.settings.refetch_chunk_hours
+        pieces = chunks(fetch.start_ms, fetch.end_ms, int(stretch * HOUR_MS))
+        self.progress.stream_started("usage_events", len(pieces))
+        seen = seen_before(tiers, state, mark)
 
         def write(conn: Connection, rows: Sequence[UsageEvent]) -> int:
+            if mark is not None:
+                self._note_late(conn, result, rows, mark, seen)
             return repo.insert_usage_events(conn, rows)
+
+        def set_mark(conn: Connection, end: datetime) -> None:
+            # The mark only moves forward: a stretch of the past ending is no news about now.
+            repo.set_watermark(conn, "usage_events", max(_ms(end), mark or 0), at=self.clock())
+            progress = Pending(fetch.start_ms, _ms(end), fetch.started_ms, fetch.tiers)
+            lag = _max_or_none(state.max_lag_ms, result.max_lag_ms)
+            pending = PlanState(state.tier_runs, progress, state.complete_up_to_ms, lag)
+            repo.save_plan(conn, "usage_events", pending, at=self.clock())
 
         batcher = _Batcher(
             self.engine,
@@ -506,14 +597,36 @@ class Collector:
             write,
             self._renew_lease,
             self.clock,
+            set_mark,
         )
-        pages = self.client.usage_event_pages(start, end, window_days=window_days)
         try:
-            await self._drain(result, pages, batcher)
+            for piece_start, piece_end in pieces:
+                pages = self.client.usage_event_pages(
+                    _from_ms(piece_start), _from_ms(piece_end), window_days=window_days
+                )
+                await self._drain(result, pages, batcher)
+            self._finish_plan("usage_events", result, fetch, state, tiers)
         finally:
             # Sum the days this pass changed (also after a failure: what was committed
             # counts), so the readers that follow find them summed.
             rollups.try_refresh(self.engine)
+
+    def _note_late(
+        self,
+        conn: Connection,
+        result: StreamResult,
+        rows: Sequence[UsageEvent],
+        mark: int,
+        seen: Sequence[tuple[int, int]],
+    ) -> None:
+        """Count the events before the mark that are new: Cursor delivered them late."""
+        older = [event for event in rows if event.timestamp_ms < mark]
+        known = repo.known_event_ids(conn, {event.id for event in older})
+        fresh = {event.id: event for event in older if event.id not in known}
+        for event in fresh.values():
+            result.late += 1
+            lag = lag_floor(event.timestamp_ms, seen)
+            result.max_lag_ms = max(result.max_lag_ms or 0, lag)
 
     async def _collect_analytics(self, result: StreamResult) -> None:
         """Each team metric is one small request; a metric failing is reported, not fatal."""

@@ -75,13 +75,35 @@ class DatabaseSettings(_Section):
     """SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``); empty = default file."""
 
 
+def check_tiers(value: list[list[float]]) -> list[list[float]]:
+    """Each tier is ``[every_hours, lookback_hours]`` with a lookback of a minute to 30 days."""
+    for n, tier in enumerate(value):
+        if len(tier) != 2:
+            raise ValueError(f"tier {n + 1} must be [every_hours, lookback_hours]")
+        every, lookback = tier
+        if not (0 <= every <= 24 * 30 and 0 < lookback <= 24 * 30):
+            raise ValueError(
+                f"tier {n + 1}: every_hours must be 0 to 720 and lookback_hours above 0 up to 720"
+            )
+    return value
+
+
 class CollectorSettings(_Section):
     """How much to fetch on each collection pass."""
 
     backfill_days: int = Field(30, ge=1, le=365, strict=True)
     """Days fetched on the first run (and for a stream that has never succeeded)."""
     overlap_hours: float = Field(48.0, ge=0, le=24 * 30, strict=True, allow_inf_nan=False)
-    """Re-fetched on every run so that events Cursor delivers late are picked up."""
+    """Re-fetched on every run when ``refetch_tiers`` is empty (the fixed overlap); analytics
+    re-reads this many hours' worth of days."""
+    refetch_tiers: Annotated[list[list[float]], AfterValidator(check_tiers)] = Field(
+        default_factory=lambda: [[0.0, 2.0], [6.0, 24.0], [24.0, 48.0]]
+    )
+    """[every_hours, lookback_hours] pairs: re-read the last lookback hours that often (0: every
+    run), each from its own previous run; events delivered within the longest lookback are
+    caught. Empty: ``overlap_hours`` on every run."""
+    refetch_chunk_hours: float = Field(12.0, gt=0, le=24 * 7, strict=True, allow_inf_nan=False)
+    """A re-fetch is committed in stretches of this many hours; a stopped one resumes there."""
     events_window_days: int = Field(7, ge=1, le=30, strict=True)
     """Usage events are fetched in windows of this many days; progress is saved per window."""
     batch_size: int = Field(2000, ge=1, le=100_000, strict=True)

@@ -55,7 +55,7 @@ from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
 from tracker_core.views.overview import Overview, overview, remembered_overview, warm_overview
-from tracker_core.views.stats import TeamStats, team_stats
+from tracker_core.views.stats import StreamCompleteness, TeamStats, stream_completeness, team_stats
 
 RESPONSE_WINDOW_DAYS = 30
 """The window of the MTTD / MTTI / MTTR averages unless a face asks for another."""
@@ -256,6 +256,11 @@ class Tracker:
         """When the latest collection that stored data finished, if any did."""
         with self.engine.connect() as conn:
             return repo.last_successful_run(conn)
+
+    def completeness(self) -> dict[str, StreamCompleteness]:
+        """How far each windowed stream is complete (see :mod:`tracker_core.refetch`)."""
+        with self.engine.connect() as conn:
+            return stream_completeness(conn)
 
     def data_fingerprint(self) -> str:
         """A text that changes whenever the collected figures may have: every stored usage

@@ -101,6 +101,7 @@ async def healthz(request: web.Request) -> web.Response:
     last_job = runner.last.to_json() if runner.last is not None else None
     try:
         last = await asyncio.to_thread(request.app[TRACKER].last_collected)
+        complete = await asyncio.to_thread(request.app[TRACKER].completeness)
     except SQLAlchemyError as exc:
         secrets: tuple[str, ...] = request.app[SECRETS]
         log.error(
@@ -126,6 +127,9 @@ async def healthz(request: web.Request) -> web.Response:
             "job_running": runner.busy,
             "next_run": schedule.next_run.isoformat() if schedule.next_run else None,
             "missed_runs": schedule.missed,
+            "complete_up_to": {
+                stream: state.to_json()["complete_up_to"] for stream, state in complete.items()
+            },
         }
     )
 

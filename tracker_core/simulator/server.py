@@ -147,6 +147,9 @@ class SimulatorState:
     rate_limited: int = 0
     faults: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
+    event_queries: list[tuple[int, int, int]] = field(default_factory=list)
+    """``(startDate, endDate, page)`` of each usage-events request answered, so a test can
+    see which stretches a collector asked for (and that it did not ask twice)."""
     faults_by_kind: Counter[str] = field(default_factory=Counter)
     _server_error_turn: int = 0
     _retry_after_turn: int = 0
@@ -485,6 +488,7 @@ async def _usage_events(request: web.Request) -> web.StreamResponse:
     wanted = _filtered_email(scenario, body)
     page = _positive_int(body, "page") or 1
     size = min(_positive_int(body, "pageSize") or EVENTS_DEFAULT_PAGE_SIZE, EVENTS_MAX_PAGE_SIZE)
+    request.app[STATE_KEY].event_queries.append((start, end, page))
     rows: Sequence[int]
     if wanted is None:
         rows = store.positions(start, end)

@@ -41,6 +41,7 @@ from tracker_core.domain import (
     MemberSpend,
     UsageEvent,
 )
+from tracker_core.refetch import PlanState
 from tracker_core.storage import tables as t
 
 _R = TypeVar("_R")
@@ -465,6 +466,54 @@ def get_watermark(conn: Connection, stream: str) -> int | None:
 def set_watermark(conn: Connection, stream: str, value_ms: int, *, at: datetime) -> None:
     """Record how far ``stream`` has been collected, in the caller's transaction."""
     _upsert(conn, t.watermarks, [{"stream": stream, "value_ms": value_ms, "updated_at": at}])
+
+
+def get_plan(conn: Connection, stream: str) -> PlanState:
+    """The re-fetch plan state of ``stream`` (empty before its first planned run)."""
+    plan = t.collection_plan.c
+    row = conn.execute(
+        select(plan.state, plan.complete_up_to_ms, plan.max_lag_ms).where(plan.stream == stream)
+    ).one_or_none()
+    if row is None:
+        return PlanState()
+    return PlanState.from_row(row.state, row.complete_up_to_ms, row.max_lag_ms)
+
+
+def save_plan(conn: Connection, stream: str, state: PlanState, *, at: datetime) -> None:
+    """Record ``stream``'s plan state, in the caller's transaction (with the rows it covers)."""
+    _upsert(
+        conn,
+        t.collection_plan,
+        [
+            {
+                "stream": stream,
+                "state": state.to_text(),
+                "complete_up_to_ms": state.complete_up_to_ms,
+                "max_lag_ms": state.max_lag_ms,
+                "updated_at": at,
+            }
+        ],
+    )
+
+
+def completeness(conn: Connection) -> dict[str, tuple[int | None, int | None]]:
+    """Per stream: complete up to (epoch ms) and the latest delivery seen (ms), when known."""
+    plan = t.collection_plan.c
+    rows = conn.execute(select(plan.stream, plan.complete_up_to_ms, plan.max_lag_ms))
+    return {row.stream: (row.complete_up_to_ms, row.max_lag_ms) for row in rows}
+
+
+def known_event_ids(conn: Connection, ids: Collection[str]) -> set[str]:
+    """Which of ``ids`` are stored already (the collector tells late arrivals by this)."""
+    if not ids:
+        return set()
+    column = t.usage_events.c.id
+    found: set[str] = set()
+    wanted = list(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
 
 
 # --- collection runs -------------------------------------------------------------------------

@@ -334,6 +334,19 @@ class Watermark(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class CollectionPlanRow(Base):
+    """A stream's re-fetch plan between runs: tiers' last runs, a re-fetch to resume, and how
+    far the stream is complete (see :mod:`tracker_core.refetch`)."""
+
+    __tablename__ = "collection_plan"
+
+    stream: Mapped[str] = mapped_column(String, primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    complete_up_to_ms: Mapped[int | None] = mapped_column(BigInteger)
+    max_lag_ms: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class LeaseRow(Base):
     """A named lease; the collector holds ``collector`` so only one runs at a time."""
 
@@ -561,6 +574,7 @@ detection_settings = _table(DetectionSetting)
 collection_runs = _table(CollectionRun)
 collection_streams = _table(CollectionStream)
 watermarks = _table(Watermark)
+collection_plan = _table(CollectionPlanRow)
 leases = _table(LeaseRow)
 anomalies = _table(AnomalyRow)
 incidents = _table(IncidentRow)

@@ -7,13 +7,14 @@ the product shows the same figure for the same days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tracker_core.cycle import current_cycle
+from tracker_core.storage import repo
 from tracker_core.views._shared import (
     IDLE,
     QUIET_DAY,
@@ -67,6 +68,8 @@ class TeamStats:
     """By spend, highest first."""
     daily: list[DayStats]
     """Every day of the window, zero-filled, oldest first."""
+    completeness: dict[str, StreamCompleteness] = field(default_factory=dict)
+    """Per windowed stream, how far it is known complete (see :func:`stream_completeness`)."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``stats --json`` / ``GET /api/stats`` object of CONTRACT.md."""
@@ -105,7 +108,37 @@ class TeamStats:
                 }
                 for day in self.daily
             ],
+            "completeness": {
+                stream: state.to_json() for stream, state in sorted(self.completeness.items())
+            },
         }
+
+
+@dataclass(frozen=True)
+class StreamCompleteness:
+    """How far a stream is complete: every event before ``complete_up_to`` that Cursor
+    delivered within the re-fetch plan's longest lookback is stored. ``max_lag`` is the latest
+    delivery the collector has seen (at least that late)."""
+
+    complete_up_to: datetime | None
+    max_lag_seconds: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "complete_up_to": (
+                None if self.complete_up_to is None else self.complete_up_to.isoformat()
+            ),
+            "max_lag_seconds": self.max_lag_seconds,
+        }
+
+
+def stream_completeness(conn: Connection) -> dict[str, StreamCompleteness]:
+    """Each planned stream's completeness, as the collector last recorded it."""
+    answer = {}
+    for stream, (complete_ms, lag_ms) in repo.completeness(conn).items():
+        moment = None if complete_ms is None else datetime.fromtimestamp(complete_ms / 1000, UTC)
+        answer[stream] = StreamCompleteness(moment, None if lag_ms is None else lag_ms // 1000)
+    return answer
 
 
 def team_stats(
@@ -160,4 +193,5 @@ def team_stats(
         cycle_spend_cents=usage.cycle_spend_cents,
         users=users,
         daily=daily,
+        completeness=stream_completeness(conn),
     )

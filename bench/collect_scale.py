@@ -1,0 +1,248 @@
+"""A day of hourly collections against a simulator that delivers events late, on a scaled clock.
+
+For each team size, the same organisation is replayed twice, in one process: with the tiered
+re-fetch plan (the default ``[collector] refetch_tiers``) and with today's fixed 48-hour
+overlap (``refetch_tiers = []``). The simulator's present and the collector's clock are the
+same hand-moved instant, so 25 runs (a backfill at the start, then one an hour for a day)
+take seconds of real time, not a day.
+
+Printed per plan: requests in the day's 24 hourly runs, the longest run's requests and its
+minutes at Cursor's 20 requests a minute, and the events missed at the end: delivered by the
+last run (which is a full one: every tier is due) but not stored.
+
+    python bench/collect_scale.py [--users 500 2000] [--backfill-days 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import select
+
+from tracker_core.collector import CollectionSummary, Collector
+from tracker_core.config import CollectorSettings
+from tracker_core.cursor_api import ClientOptions, CursorClient
+from tracker_core.cursor_api.client import RequestHook
+from tracker_core.simulator import Scenario, generate_scenario, make_simulator_app
+from tracker_core.simulator.delivery import LateDelivery
+from tracker_core.simulator.server import STATE_KEY
+from tracker_core.storage import open_database
+from tracker_core.storage import tables as t
+
+START = datetime(2025, 3, 10, tzinfo=UTC)
+"""The first run (the backfill); the 24 hourly runs follow it."""
+ADMIN_PER_MINUTE = 20
+FIXED = "fixed 48 h overlap"
+TIERED = "tiered plan"
+STREAMS = ("members", "spend", "groups", "daily_usage", "usage_events")
+
+
+class Present:
+    """The one instant the simulator answers as of and the collector believes it is."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def ms(self) -> int:
+        return int(self.moment.timestamp() * 1000)
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@dataclass
+class Outcome:
+    plan: str
+    users: int
+    requests_per_day: int
+    longest_run_requests: int
+    missed: int
+    late_found: int
+    event_requests: int
+    """Of ``requests_per_day``, those for usage events (the rest is the same in both plans)."""
+
+    @property
+    def longest_run_minutes(self) -> float:
+        return self.longest_run_requests / ADMIN_PER_MINUTE
+
+
+def scenario_for(users: int, seed: int = 5) -> Scenario:
+    """An organisation whose events run up to the end of the replayed day."""
+    return generate_scenario(users=users, days=9, seed=seed, now=START + timedelta(days=1))
+
+
+class Replay:
+    """The simulator (late delivery on) and a database, collected into at chosen instants."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        db_url: str,
+        settings: CollectorSettings,
+        late: LateDelivery | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.db_url = db_url
+        self.settings = settings
+        self.late = late or LateDelivery()
+        self.present = Present(START)
+        self.app = make_simulator_app(
+            scenario, rate_limits=False, late=self.late, present=self.present.ms
+        )
+        self.runner = web.AppRunner(self.app, access_log=None)
+        self.engine = open_database(db_url)
+        self.url = ""
+
+    async def __aenter__(self) -> Replay:
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{int(self.runner.addresses[0][1])}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.engine.dispose()
+        await self.runner.cleanup()
+
+    @property
+    def queries(self) -> list[tuple[int, int, int]]:
+        """``(startDate, endDate, page)`` of every usage-events request, in order."""
+        return self.app[STATE_KEY].event_queries
+
+    @property
+    def requests(self) -> int:
+        return self.app[STATE_KEY].requests
+
+    async def collect(
+        self, at: datetime, on_request: RequestHook | None = None
+    ) -> CollectionSummary:
+        """One collection as of ``at`` (the simulator's present moves there too)."""
+        self.present.moment = at
+        options = ClientOptions(
+            base_url=self.url,
+            admin_api_key="sim-key",
+            admin_requests_per_minute=None,
+            analytics_requests_per_minute=None,
+        )
+        async with CursorClient(options, on_request=on_request) as client:
+            collector = Collector(self.engine, client, self.settings, clock=self.present.now)
+            return await collector.run(STREAMS)
+
+    def stored(self) -> Counter[int]:
+        with self.engine.connect() as conn:
+            return Counter(int(ms) for ms in conn.scalars(select(t.usage_events.c.timestamp_ms)))
+
+    def missed(self) -> int:
+        """Events delivered by the present, from the backfill's start on, that are not stored."""
+        view = self.scenario.delivery(self.late)
+        first = int((START - timedelta(days=self.settings.backfill_days)).timestamp() * 1000)
+        end = self.present.ms()
+        stamps = self.scenario.events.timestamps
+        delivered = Counter(
+            stamps[row]
+            for row in range(len(stamps))
+            if stamps[row] >= first and view.visible_at[row] <= end
+        )
+        stored = self.stored()
+        return sum(max(0, count - stored[stamp]) for stamp, count in delivered.items())
+
+
+async def replay(
+    scenario: Scenario,
+    db_url: str,
+    settings: CollectorSettings,
+    *,
+    plan: str,
+    hours: int = 24,
+    late: LateDelivery | None = None,
+) -> Outcome:
+    """A backfill at :data:`START`, then one collection an hour for ``hours`` hours."""
+    per_run: list[int] = []
+    late_found = 0
+    events_before = 0
+    async with Replay(scenario, db_url, settings, late) as world:
+        for hour in range(hours + 1):
+            if hour == 1:
+                events_before = len(world.queries)
+            before = world.requests
+            summary = await world.collect(START + timedelta(hours=hour))
+            if not summary.ok:
+                raise RuntimeError(f"run {hour}: {summary.failure_message()}")
+            late_found += summary.stream("usage_events").late
+            if hour > 0:
+                per_run.append(world.requests - before)
+        missed = world.missed()
+        event_requests = len(world.queries) - events_before
+    return Outcome(
+        plan,
+        len(scenario.members),
+        sum(per_run),
+        max(per_run),
+        missed,
+        late_found,
+        event_requests,
+    )
+
+
+def settings_for(plan: str, backfill_days: int) -> CollectorSettings:
+    tiers = [] if plan == FIXED else CollectorSettings().refetch_tiers
+    return CollectorSettings(
+        backfill_days=backfill_days, overlap_hours=48.0, refetch_tiers=tiers, analytics=False
+    )
+
+
+async def compare(users: int, backfill_days: int, workdir: Path) -> list[Outcome]:
+    scenario = scenario_for(users)
+    outcomes = []
+    for plan in (TIERED, FIXED):
+        db = workdir / f"{users}-{plan.split()[0]}.db"
+        outcomes.append(
+            await replay(scenario, f"sqlite:///{db}", settings_for(plan, backfill_days), plan=plan)
+        )
+    return outcomes
+
+
+def report(outcomes: Sequence[Outcome]) -> str:
+    lines = [
+        f"{'members':>8} {'plan':<20} {'requests/day':>12} {'longest run':>12} "
+        f"{'minutes':>8} {'missed':>7} {'late found':>10} {'event requests':>14}"
+    ]
+    for o in outcomes:
+        lines.append(
+            f"{o.users:>8} {o.plan:<20} {o.requests_per_day:>12} {o.longest_run_requests:>12} "
+            f"{math.ceil(o.longest_run_minutes * 10) / 10:>8} {o.missed:>7} {o.late_found:>10} "
+            f"{o.event_requests:>14}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--backfill-days", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for users in args.users:
+            outcomes += asyncio.run(compare(users, args.backfill_days, Path(workdir)))
+    if args.json:
+        print(json.dumps([asdict(o) for o in outcomes]))
+    else:
+        print(report(outcomes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
