@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -34,6 +35,7 @@ from tracker_core.collector import CollectionSummary, Collector
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ClientOptions, CursorClient
 from tracker_core.cursor_api.client import RequestHook
+from tracker_core.cursor_api.ratelimit import Clock, Sleep
 from tracker_core.simulator import Scenario, generate_scenario, make_simulator_app
 from tracker_core.simulator.delivery import LateDelivery
 from tracker_core.simulator.server import STATE_KEY
@@ -91,6 +93,8 @@ class Replay:
         db_url: str,
         settings: CollectorSettings,
         late: LateDelivery | None = None,
+        *,
+        rate_clock: Clock | None = None,
     ) -> None:
         self.scenario = scenario
         self.db_url = db_url
@@ -98,7 +102,11 @@ class Replay:
         self.late = late or LateDelivery()
         self.present = Present(START)
         self.app = make_simulator_app(
-            scenario, rate_limits=False, late=self.late, present=self.present.ms
+            scenario,
+            rate_limits=rate_clock is not None,
+            clock=rate_clock or time.monotonic,
+            late=self.late,
+            present=self.present.ms,
         )
         self.runner = web.AppRunner(self.app, access_log=None)
         self.engine = open_database(db_url)
@@ -125,17 +133,30 @@ class Replay:
         return self.app[STATE_KEY].requests
 
     async def collect(
-        self, at: datetime, on_request: RequestHook | None = None
+        self,
+        at: datetime,
+        on_request: RequestHook | None = None,
+        *,
+        per_minute: int | None = None,
+        limiter: tuple[Clock, Sleep] | None = None,
     ) -> CollectionSummary:
-        """One collection as of ``at`` (the simulator's present moves there too)."""
+        """One collection as of ``at`` (the simulator's present moves there too).
+
+        ``per_minute`` sets the client's Admin ceiling (none by default), timed by the
+        ``limiter`` clock and sleep when given (a scaled clock), else by real time.
+        """
         self.present.moment = at
         options = ClientOptions(
             base_url=self.url,
             admin_api_key="sim-key",
-            admin_requests_per_minute=None,
+            admin_requests_per_minute=per_minute,
             analytics_requests_per_minute=None,
         )
-        async with CursorClient(options, on_request=on_request) as client:
+        clock, sleep = limiter or (time.monotonic, asyncio.sleep)
+        client = CursorClient(
+            options, on_request=on_request, limiter_clock=clock, limiter_sleep=sleep
+        )
+        async with client:
             collector = Collector(self.engine, client, self.settings, clock=self.present.now)
             return await collector.run(STREAMS)
 

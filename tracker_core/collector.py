@@ -139,6 +139,8 @@ class StreamResult:
     """The re-fetch tiers this run satisfied (``"0h"``: the every-run one)."""
     resumed: bool = False
     complete_up_to: datetime | None = None
+    deferred: str | None = None
+    """Why part of a re-fetch was left to the next run (the run's request budget was spent)."""
 
     @property
     def ok(self) -> bool:
@@ -156,6 +158,7 @@ class StreamResult:
                 "from": self.refetched_from.isoformat(),
                 "tiers": list(self.tiers),
                 "resumed": self.resumed,
+                "deferred": self.deferred,
                 "late": self.late,
                 "max_lag_seconds": None if self.max_lag_ms is None else self.max_lag_ms // 1000,
                 "complete_up_to": (
@@ -283,6 +286,12 @@ class _Batcher:
         await self.on_commit()
 
 
+def _recent_lookback(tiers: Sequence[Tier]) -> int:
+    """How far before the mark every run reads (the shortest lookback of the plan)."""
+    every_run = [tier.lookback_ms for tier in tiers if tier.every_hours <= 0]
+    return min(every_run or [tier.lookback_ms for tier in tiers] or [0])
+
+
 def _max_or_none(a: int | None, b: int | None) -> int | None:
     values = [value for value in (a, b) if value is not None]
     return max(values) if values else None
@@ -329,6 +338,8 @@ class Collector:
         self.max_window_days = max_window_days
         self.holder = lease.make_holder()
         self._last_renewal = 0.0
+        self.requests = 0
+        """Admin API requests this run has made (pages and single calls), for the budget."""
 
     async def run(self, streams: Sequence[str] = STREAMS) -> CollectionSummary:
         """Collect the given streams under the collector lease; never raises for one stream."""
@@ -464,6 +475,7 @@ class Collector:
 
     async def _collect_members(self, result: StreamResult) -> None:
         members = await self.client.members()
+        self.requests += 1
         result.fetched = len(members)
         now = self.clock()
         with begin_write(self.engine) as conn:
@@ -476,6 +488,7 @@ class Collector:
 
     async def _collect_spend(self, result: StreamResult) -> None:
         async for page in self.client.spend_pages():
+            self.requests += 1
             with begin_write(self.engine) as conn:
                 result.new += repo.upsert_member_spend(conn, page.items, collected_at=self.clock())
             result.fetched += len(page.items)
@@ -483,6 +496,7 @@ class Collector:
 
     async def _collect_groups(self, result: StreamResult) -> None:
         snapshot = await self.client.groups()
+        self.requests += 1
         with begin_write(self.engine) as conn:
             result.new = repo.replace_groups(conn, snapshot, collected_at=self.clock())
         result.fetched = len(snapshot.groups)
@@ -536,6 +550,7 @@ class Collector:
         batcher: _Batcher,
     ) -> None:
         async for page in pages:
+            self.requests += 1
             result.fetched += len(page.items)
             result.note(self.client.take_corrections())
             await batcher.add(page)
@@ -572,10 +587,19 @@ class Collector:
         window_days = self.settings.events_window_days
         # A backfill goes in the configured windows; a re-fetch in shorter stretches, each
         # committed with the re-fetch's progress so that a stop loses at most one stretch.
-        stretch = window_days * 24 if mark is None else self.settings.refetch_chunk_hours
-        pieces = chunks(fetch.start_ms, fetch.end_ms, int(stretch * HOUR_MS))
-        self.progress.stream_started("usage_events", len(pieces))
+        stretch = int(
+            (window_days * 24 if mark is None else self.settings.refetch_chunk_hours) * HOUR_MS
+        )
+        # The recent part first, so new events are never kept waiting behind a long re-fetch
+        # of the past; then the past, oldest first, as far as this run's budget allows.
+        recent_from = fetch.start_ms
+        if mark is not None:
+            recent_from = max(fetch.start_ms, mark - _recent_lookback(tiers))
+        recent = chunks(recent_from, fetch.end_ms, stretch)
+        self.progress.stream_started("usage_events", len(recent) + 1)
         seen = seen_before(tiers, state, mark)
+        done = fetch.start_ms if recent_from > fetch.start_ms else fetch.end_ms
+        in_past = False
 
         def write(conn: Connection, rows: Sequence[UsageEvent]) -> int:
             if mark is not None:
@@ -583,9 +607,12 @@ class Collector:
             return repo.insert_usage_events(conn, rows)
 
         def set_mark(conn: Connection, end: datetime) -> None:
+            nonlocal done
             # The mark only moves forward: a stretch of the past ending is no news about now.
             repo.set_watermark(conn, "usage_events", max(_ms(end), mark or 0), at=self.clock())
-            progress = Pending(fetch.start_ms, _ms(end), fetch.started_ms, fetch.tiers)
+            if in_past:
+                done = _ms(end)
+            progress = Pending(fetch.start_ms, done, fetch.started_ms, fetch.tiers)
             lag = _max_or_none(state.max_lag_ms, result.max_lag_ms)
             pending = PlanState(state.tier_runs, progress, state.complete_up_to_ms, lag)
             repo.save_plan(conn, "usage_events", pending, at=self.clock())
@@ -599,17 +626,54 @@ class Collector:
             self.clock,
             set_mark,
         )
+
+        async def read(start: int, end: int) -> None:
+            pages = self.client.usage_event_pages(
+                _from_ms(start), _from_ms(end), window_days=window_days
+            )
+            await self._drain(result, pages, batcher)
+
         try:
-            for piece_start, piece_end in pieces:
-                pages = self.client.usage_event_pages(
-                    _from_ms(piece_start), _from_ms(piece_end), window_days=window_days
-                )
-                await self._drain(result, pages, batcher)
+            for piece_start, piece_end in recent:
+                await read(piece_start, piece_end)
+            in_past = True
+            stretch = self._past_stretch(stretch, result.fetched, fetch.end_ms - recent_from)
+            for piece_start, piece_end in chunks(fetch.start_ms, recent_from, stretch):
+                if piece_start >= recent_from:
+                    break
+                budget = self._budget()
+                if budget is not None and self.requests >= budget:
+                    result.deferred = (
+                        f"re-reading {_from_ms(piece_start):%Y-%m-%d %H:%M} to "
+                        f"{_from_ms(recent_from):%Y-%m-%d %H:%M} UTC deferred to the next run: "
+                        f"this run used its budget of {budget} requests "
+                        f"({self.settings.max_run_minutes:g} minutes of the rate limit)"
+                    )
+                    return
+                await read(piece_start, piece_end)
             self._finish_plan("usage_events", result, fetch, state, tiers)
         finally:
             # Sum the days this pass changed (also after a failure: what was committed
             # counts), so the readers that follow find them summed.
             rollups.try_refresh(self.engine)
+
+    def _budget(self) -> int | None:
+        """Requests one run may make before it defers the rest of a re-fetch (None: no cap)."""
+        per_minute = self.client.options.admin_requests_per_minute
+        if per_minute is None:
+            return None
+        return max(1, int(self.settings.max_run_minutes * per_minute))
+
+    def _past_stretch(self, stretch: int, events: int, span_ms: int) -> int:
+        """Stretches of the past small enough that one costs a tenth of the budget at the rate
+        the recent part showed, so a deferral wastes little; never longer than configured."""
+        budget = self._budget()
+        if budget is None or events <= 0 or span_ms <= 0:
+            return stretch
+        pages = max(1, budget // 10)
+        per_ms = events / span_ms
+        fitting = int(pages * self.client.options.events_page_size / per_ms)
+        return max(HOUR_MS, min(stretch, fitting))
 
     def _note_late(
         self,

@@ -102,6 +102,9 @@ class CollectorSettings(_Section):
     """[every_hours, lookback_hours] pairs: re-read the last lookback hours that often (0: every
     run), each from its own previous run; events delivered within the longest lookback are
     caught. Empty: ``overlap_hours`` on every run."""
+    max_run_minutes: float = Field(10.0, gt=0, le=60, strict=True, allow_inf_nan=False)
+    """Minutes of the Admin rate limit one run may spend; a re-fetch of the past that would
+    go beyond is left to the next run, which resumes it (new events are always read first)."""
     refetch_chunk_hours: float = Field(12.0, gt=0, le=24 * 7, strict=True, allow_inf_nan=False)
     """A re-fetch is committed in stretches of this many hours; a stopped one resumes there."""
     events_window_days: int = Field(7, ge=1, le=30, strict=True)

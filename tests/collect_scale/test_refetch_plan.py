@@ -126,16 +126,17 @@ def test_a_stopped_refetch_resumes_without_asking_again_for_what_it_stored(db_ur
         async with bench.Replay(scenario, db_url, settings) as world:
             assert (await world.collect(START)).ok
             before = len(world.queries)
-            stretches: set[int] = set()
+            past: set[int] = set()  # stretches before the every-run part (mark - 2 h)
 
-            def stop_in_third_stretch(info: RequestInfo) -> None:
-                if info.path == "/teams/filtered-usage-events":
-                    stretches.add(world.queries[-1][0])
-                    if len(stretches) == 3:
+            def stop_in_second_past_stretch(info: RequestInfo) -> None:
+                start = world.queries[-1][0]
+                if info.path == "/teams/filtered-usage-events" and start < START_MS - hours(2):
+                    past.add(start)
+                    if len(past) == 2:
                         raise asyncio.CancelledError
 
             with pytest.raises(asyncio.CancelledError):
-                await world.collect(later, on_request=stop_in_third_stretch)
+                await world.collect(later, on_request=stop_in_second_past_stretch)
             stopped = world.queries[before:]
             with world.engine.connect() as conn:
                 plan = repo.get_plan(conn, "usage_events")
@@ -149,7 +150,8 @@ def test_a_stopped_refetch_resumes_without_asking_again_for_what_it_stored(db_ur
     stopped, resumed, plan = asyncio.run(stop_then_resume())
     assert plan.pending is not None
     done = plan.pending.done_ms
+    assert done == START_MS - hours(48) + hours(12)  # the first stretch of the past is stored
     finished_stretches = {(s, e) for s, e, _ in stopped if e <= done}
-    assert len(finished_stretches) == 2
+    assert len(finished_stretches) == 1
     assert not finished_stretches & {(s, e) for s, e, _ in resumed}
     assert min(start for start, _, _ in resumed) == done

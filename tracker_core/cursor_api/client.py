@@ -23,7 +23,7 @@ import httpx
 
 from tracker_core import __version__
 from tracker_core.cursor_api import schemas
-from tracker_core.cursor_api.ratelimit import Clock, RateLimiter, Sleep
+from tracker_core.cursor_api.ratelimit import Clock, RateLimiter, Sleep, shared_limiter
 from tracker_core.cursor_api.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from tracker_core.cursor_api.windows import epoch_ms, split_days, split_windows
 from tracker_core.domain import (
@@ -167,10 +167,11 @@ class _Api:
 class CursorClient:
     """Async client of the Cursor Admin and Analytics APIs.
 
-    Use it as ``async with CursorClient(options) as client:``. Limiters may be passed in to
-    share one quota between several clients of the same team; by default each client makes
-    its own from the options, timed by ``limiter_clock`` and ``limiter_sleep`` (a scaled clock
-    lets a test watch many rolling minutes of Cursor's quota go by in a few seconds).
+    Use it as ``async with CursorClient(options) as client:``. By default every client of the
+    same team (server and key) in this process shares one limiter per API (see
+    :func:`~tracker_core.cursor_api.ratelimit.shared_limiter`), timed by ``limiter_clock`` and
+    ``limiter_sleep`` (a scaled clock lets a test watch many rolling minutes of Cursor's quota
+    go by in a few seconds); limiters passed in are used instead.
     """
 
     def __init__(
@@ -196,7 +197,10 @@ class CursorClient:
             "Admin",
             httpx.BasicAuth(options.admin_api_key, ""),
             admin_limiter
-            or RateLimiter(
+            or shared_limiter(
+                "Admin",
+                options.base_url,
+                options.admin_api_key,
                 options.admin_requests_per_minute,
                 _RATE_PERIOD_SECONDS,
                 clock=limiter_clock,
@@ -207,7 +211,10 @@ class CursorClient:
             "Analytics",
             httpx.BasicAuth(analytics_key, ""),
             analytics_limiter
-            or RateLimiter(
+            or shared_limiter(
+                "Analytics",
+                options.base_url,
+                analytics_key,
                 options.analytics_requests_per_minute,
                 _RATE_PERIOD_SECONDS,
                 clock=limiter_clock,

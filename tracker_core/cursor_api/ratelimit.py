@@ -9,8 +9,11 @@ never lets more than N through in any window of ``period`` seconds.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
+import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -43,6 +46,9 @@ class RateLimiter:
 
     Waiters queue on one lock and sleep while holding it. That makes grants first come, first
     served, and costs nothing: everyone behind the head of the queue would have to wait anyway.
+    The lock is per event loop, and the grant log is guarded by a thread lock, so one limiter
+    can be shared by collections running in different threads, each with its own loop (the
+    daemon's job, the console's ``c``): the quota is the team's, whoever spends it.
     """
 
     def __init__(
@@ -64,7 +70,10 @@ class RateLimiter:
         self._sleep = sleep
         self._grants: deque[float] = deque()
         self._blocked_until = -math.inf
-        self._lock = asyncio.Lock()
+        self._mutex = threading.Lock()
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def max_requests(self) -> int | None:
@@ -77,6 +86,10 @@ class RateLimiter:
 
     def delay(self) -> float:
         """Seconds the next :meth:`acquire` would wait if called now (0 when free)."""
+        with self._mutex:
+            return self._delay()
+
+    def _delay(self) -> float:
         now = self._clock()
         self._forget_before(now)
         wait = self._blocked_until - now
@@ -90,19 +103,61 @@ class RateLimiter:
         ``on_wait`` hears of each wait before it starts: a minute spent here is otherwise
         indistinguishable, for whoever watches, from a hang.
         """
-        async with self._lock:
-            while (wait := self.delay()) > 0:
+        async with self._loop_lock():
+            while True:
+                with self._mutex:  # the check and the grant at once: another thread may be here
+                    wait = self._delay()
+                    if wait <= 0:
+                        if self._max_requests is not None:
+                            self._grants.append(self._clock())
+                        return
                 if on_wait is not None:
                     on_wait(wait)
                 await self._sleep(wait)
-            if self._max_requests is not None:
-                self._grants.append(self._clock())
+
+    def _loop_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._mutex:
+            lock = self._locks.get(loop)
+            if lock is None:
+                lock = self._locks[loop] = asyncio.Lock()
+            return lock
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` from now (a 429's Retry-After); never shortens."""
         if seconds > 0:
-            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+            with self._mutex:
+                self._blocked_until = max(self._blocked_until, self._clock() + seconds)
 
     def _forget_before(self, now: float) -> None:
         while self._grants and self._grants[0] + self._window <= now:
             self._grants.popleft()
+
+
+_SHARED: dict[tuple[object, ...], RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(
+    api: str,
+    base_url: str,
+    key: str,
+    max_requests: int | None,
+    period: float = 60.0,
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> RateLimiter:
+    """The one limiter of this process for an API, a server and a key (the team's quota).
+
+    Every client built for the same team gets the same limiter, so two collections in one
+    process (a scheduled run and ``POST /api/cron``, or a console's ``c``) share one budget
+    instead of each spending the whole of it. The key is held only as a hash.
+    """
+    fingerprint = hashlib.sha256(key.encode()).hexdigest()
+    wanted = (api, base_url.rstrip("/"), fingerprint, max_requests, period, clock, sleep)
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(wanted)
+        if limiter is None:
+            limiter = _SHARED[wanted] = RateLimiter(max_requests, period, clock=clock, sleep=sleep)
+        return limiter

@@ -147,6 +147,9 @@ class SimulatorState:
     rate_limited: int = 0
     faults: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
+    admitted: list[tuple[str, float]] = field(default_factory=list)
+    """``(api, clock())`` of each request let through the rate limit, so a test can count
+    requests per rolling minute as the server saw them."""
     event_queries: list[tuple[int, int, int]] = field(default_factory=list)
     """``(startDate, endDate, page)`` of each usage-events request answered, so a test can
     see which stretches a collector asked for (and that it did not ask twice)."""
@@ -284,11 +287,13 @@ async def cursor_api_middleware(request: web.Request, handler: _Handler) -> web.
             headers = {"Cache-Control": _ANALYTICS_CACHE_CONTROL, "ETag": etag or ""}
             return web.Response(status=304, headers=headers)
     if state.rate_limits:
-        wait = state.windows[api].admit(state.clock())
+        now = state.clock()
+        wait = state.windows[api].admit(now)
         if wait > 0:
             state.rate_limited += 1
             retry = str(max(1, math.ceil(wait)))
             return error_response(429, RATE_LIMIT_MESSAGE, headers={"Retry-After": retry})
+        state.admitted.append((api, now))
     fault = state.draw_fault()
     if fault == "server_error":
         return error_response(*state.next_server_error())
