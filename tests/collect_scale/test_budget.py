@@ -4,6 +4,7 @@ spend more than its share of the hour leaves the rest of its re-fetch to the nex
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 import time
@@ -11,7 +12,10 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
+from rich.console import Console
+
 from tests.benches import load_bench
+from tracker_core.cli.render import print_summary
 from tracker_core.collector import Collector
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ClientOptions, CursorClient
@@ -45,6 +49,7 @@ def most_in_a_minute(times: list[float]) -> int:
 
 def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_url: str) -> None:
     clock = FakeClock()
+    printed = Console(file=io.StringIO(), width=200)
     settings = CollectorSettings.model_validate(
         {**bench.settings_for(bench.TIERED, 3).model_dump(), "max_run_minutes": 0.5}
     )
@@ -61,6 +66,8 @@ def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_ur
                 assert summary.ok, summary.failure_message()
                 spent.append(w.requests - before)
                 deferred.append(summary.stream("usage_events").deferred)
+                if hour == 24:
+                    print_summary(summary, printed)
             with w.engine.connect() as conn:
                 plan = repo.get_plan(conn, "usage_events")
             state = w.app[STATE_KEY]
@@ -70,6 +77,7 @@ def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_ur
     spent, deferred, plan, admitted = asyncio.run(day())
     assert deferred[24] is not None and "deferred to the next run" in deferred[24]
     assert "budget of 10 requests" in deferred[24]
+    assert "deferred re-reading" in printed.file.getvalue()  # collect says so too
     assert all(n <= budget + 3 for n in spent[1:])  # a stretch is a tenth of the budget
     # The daily re-fetch begun at 24:00 was finished by the runs after it, and counts as run then.
     assert plan.tier_runs["24h"] == int((bench.START + timedelta(hours=24)).timestamp() * 1000)

@@ -161,7 +161,7 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
         ("members", f"{summary.stream('members').fetched:,}"),
         ("daily usage rows", f"{summary.stream('daily_usage').fetched:,}"),
         ("spend rows", f"{summary.stream('spend').fetched:,}"),
-        ("usage events", f"{events.fetched:,} fetched, {events.new:,} new"),
+        ("usage events", f"{events.fetched:,} fetched, {events.new:,} new{_late(events)}"),
         ("billing groups", f"{summary.stream('groups').fetched:,}"),
         ("analytics values", f"{summary.stream('analytics').fetched:,}"),
     ]
@@ -169,6 +169,8 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
     for label, value in rows:
         table.add_row(f"  {label}", value)
     console.print(table)
+    if events.deferred:
+        console.print(Text.assemble("  ", styled("deferred", "yellow"), f" {events.deferred}"))
     for result in summary.failed:
         if not result.ended_run:
             label = stream_label(result.name)
@@ -178,6 +180,14 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
                 )
             )
     print_corrections(summary, console)
+
+
+def _late(events: StreamResult) -> str:
+    """How many events Cursor delivered late, and how late at least (empty when none)."""
+    if not events.late:
+        return ""
+    lag = (events.max_lag_ms or 0) / 3_600_000
+    return f" ({events.late:,} delivered late, up to at least {lag:.1f} h)"
 
 
 CORRECTIONS_SHOWN = 10
