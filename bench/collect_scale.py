@@ -6,8 +6,10 @@ overlap (``refetch_tiers = []``). The simulator's present and the collector's cl
 same hand-moved instant, so 25 runs (a backfill at the start, then one an hour for a day)
 take seconds of real time, not a day.
 
-Printed per plan: requests in the day's 24 hourly runs, the longest run's requests and its
-minutes at Cursor's 20 requests a minute, and the events missed at the end: delivered by the
+Printed per plan: requests in the day's 24 hourly runs (and of those, the usage-event ones:
+the other streams cost the same in both plans), the longest run's requests and its minutes at
+Cursor's 20 requests a minute (the client's limiter runs on a clock moved by its own waits, so
+the run budget ``max_run_minutes`` applies), and the events missed at the end: delivered by the
 last run (which is a full one: every tier is due) but not stored.
 
     python bench/collect_scale.py [--users 500 2000] [--backfill-days 3] [--json]
@@ -61,6 +63,21 @@ class Present:
 
     def now(self) -> datetime:
         return self.moment
+
+
+class FakeLimitClock:
+    """The client's rate-limit clock, moved only by its waits: the limit (and so each run's
+    budget of ``max_run_minutes``) applies, and waiting costs no real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
 
 
 @dataclass
@@ -192,12 +209,17 @@ async def replay(
     per_run: list[int] = []
     late_found = 0
     events_before = 0
+    limit = FakeLimitClock()
     async with Replay(scenario, db_url, settings, late) as world:
         for hour in range(hours + 1):
             if hour == 1:
                 events_before = len(world.queries)
             before = world.requests
-            summary = await world.collect(START + timedelta(hours=hour))
+            summary = await world.collect(
+                START + timedelta(hours=hour),
+                per_minute=ADMIN_PER_MINUTE,
+                limiter=(limit, limit.sleep),
+            )
             if not summary.ok:
                 raise RuntimeError(f"run {hour}: {summary.failure_message()}")
             late_found += summary.stream("usage_events").late
