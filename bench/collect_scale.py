@@ -10,7 +10,8 @@ Printed per plan: requests in the day's 24 hourly runs (and of those, the usage-
 the other streams cost the same in both plans), the longest run's requests and its minutes at
 Cursor's 20 requests a minute (the client's limiter runs on a clock moved by its own waits, so
 the run budget ``max_run_minutes`` applies), and the events missed at the end: delivered by the
-last run (which is a full one: every tier is due) but not stored.
+last run (a full one: every tier is due) but not stored once that run's work is done (a run
+over its budget leaves part of its re-fetch to the next runs, which are run for that).
 
     python bench/collect_scale.py [--users 500 2000] [--backfill-days 3] [--json]
 """
@@ -181,11 +182,12 @@ class Replay:
         with self.engine.connect() as conn:
             return Counter(int(ms) for ms in conn.scalars(select(t.usage_events.c.timestamp_ms)))
 
-    def missed(self) -> int:
-        """Events delivered by the present, from the backfill's start on, that are not stored."""
+    def missed(self, delivered_by: datetime | None = None) -> int:
+        """Events delivered by then (the present by default), from the backfill's start on,
+        that are not stored."""
         view = self.scenario.delivery(self.late)
         first = int((START - timedelta(days=self.settings.backfill_days)).timestamp() * 1000)
-        end = self.present.ms()
+        end = int((delivered_by or self.present.moment).timestamp() * 1000)
         stamps = self.scenario.events.timestamps
         delivered = Counter(
             stamps[row]
@@ -225,8 +227,19 @@ async def replay(
             late_found += summary.stream("usage_events").late
             if hour > 0:
                 per_run.append(world.requests - before)
-        missed = world.missed()
         event_requests = len(world.queries) - events_before
+        end_of_day = world.present.moment
+        # A run over its budget left part of its re-fetch to the next: let the next runs
+        # finish it (at most three), then count what was delivered by the end of the day.
+        for extra in range(1, 4):
+            if summary.stream("usage_events").deferred is None:
+                break
+            summary = await world.collect(
+                end_of_day + timedelta(hours=extra),
+                per_minute=ADMIN_PER_MINUTE,
+                limiter=(limit, limit.sleep),
+            )
+        missed = world.missed(delivered_by=end_of_day)
     return Outcome(
         plan,
         len(scenario.members),

@@ -642,7 +642,9 @@ class Collector:
                 if piece_start >= recent_from:
                     break
                 budget = self._budget()
-                if budget is not None and self.requests >= budget:
+                # A stretch costs about a tenth of the budget (see _past_stretch): start one
+                # only if it fits in what is left.
+                if budget is not None and self.requests + max(1, budget // 10) > budget:
                     result.deferred = (
                         f"re-reading {_from_ms(piece_start):%Y-%m-%d %H:%M} to "
                         f"{_from_ms(recent_from):%Y-%m-%d %H:%M} UTC deferred to the next run: "
