@@ -216,7 +216,9 @@ def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     scenario = (
         load_scenario(args.scenario)
         if args.scenario
-        else generate_scenario(users=args.users, days=args.days, seed=args.seed)
+        else generate_scenario(
+            users=args.users, days=args.days, seed=args.seed, realistic=args.realistic
+        )
     )
     try:
         asyncio.run(
@@ -299,7 +301,9 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         f"{plural(args.days, 'day')} "
         f"(seed {args.seed}); no Cursor key or network needed."
     )
-    scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed, now=as_of)
+    scenario = generate_scenario(
+        users=args.users, days=args.days, seed=args.seed, now=as_of, realistic=True
+    )
     demo_key = "demo-key"
     interactive = not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty()
     with running_simulator(scenario, api_key=demo_key, rate_limits=False) as url:
@@ -557,7 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         parents=[common],
         help="simulate an organisation, collect, detect and open the console (no key needed)",
-        description="Starts the simulator on a free loopback port, collects into DIR/tracker.db, "
+        description="Starts the simulator on a free loopback port over a realistic organisation "
+        "(see simulator --realistic), collects into DIR/tracker.db, "
         "detects, then opens the console (on a terminal) or prints the top spenders and open "
         "incidents. Works with no Cursor key and no network.",
     )
@@ -734,6 +739,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=7,
         help="random seed; the same seed on the same UTC day gives the same organisation "
         "(default 7)",
+    )
+    simulator.add_argument(
+        "--realistic",
+        action="store_true",
+        help="draw a team as real ones look: heavy-tailed spend, part-timers, vacations, new "
+        "hires, idle seats, model switches (the demo's organisation)",
     )
     simulator.add_argument("--scenario", metavar="FILE", help="serve this scenario JSON instead")
     simulator.add_argument("--api-key", default="sim-key", help="accepted key (default sim-key)")
