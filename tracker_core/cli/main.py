@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -26,6 +26,7 @@ from tracker_core import __version__
 from tracker_core.cli.render import (
     BarProgress,
     PlainProgress,
+    print_backtest,
     print_daily,
     print_detection,
     print_incidents,
@@ -118,13 +119,37 @@ def _detection_exit(report: DetectionReport) -> int:
 
 
 def cmd_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    if not args.backtest and (args.set or args.days is not None):
+        raise UsageError("--days and --set belong to --backtest")
+    today = datetime.now(UTC).date()
+    if args.as_of is not None and args.as_of > today:
+        raise UsageError(f"--as-of {args.as_of.isoformat()} is after today ({today.isoformat()})")
+    if args.backtest:
+        return _backtest(args, loaded)
     with open_tracker(loaded.settings) as tracker:
-        report = tracker.detect(dry_run=args.dry_run)
+        report = tracker.detect(dry_run=args.dry_run, as_of=args.as_of)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print_detection(report, terminal())
     return _detection_exit(report)
+
+
+def _backtest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    """Detection replayed day by day with the stored or proposed settings; nothing is kept."""
+    changes: dict[str, str] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        changes[key.strip()] = value.strip()
+    with open_tracker(loaded.settings) as tracker:
+        result = tracker.backtest(days=args.days or 28, changes=changes, until=args.as_of)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print_backtest(result, terminal())
+    return EXIT_OK
 
 
 def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -417,6 +442,14 @@ def _number(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _past_day(text: str) -> date:
+    """An argparse type: a UTC day written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+
+
 def _directory(text: str) -> str:
     """An argparse type: a directory, or a path where one can be made (not a file)."""
     path = Path(text).expanduser()
@@ -638,6 +671,32 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true", help="print the result as one JSON object")
     detect.add_argument(
         "--dry-run", action="store_true", help="show what would change; store and send nothing"
+    )
+    detect.add_argument(
+        "--as-of",
+        type=_past_day,
+        metavar="YYYY-MM-DD",
+        help="run as at the end of that UTC day, reading nothing stored for later days "
+        "(always a dry run); with --backtest, the last day replayed",
+    )
+    detect.add_argument(
+        "--backtest",
+        action="store_true",
+        help="replay detection day by day and print what would have fired and been "
+        "announced, per day, rule and member; stores and sends nothing",
+    )
+    detect.add_argument(
+        "--days",
+        type=_whole(1, 365),
+        default=None,
+        help="days the backtest replays, ending today or --as-of (default 28)",
+    )
+    detect.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a proposed detection setting for the backtest (repeatable; see settings set -h)",
     )
     detect.set_defaults(handler=cmd_detect)
 

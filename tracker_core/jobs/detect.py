@@ -9,6 +9,7 @@ transaction, then hands the announcements to the alert outbox.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +47,10 @@ class DetectionReport:
     settings_problems: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     """The alert channels configured for this run; none means no alert could be sent."""
+    findings: list[Finding] = field(default_factory=list)
+    """What the rules found this run, before the lifecycle matched it to stored anomalies."""
+    as_of: date | None = None
+    """The past day this run replayed (always dry), or None for a run on today's data."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +63,44 @@ class DetectionReport:
                 "email": self.alerts.sent.get("email", 0),
                 "failed": self.alerts.failed_total,
             },
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "findings": [finding_json(f) for f in self.findings],
         }
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """One finding as ``detect --json`` and the backtest list it."""
+    return {
+        "rule": finding.rule,
+        "email": finding.email,
+        "period": finding.period.isoformat(),
+        "value": finding.value,
+        "threshold": finding.threshold,
+        "severity": finding.severity,
+        "message": finding.message,
+    }
+
+
+def day_end(day: date) -> datetime:
+    """The last instant of a UTC day: a run "as of" that day sees everything stored for it."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, microseconds=-1)
+
+
+def cycle_start_on(latest_start: date, day: date) -> date:
+    """The start of the billing cycle holding ``day``, given the latest cycle start known.
+
+    Cycles are monthly from the same day of the month (clipped in short months), so a day
+    before the latest start belongs to a cycle that many months earlier.
+    """
+    start = latest_start
+    months = 0
+    while start > day:
+        months += 1
+        year, month = divmod(latest_start.year * 12 + latest_start.month - 1 - months, 12)
+        month += 1
+        last = calendar.monthrange(year, month)[1]
+        start = date(year, month, min(latest_start.day, last))
+    return start
 
 
 @dataclass(frozen=True)
@@ -77,11 +119,26 @@ def load_settings(conn: Connection) -> tuple[DetectionSettings, list[str]]:
     return DetectionSettings.from_stored(repo.get_detection_settings(conn))
 
 
-def read_input(conn: Connection, *, today: date) -> DetectionInput:
-    """The rollup of the window the rules need: the cycle so far and the look-back days."""
-    settings, problems = load_settings(conn)
+def read_input(
+    conn: Connection,
+    *,
+    today: date,
+    as_of: bool = False,
+    settings: DetectionSettings | None = None,
+) -> DetectionInput:
+    """The rollup of the window the rules need: the cycle so far and the look-back days.
+
+    With ``as_of`` the run replays ``today`` as a past day: nothing after its end is read, and
+    cycle spend comes from the events (Cursor's cycle figure is today's, not that day's).
+    ``settings`` replaces the stored ones (a backtest of proposed values).
+    """
+    stored, problems = load_settings(conn)
+    if settings is None:
+        settings = stored
     days = [today - timedelta(days=1), today]
     cycle_start = current_cycle(conn, today).start
+    if as_of:
+        cycle_start = cycle_start_on(cycle_start, today)
     lookback = max(settings.zscore_window_days, settings.spike_lookback_days)
     start = min(cycle_start, days[0] - timedelta(days=lookback))
     summed = rollups.summed(conn, start, today)
@@ -103,12 +160,16 @@ def read_input(conn: Connection, *, today: date) -> DetectionInput:
         if is_removed:
             removed.add(email)
     spend = t.member_spend
-    cycle_spend = {
-        email: float(cents)
-        for email, cents in conn.execute(
-            select(spend.c.email, spend.c.spend_cents).where(spend.c.cycle_start == cycle_start)
-        )
-    }
+    cycle_spend = (
+        {}
+        if as_of
+        else {
+            email: float(cents)
+            for email, cents in conn.execute(
+                select(spend.c.email, spend.c.spend_cents).where(spend.c.cycle_start == cycle_start)
+            )
+        }
+    )
     usage = build_usage(
         [
             (str(email), as_day(day), str(model), float(s or 0), int(n), int(tok or 0))
@@ -134,12 +195,22 @@ def evaluable_cycle_rules(members: Sequence[MemberUsage], settings: DetectionSet
 
 
 def find_onset(
-    conn: Connection, finding: Finding, *, cycle_start: date, settings: DetectionSettings
+    conn: Connection,
+    finding: Finding,
+    *,
+    cycle_start: date,
+    settings: DetectionSettings,
+    until: date | None = None,
 ) -> datetime | None:
-    """Time of the member's usage event at which the period's value crossed the firing point."""
+    """Time of the member's usage event at which the period's value crossed the firing point.
+
+    ``until`` is the last day a replayed run may read.
+    """
     e = t.usage_events
     in_cycle = finding.rule in CYCLE_RULES
     period = e.c.day >= cycle_start if in_cycle else e.c.day == finding.period
+    if until is not None:
+        period = period & (e.c.day <= until)
     rows = conn.execute(
         select(e.c.timestamp_ms, repo.spend_cents_expr(), e.c.input_tokens + e.c.output_tokens)
         .where(e.c.user_email == finding.email)
@@ -235,12 +306,20 @@ def run_detection(
     dry_run: bool = False,
     clock: Clock = utc_now,
     senders: Mapping[str, Sender] | None = None,
+    as_of: date | None = None,
 ) -> DetectionReport:
     """Detect, update anomalies and incidents, then deliver what is due.
 
     With ``dry_run`` the whole run happens inside a transaction that is rolled back, so the
     report shows exactly what a real run would change, and nothing is written or sent.
+    ``as_of`` replays the run at the end of that past day, reading nothing stored for later
+    days; it is always dry, since announcing the past now would only mislead.
     """
+    if as_of is not None:
+        end = day_end(as_of)
+        return _detect_and_apply(
+            engine, settings, dry_run=True, clock=lambda: min(end, clock()), as_of=as_of
+        )
     if dry_run:
         return _detect_and_apply(engine, settings, dry_run=True, clock=clock)
     holder = lease.make_holder()
@@ -266,19 +345,28 @@ def run_detection(
 
 
 def _detect_and_apply(
-    engine: Engine, settings: Settings, *, dry_run: bool, clock: Clock
+    engine: Engine,
+    settings: Settings,
+    *,
+    dry_run: bool,
+    clock: Clock,
+    as_of: date | None = None,
 ) -> DetectionReport:
     now = clock()
     # The run reads, then writes what it read about: on SQLite it must hold the write lock
     # from the start, or a collector committing in between makes its first write fail at once
     # ("database is locked") instead of waiting. A dry run writes too, then rolls back.
     with begin_write(engine) as conn:
-        data = read_input(conn, today=now.date())
+        data = read_input(conn, today=now.date(), as_of=as_of is not None)
         findings = detect(data.members, data.settings, data.days, data.cycle_start)
         onsets = {
             f.fingerprint: onset
             for f in findings
-            if (onset := find_onset(conn, f, cycle_start=data.cycle_start, settings=data.settings))
+            if (
+                onset := find_onset(
+                    conn, f, cycle_start=data.cycle_start, settings=data.settings, until=as_of
+                )
+            )
             is not None
         }
         result = incidents.apply_findings(
@@ -299,6 +387,8 @@ def _detect_and_apply(
             dry_run=dry_run,
             settings_problems=data.settings_problems,
             channels=[name for name, on in channels_configured(settings).items() if on],
+            findings=findings,
+            as_of=as_of,
         )
         if dry_run:
             conn.rollback()
