@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from datetime import date, timedelta
 
@@ -11,8 +12,10 @@ from tracker_core.detection.measures import (
     UsageRow,
     build_usage,
     calendar_days,
+    log_center_spread,
     median,
     onset_index,
+    robust_z,
     top_model,
 )
 from tracker_core.detection.model import DayMeasure, MemberUsage
@@ -170,3 +173,22 @@ def test_median_is_a_true_median() -> None:
     assert median([1.0, 2.0, 3.0, 10.0]) == statistics.median([1, 2, 3, 10])
     with pytest.raises(ValueError):
         median([])
+
+
+def test_log_center_spread_is_the_median_and_scaled_mad_of_the_logs() -> None:
+    logs = [math.log(v) for v in (5_000.0, 8_000.0, 10_000.0, 12_500.0, 20_000.0, 9e9)]
+    center, spread = log_center_spread(logs)
+    # Six values: the median is halfway between the middle two; one absurd value moves nothing
+    # but its own rank.
+    assert center == pytest.approx((math.log(10_000.0) + math.log(12_500.0)) / 2)
+    deviations = sorted(abs(v - center) for v in logs)
+    assert spread == pytest.approx(1.4826 * (deviations[2] + deviations[3]) / 2)
+    with pytest.raises(statistics.StatisticsError):
+        log_center_spread([])
+
+
+def test_robust_z() -> None:
+    assert robust_z(3.0, 1.0, 0.5) == 4.0
+    assert robust_z(0.0, 1.0, 0.5) == -2.0
+    assert robust_z(1.0 + 1e-9, 1.0, 0.0) == math.inf
+    assert robust_z(1.0, 1.0, 0.0) == 0.0

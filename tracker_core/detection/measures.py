@@ -6,10 +6,12 @@ numbers and the same code serves SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from typing import Final
 
 from tracker_core.detection.model import DayMeasure, MemberUsage
 
@@ -121,3 +123,29 @@ def median(values: Iterable[float]) -> float:
     Raises ``statistics.StatisticsError`` (a ``ValueError``) when ``values`` is empty.
     """
     return float(statistics.median(values))
+
+
+MAD_TO_SIGMA: Final = 1.4826
+"""Scales a median absolute deviation to a standard deviation for normally distributed data, so
+a robust z-score reads on the same scale as the familiar one."""
+
+
+def log_center_spread(logs: Sequence[float]) -> tuple[float, float]:
+    """Median and scaled MAD of values already on the log scale.
+
+    Median and MAD ignore the few extreme values a detector is looking for, where a mean and a
+    standard deviation are dragged towards them. Raises ``StatisticsError`` when empty.
+    """
+    center = float(statistics.median(logs))
+    spread = MAD_TO_SIGMA * float(statistics.median(abs(v - center) for v in logs))
+    return center, spread
+
+
+def robust_z(value: float, center: float, spread: float) -> float:
+    """How many spreads ``value`` lies above ``center``.
+
+    With no spread at all, anything above the common value is infinitely unusual.
+    """
+    if spread > 0:
+        return (value - center) / spread
+    return math.inf if value > center else 0.0

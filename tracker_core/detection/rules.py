@@ -15,10 +15,9 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fractions import Fraction
 from typing import Final
 
-from tracker_core.detection.measures import median, top_model
+from tracker_core.detection.measures import log_center_spread, median, robust_z, top_model
 from tracker_core.detection.model import (
     RULES,
     DayMeasure,
@@ -121,6 +120,11 @@ def _before(day: date, count: int) -> list[date]:
     return [day - timedelta(days=offset) for offset in range(count, 0, -1)]
 
 
+def lookback_days(settings: DetectionSettings) -> int:
+    """Days of history before the earliest evaluated day that the rules read."""
+    return max(settings.zscore_window_days, settings.spike_lookback_days, PERSONAL_LOOKBACK_DAYS)
+
+
 def detection_window(
     settings: DetectionSettings, days: Sequence[date], cycle_start: date
 ) -> tuple[date, date]:
@@ -130,8 +134,9 @@ def detection_window(
     whole billing cycle, so cycle spend and the cycle's top model come from the same rows.
     """
     first, last = min(days), max(days)
-    history = max(settings.zscore_window_days, settings.spike_lookback_days)
-    return min(first - timedelta(days=history), cycle_start), last
+    history = lookback_days(settings)
+    before_cycle = cycle_start - timedelta(days=PERSONAL_LOOKBACK_DAYS)
+    return min(first - timedelta(days=history), before_cycle), last
 
 
 # --- layer 1: thresholds ---------------------------------------------------------------------
@@ -196,79 +201,57 @@ def _daily_caps(member: MemberUsage, settings: DetectionSettings, day: date) -> 
 
 # --- layer 2: z-score against the rest of the team -------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class _Sums:
-    """Exact count, sum and sum of squares of some active daily values.
-
-    Exact (``Fraction``) so that removing one member's share from the team's totals gives the
-    same mean and sample deviation ``statistics`` would compute on the others directly, without
-    rescanning the whole team for every member.
-    """
-
-    n: int = 0
-    total: Fraction = Fraction(0)
-    squares: Fraction = Fraction(0)
-
-    @staticmethod
-    def of(values: Iterable[float]) -> _Sums:
-        exact = [Fraction(value) for value in values]
-        return _Sums(len(exact), sum(exact, Fraction(0)), sum((v * v for v in exact), Fraction(0)))
-
-    def __add__(self, other: _Sums) -> _Sums:
-        return _Sums(self.n + other.n, self.total + other.total, self.squares + other.squares)
-
-    def __sub__(self, other: _Sums) -> _Sums:
-        return _Sums(self.n - other.n, self.total - other.total, self.squares - other.squares)
-
-    def mean_and_stdev(self) -> tuple[float, float]:
-        """Mean and sample (n-1) standard deviation; needs ``n >= 2``."""
-        mean = self.total / self.n
-        spread = (self.squares - self.total * mean) / (self.n - 1)
-        return float(mean), math.sqrt(spread) if spread > 0 else 0.0
+PERSONAL_LOOKBACK_DAYS: Final = 28
+"""Days before the day whose active days give a member's own usual level for the z-score."""
+MIN_PERSONAL_DAYS: Final = 3
+"""Active days a usual level needs; with fewer (a new hire) every heavy day is unusual."""
+PERSONAL_MULTIPLIER: Final = 4.0
+"""How far above their own usual level a day must be before the team rule may flag it."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Score:
     z: float
-    mean: float
-    stdev: float
+    """Robust z on the log scale: (ln x - team median) / team spread."""
+    team_typical: float
+    """The team's typical active day (the exponential of the median of the logs)."""
+    team_point: float
+    """The value at which z reaches the multiplier."""
+    usual: float | None
+    """The member's own usual active day, None without enough history."""
 
 
-def _zscores(
-    members: Sequence[MemberUsage],
+def _zscore(
+    member: MemberUsage,
+    others: Sequence[MemberUsage],
     values: Callable[[DayMeasure], float],
     day: date,
-    window_days: int,
-) -> dict[str, _Score]:
-    """Each member's leave-one-out z-score for ``day`` against the window before it.
+    settings: DetectionSettings,
+) -> _Score | None:
+    """The member's day against the others' active days in the window, and their own usual.
 
-    The population is every (other member, day) value in the window where that member was
-    active (value > 0). Members without enough active others get no score.
+    The others' values are taken on the log scale, where a team's spend is roughly normal
+    (members' levels are log-normal: a few spend ten times the median every day), and
+    summarised by median and MAD, which the outliers being looked for cannot drag. None when
+    fewer than :data:`MIN_TEAM` others were active.
     """
-    window = _before(day, window_days)
-    own = {
-        member.email: _Sums.of(v for d in window if (v := values(_day(member, d))) > 0)
-        for member in members
-    }
-    team = sum(own.values(), _Sums())
-    active = sum(1 for sums in own.values() if sums.n > 0)
-    scores: dict[str, _Score] = {}
-    for member in members:
-        mine = own[member.email]
-        if active - (1 if mine.n > 0 else 0) < MIN_TEAM:
-            continue
-        mean, stdev = (team - mine).mean_and_stdev()
-        x = values(_day(member, day))
-        scores[member.email] = _Score(_z(x, mean, stdev), mean, stdev)
-    return scores
-
-
-def _z(x: float, mean: float, stdev: float) -> float:
-    """With no spread at all, anything above the others' common value is infinitely unusual."""
-    if stdev > 0:
-        return (x - mean) / stdev
-    return math.inf if x > mean else 0.0
+    window = _before(day, settings.zscore_window_days)
+    population: list[float] = []
+    active = 0
+    for other in others:
+        logs = [math.log(v) for d in window if (v := values(_day(other, d))) > 0]
+        if logs:
+            active += 1
+            population.extend(logs)
+    if active < MIN_TEAM:
+        return None
+    center, spread = log_center_spread(population)
+    x = values(_day(member, day))
+    k = settings.zscore_multiplier
+    z = robust_z(math.log(x), center, spread) if x > 0 else -math.inf
+    own = [v for d in _before(day, PERSONAL_LOOKBACK_DAYS) if (v := values(_day(member, d))) > 0]
+    usual = median(own) if len(own) >= MIN_PERSONAL_DAYS else None
+    return _Score(z, math.exp(center), math.exp(center + k * spread), usual)
 
 
 def zscore_rules(
@@ -277,12 +260,16 @@ def zscore_rules(
     days: Sequence[date],
     cycle_start: date,
 ) -> list[Finding]:
-    """A day far above the rest of the team, in spend and in requests.
+    """A day far above the rest of the team and well above the member's own usual day.
 
-    Leave-one-out: the member is compared with the others only, so one outlier cannot hide
-    itself by inflating the team's mean and deviation.
+    Two conditions, both needed (README, "The team rule"): the day's robust z-score on the
+    log scale against the *other* members' active days in the window is above
+    ``zscore_multiplier``, and the day is above :data:`PERSONAL_MULTIPLIER` times the member's
+    own usual active day (the median over :data:`PERSONAL_LOOKBACK_DAYS`). A consistent heavy
+    user is far from the team every day but not from themselves, so their ordinary days stay
+    quiet; a member without enough history of their own (a new hire) is judged by the team
+    alone.
     """
-    k = settings.zscore_multiplier
     floors: tuple[tuple[Rule, Callable[[DayMeasure], float], float], ...] = (
         ("zscore_spend", _spend, settings.min_daily_spend * 100.0),
         ("zscore_requests", _requests, float(settings.min_daily_requests)),
@@ -290,15 +277,19 @@ def zscore_rules(
     findings: list[Finding] = []
     for day in _eval_days(days):
         for rule, values, floor in floors:
-            candidates = [m for m in members if values(_day(m, day)) >= floor]
-            if not candidates:
-                continue
-            scores = _zscores(members, values, day, settings.zscore_window_days)
-            for member in candidates:
-                score = scores.get(member.email)
-                if score is None or not score.z > k:
+            for member in members:
+                x = values(_day(member, day))
+                if x < floor or x <= 0:
                     continue
-                findings.append(_zscore_finding(rule, member, day, values, score, k))
+                others = [m for m in members if m.email != member.email]
+                score = _zscore(member, others, values, day, settings)
+                if score is None or not score.z > settings.zscore_multiplier:
+                    continue
+                if score.usual is not None and not x > PERSONAL_MULTIPLIER * score.usual:
+                    continue
+                findings.append(
+                    _zscore_finding(rule, member, day, x, score, settings.zscore_multiplier)
+                )
     return _sorted(findings)
 
 
@@ -311,24 +302,28 @@ def _requests(measure: DayMeasure) -> float:
 
 
 def _zscore_finding(
-    rule: Rule,
-    member: MemberUsage,
-    day: date,
-    values: Callable[[DayMeasure], float],
-    score: _Score,
-    k: float,
+    rule: Rule, member: MemberUsage, day: date, x: float, score: _Score, k: float
 ) -> Finding:
     spend = rule == "zscore_spend"
-    x = values(_day(member, day))
+
+    def amount(value: float) -> str:
+        return _money(value) if spend else f"{_count(value)} requests"
+
     did = f"spent {_money(x)}" if spend else f"made {_count(x)} requests"
-    mean = _money(score.mean) if spend else _count(score.mean)
     if math.isinf(score.z):
-        against = f"above every other member's {mean} a day"
-    elif spend:
-        against = f"{score.z:.1f} standard deviations above the team mean of {mean}"
+        against = f"above every other member's {amount(score.team_typical)} a day"
     else:
-        against = f"{score.z:.1f} standard deviations above the team (mean {mean})"
-    threshold = score.mean + k * score.stdev
+        against = (
+            f"{score.z:.1f} robust deviations above the team's typical"
+            f" {amount(score.team_typical)} a day"
+        )
+    if score.usual is None:
+        own = "with no usual day of their own yet"
+    else:
+        own = f"{x / score.usual:.1f}x their usual {amount(score.usual)}"
+    threshold = score.team_point
+    if score.usual is not None:
+        threshold = max(threshold, PERSONAL_MULTIPLIER * score.usual)
     return _finding(
         rule,
         member,
@@ -337,7 +332,7 @@ def _zscore_finding(
         value=x if spend else int(x),
         threshold=threshold if spend else round(threshold, 1),
         severity=_severity(score.z, k, 2.0),
-        message=f"{_who(member)} {did} on {day.isoformat()}, {against}",
+        message=f"{_who(member)} {did} on {day.isoformat()}, {against}, {own}",
         spend=spend,
     )
 
@@ -358,7 +353,7 @@ def trend_rules(
             spike = _spike(member, settings, day)
             if spike is not None:
                 findings.append(spike)
-    findings.extend(_cycle_outliers(members, settings, cycle_start))
+    findings.extend(_cycle_outliers(members, settings, cycle_start, max(days)))
     return _sorted(findings)
 
 
@@ -399,10 +394,29 @@ def _spike(member: MemberUsage, settings: DetectionSettings, day: date) -> Findi
     )
 
 
+def _usual_pace(member: MemberUsage, cycle_start: date) -> float | None:
+    """The member's spend per calendar day over the weeks before the cycle, if they were there.
+
+    None with fewer than :data:`MIN_PERSONAL_DAYS` active days in those weeks (a new hire):
+    then the team comparison alone decides.
+    """
+    before = [_day(member, d).spend_cents for d in _before(cycle_start, PERSONAL_LOOKBACK_DAYS)]
+    if sum(1 for cents in before if cents > 0) < MIN_PERSONAL_DAYS:
+        return None
+    return sum(before) / len(before)
+
+
 def _cycle_outliers(
-    members: Sequence[MemberUsage], settings: DetectionSettings, cycle_start: date
+    members: Sequence[MemberUsage], settings: DetectionSettings, cycle_start: date, today: date
 ) -> list[Finding]:
-    """Cycle spend against the true median of everyone who spent this cycle, candidate included."""
+    """Cycle spend against the true median of everyone who spent this cycle, candidate included.
+
+    Like the team z-score, it also asks the member's own history: a cycle is an outlier only
+    when its pace (spend per day so far) is above :data:`PERSONAL_MULTIPLIER` times the
+    member's pace in the weeks before the cycle. A consistent heavy user is ten times the
+    median every month, most visibly on the cycle's first days, when few have worked yet; that
+    is who they are, not news.
+    """
     active = [m for m in members if m.cycle_spend_cents > 0]
     if len(active) < MIN_TEAM:
         return []
@@ -411,10 +425,14 @@ def _cycle_outliers(
         return []
     multiplier = settings.cycle_outlier_multiplier
     findings: list[Finding] = []
+    elapsed = max(1, (today - cycle_start).days + 1)
     for member in active:
         spent = member.cycle_spend_cents
         ratio = spent / team_median
         if not ratio > multiplier:
+            continue
+        pace = _usual_pace(member, cycle_start)
+        if pace is not None and not spent / elapsed > PERSONAL_MULTIPLIER * pace:
             continue
         findings.append(
             _finding(
