@@ -33,6 +33,7 @@ class Replay:
         now: datetime,
         cycle_start: date,
         cycle_rules_evaluable: Iterable[str] = CYCLE_RULES,
+        days: Sequence[date] = (),
     ) -> list[Finding]:
         """Apply one run's findings; the findings it would have announced (new or escalated)."""
         decided = plan(
@@ -43,6 +44,7 @@ class Replay:
             channels=_ALL_CHANNELS,
             cycle_start=cycle_start,
             cycle_rules_evaluable=cycle_rules_evaluable,
+            days=days,
         )
         opened: dict[Opening, int] = {}
         for opening in decided.opens:
@@ -51,8 +53,11 @@ class Replay:
         escalated: dict[int, Finding] = {}
         for change in decided.updates:
             row, finding = change.known, change.finding
-            self.known[row.fingerprint] = replace(
-                row,
+            current = next(k for k in self.known.values() if k.anomaly_id == row.anomaly_id)
+            del self.known[current.fingerprint]
+            moved = replace(
+                current,
+                period=finding.period,
                 value=finding.value,
                 threshold=finding.threshold,
                 severity=change.severity,
@@ -60,10 +65,14 @@ class Replay:
                 status="open",
                 resolved_by=None,
             )
+            self.known[moved.fingerprint] = moved
             if change.escalated:
                 escalated[row.incident_id] = finding
         for row in decided.resolves:
-            self.known[row.fingerprint] = replace(row, status="resolved", resolved_by="auto")
+            current = next(k for k in self.known.values() if k.anomaly_id == row.anomaly_id)
+            self.known[current.fingerprint] = replace(
+                current, status="resolved", resolved_by="auto"
+            )
         announced: list[Finding] = []
         seen: set[int] = set()
         for alert in decided.alerts:

@@ -51,6 +51,7 @@ def run_backtest(
                 now=day_end(day),
                 cycle_start=data.cycle_start,
                 cycle_rules_evaluable=evaluable_cycle_rules(data.members, settings),
+                days=data.days,
             )
             results.append(BacktestDay(day, tuple(findings), tuple(announced)))
     differing = {k: v for k, v in parsed.items() if getattr(stored, k) != v}

@@ -24,7 +24,12 @@ from tracker_core.config import Settings
 from tracker_core.cycle import as_day, current_cycle
 from tracker_core.detection.measures import build_usage, median, onset_index
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
-from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
+from tracker_core.detection.rules import (
+    MIN_CYCLE_MEDIAN_CENTS,
+    MIN_TEAM,
+    detect,
+    detection_window,
+)
 from tracker_core.detection.settings import DetectionSettings
 from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
@@ -139,8 +144,7 @@ def read_input(
     cycle_start = current_cycle(conn, today).start
     if as_of:
         cycle_start = cycle_start_on(cycle_start, today)
-    lookback = max(settings.zscore_window_days, settings.spike_lookback_days)
-    start = min(cycle_start, days[0] - timedelta(days=lookback))
+    start, _ = detection_window(settings, days, cycle_start)
     summed = rollups.summed(conn, start, today)
     rows = conn.execute(
         select(
@@ -377,6 +381,7 @@ def _detect_and_apply(
             channels=channels_configured(settings),
             cycle_start=data.cycle_start,
             cycle_rules_evaluable=evaluable_cycle_rules(data.members, data.settings),
+            days=data.days,
         )
         new_ids = {change.anomaly_id for change in result.new}
         report = DetectionReport(
