@@ -10,6 +10,7 @@ import math
 import random
 import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -541,22 +542,20 @@ def test_cycle_outlier_multiplier_setting() -> None:
 
 
 def test_cycle_outlier_needs_a_pace_above_the_members_own_before_the_cycle() -> None:
-    """A heavy user ten times the median every month is no news; their doubled pace is."""
-    # DAY is the 25th day of the cycle; ben spent $400 a day (every day) in the 28 days before.
-    before = [40_000.0] * 28 + [0.0] * 24
+    """A heavy user ten times the median every month is no news; their quadrupled pace is."""
 
-    def ben(cycle_cents: float) -> MemberUsage:
-        spend = [*before, 0.0]
-        return member("ben@x.io", spend=spend, cycle=cycle_cents, models={})
+    def ben(cycle_cents: float, pace: float | None) -> MemberUsage:
+        usage = member("ben@x.io", cycle=cycle_cents, models={})
+        return replace(usage, pace_before_cycle=pace)
 
     team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(TEAM_CYCLE)]
-    pace_point = 4.0 * 40_000.0 * 25  # four times his usual day, over the 25 days so far
-    assert trend_rules([*team, ben(pace_point)], OFF, [DAY], CYCLE) == []
-    (finding,) = trend_rules([*team, ben(pace_point + 1)], OFF, [DAY], CYCLE)
+    # DAY is the 25th day of the cycle; ben spent $400 a day before it.
+    pace_point = 4.0 * 40_000.0 * 25
+    assert trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], CYCLE) == []
+    (finding,) = trend_rules([*team, ben(pace_point + 1, 40_000.0)], OFF, [DAY], CYCLE)
     assert (finding.rule, finding.email) == ("cycle_outlier", "ben@x.io")
     # Without weeks of his own before the cycle (a new hire) the team alone decides.
-    newcomer = member("ben@x.io", spend=[0.0] * 52 + [0.0], cycle=200_000.0, models={})
-    assert rules_of(trend_rules([*team, newcomer], OFF, [DAY], CYCLE)) == [
+    assert rules_of(trend_rules([*team, ben(200_000.0, None)], OFF, [DAY], CYCLE)) == [
         ("cycle_outlier", "ben@x.io", CYCLE)
     ]
 
@@ -622,16 +621,15 @@ def test_detect_runs_every_layer_in_a_deterministic_order() -> None:
 
 
 def test_detection_window_covers_history_and_cycle() -> None:
-    """The z-score window, the spike look-back, four weeks of the member's own days, and the
-    four weeks before the cycle (a cycle outlier's usual pace)."""
+    """The z-score window, the spike look-back, four weeks of the member's own days, the cycle.
+
+    The four weeks before the cycle are read too, but summed (``pace_before_cycle``)."""
     settings = DetectionSettings(zscore_window_days=14, spike_lookback_days=7)
-    assert detection_window(settings, [DAY, YESTERDAY], CYCLE) == (
-        CYCLE - timedelta(days=28),
-        DAY,
-    )
+    october = date(2026, 10, 1)
+    assert detection_window(settings, [DAY, YESTERDAY], october) == (october, DAY)
     late_cycle = date(2026, 11, 20)
     assert detection_window(settings, [DAY, YESTERDAY], late_cycle) == (
-        late_cycle - timedelta(days=28),
+        YESTERDAY - timedelta(days=28),
         DAY,
     )
     long = DetectionSettings(zscore_window_days=60)

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from tracker_core.detection.measures import log_center_spread, median, robust_z, top_model
+from tracker_core.detection.measures import (
+    MIN_PERSONAL_DAYS,
+    PERSONAL_LOOKBACK_DAYS,
+    center_spread_without,
+    median,
+    robust_z,
+    top_model,
+)
 from tracker_core.detection.model import (
     RULES,
     DayMeasure,
@@ -135,8 +142,7 @@ def detection_window(
     """
     first, last = min(days), max(days)
     history = lookback_days(settings)
-    before_cycle = cycle_start - timedelta(days=PERSONAL_LOOKBACK_DAYS)
-    return min(first - timedelta(days=history), before_cycle), last
+    return min(first - timedelta(days=history), cycle_start), last
 
 
 # --- layer 1: thresholds ---------------------------------------------------------------------
@@ -201,10 +207,6 @@ def _daily_caps(member: MemberUsage, settings: DetectionSettings, day: date) -> 
 
 # --- layer 2: z-score against the rest of the team -------------------------------------------
 
-PERSONAL_LOOKBACK_DAYS: Final = 28
-"""Days before the day whose active days give a member's own usual level for the z-score."""
-MIN_PERSONAL_DAYS: Final = 3
-"""Active days a usual level needs; with fewer (a new hire) every heavy day is unusual."""
 PERSONAL_MULTIPLIER: Final = 4.0
 """How far above their own usual level a day must be before the team rule may flag it."""
 
@@ -222,35 +224,30 @@ class _Score:
 
 
 def _zscore(
-    member: MemberUsage,
-    others: Sequence[MemberUsage],
-    values: Callable[[DayMeasure], float],
-    day: date,
-    settings: DetectionSettings,
+    x: float,
+    own_window: Sequence[float],
+    own_history: Sequence[float],
+    team: Sequence[float],
+    active_others: int,
+    k: float,
 ) -> _Score | None:
     """The member's day against the others' active days in the window, and their own usual.
 
-    The others' values are taken on the log scale, where a team's spend is roughly normal
-    (members' levels are log-normal: a few spend ten times the median every day), and
-    summarised by median and MAD, which the outliers being looked for cannot drag. None when
-    fewer than :data:`MIN_TEAM` others were active.
+    ``team`` holds the logs of every member's active days in the window, sorted; the
+    member's own (``own_window``) are left out of it. On the log scale a team's spend is
+    roughly normal (members' levels are log-normal: a few spend ten times the median every
+    day), and median and MAD are not dragged by the outliers being looked for. None when fewer
+    than :data:`MIN_TEAM` others were active.
     """
-    window = _before(day, settings.zscore_window_days)
-    population: list[float] = []
-    active = 0
-    for other in others:
-        logs = [math.log(v) for d in window if (v := values(_day(other, d))) > 0]
-        if logs:
-            active += 1
-            population.extend(logs)
-    if active < MIN_TEAM:
+    if active_others < MIN_TEAM:
         return None
-    center, spread = log_center_spread(population)
-    x = values(_day(member, day))
-    k = settings.zscore_multiplier
-    z = robust_z(math.log(x), center, spread) if x > 0 else -math.inf
-    own = [v for d in _before(day, PERSONAL_LOOKBACK_DAYS) if (v := values(_day(member, d))) > 0]
-    usual = median(own) if len(own) >= MIN_PERSONAL_DAYS else None
+    stats = center_spread_without(team, own_window)
+    if stats is None:
+        return None
+    center, spread = stats
+    z = robust_z(math.log(x), center, spread)
+    active = [v for v in own_history if v > 0]
+    usual = median(active) if len(active) >= MIN_PERSONAL_DAYS else None
     return _Score(z, math.exp(center), math.exp(center + k * spread), usual)
 
 
@@ -274,22 +271,32 @@ def zscore_rules(
         ("zscore_spend", _spend, settings.min_daily_spend * 100.0),
         ("zscore_requests", _requests, float(settings.min_daily_requests)),
     )
+    k = settings.zscore_multiplier
     findings: list[Finding] = []
     for day in _eval_days(days):
+        window = _before(day, settings.zscore_window_days)
+        history = _before(day, PERSONAL_LOOKBACK_DAYS)
         for rule, values, floor in floors:
-            for member in members:
-                x = values(_day(member, day))
-                if x < floor or x <= 0:
-                    continue
-                others = [m for m in members if m.email != member.email]
-                score = _zscore(member, others, values, day, settings)
-                if score is None or not score.z > settings.zscore_multiplier:
+            candidates = [(m, x) for m in members if (x := values(_day(m, day))) >= floor and x > 0]
+            if not candidates:
+                continue
+            own = {
+                m.email: [math.log(v) for d in window if (v := values(_day(m, d))) > 0]
+                for m in members
+            }
+            team = sorted(v for logs in own.values() for v in logs)
+            active = sum(1 for logs in own.values() if logs)
+            for member, x in candidates:
+                mine = own[member.email]
+                others = active - (1 if mine else 0)
+                score = _zscore(
+                    x, mine, [values(_day(member, d)) for d in history], team, others, k
+                )
+                if score is None or not score.z > k:
                     continue
                 if score.usual is not None and not x > PERSONAL_MULTIPLIER * score.usual:
                     continue
-                findings.append(
-                    _zscore_finding(rule, member, day, x, score, settings.zscore_multiplier)
-                )
+                findings.append(_zscore_finding(rule, member, day, x, score, k))
     return _sorted(findings)
 
 
@@ -394,18 +401,6 @@ def _spike(member: MemberUsage, settings: DetectionSettings, day: date) -> Findi
     )
 
 
-def _usual_pace(member: MemberUsage, cycle_start: date) -> float | None:
-    """The member's spend per calendar day over the weeks before the cycle, if they were there.
-
-    None with fewer than :data:`MIN_PERSONAL_DAYS` active days in those weeks (a new hire):
-    then the team comparison alone decides.
-    """
-    before = [_day(member, d).spend_cents for d in _before(cycle_start, PERSONAL_LOOKBACK_DAYS)]
-    if sum(1 for cents in before if cents > 0) < MIN_PERSONAL_DAYS:
-        return None
-    return sum(before) / len(before)
-
-
 def _cycle_outliers(
     members: Sequence[MemberUsage], settings: DetectionSettings, cycle_start: date, today: date
 ) -> list[Finding]:
@@ -431,7 +426,7 @@ def _cycle_outliers(
         ratio = spent / team_median
         if not ratio > multiplier:
             continue
-        pace = _usual_pace(member, cycle_start)
+        pace = member.pace_before_cycle
         if pace is not None and not spent / elapsed > PERSONAL_MULTIPLIER * pace:
             continue
         findings.append(

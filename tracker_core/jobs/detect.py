@@ -15,14 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, literal, select
 
 from tracker_core import incidents
 from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
 from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.cycle import as_day, current_cycle
-from tracker_core.detection.measures import build_usage, median, onset_index
+from tracker_core.detection.measures import (
+    PERSONAL_LOOKBACK_DAYS,
+    build_usage,
+    median,
+    onset_index,
+)
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
 from tracker_core.detection.rules import (
     MIN_CYCLE_MEDIAN_CENTS,
@@ -145,17 +150,36 @@ def read_input(
     if as_of:
         cycle_start = cycle_start_on(cycle_start, today)
     start, _ = detection_window(settings, days, cycle_start)
-    summed = rollups.summed(conn, start, today)
-    rows = conn.execute(
-        select(
-            summed.c.user_email,
-            summed.c.day,
-            summed.c.model,
-            summed.c.spend_cents,
-            summed.c.requests,
-            summed.c.tokens,
-        )
-    ).all()
+    # Models matter only where a finding names one (the evaluated days and the cycle); the
+    # weeks of history before, and those before the cycle (each member's pace then), are read
+    # one row per member and day.
+    by_model = min(cycle_start, days[0])
+    history = min(start, cycle_start - timedelta(days=PERSONAL_LOOKBACK_DAYS))
+    summed = rollups.summed(conn, by_model, today)
+    rows: list[Any] = list(
+        conn.execute(
+            select(
+                summed.c.user_email,
+                summed.c.day,
+                summed.c.model,
+                summed.c.spend_cents,
+                summed.c.requests,
+                summed.c.tokens,
+            )
+        ).all()
+    )
+    if history < by_model:
+        older = rollups.summed(conn, history, by_model - timedelta(days=1))
+        rows += conn.execute(
+            select(
+                older.c.user_email,
+                older.c.day,
+                literal(""),
+                func.sum(older.c.spend_cents),
+                func.sum(older.c.requests),
+                func.sum(older.c.tokens),
+            ).group_by(older.c.user_email, older.c.day)
+        ).all()
     members = conn.execute(select(t.members.c.email, t.members.c.name, t.members.c.is_removed))
     names: dict[str, str] = {}
     removed: set[str] = set()
