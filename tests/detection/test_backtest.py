@@ -97,6 +97,16 @@ def test_as_of_reads_nothing_after_its_day(collected: Path, scenario: Any) -> No
     assert before.dry_run and on.dry_run
     assert not [f for f in before.findings if f.period >= day]
     assert ("spend_spike", spike["email"], day) in {f.fingerprint for f in on.findings}
+    text = run_cli("detect", "--as-of", day.isoformat(), config=collected)
+    assert text.code == 0, text.stderr
+    assert f"Detection as of the end of {day.isoformat()}: would open" in text.stdout
+    assert "Dry run: nothing was stored and no alert was sent." in text.stdout
+    future = run_cli(
+        "detect", "--as-of", (NOW.date() + timedelta(days=2)).isoformat(), config=collected
+    )
+    assert future.code == 2 and "is after today" in future.stderr
+    bad = run_cli("detect", "--as-of", "30/11/2026", config=collected)
+    assert bad.code == 2 and "expected a day as YYYY-MM-DD" in bad.stderr
 
 
 def test_backtest_with_proposed_settings(collected: Path) -> None:

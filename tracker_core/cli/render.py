@@ -272,10 +272,11 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
 def print_detection(report: DetectionReport, console: Console) -> None:
     """What one detection run found and what it told people."""
     verb = "would open" if report.dry_run else "opened"
+    when = "" if report.as_of is None else f" as of the end of {report.as_of.isoformat()}"
     console.print(
         Text.assemble(
             styled("Detection", "bold"),
-            f": {verb} {report.new}, updated {report.updated}, "
+            f"{when}: {verb} {report.new}, updated {report.updated}, "
             f"resolved {report.resolved}; {plural(len(report.anomalies), 'anomaly')} open",
         )
     )
