@@ -541,22 +541,28 @@ def test_cycle_outlier_multiplier_setting() -> None:
     assert trend_rules(cycle_team(56_000.0), five, [DAY], CYCLE) == []
 
 
-def test_cycle_outlier_needs_a_pace_above_the_members_own_before_the_cycle() -> None:
-    """A heavy user ten times the median every month is no news; their quadrupled pace is."""
+def test_in_its_first_week_a_cycle_outlier_needs_a_pace_above_the_members_own() -> None:
+    """On a cycle's first days a heavy user ten times the few active is no news."""
+    young = DAY - timedelta(days=5)  # DAY is the cycle's 6th day
 
     def ben(cycle_cents: float, pace: float | None) -> MemberUsage:
         usage = member("ben@x.io", cycle=cycle_cents, models={})
         return replace(usage, pace_before_cycle=pace)
 
     team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(TEAM_CYCLE)]
-    # DAY is the 25th day of the cycle; ben spent $400 a day before it.
-    pace_point = 4.0 * 40_000.0 * 25
-    assert trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], CYCLE) == []
-    (finding,) = trend_rules([*team, ben(pace_point + 1, 40_000.0)], OFF, [DAY], CYCLE)
+    # Ben spent $400 a day before the cycle: four times that, over its 6 days so far.
+    pace_point = 4.0 * 40_000.0 * 6
+    assert trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], young) == []
+    (finding,) = trend_rules([*team, ben(pace_point + 1, 40_000.0)], OFF, [DAY], young)
     assert (finding.rule, finding.email) == ("cycle_outlier", "ben@x.io")
     # Without weeks of his own before the cycle (a new hire) the team alone decides.
-    assert rules_of(trend_rules([*team, ben(200_000.0, None)], OFF, [DAY], CYCLE)) == [
-        ("cycle_outlier", "ben@x.io", CYCLE)
+    assert rules_of(trend_rules([*team, ben(200_000.0, None)], OFF, [DAY], young)) == [
+        ("cycle_outlier", "ben@x.io", young)
+    ]
+    # From the cycle's second week the team median is the team's, and it alone decides.
+    week_old = DAY - timedelta(days=6)
+    assert rules_of(trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], week_old)) == [
+        ("cycle_outlier", "ben@x.io", week_old)
     ]
 
 

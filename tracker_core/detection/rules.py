@@ -43,6 +43,9 @@ MIN_SPIKE_AVERAGE_CENTS: Final = 100.0
 """A personal average under $1 makes any real day look like a spike."""
 MIN_CYCLE_MEDIAN_CENTS: Final = 1_000.0
 """A team median under $10 makes any real cycle look like an outlier."""
+YOUNG_CYCLE_DAYS: Final = 7
+"""Until a cycle has run a week, its median comes from the few who worked its first days (a
+weekend, say), so a cycle outlier must then also be unusual for the member."""
 
 Layer = Callable[[Sequence[MemberUsage], DetectionSettings, Sequence[date], date], list[Finding]]
 
@@ -406,11 +409,12 @@ def _cycle_outliers(
 ) -> list[Finding]:
     """Cycle spend against the true median of everyone who spent this cycle, candidate included.
 
-    Like the team z-score, it also asks the member's own history: a cycle is an outlier only
-    when its pace (spend per day so far) is above :data:`PERSONAL_MULTIPLIER` times the
-    member's pace in the weeks before the cycle. A consistent heavy user is ten times the
-    median every month, most visibly on the cycle's first days, when few have worked yet; that
-    is who they are, not news.
+    In the cycle's first week (:data:`YOUNG_CYCLE_DAYS`) it also asks the member's own
+    history: a cycle is then an outlier only when its pace (spend per day so far) is above
+    :data:`PERSONAL_MULTIPLIER` times the member's pace in the weeks before the cycle. On a
+    cycle's first days few have worked yet, and a heavy user who worked the weekend is ten
+    times the median of those who did; that is who they are, not news. From the second week
+    the team median is the team's, and the comparison with it alone decides.
     """
     active = [m for m in members if m.cycle_spend_cents > 0]
     if len(active) < MIN_TEAM:
@@ -427,7 +431,8 @@ def _cycle_outliers(
         if not ratio > multiplier:
             continue
         pace = member.pace_before_cycle
-        if pace is not None and not spent / elapsed > PERSONAL_MULTIPLIER * pace:
+        young = elapsed < YOUNG_CYCLE_DAYS
+        if young and pace is not None and not spent / elapsed > PERSONAL_MULTIPLIER * pace:
             continue
         findings.append(
             _finding(
