@@ -78,6 +78,19 @@ class Backtest:
         }
 
 
+def summary_line(result: Backtest) -> str:
+    """One line a face can show under the settings being edited: what they would have raised."""
+    changes = ", ".join(f"{key}={value:g}" for key, value in result.changes.items())
+    told = result.count_by("announced", "rule")
+    rules = ", ".join(f"{rule} {told[rule]}" for rule in sorted(told, key=RULES.index))
+    return (
+        f"Backtest of the last {len(result.days)} days with "
+        + (changes or "the stored settings")
+        + f": {result.total_announced} alerts announced ({result.total_findings} findings)"
+        + (f": {rules}." if rules else ".")
+    )
+
+
 def _short(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
