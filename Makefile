@@ -56,6 +56,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/tui_start.py
 	$(BIN)/python bench/daemon.py
+	$(BIN)/python bench/alert_noise.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

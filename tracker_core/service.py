@@ -24,6 +24,7 @@ from tracker_core import incidents
 from tracker_core.clock import Clock, utc_now
 from tracker_core.collector import CollectionSummary, Progress
 from tracker_core.config import Settings
+from tracker_core.detection.backtest import Backtest
 from tracker_core.detection.settings import (
     DetectionSettings,
     SettingValue,
@@ -36,6 +37,7 @@ from tracker_core.groups.backup import RestorePlan, export_csv, parse_backup
 from tracker_core.groups.edits import EditResult
 from tracker_core.groups.hibob import MIN_TEAM_SIZE, ImportPlan, parse_people
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
+from tracker_core.jobs.backtest import run_backtest
 from tracker_core.jobs.collect import collect_once
 from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
 from tracker_core.jobs.stoppable import StoppableRun
@@ -471,12 +473,32 @@ class Tracker:
             await asyncio.to_thread(self.warm)
         return summary
 
-    def detect(self, *, dry_run: bool = False) -> DetectionReport:
-        """Detection, incidents and alerts; then the console's first screen computed ahead."""
-        report = run_detection(self.engine, self.settings, dry_run=dry_run, clock=self.clock)
-        if not dry_run:
+    def detect(self, *, dry_run: bool = False, as_of: date | None = None) -> DetectionReport:
+        """Detection, incidents and alerts; then the console's first screen computed ahead.
+
+        ``as_of`` replays the run at the end of that past day (always dry).
+        """
+        report = run_detection(
+            self.engine, self.settings, dry_run=dry_run, clock=self.clock, as_of=as_of
+        )
+        if not report.dry_run:
             self.warm()
         return report
+
+    def backtest(
+        self,
+        *,
+        days: int,
+        changes: Mapping[str, str | float] | None = None,
+        until: date | None = None,
+    ) -> Backtest:
+        """Detection replayed over the ``days`` days ending ``until`` (today); nothing is kept.
+
+        ``changes`` are proposed setting values, validated like ``update_settings``.
+        """
+        return run_backtest(
+            self.engine, until=until or self._today(), days=days, changes=changes or {}
+        )
 
     def cron(
         self,

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker_core.detection.measures import (
     UsageRow,
     build_usage,
     calendar_days,
+    center_spread_without,
+    log_center_spread,
     median,
     onset_index,
+    robust_z,
     top_model,
 )
 from tracker_core.detection.model import DayMeasure, MemberUsage
@@ -170,3 +176,61 @@ def test_median_is_a_true_median() -> None:
     assert median([1.0, 2.0, 3.0, 10.0]) == statistics.median([1, 2, 3, 10])
     with pytest.raises(ValueError):
         median([])
+
+
+def test_log_center_spread_is_the_median_and_scaled_mad_of_the_logs() -> None:
+    logs = [math.log(v) for v in (5_000.0, 8_000.0, 10_000.0, 12_500.0, 20_000.0, 9e9)]
+    center, spread = log_center_spread(logs)
+    # Six values: the median is halfway between the middle two; one absurd value moves nothing
+    # but its own rank.
+    assert center == pytest.approx((math.log(10_000.0) + math.log(12_500.0)) / 2)
+    deviations = sorted(abs(v - center) for v in logs)
+    assert spread == pytest.approx(1.4826 * (deviations[2] + deviations[3]) / 2)
+    with pytest.raises(statistics.StatisticsError):
+        log_center_spread([])
+
+
+def test_robust_z() -> None:
+    assert robust_z(3.0, 1.0, 0.5) == 4.0
+    assert robust_z(0.0, 1.0, 0.5) == -2.0
+    assert robust_z(1.0 + 1e-9, 1.0, 0.0) == math.inf
+    assert robust_z(1.0, 1.0, 0.0) == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    team=st.lists(st.floats(min_value=-20, max_value=20), min_size=1, max_size=40),
+    data=st.data(),
+)
+def test_leaving_a_member_out_equals_computing_on_the_others(
+    team: list[float], data: st.DataObject
+) -> None:
+    """The fast leave-one-out median and MAD agree with the direct ones on every input."""
+    own = data.draw(st.lists(st.sampled_from(team), max_size=len(team) - 1, unique_by=id))
+    rest = list(team)
+    for value in own:
+        rest.remove(value)
+    fast = center_spread_without(sorted(team), own)
+    assert fast is not None
+    center, spread = log_center_spread(rest)
+    assert fast[0] == pytest.approx(center, abs=1e-12)
+    assert fast[1] == pytest.approx(spread, abs=1e-9)
+    assert center_spread_without([1.0], [1.0]) is None
+
+
+def test_pace_before_cycle_sums_the_four_weeks_before_it_and_needs_three_active_days() -> None:
+    before = CYCLE - timedelta(days=1)
+    oldest = CYCLE - timedelta(days=28)
+    rows: list[UsageRow] = [
+        ("a@x.io", oldest, "m", 2_000.0, 1, 1),
+        ("a@x.io", oldest, "n", 800.0, 1, 1),  # two models of one day: one active day
+        ("a@x.io", before, "m", 2_800.0, 1, 1),
+        ("a@x.io", CYCLE - timedelta(days=10), "", 5_600.0, 1, 1),
+        ("a@x.io", oldest - timedelta(days=1), "m", 99_999.0, 1, 1),  # too old
+        ("a@x.io", CYCLE, "m", 99_999.0, 1, 1),  # in the cycle
+        ("b@x.io", before, "m", 2_800.0, 1, 1),
+        ("b@x.io", oldest, "m", 2_800.0, 1, 1),
+    ]
+    members = _build(rows)
+    assert members["a@x.io"].pace_before_cycle == 11_200.0 / 28
+    assert members["b@x.io"].pace_before_cycle is None, "two active days say nothing usual"

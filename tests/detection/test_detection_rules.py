@@ -6,9 +6,11 @@ means, deviations and medians are exact and the boundaries can be hit precisely.
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -29,7 +31,7 @@ from tracker_core.detection.settings import DetectionSettings
 DAY = date(2026, 11, 25)
 YESTERDAY = DAY - timedelta(days=1)
 CYCLE = date(2026, 11, 1)
-WINDOW = [DAY - timedelta(days=n) for n in range(40, -1, -1)]
+WINDOW = [DAY - timedelta(days=n) for n in range(60, -1, -1)]
 """Every day a test member has, oldest first: zero-filled like the real thing."""
 
 OFF = DetectionSettings()
@@ -185,8 +187,13 @@ def test_daily_caps_check_each_given_day() -> None:
 
 # --- z-score ---------------------------------------------------------------------------------
 
-OTHERS_SPEND = [9_000.0, 9_000.0, 10_000.0, 11_000.0, 11_000.0]
-"""Mean $100, sample deviation exactly $10: with k = 2.5 the firing point is $125."""
+OTHERS_SPEND = [5_000.0, 8_000.0, 10_000.0, 12_500.0, 20_000.0]
+"""On the log scale: median ln $100, absolute deviations 0, ln 1.25 (twice), ln 2 (twice), so
+the MAD is exactly ln 1.25 and the team spread is 1.4826 ln 1.25."""
+SPREAD = 1.4826 * math.log(1.25)
+SPEND_POINT = 10_000.0 * math.exp(2.5 * SPREAD)
+"""Where z on the log scale reaches 2.5: about $228.67."""
+SPEND_CRITICAL = 10_000.0 * math.exp(5.0 * SPREAD)
 
 
 def spend_team(today: float, *, others: Sequence[float] = OTHERS_SPEND) -> list[MemberUsage]:
@@ -198,11 +205,10 @@ def spend_team(today: float, *, others: Sequence[float] = OTHERS_SPEND) -> list[
 @pytest.mark.parametrize(
     ("today", "expected"),
     [
-        (12_499.0, None),
-        (12_500.0, None),  # z = 2.5 exactly: not above
-        (12_501.0, "warning"),
-        (15_000.0, "warning"),  # z = 5 = 2k: not yet critical
-        (15_001.0, "critical"),
+        (SPEND_POINT - 1, None),
+        (SPEND_POINT + 1, "warning"),
+        (SPEND_CRITICAL - 1, "warning"),  # z just under 5 = 2k: not yet critical
+        (SPEND_CRITICAL + 1, "critical"),
     ],
 )
 def test_zscore_spend_firing_point_and_severity(today: float, expected: str | None) -> None:
@@ -214,19 +220,21 @@ def test_zscore_spend_firing_point_and_severity(today: float, expected: str | No
         assert (finding.rule, finding.email, finding.period) == ("zscore_spend", "ana@x.io", DAY)
         assert finding.severity == expected
         assert finding.value == round(today / 100, 2)
-        assert finding.threshold == 125.0
+        assert finding.threshold == round(SPEND_POINT / 100, 2)
 
 
 def test_zscore_spend_message() -> None:
-    (finding,) = zscore_rules(spend_team(16_100.0), ONE_DAY_Z, [DAY], CYCLE)
+    (finding,) = zscore_rules(spend_team(30_000.0), ONE_DAY_Z, [DAY], CYCLE)
+    z = math.log(3.0) / SPREAD
+    assert f"{z:.1f}" == "3.3"
     assert finding.message == (
-        "Ana Silva spent $161.00 on 2026-11-25, 6.1 standard deviations above the team mean"
-        " of $100.00 (mostly gpt-5, 100%)"
+        "Ana Silva spent $300.00 on 2026-11-25, 3.3 robust deviations above the team's typical"
+        " $100.00 a day, with no usual day of their own yet (mostly gpt-5, 100%)"
     )
 
 
-OTHERS_REQUESTS = [300, 300, 310, 320, 320]
-"""Mean 310, sample deviation exactly 10: with k = 2.5 the firing point is 335 requests."""
+OTHERS_REQUESTS = [50, 80, 100, 125, 200]
+"""The same shape as the spend team: typical 100 requests, firing point about 228.7."""
 
 
 def request_team(today: int) -> list[MemberUsage]:
@@ -236,7 +244,7 @@ def request_team(today: int) -> list[MemberUsage]:
 
 @pytest.mark.parametrize(
     ("today", "expected"),
-    [(334, None), (335, None), (336, "warning"), (360, "warning"), (361, "critical")],
+    [(228, None), (229, "warning"), (522, "warning"), (523, "critical")],
 )
 def test_zscore_requests_firing_point_and_severity(today: int, expected: str | None) -> None:
     found = zscore_rules(request_team(today), ONE_DAY_Z, [DAY], CYCLE)
@@ -245,14 +253,14 @@ def test_zscore_requests_firing_point_and_severity(today: int, expected: str | N
     else:
         (finding,) = found
         assert (finding.rule, finding.severity) == ("zscore_requests", expected)
-        assert (finding.value, finding.threshold) == (today, 335.0)
+        assert (finding.value, finding.threshold) == (today, 228.7)
 
 
 def test_zscore_requests_message() -> None:
-    (finding,) = zscore_rules(request_team(371), ONE_DAY_Z, [DAY], CYCLE)
+    (finding,) = zscore_rules(request_team(300), ONE_DAY_Z, [DAY], CYCLE)
     assert finding.message == (
-        "Chen Lee made 371 requests on 2026-11-25, 6.1 standard deviations above the team"
-        " (mean 310)"
+        "Chen Lee made 300 requests on 2026-11-25, 3.3 robust deviations above the team's"
+        " typical 100 requests a day, with no usual day of their own yet"
     )
 
 
@@ -290,8 +298,8 @@ def test_zscore_with_no_spread_fires_on_anything_above_the_others() -> None:
     assert finding.severity == "critical"
     assert finding.threshold == 100.0
     assert finding.message == (
-        "Ana Silva spent $100.01 on 2026-11-25, above every other member's $100.00 a day"
-        " (mostly gpt-5, 100%)"
+        "Ana Silva spent $100.01 on 2026-11-25, above every other member's $100.00 a day,"
+        " with no usual day of their own yet (mostly gpt-5, 100%)"
     )
     assert zscore_rules(spend_team(10_000.0, others=flat), ONE_DAY_Z, [DAY], CYCLE) == []
     # Still subject to the floor.
@@ -299,21 +307,49 @@ def test_zscore_with_no_spread_fires_on_anything_above_the_others() -> None:
     assert zscore_rules(spend_team(4_000.0, others=tiny), ONE_DAY_Z, [DAY], CYCLE) == []
 
 
-def test_zscore_leaves_the_member_out_so_an_outlier_cannot_hide() -> None:
-    """A heavy spender every day: counted in the team, they would hide themselves."""
-    week = 8
+def test_zscore_median_and_mad_on_the_log_scale_are_not_dragged_by_a_whale() -> None:
+    """A whale among the others would inflate a mean and deviation enough to hide a spike."""
+    others = [*OTHERS_SPEND, 500_000.0]
+    found = zscore_rules(spend_team(80_000.0, others=others), ONE_DAY_Z, [DAY], CYCLE)
+    assert rules_of(found) == [("zscore_spend", "ana@x.io", DAY)]
+    linear_z = (80_000.0 - statistics.fmean(others)) / statistics.stdev(others)
+    assert linear_z < 0, "the original's mean and deviation would not even see it"
+
+
+def test_a_consistent_heavy_user_is_flagged_only_above_their_own_usual_day() -> None:
+    """Far from the team every day is who a heavy user is; far from themselves is news."""
+    week = 30
     others = [
         member(f"o{i}@x.io", spend=[10_000.0 + 500.0 * ((i + d) % 3 - 1) for d in range(week)])
         for i in range(5)
     ]
-    whale = member("whale@x.io", spend=[100_000.0] * week)
-    found = zscore_rules([*others, whale], OFF, [DAY], CYCLE)
-    assert rules_of(found) == [("zscore_spend", "whale@x.io", DAY)]
 
-    window = [DAY - timedelta(days=n) for n in range(7, 0, -1)]
-    everyone = [m.days[d].spend_cents for m in [*others, whale] for d in window]
-    inclusive_z = (100_000.0 - statistics.fmean(everyone)) / statistics.stdev(everyone)
-    assert inclusive_z < OFF.zscore_multiplier
+    def heavy(today: float) -> MemberUsage:
+        return member("whale@x.io", spend=[100_000.0] * (week - 1) + [today])
+
+    assert zscore_rules([*others, heavy(100_000.0)], OFF, [DAY], CYCLE) == []
+    # At exactly four times their usual day: not above it.
+    assert zscore_rules([*others, heavy(400_000.0)], OFF, [DAY], CYCLE) == []
+    (finding,) = zscore_rules([*others, heavy(400_001.0)], OFF, [DAY], CYCLE)
+    assert (finding.rule, finding.email) == ("zscore_spend", "whale@x.io")
+    assert finding.threshold == 4_000.0, "the firing point is the higher of the two conditions"
+    assert finding.message.endswith("4.0x their usual $1,000.00 (mostly gpt-5, 100%)")
+
+
+def test_the_usual_day_is_the_median_of_active_days_in_four_weeks() -> None:
+    """Quiet days do not lower it, days older than four weeks do not count, three are needed."""
+    others = [member(f"o{i}@x.io", spend=[v] * 10) for i, v in enumerate(OTHERS_SPEND)]
+    old_heavy = [500_000.0] * 10 + [0.0] * 20  # more than 28 days before DAY
+    recent = [0.0] * 25 + [10_000.0, 0.0, 12_000.0, 0.0, 20_000.0]
+    ana = member("ana@x.io", spend=[*old_heavy, *recent, 48_001.0])
+    (finding,) = zscore_rules([*others, ana], OFF, [DAY], CYCLE)
+    assert finding.message.endswith("4.0x their usual $120.00 (mostly gpt-5, 100%)")
+    ana = member("ana@x.io", spend=[*old_heavy, *recent, 48_000.0])
+    assert zscore_rules([*others, ana], OFF, [DAY], CYCLE) == []
+    # Two active days are no usual day: the team alone decides.
+    ana = member("ana@x.io", spend=[*old_heavy, *recent[:-1], 0.0, 30_000.0])
+    (finding,) = zscore_rules([*others, ana], OFF, [DAY], CYCLE)
+    assert "with no usual day of their own yet" in finding.message
 
 
 def test_zscore_population_is_active_member_days_in_the_window_before_the_day() -> None:
@@ -327,14 +363,14 @@ def test_zscore_population_is_active_member_days_in_the_window_before_the_day() 
         member("o4@x.io", spend=[0.0, 0.0, 0.0, 10_500.0, 0.0]),
     ]
     population = [8_000.0, 12_000.0, 9_000.0, 10_000.0, 11_000.0, 10_000.0, 10_500.0]
-    mean, sd = statistics.fmean(population), statistics.stdev(population)
+    logs = [math.log(v) for v in population]
+    center = statistics.median(logs)
+    spread = 1.4826 * statistics.median(abs(v - center) for v in logs)
     ana = member("ana@x.io", spend=[0.0, 0.0, 0.0, 0.0, 50_000.0])
     (finding,) = zscore_rules([*others, ana], settings, [DAY], CYCLE)
-    assert finding.threshold == round((mean + 2.5 * sd) / 100, 2)
-    z = (50_000.0 - mean) / sd
-    assert f"{z:.1f} standard deviations above the team mean of ${mean / 100:,.2f}" in (
-        finding.message
-    )
+    assert finding.threshold == round(math.exp(center + 2.5 * spread) / 100, 2)
+    z = (math.log(50_000.0) - center) / spread
+    assert f"{z:.1f} robust deviations above the team's typical $100.00 a day" in (finding.message)
 
 
 def test_zscore_evaluates_yesterday_and_today() -> None:
@@ -505,6 +541,31 @@ def test_cycle_outlier_multiplier_setting() -> None:
     assert trend_rules(cycle_team(56_000.0), five, [DAY], CYCLE) == []
 
 
+def test_in_its_first_week_a_cycle_outlier_needs_a_pace_above_the_members_own() -> None:
+    """On a cycle's first days a heavy user ten times the few active is no news."""
+    young = DAY - timedelta(days=5)  # DAY is the cycle's 6th day
+
+    def ben(cycle_cents: float, pace: float | None) -> MemberUsage:
+        usage = member("ben@x.io", cycle=cycle_cents, models={})
+        return replace(usage, pace_before_cycle=pace)
+
+    team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(TEAM_CYCLE)]
+    # Ben spent $400 a day before the cycle: four times that, over its 6 days so far.
+    pace_point = 4.0 * 40_000.0 * 6
+    assert trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], young) == []
+    (finding,) = trend_rules([*team, ben(pace_point + 1, 40_000.0)], OFF, [DAY], young)
+    assert (finding.rule, finding.email) == ("cycle_outlier", "ben@x.io")
+    # Without weeks of his own before the cycle (a new hire) the team alone decides.
+    assert rules_of(trend_rules([*team, ben(200_000.0, None)], OFF, [DAY], young)) == [
+        ("cycle_outlier", "ben@x.io", young)
+    ]
+    # From the cycle's second week the team median is the team's, and it alone decides.
+    week_old = DAY - timedelta(days=6)
+    assert rules_of(trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], week_old)) == [
+        ("cycle_outlier", "ben@x.io", week_old)
+    ]
+
+
 # --- all layers ------------------------------------------------------------------------------
 
 
@@ -566,11 +627,20 @@ def test_detect_runs_every_layer_in_a_deterministic_order() -> None:
 
 
 def test_detection_window_covers_history_and_cycle() -> None:
+    """The z-score window, the spike look-back, four weeks of the member's own days, the cycle.
+
+    The four weeks before the cycle are read too, but summed (``pace_before_cycle``)."""
     settings = DetectionSettings(zscore_window_days=14, spike_lookback_days=7)
-    assert detection_window(settings, [DAY, YESTERDAY], CYCLE) == (CYCLE, DAY)
+    october = date(2026, 10, 1)
+    assert detection_window(settings, [DAY, YESTERDAY], october) == (october, DAY)
     late_cycle = date(2026, 11, 20)
     assert detection_window(settings, [DAY, YESTERDAY], late_cycle) == (
-        YESTERDAY - timedelta(days=14),
+        YESTERDAY - timedelta(days=28),
+        DAY,
+    )
+    long = DetectionSettings(zscore_window_days=60)
+    assert detection_window(long, [DAY, YESTERDAY], late_cycle) == (
+        YESTERDAY - timedelta(days=60),
         DAY,
     )
 

@@ -223,3 +223,98 @@ def test_alerts_are_queued_in_the_order_of_the_findings() -> None:
         ("cy@x.test", "new"),
         ("cy@x.test", "new"),
     ]
+
+
+# --- episodes --------------------------------------------------------------------------------
+
+
+def _days_of_runs(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=n) for n in range(count)]
+
+
+def test_a_five_day_condition_is_one_incident_and_one_alert() -> None:
+    """Run daily over yesterday and today, with the plan's effect stored in between."""
+    from tracker_core.incidents.replay import Replay
+
+    replay = Replay()
+    start = date(2026, 11, 16)
+    announced: list[Finding] = []
+    for day in _days_of_runs(start, 5):
+        evaluated = [day - timedelta(days=1), day]
+        findings = [
+            finding(period=d, value=400.0 + (d - start).days) for d in evaluated if start <= d
+        ]
+        end = datetime(day.year, day.month, day.day, 23, tzinfo=UTC)
+        announced += replay.run(findings, now=end, cycle_start=CYCLE, days=evaluated)
+    assert [(f.rule, f.period) for f in announced] == [("spend_spike", start)]
+    (episode,) = replay.known.values()
+    assert episode.status == "open"
+    assert (episode.period, episode.value) == (start + timedelta(days=4), 404.0)
+    # The first run without the condition on a whole evaluated day resolves it.
+    after = start + timedelta(days=6)
+    replay.run([], now=NOW, cycle_start=CYCLE, days=[after - timedelta(days=1), after])
+    (episode,) = replay.known.values()
+    assert (episode.status, episode.resolved_by) == ("resolved", "auto")
+
+
+def test_an_episode_moves_its_period_and_is_announced_again_only_on_escalation() -> None:
+    yesterday = DAY - timedelta(days=1)
+    known = stored(finding(period=yesterday), number=3)
+    decided = plan(
+        [known],
+        [finding(period=yesterday), finding(period=DAY, value=500.0)],
+        onsets={},
+        now=NOW,
+        channels=BOTH,
+        cycle_start=CYCLE,
+        days=[yesterday, DAY],
+    )
+    assert decided.opens == () and decided.alerts == () and decided.resolves == ()
+    [update] = decided.updates
+    assert (update.known.anomaly_id, update.finding.period, update.finding.value) == (
+        3,
+        DAY,
+        500.0,
+    )
+    escalating = plan(
+        [known],
+        [finding(period=DAY, value=2_000.0, severity="critical")],
+        onsets={},
+        now=NOW,
+        channels=BOTH,
+        cycle_start=CYCLE,
+        days=[yesterday, DAY],
+    )
+    assert reasons(escalating) == [(3, "slack", "escalated", None), (3, "email", "escalated", None)]
+    assert escalating.opens == ()
+
+
+def test_a_gap_of_a_day_starts_a_new_episode_and_other_members_or_rules_do_not_continue() -> None:
+    two_days_ago = DAY - timedelta(days=2)
+    known = stored(finding(period=two_days_ago), number=3)
+    decided = run([known], [finding(period=DAY)])
+    assert len(decided.opens) == 1
+    other = run(
+        [stored(finding(period=DAY - timedelta(days=1)), number=4)],
+        [
+            finding(period=DAY, email="ben@example.test"),
+            finding(period=DAY, rule="zscore_spend"),
+        ],
+    )
+    assert len(other.opens) == 2
+
+
+def test_daily_episodes_resolve_only_when_the_run_says_which_days_it_evaluated() -> None:
+    old = stored(finding(period=DAY - timedelta(days=2)), number=5)
+    current = stored(finding(period=DAY - timedelta(days=1), email="ben@example.test"), number=6)
+    assert run([old, current], []).resolves == ()
+    decided = plan(
+        [old, current],
+        [],
+        onsets={},
+        now=NOW,
+        channels=BOTH,
+        cycle_start=CYCLE,
+        days=[DAY - timedelta(days=1), DAY],
+    )
+    assert decided.resolves == (old,)

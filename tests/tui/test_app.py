@@ -20,8 +20,10 @@ from textual.widgets import Input, Static
 from tests.tui.helpers import FIXED_NOW, SIM_KEY, help_text, open_members, settle
 from tracker_core import incidents
 from tracker_core.config import DatabaseSettings, Settings
+from tracker_core.detection.backtest import summary_line
 from tracker_core.detection.model import Finding
 from tracker_core.jobs.collect import simulator_settings
+from tracker_core.service import open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database, repo, tables
 from tracker_tui.app import TrackerApp
@@ -363,6 +365,32 @@ async def test_a_field_is_checked_as_typed_and_its_message_follows_the_value(
         await pilot.pause()
         assert "got '3000'" in str(error.content)
     assert stored_settings(db_path) == before  # typing alone stores nothing
+
+
+async def test_b_backtests_the_values_in_the_form_without_storing_them(
+    make_app: AppFactory, db_path: Path, tui_settings: Settings
+) -> None:
+    """The line under the intro has the figures ``detect --backtest --set`` gives."""
+    before = stored_settings(db_path)
+    with open_tracker(tui_settings, clock=lambda: FIXED_NOW) as tracker:
+        current = summary_line(tracker.backtest(days=28))
+        proposed = summary_line(tracker.backtest(days=28, changes={"spike_multiplier": "2"}))
+    assert current != proposed
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        line = app.screen.query_one("#backtest", Static)
+        assert str(line.content) == current
+        field = app.screen.query_one("#setting-spike_multiplier", Input)
+        field.focus()
+        await pilot.press("end", *["backspace"] * len(field.value), "2", "escape", "b")
+        await settle(pilot)
+        assert str(line.content) == proposed
+        assert proposed.startswith("Backtest of the last 28 days with spike_multiplier=2: ")
+    assert stored_settings(db_path) == before
 
 
 async def test_help_lists_the_screen_and_global_bindings(make_app: AppFactory) -> None:

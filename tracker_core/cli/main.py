@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -26,6 +26,7 @@ from tracker_core import __version__
 from tracker_core.cli.render import (
     BarProgress,
     PlainProgress,
+    print_backtest,
     print_daily,
     print_detection,
     print_incidents,
@@ -118,13 +119,37 @@ def _detection_exit(report: DetectionReport) -> int:
 
 
 def cmd_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    if not args.backtest and (args.set or args.days is not None):
+        raise UsageError("--days and --set belong to --backtest")
+    today = datetime.now(UTC).date()
+    if args.as_of is not None and args.as_of > today:
+        raise UsageError(f"--as-of {args.as_of.isoformat()} is after today ({today.isoformat()})")
+    if args.backtest:
+        return _backtest(args, loaded)
     with open_tracker(loaded.settings) as tracker:
-        report = tracker.detect(dry_run=args.dry_run)
+        report = tracker.detect(dry_run=args.dry_run, as_of=args.as_of)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print_detection(report, terminal())
     return _detection_exit(report)
+
+
+def _backtest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    """Detection replayed day by day with the stored or proposed settings; nothing is kept."""
+    changes: dict[str, str] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        changes[key.strip()] = value.strip()
+    with open_tracker(loaded.settings) as tracker:
+        result = tracker.backtest(days=args.days or 28, changes=changes, until=args.as_of)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print_backtest(result, terminal())
+    return EXIT_OK
 
 
 def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -216,7 +241,9 @@ def cmd_simulator(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     scenario = (
         load_scenario(args.scenario)
         if args.scenario
-        else generate_scenario(users=args.users, days=args.days, seed=args.seed)
+        else generate_scenario(
+            users=args.users, days=args.days, seed=args.seed, realistic=args.realistic
+        )
     )
     try:
         asyncio.run(
@@ -299,7 +326,9 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         f"{plural(args.days, 'day')} "
         f"(seed {args.seed}); no Cursor key or network needed."
     )
-    scenario = generate_scenario(users=args.users, days=args.days, seed=args.seed, now=as_of)
+    scenario = generate_scenario(
+        users=args.users, days=args.days, seed=args.seed, now=as_of, realistic=True
+    )
     demo_key = "demo-key"
     interactive = not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty()
     with running_simulator(scenario, api_key=demo_key, rate_limits=False) as url:
@@ -411,6 +440,14 @@ def _number(low: float, high: float) -> Callable[[str], float]:
         return number
 
     return parse
+
+
+def _past_day(text: str) -> date:
+    """An argparse type: a UTC day written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
 
 
 def _directory(text: str) -> str:
@@ -557,7 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         parents=[common],
         help="simulate an organisation, collect, detect and open the console (no key needed)",
-        description="Starts the simulator on a free loopback port, collects into DIR/tracker.db, "
+        description="Starts the simulator on a free loopback port over a realistic organisation "
+        "(see simulator --realistic), collects into DIR/tracker.db, "
         "detects, then opens the console (on a terminal) or prints the top spenders and open "
         "incidents. Works with no Cursor key and no network.",
     )
@@ -633,6 +671,32 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true", help="print the result as one JSON object")
     detect.add_argument(
         "--dry-run", action="store_true", help="show what would change; store and send nothing"
+    )
+    detect.add_argument(
+        "--as-of",
+        type=_past_day,
+        metavar="YYYY-MM-DD",
+        help="run as at the end of that UTC day, reading nothing stored for later days "
+        "(always a dry run); with --backtest, the last day replayed",
+    )
+    detect.add_argument(
+        "--backtest",
+        action="store_true",
+        help="replay detection day by day and print what would have fired and been "
+        "announced, per day, rule and member; stores and sends nothing",
+    )
+    detect.add_argument(
+        "--days",
+        type=_whole(1, 365),
+        default=None,
+        help="days the backtest replays, ending today or --as-of (default 28)",
+    )
+    detect.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a proposed detection setting for the backtest (repeatable; see settings set -h)",
     )
     detect.set_defaults(handler=cmd_detect)
 
@@ -734,6 +798,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=7,
         help="random seed; the same seed on the same UTC day gives the same organisation "
         "(default 7)",
+    )
+    simulator.add_argument(
+        "--realistic",
+        action="store_true",
+        help="draw a team as real ones look: heavy-tailed spend, part-timers, vacations, new "
+        "hires, idle seats, model switches (the demo's organisation)",
     )
     simulator.add_argument("--scenario", metavar="FILE", help="serve this scenario JSON instead")
     simulator.add_argument("--api-key", default="sim-key", help="accepted key (default sim-key)")

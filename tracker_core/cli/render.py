@@ -30,6 +30,7 @@ from rich.text import Text
 
 from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.cursor_api import ApiWait
+from tracker_core.detection.backtest import Backtest
 from tracker_core.formatting import display_name, duration, money
 from tracker_core.incidents import Announcement, IncidentView, alert_summary
 from tracker_core.jobs.detect import DetectionReport
@@ -271,10 +272,11 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
 def print_detection(report: DetectionReport, console: Console) -> None:
     """What one detection run found and what it told people."""
     verb = "would open" if report.dry_run else "opened"
+    when = "" if report.as_of is None else f" as of the end of {report.as_of.isoformat()}"
     console.print(
         Text.assemble(
             styled("Detection", "bold"),
-            f": {verb} {report.new}, updated {report.updated}, "
+            f"{when}: {verb} {report.new}, updated {report.updated}, "
             f"resolved {report.resolved}; {plural(len(report.anomalies), 'anomaly')} open",
         )
     )
@@ -366,3 +368,54 @@ def print_incidents(
                 cells.append(alert_summary(announced.get(view.id, ())))
         table.add_row(*cells, printable(view.message))
     console.print(table)
+
+
+def print_backtest(result: Backtest, console: Console, *, top: int = 10) -> None:
+    """What detection would have fired and announced, per day, in total by rule and member."""
+    changes = ", ".join(f"{key}={value}" for key, value in result.changes.items())
+    console.print(
+        Text.assemble(
+            styled("Backtest", "bold"),
+            f": {plural(len(result.days), 'day')}, "
+            + (f"proposed {changes}" if changes else "current settings")
+            + "; nothing was stored or sent",
+        )
+    )
+    table = Table(show_edge=False)
+    table.add_column("day", no_wrap=True)
+    table.add_column("fired", justify="right")
+    table.add_column("announced", justify="right")
+    table.add_column("announced by rule", ratio=1)
+    for day in result.days:
+        rules: dict[str, int] = {}
+        for finding in day.announced:
+            rules[finding.rule] = rules.get(finding.rule, 0) + 1
+        table.add_row(
+            day.day.isoformat(),
+            str(len(day.findings)),
+            str(len(day.announced)),
+            ", ".join(f"{rule} {n}" for rule, n in rules.items()),
+        )
+    table.add_row(
+        styled("total", "bold"), str(result.total_findings), str(result.total_announced), ""
+    )
+    console.print(table)
+    by_rule = result.count_by("findings", "rule")
+    told_rule = result.count_by("announced", "rule")
+    if by_rule:
+        console.print(
+            "By rule: "
+            + ", ".join(
+                f"{rule} {told_rule[rule]} announced ({by_rule[rule]} fired)"
+                for rule in sorted(by_rule)
+            ),
+            markup=False,
+        )
+    told = result.count_by("announced", "email")
+    if told:
+        shown = told.most_common(top)
+        console.print(
+            "Most announced members: " + ", ".join(f"{email} {n}" for email, n in shown),
+            markup=False,
+            soft_wrap=True,
+        )

@@ -6,12 +6,21 @@ numbers and the same code serves SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import math
 import statistics
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from typing import Final
 
 from tracker_core.detection.model import DayMeasure, MemberUsage
+
+PERSONAL_LOOKBACK_DAYS: Final = 28
+"""Days of a member's own history that say what is usual for them (before a day, or before the
+billing cycle)."""
+MIN_PERSONAL_DAYS: Final = 3
+"""Active days a usual level needs; with fewer (a new hire) only the team can judge."""
 
 UsageRow = tuple[str, date, str, float, int, int]
 """``(email, day, model, spend_cents, requests, tokens)``, one per member, UTC day and model."""
@@ -37,16 +46,23 @@ def build_usage(
     A quiet day must count as a quiet day (not vanish), or averages are inflated. Members known
     only from ``cycle_spend_cents`` are kept too: that spend is real and belongs in the team
     median. Rows outside the window are ignored, except that rows from ``cycle_start`` on still
-    count towards the cycle-spend fallback when Cursor's figure is missing for a member.
+    count towards the cycle-spend fallback when Cursor's figure is missing for a member, and
+    rows of the :data:`PERSONAL_LOOKBACK_DAYS` before the cycle give each member's pace before
+    it (``pace_before_cycle``), so those weeks need no zero-filled days.
     Sorted by email, so every run sees the same order.
     """
     window = calendar_days(start, end)
     measures: dict[str, dict[date, list[float]]] = defaultdict(dict)
     models: dict[str, dict[date, dict[str, float]]] = defaultdict(dict)
     event_cycle_cents: dict[str, float] = defaultdict(float)
+    before_start = cycle_start - timedelta(days=PERSONAL_LOOKBACK_DAYS)
+    before: dict[str, dict[date, float]] = defaultdict(dict)
     for email, day, model, spend_cents, requests, tokens in rows:
         if cycle_start <= day <= end:
             event_cycle_cents[email] += spend_cents
+        if before_start <= day < cycle_start:
+            spent = before[email]
+            spent[day] = spent.get(day, 0.0) + spend_cents
         if not start <= day <= end:
             measures.setdefault(email, {})
             continue
@@ -69,9 +85,16 @@ def build_usage(
                 model_cents=dict(sorted(models.get(email, {}).items())),
                 cycle_spend_cents=event_cycle_cents.get(email, 0.0) if cycle is None else cycle,
                 is_removed=email in removed,
+                pace_before_cycle=_pace(before.get(email, {})),
             )
         )
     return usage
+
+
+def _pace(spent: Mapping[date, float]) -> float | None:
+    if sum(1 for cents in spent.values() if cents > 0) < MIN_PERSONAL_DAYS:
+        return None
+    return sum(spent.values()) / PERSONAL_LOOKBACK_DAYS
 
 
 QUIET_DAY = DayMeasure()
@@ -121,3 +144,84 @@ def median(values: Iterable[float]) -> float:
     Raises ``statistics.StatisticsError`` (a ``ValueError``) when ``values`` is empty.
     """
     return float(statistics.median(values))
+
+
+MAD_TO_SIGMA: Final = 1.4826
+"""Scales a median absolute deviation to a standard deviation for normally distributed data, so
+a robust z-score reads on the same scale as the familiar one."""
+
+
+def log_center_spread(logs: Sequence[float]) -> tuple[float, float]:
+    """Median and scaled MAD of values already on the log scale.
+
+    Median and MAD ignore the few extreme values a detector is looking for, where a mean and a
+    standard deviation are dragged towards them. Raises ``StatisticsError`` when empty.
+    """
+    center = float(statistics.median(logs))
+    spread = MAD_TO_SIGMA * float(statistics.median(abs(v - center) for v in logs))
+    return center, spread
+
+
+def robust_z(value: float, center: float, spread: float) -> float:
+    """How many spreads ``value`` lies above ``center``.
+
+    With no spread at all, anything above the common value is infinitely unusual.
+    """
+    if spread > 0:
+        return (value - center) / spread
+    return math.inf if value > center else 0.0
+
+
+def center_spread_without(
+    team: Sequence[float], own: Iterable[float]
+) -> tuple[float, float] | None:
+    """:func:`log_center_spread` of ``team`` (sorted) with ``own``'s values left out.
+
+    Leaving one member out of a large team's sorted values costs a copy and a few deletions,
+    and the MAD is then the middle of two sorted runs (deviations below and above the centre),
+    found by bisection instead of sorting every deviation: a run over thousands of members
+    stays linear. None when nothing is left.
+    """
+    others = list(team)
+    for value in own:
+        del others[bisect_left(others, value)]
+    n = len(others)
+    if n == 0:
+        return None
+    middle = n // 2
+    center = others[middle] if n % 2 else (others[middle - 1] + others[middle]) / 2.0
+    split = bisect_left(others, center)
+
+    def below(t: int) -> float:
+        return center - others[split - 1 - t]
+
+    def above(t: int) -> float:
+        return others[split + t] - center
+
+    sizes = (split, n - split)
+    if n % 2:
+        mad = _kth_of_two(below, above, sizes, middle)
+    else:
+        mad = (
+            _kth_of_two(below, above, sizes, middle - 1) + _kth_of_two(below, above, sizes, middle)
+        ) / 2.0
+    return center, MAD_TO_SIGMA * mad
+
+
+def _kth_of_two(
+    a: Callable[[int], float], b: Callable[[int], float], sizes: tuple[int, int], k: int
+) -> float:
+    """The ``k``-th smallest (from 0) of two ascending runs given by index functions."""
+    len_a, len_b = sizes
+    low, high = max(0, k + 1 - len_b), min(k + 1, len_a)
+    while True:
+        i = (low + high) // 2  # taken from a
+        j = k + 1 - i  # taken from b
+        if i > 0 and j < len_b and a(i - 1) > b(j):
+            high = i - 1
+        elif j > 0 and i < len_a and b(j - 1) > a(i):
+            low = i + 1
+        else:
+            last_a = a(i - 1) if i > 0 else -math.inf
+            last_b = b(j - 1) if j > 0 else -math.inf
+            return max(last_a, last_b)

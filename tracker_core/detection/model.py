@@ -60,6 +60,11 @@ class MemberUsage:
     """Spend in the current billing cycle: Cursor's ``/teams/spend`` figure when collected,
     else the sum of the events since the cycle start."""
     is_removed: bool = False
+    pace_before_cycle: float | None = None
+    """Spend per calendar day in the weeks before the cycle
+    (:data:`~tracker_core.detection.measures.PERSONAL_LOOKBACK_DAYS`), or None when the member
+    was active on fewer than ``MIN_PERSONAL_DAYS`` of them (a new hire): the member's own
+    yardstick for the cycle outlier."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,16 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fractions import Fraction
 from typing import Final
 
-from tracker_core.detection.measures import median, top_model
+from tracker_core.detection.measures import (
+    MIN_PERSONAL_DAYS,
+    PERSONAL_LOOKBACK_DAYS,
+    center_spread_without,
+    median,
+    robust_z,
+    top_model,
+)
 from tracker_core.detection.model import (
     RULES,
     DayMeasure,
@@ -37,6 +43,9 @@ MIN_SPIKE_AVERAGE_CENTS: Final = 100.0
 """A personal average under $1 makes any real day look like a spike."""
 MIN_CYCLE_MEDIAN_CENTS: Final = 1_000.0
 """A team median under $10 makes any real cycle look like an outlier."""
+YOUNG_CYCLE_DAYS: Final = 7
+"""Until a cycle has run a week, its median comes from the few who worked its first days (a
+weekend, say), so a cycle outlier must then also be unusual for the member."""
 
 Layer = Callable[[Sequence[MemberUsage], DetectionSettings, Sequence[date], date], list[Finding]]
 
@@ -121,6 +130,11 @@ def _before(day: date, count: int) -> list[date]:
     return [day - timedelta(days=offset) for offset in range(count, 0, -1)]
 
 
+def lookback_days(settings: DetectionSettings) -> int:
+    """Days of history before the earliest evaluated day that the rules read."""
+    return max(settings.zscore_window_days, settings.spike_lookback_days, PERSONAL_LOOKBACK_DAYS)
+
+
 def detection_window(
     settings: DetectionSettings, days: Sequence[date], cycle_start: date
 ) -> tuple[date, date]:
@@ -130,7 +144,7 @@ def detection_window(
     whole billing cycle, so cycle spend and the cycle's top model come from the same rows.
     """
     first, last = min(days), max(days)
-    history = max(settings.zscore_window_days, settings.spike_lookback_days)
+    history = lookback_days(settings)
     return min(first - timedelta(days=history), cycle_start), last
 
 
@@ -196,79 +210,48 @@ def _daily_caps(member: MemberUsage, settings: DetectionSettings, day: date) -> 
 
 # --- layer 2: z-score against the rest of the team -------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class _Sums:
-    """Exact count, sum and sum of squares of some active daily values.
-
-    Exact (``Fraction``) so that removing one member's share from the team's totals gives the
-    same mean and sample deviation ``statistics`` would compute on the others directly, without
-    rescanning the whole team for every member.
-    """
-
-    n: int = 0
-    total: Fraction = Fraction(0)
-    squares: Fraction = Fraction(0)
-
-    @staticmethod
-    def of(values: Iterable[float]) -> _Sums:
-        exact = [Fraction(value) for value in values]
-        return _Sums(len(exact), sum(exact, Fraction(0)), sum((v * v for v in exact), Fraction(0)))
-
-    def __add__(self, other: _Sums) -> _Sums:
-        return _Sums(self.n + other.n, self.total + other.total, self.squares + other.squares)
-
-    def __sub__(self, other: _Sums) -> _Sums:
-        return _Sums(self.n - other.n, self.total - other.total, self.squares - other.squares)
-
-    def mean_and_stdev(self) -> tuple[float, float]:
-        """Mean and sample (n-1) standard deviation; needs ``n >= 2``."""
-        mean = self.total / self.n
-        spread = (self.squares - self.total * mean) / (self.n - 1)
-        return float(mean), math.sqrt(spread) if spread > 0 else 0.0
+PERSONAL_MULTIPLIER: Final = 4.0
+"""How far above their own usual level a day must be before the team rule may flag it."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Score:
     z: float
-    mean: float
-    stdev: float
+    """Robust z on the log scale: (ln x - team median) / team spread."""
+    team_typical: float
+    """The team's typical active day (the exponential of the median of the logs)."""
+    team_point: float
+    """The value at which z reaches the multiplier."""
+    usual: float | None
+    """The member's own usual active day, None without enough history."""
 
 
-def _zscores(
-    members: Sequence[MemberUsage],
-    values: Callable[[DayMeasure], float],
-    day: date,
-    window_days: int,
-) -> dict[str, _Score]:
-    """Each member's leave-one-out z-score for ``day`` against the window before it.
+def _zscore(
+    x: float,
+    own_window: Sequence[float],
+    own_history: Sequence[float],
+    team: Sequence[float],
+    active_others: int,
+    k: float,
+) -> _Score | None:
+    """The member's day against the others' active days in the window, and their own usual.
 
-    The population is every (other member, day) value in the window where that member was
-    active (value > 0). Members without enough active others get no score.
+    ``team`` holds the logs of every member's active days in the window, sorted; the
+    member's own (``own_window``) are left out of it. On the log scale a team's spend is
+    roughly normal (members' levels are log-normal: a few spend ten times the median every
+    day), and median and MAD are not dragged by the outliers being looked for. None when fewer
+    than :data:`MIN_TEAM` others were active.
     """
-    window = _before(day, window_days)
-    own = {
-        member.email: _Sums.of(v for d in window if (v := values(_day(member, d))) > 0)
-        for member in members
-    }
-    team = sum(own.values(), _Sums())
-    active = sum(1 for sums in own.values() if sums.n > 0)
-    scores: dict[str, _Score] = {}
-    for member in members:
-        mine = own[member.email]
-        if active - (1 if mine.n > 0 else 0) < MIN_TEAM:
-            continue
-        mean, stdev = (team - mine).mean_and_stdev()
-        x = values(_day(member, day))
-        scores[member.email] = _Score(_z(x, mean, stdev), mean, stdev)
-    return scores
-
-
-def _z(x: float, mean: float, stdev: float) -> float:
-    """With no spread at all, anything above the others' common value is infinitely unusual."""
-    if stdev > 0:
-        return (x - mean) / stdev
-    return math.inf if x > mean else 0.0
+    if active_others < MIN_TEAM:
+        return None
+    stats = center_spread_without(team, own_window)
+    if stats is None:
+        return None
+    center, spread = stats
+    z = robust_z(math.log(x), center, spread)
+    active = [v for v in own_history if v > 0]
+    usual = median(active) if len(active) >= MIN_PERSONAL_DAYS else None
+    return _Score(z, math.exp(center), math.exp(center + k * spread), usual)
 
 
 def zscore_rules(
@@ -277,28 +260,46 @@ def zscore_rules(
     days: Sequence[date],
     cycle_start: date,
 ) -> list[Finding]:
-    """A day far above the rest of the team, in spend and in requests.
+    """A day far above the rest of the team and well above the member's own usual day.
 
-    Leave-one-out: the member is compared with the others only, so one outlier cannot hide
-    itself by inflating the team's mean and deviation.
+    Two conditions, both needed (README, "The team rule"): the day's robust z-score on the
+    log scale against the *other* members' active days in the window is above
+    ``zscore_multiplier``, and the day is above :data:`PERSONAL_MULTIPLIER` times the member's
+    own usual active day (the median over :data:`PERSONAL_LOOKBACK_DAYS`). A consistent heavy
+    user is far from the team every day but not from themselves, so their ordinary days stay
+    quiet; a member without enough history of their own (a new hire) is judged by the team
+    alone.
     """
-    k = settings.zscore_multiplier
     floors: tuple[tuple[Rule, Callable[[DayMeasure], float], float], ...] = (
         ("zscore_spend", _spend, settings.min_daily_spend * 100.0),
         ("zscore_requests", _requests, float(settings.min_daily_requests)),
     )
+    k = settings.zscore_multiplier
     findings: list[Finding] = []
     for day in _eval_days(days):
+        window = _before(day, settings.zscore_window_days)
+        history = _before(day, PERSONAL_LOOKBACK_DAYS)
         for rule, values, floor in floors:
-            candidates = [m for m in members if values(_day(m, day)) >= floor]
+            candidates = [(m, x) for m in members if (x := values(_day(m, day))) >= floor and x > 0]
             if not candidates:
                 continue
-            scores = _zscores(members, values, day, settings.zscore_window_days)
-            for member in candidates:
-                score = scores.get(member.email)
+            own = {
+                m.email: [math.log(v) for d in window if (v := values(_day(m, d))) > 0]
+                for m in members
+            }
+            team = sorted(v for logs in own.values() for v in logs)
+            active = sum(1 for logs in own.values() if logs)
+            for member, x in candidates:
+                mine = own[member.email]
+                others = active - (1 if mine else 0)
+                score = _zscore(
+                    x, mine, [values(_day(member, d)) for d in history], team, others, k
+                )
                 if score is None or not score.z > k:
                     continue
-                findings.append(_zscore_finding(rule, member, day, values, score, k))
+                if score.usual is not None and not x > PERSONAL_MULTIPLIER * score.usual:
+                    continue
+                findings.append(_zscore_finding(rule, member, day, x, score, k))
     return _sorted(findings)
 
 
@@ -311,24 +312,28 @@ def _requests(measure: DayMeasure) -> float:
 
 
 def _zscore_finding(
-    rule: Rule,
-    member: MemberUsage,
-    day: date,
-    values: Callable[[DayMeasure], float],
-    score: _Score,
-    k: float,
+    rule: Rule, member: MemberUsage, day: date, x: float, score: _Score, k: float
 ) -> Finding:
     spend = rule == "zscore_spend"
-    x = values(_day(member, day))
+
+    def amount(value: float) -> str:
+        return _money(value) if spend else f"{_count(value)} requests"
+
     did = f"spent {_money(x)}" if spend else f"made {_count(x)} requests"
-    mean = _money(score.mean) if spend else _count(score.mean)
     if math.isinf(score.z):
-        against = f"above every other member's {mean} a day"
-    elif spend:
-        against = f"{score.z:.1f} standard deviations above the team mean of {mean}"
+        against = f"above every other member's {amount(score.team_typical)} a day"
     else:
-        against = f"{score.z:.1f} standard deviations above the team (mean {mean})"
-    threshold = score.mean + k * score.stdev
+        against = (
+            f"{score.z:.1f} robust deviations above the team's typical"
+            f" {amount(score.team_typical)} a day"
+        )
+    if score.usual is None:
+        own = "with no usual day of their own yet"
+    else:
+        own = f"{x / score.usual:.1f}x their usual {amount(score.usual)}"
+    threshold = score.team_point
+    if score.usual is not None:
+        threshold = max(threshold, PERSONAL_MULTIPLIER * score.usual)
     return _finding(
         rule,
         member,
@@ -337,7 +342,7 @@ def _zscore_finding(
         value=x if spend else int(x),
         threshold=threshold if spend else round(threshold, 1),
         severity=_severity(score.z, k, 2.0),
-        message=f"{_who(member)} {did} on {day.isoformat()}, {against}",
+        message=f"{_who(member)} {did} on {day.isoformat()}, {against}, {own}",
         spend=spend,
     )
 
@@ -358,7 +363,7 @@ def trend_rules(
             spike = _spike(member, settings, day)
             if spike is not None:
                 findings.append(spike)
-    findings.extend(_cycle_outliers(members, settings, cycle_start))
+    findings.extend(_cycle_outliers(members, settings, cycle_start, max(days)))
     return _sorted(findings)
 
 
@@ -400,9 +405,17 @@ def _spike(member: MemberUsage, settings: DetectionSettings, day: date) -> Findi
 
 
 def _cycle_outliers(
-    members: Sequence[MemberUsage], settings: DetectionSettings, cycle_start: date
+    members: Sequence[MemberUsage], settings: DetectionSettings, cycle_start: date, today: date
 ) -> list[Finding]:
-    """Cycle spend against the true median of everyone who spent this cycle, candidate included."""
+    """Cycle spend against the true median of everyone who spent this cycle, candidate included.
+
+    In the cycle's first week (:data:`YOUNG_CYCLE_DAYS`) it also asks the member's own
+    history: a cycle is then an outlier only when its pace (spend per day so far) is above
+    :data:`PERSONAL_MULTIPLIER` times the member's pace in the weeks before the cycle. On a
+    cycle's first days few have worked yet, and a heavy user who worked the weekend is ten
+    times the median of those who did; that is who they are, not news. From the second week
+    the team median is the team's, and the comparison with it alone decides.
+    """
     active = [m for m in members if m.cycle_spend_cents > 0]
     if len(active) < MIN_TEAM:
         return []
@@ -411,10 +424,15 @@ def _cycle_outliers(
         return []
     multiplier = settings.cycle_outlier_multiplier
     findings: list[Finding] = []
+    elapsed = max(1, (today - cycle_start).days + 1)
     for member in active:
         spent = member.cycle_spend_cents
         ratio = spent / team_median
         if not ratio > multiplier:
+            continue
+        pace = member.pace_before_cycle
+        young = elapsed < YOUNG_CYCLE_DAYS
+        if young and pace is not None and not spent / elapsed > PERSONAL_MULTIPLIER * pace:
             continue
         findings.append(
             _finding(

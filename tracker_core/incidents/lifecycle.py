@@ -6,7 +6,9 @@ announced; a known one is updated in place, and a warning that turns critical is
 and announced once more (never downgraded: a person was told it is critical). A fingerprint a
 person resolved stays resolved for its period. Cycle rules resolve themselves, incident
 included, when their condition clears, and a cleared one that comes back picks up its old
-incident again; daily anomalies wait for a person.
+incident again. Daily rules run in episodes: a condition that holds day after day for the
+same member and rule is one anomaly and one incident, announced once, whose period follows
+the latest day, resolved itself when a whole evaluated day passes without it.
 
 Nothing here reads or writes: :func:`plan` turns the stored anomalies, the run's findings and
 the clock into a :class:`LifecyclePlan` that :mod:`tracker_core.incidents.store` carries out.
@@ -17,8 +19,8 @@ without a database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from tracker_core.detection.model import CYCLE_RULES, SEVERITY_RANK, Anomaly, Finding, Severity
@@ -106,6 +108,7 @@ def plan(
     channels: Mapping[str, bool],
     cycle_start: date,
     cycle_rules_evaluable: Iterable[str] = CYCLE_RULES,
+    days: Sequence[date] = (),
 ) -> LifecyclePlan:
     """Decide what one run does to the stored anomalies.
 
@@ -115,20 +118,42 @@ def plan(
     resolved when their rule is in ``cycle_rules_evaluable`` or they belong to an earlier
     cycle; a rule that could not be evaluated (too few active members, say) resolves nothing
     of the current cycle, since silence is not evidence.
+
+    Daily rules run in episodes: a finding for the day after (or a day within) an open
+    anomaly of the same rule and member continues it, moving its period to the latest day
+    and updating its figures, instead of opening and announcing a new incident each day.
+    ``days`` are the days this run evaluated; an open daily episode whose last day is before
+    all of them did not hold on a whole evaluated day, so it is resolved (without ``days``,
+    daily anomalies wait for a person, as before).
     """
     stored = {anomaly.fingerprint: anomaly for anomaly in known}
+    episodes: dict[tuple[str, str], KnownAnomaly] = {
+        (row.rule, row.email): row
+        for row in sorted(stored.values(), key=lambda r: r.period)
+        if row.status == "open" and row.rule not in CYCLE_RULES
+    }
     opens: list[Opening] = []
     updates: list[Update] = []
     alerts: list[QueuedAlert] = []
     suppressed = 0
     seen: set[tuple[str, str, date]] = set()
-    for finding in findings:
+    for finding in sorted(findings, key=lambda f: f.period):
         key = finding.fingerprint
         if key in seen:
             continue
         seen.add(key)
         row = stored.get(key)
         if row is None:
+            episode = _episode_of(episodes, finding)
+            if episode is not None:
+                seen.add(episode.fingerprint)
+                update = _continue(episode, finding)
+                if update is not None:
+                    updates.append(update)
+                    episodes[(finding.rule, finding.email)] = _moved(episode, update)
+                    if update.escalated:
+                        alerts.extend(announce(episode.incident_id, "escalated", channels))
+                continue
             opening = Opening(finding, min(onsets.get(key, now), now))
             opens.append(opening)
             alerts.extend(announce(opening, "new", channels))
@@ -140,19 +165,64 @@ def plan(
         if update is None:
             continue
         updates.append(update)
+        if episodes.get((row.rule, row.email)) == row:
+            episodes[(row.rule, row.email)] = _moved(row, update)
         if update.escalated:
             alerts.extend(announce(row.incident_id, "escalated", channels))
 
     evaluable = set(cycle_rules_evaluable)
+    first_day = min(days, default=None)
     resolves = tuple(
         row
         for key, row in stored.items()
         if row.status == "open"
-        and row.rule in CYCLE_RULES
         and key not in seen
-        and (row.period != cycle_start or row.rule in evaluable)
+        and (
+            (row.rule in CYCLE_RULES and (row.period != cycle_start or row.rule in evaluable))
+            or (row.rule not in CYCLE_RULES and first_day is not None and row.period < first_day)
+        )
     )
     return LifecyclePlan(tuple(opens), tuple(updates), resolves, tuple(alerts), suppressed)
+
+
+def _moved(row: KnownAnomaly, update: Update) -> KnownAnomaly:
+    """The stored anomaly as it stands once ``update`` is written."""
+    finding = update.finding
+    return replace(
+        row,
+        period=finding.period,
+        severity=update.severity,
+        value=finding.value,
+        threshold=finding.threshold,
+        message=finding.message,
+        status="open",
+    )
+
+
+def _episode_of(
+    episodes: Mapping[tuple[str, str], KnownAnomaly], finding: Finding
+) -> KnownAnomaly | None:
+    """The open daily anomaly this finding continues: same rule and member, no day between."""
+    if finding.rule in CYCLE_RULES:
+        return None
+    episode = episodes.get((finding.rule, finding.email))
+    if episode is None or finding.period > episode.period + timedelta(days=1):
+        return None
+    return episode
+
+
+def _continue(episode: KnownAnomaly, finding: Finding) -> Update | None:
+    """A finding on an episode's next day moves it on; an earlier day's only escalates it.
+
+    The episode keeps one incident and its onset; its period becomes its latest day, and its
+    figures that day's. Announced again only when a warning turns critical.
+    """
+    if finding.period > episode.period:
+        return decide_update(episode, finding)
+    if SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[episode.severity]:
+        return None
+    at_latest = replace(finding, period=episode.period)
+    return Update(known=episode, finding=at_latest, severity=finding.severity, escalated=True)
 
 
 def decide_update(row: KnownAnomaly, finding: Finding) -> Update | None:

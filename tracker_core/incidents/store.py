@@ -50,6 +50,7 @@ def apply_findings(
     channels: Mapping[str, bool],
     cycle_start: date,
     cycle_rules_evaluable: Iterable[str] = CYCLE_RULES,
+    days: Sequence[date] = (),
 ) -> LifecycleResult:
     """Store one run's findings and close what no longer holds (see :func:`lifecycle.plan`)."""
     decided = plan(
@@ -60,6 +61,7 @@ def apply_findings(
         channels=channels,
         cycle_start=cycle_start,
         cycle_rules_evaluable=cycle_rules_evaluable,
+        days=days,
     )
     return carry_out(conn, decided, now=now)
 
@@ -122,6 +124,7 @@ def carry_out(conn: Connection, decided: LifecyclePlan, *, now: datetime) -> Lif
             update(a)
             .where(a.c.id == row.anomaly_id)
             .values(
+                period=finding.period,  # an episode's period follows its latest day
                 value=finding.value,
                 threshold=finding.threshold,
                 severity=change.severity,

@@ -9,21 +9,32 @@ transaction, then hands the announcements to the alert outbox.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, literal, select
 
 from tracker_core import incidents
 from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
 from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.cycle import as_day, current_cycle
-from tracker_core.detection.measures import build_usage, median, onset_index
+from tracker_core.detection.measures import (
+    PERSONAL_LOOKBACK_DAYS,
+    build_usage,
+    median,
+    onset_index,
+)
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Finding, MemberUsage
-from tracker_core.detection.rules import MIN_CYCLE_MEDIAN_CENTS, MIN_TEAM, detect
+from tracker_core.detection.rules import (
+    MIN_CYCLE_MEDIAN_CENTS,
+    MIN_TEAM,
+    detect,
+    detection_window,
+)
 from tracker_core.detection.settings import DetectionSettings
 from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
@@ -46,6 +57,10 @@ class DetectionReport:
     settings_problems: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     """The alert channels configured for this run; none means no alert could be sent."""
+    findings: list[Finding] = field(default_factory=list)
+    """What the rules found this run, before the lifecycle matched it to stored anomalies."""
+    as_of: date | None = None
+    """The past day this run replayed (always dry), or None for a run on today's data."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +73,44 @@ class DetectionReport:
                 "email": self.alerts.sent.get("email", 0),
                 "failed": self.alerts.failed_total,
             },
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "findings": [finding_json(f) for f in self.findings],
         }
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """One finding as ``detect --json`` and the backtest list it."""
+    return {
+        "rule": finding.rule,
+        "email": finding.email,
+        "period": finding.period.isoformat(),
+        "value": finding.value,
+        "threshold": finding.threshold,
+        "severity": finding.severity,
+        "message": finding.message,
+    }
+
+
+def day_end(day: date) -> datetime:
+    """The last instant of a UTC day: a run "as of" that day sees everything stored for it."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, microseconds=-1)
+
+
+def cycle_start_on(latest_start: date, day: date) -> date:
+    """The start of the billing cycle holding ``day``, given the latest cycle start known.
+
+    Cycles are monthly from the same day of the month (clipped in short months), so a day
+    before the latest start belongs to a cycle that many months earlier.
+    """
+    start = latest_start
+    months = 0
+    while start > day:
+        months += 1
+        year, month = divmod(latest_start.year * 12 + latest_start.month - 1 - months, 12)
+        month += 1
+        last = calendar.monthrange(year, month)[1]
+        start = date(year, month, min(latest_start.day, last))
+    return start
 
 
 @dataclass(frozen=True)
@@ -77,24 +129,57 @@ def load_settings(conn: Connection) -> tuple[DetectionSettings, list[str]]:
     return DetectionSettings.from_stored(repo.get_detection_settings(conn))
 
 
-def read_input(conn: Connection, *, today: date) -> DetectionInput:
-    """The rollup of the window the rules need: the cycle so far and the look-back days."""
-    settings, problems = load_settings(conn)
+def read_input(
+    conn: Connection,
+    *,
+    today: date,
+    as_of: bool = False,
+    settings: DetectionSettings | None = None,
+) -> DetectionInput:
+    """The rollup of the window the rules need: the cycle so far and the look-back days.
+
+    With ``as_of`` the run replays ``today`` as a past day: nothing after its end is read, and
+    cycle spend comes from the events (Cursor's cycle figure is today's, not that day's).
+    ``settings`` replaces the stored ones (a backtest of proposed values).
+    """
+    stored, problems = load_settings(conn)
+    if settings is None:
+        settings = stored
     days = [today - timedelta(days=1), today]
     cycle_start = current_cycle(conn, today).start
-    lookback = max(settings.zscore_window_days, settings.spike_lookback_days)
-    start = min(cycle_start, days[0] - timedelta(days=lookback))
-    summed = rollups.summed(conn, start, today)
-    rows = conn.execute(
-        select(
-            summed.c.user_email,
-            summed.c.day,
-            summed.c.model,
-            summed.c.spend_cents,
-            summed.c.requests,
-            summed.c.tokens,
-        )
-    ).all()
+    if as_of:
+        cycle_start = cycle_start_on(cycle_start, today)
+    start, _ = detection_window(settings, days, cycle_start)
+    # Models matter only where a finding names one (the evaluated days and the cycle); the
+    # weeks of history before, and those before the cycle (each member's pace then), are read
+    # one row per member and day.
+    by_model = min(cycle_start, days[0])
+    history = min(start, cycle_start - timedelta(days=PERSONAL_LOOKBACK_DAYS))
+    summed = rollups.summed(conn, by_model, today)
+    rows: list[Any] = list(
+        conn.execute(
+            select(
+                summed.c.user_email,
+                summed.c.day,
+                summed.c.model,
+                summed.c.spend_cents,
+                summed.c.requests,
+                summed.c.tokens,
+            )
+        ).all()
+    )
+    if history < by_model:
+        older = rollups.summed(conn, history, by_model - timedelta(days=1))
+        rows += conn.execute(
+            select(
+                older.c.user_email,
+                older.c.day,
+                literal(""),
+                func.sum(older.c.spend_cents),
+                func.sum(older.c.requests),
+                func.sum(older.c.tokens),
+            ).group_by(older.c.user_email, older.c.day)
+        ).all()
     members = conn.execute(select(t.members.c.email, t.members.c.name, t.members.c.is_removed))
     names: dict[str, str] = {}
     removed: set[str] = set()
@@ -103,12 +188,16 @@ def read_input(conn: Connection, *, today: date) -> DetectionInput:
         if is_removed:
             removed.add(email)
     spend = t.member_spend
-    cycle_spend = {
-        email: float(cents)
-        for email, cents in conn.execute(
-            select(spend.c.email, spend.c.spend_cents).where(spend.c.cycle_start == cycle_start)
-        )
-    }
+    cycle_spend = (
+        {}
+        if as_of
+        else {
+            email: float(cents)
+            for email, cents in conn.execute(
+                select(spend.c.email, spend.c.spend_cents).where(spend.c.cycle_start == cycle_start)
+            )
+        }
+    )
     usage = build_usage(
         [
             (str(email), as_day(day), str(model), float(s or 0), int(n), int(tok or 0))
@@ -134,12 +223,22 @@ def evaluable_cycle_rules(members: Sequence[MemberUsage], settings: DetectionSet
 
 
 def find_onset(
-    conn: Connection, finding: Finding, *, cycle_start: date, settings: DetectionSettings
+    conn: Connection,
+    finding: Finding,
+    *,
+    cycle_start: date,
+    settings: DetectionSettings,
+    until: date | None = None,
 ) -> datetime | None:
-    """Time of the member's usage event at which the period's value crossed the firing point."""
+    """Time of the member's usage event at which the period's value crossed the firing point.
+
+    ``until`` is the last day a replayed run may read.
+    """
     e = t.usage_events
     in_cycle = finding.rule in CYCLE_RULES
     period = e.c.day >= cycle_start if in_cycle else e.c.day == finding.period
+    if until is not None:
+        period = period & (e.c.day <= until)
     rows = conn.execute(
         select(e.c.timestamp_ms, repo.spend_cents_expr(), e.c.input_tokens + e.c.output_tokens)
         .where(e.c.user_email == finding.email)
@@ -235,12 +334,20 @@ def run_detection(
     dry_run: bool = False,
     clock: Clock = utc_now,
     senders: Mapping[str, Sender] | None = None,
+    as_of: date | None = None,
 ) -> DetectionReport:
     """Detect, update anomalies and incidents, then deliver what is due.
 
     With ``dry_run`` the whole run happens inside a transaction that is rolled back, so the
     report shows exactly what a real run would change, and nothing is written or sent.
+    ``as_of`` replays the run at the end of that past day, reading nothing stored for later
+    days; it is always dry, since announcing the past now would only mislead.
     """
+    if as_of is not None:
+        end = day_end(as_of)
+        return _detect_and_apply(
+            engine, settings, dry_run=True, clock=lambda: min(end, clock()), as_of=as_of
+        )
     if dry_run:
         return _detect_and_apply(engine, settings, dry_run=True, clock=clock)
     holder = lease.make_holder()
@@ -266,19 +373,28 @@ def run_detection(
 
 
 def _detect_and_apply(
-    engine: Engine, settings: Settings, *, dry_run: bool, clock: Clock
+    engine: Engine,
+    settings: Settings,
+    *,
+    dry_run: bool,
+    clock: Clock,
+    as_of: date | None = None,
 ) -> DetectionReport:
     now = clock()
     # The run reads, then writes what it read about: on SQLite it must hold the write lock
     # from the start, or a collector committing in between makes its first write fail at once
     # ("database is locked") instead of waiting. A dry run writes too, then rolls back.
     with begin_write(engine) as conn:
-        data = read_input(conn, today=now.date())
+        data = read_input(conn, today=now.date(), as_of=as_of is not None)
         findings = detect(data.members, data.settings, data.days, data.cycle_start)
         onsets = {
             f.fingerprint: onset
             for f in findings
-            if (onset := find_onset(conn, f, cycle_start=data.cycle_start, settings=data.settings))
+            if (
+                onset := find_onset(
+                    conn, f, cycle_start=data.cycle_start, settings=data.settings, until=as_of
+                )
+            )
             is not None
         }
         result = incidents.apply_findings(
@@ -289,6 +405,7 @@ def _detect_and_apply(
             channels=channels_configured(settings),
             cycle_start=data.cycle_start,
             cycle_rules_evaluable=evaluable_cycle_rules(data.members, data.settings),
+            days=data.days,
         )
         new_ids = {change.anomaly_id for change in result.new}
         report = DetectionReport(
@@ -299,6 +416,8 @@ def _detect_and_apply(
             dry_run=dry_run,
             settings_problems=data.settings_problems,
             channels=[name for name, on in channels_configured(settings).items() if on],
+            findings=findings,
+            as_of=as_of,
         )
         if dry_run:
             conn.rollback()

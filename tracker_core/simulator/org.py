@@ -22,7 +22,7 @@ import random
 import statistics
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Final
@@ -137,6 +137,13 @@ class Habits:
     model_weights: tuple[float, ...]
     """Cumulative percentages over :data:`MODELS`, ready for bisection."""
     max_mode: float
+    scale: float = 1.0
+    """Factor on every ordinary event's tokens: sets a realistic member's level of spend."""
+    workdays: frozenset[int] = frozenset(range(5))
+    """Weekdays (Monday 0) the member works; a part-timer has fewer."""
+    switch_day: int | None = None
+    """Day index from which the member uses ``switched_weights`` instead (a model switch)."""
+    switched_weights: tuple[float, ...] = ()
 
 
 def _habits(rng: random.Random, role: str) -> Habits:
@@ -169,6 +176,44 @@ def _raw_habits(rng: random.Random, role: str) -> Habits:
     return Habits(rng.uniform(30, 60), 0.12, 0.35, 0.3, 0.06, (34, 2, 15, 10, 7, 28, 4), 0.05)
 
 
+REALISTIC_MEDIAN_CENTS: Final = 1_800.0
+"""Typical daily spend of a realistic organisation's member on a working day: about $18."""
+REALISTIC_SPREAD: Final = 0.95
+"""Sigma of the log-normal spread of members' levels: a few spend over $150 a day."""
+
+_REGULAR_MIX: Final = (34, 2, 15, 10, 7, 28, 4)
+_SWITCHED_MIXES: Final = ((70, 4, 8, 6, 2, 8, 2), (10, 1, 45, 30, 4, 8, 2), (8, 1, 6, 4, 3, 75, 3))
+"""Where a member who changes models moves to: mostly Sonnet, mostly GPT-5, mostly Auto."""
+
+
+def _cumulative(weights: Sequence[float]) -> tuple[float, ...]:
+    total = sum(weights)
+    return tuple(100.0 * w / total for w in accumulate(weights))
+
+
+def _lognormal_mean(mu: float, sigma: float) -> float:
+    return math.exp(mu + sigma * sigma / 2.0)
+
+
+def expected_event_cents(weights: Sequence[float]) -> float:
+    """Expected charged cents of one ordinary event under a model mix (cumulative percentages).
+
+    Mirrors the draws of ``_Generator._ordinary_event`` (max mode and errors left out, a few
+    percent), so a realistic member's token scale can be set to reach a chosen daily spend.
+    """
+    inp, out = _lognormal_mean(9.4, 0.7), _lognormal_mean(7.0, 0.8)
+    read, write = 0.85 * _lognormal_mean(11.3, 0.9), 0.5 * _lognormal_mean(8.8, 1.0)
+    total, previous = 0.0, 0.0
+    for price, cumulative in zip(MODELS, weights, strict=True):
+        share, previous = (cumulative - previous) / 100.0, cumulative
+        if price.included:
+            continue
+        cents = (inp * price.input + out * price.output + read * price.cache_read) / 10_000
+        cents += write * price.cache_write / 10_000
+        total += share * cents
+    return total
+
+
 @dataclass(slots=True)
 class _Person:
     index: int
@@ -181,6 +226,10 @@ class _Person:
     time_zone: int
     removed_day: int | None = None
     """Day index from which a removed member has no events."""
+    first_day: int = 0
+    """Day index of the member's first activity: later for a new hire, never for an idle seat."""
+    away: tuple[range, ...] = ()
+    """Day indexes of vacations, when the member has no events."""
     planted: set[int] = field(default_factory=set)
     """Timestamps of events added after the base pass (kept unique per person)."""
 
@@ -200,8 +249,11 @@ class _Plan:
 class _Generator:
     """Builds one organisation; the methods run in order from :meth:`run`."""
 
-    def __init__(self, *, users: int, days: int, seed: int, now: datetime) -> None:
+    def __init__(
+        self, *, users: int, days: int, seed: int, now: datetime, realistic: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
+        self.realistic = realistic
         self.users = users
         self.days = days
         self.now_ms = int(now.timestamp() * 1000)
@@ -286,6 +338,74 @@ class _Generator:
             steady=[people[i] for i in order[4 : 4 + steady_count]],
         )
 
+    def make_realistic(self, plan: _Plan) -> _Plan:
+        """Redraw every member as a real team looks: heavy-tailed levels and real lives.
+
+        Each member's typical working-day spend is log-normal across the team (median about
+        $18, a few above $150), reached through a token scale on ordinary events, with
+        day-to-day noise. Some work part-time (three fixed weekdays), some take a vacation and
+        come back, some join during the window (new hires), some seats are idle, and some switch
+        models halfway. The members who carry the planted anomalies, and the steady members
+        offered as ordinary, are full-time and present throughout, so what is planted on them
+        stays measurable.
+        """
+        rng = self.rng
+        keep = {plan.whale.index, plan.spiker.index, plan.outlier.index, plan.flooder.index}
+        candidates: list[_Person] = []
+        for person in plan.people:
+            mix = _cumulative(_REGULAR_MIX)
+            events = rng.uniform(15.0, 40.0)
+            level = REALISTIC_MEDIAN_CENTS * rng.lognormvariate(0.0, REALISTIC_SPREAD)
+            planted = person.index in keep
+            steady = not planted and person.removed_day is None and level < REALISTIC_MEDIAN_CENTS
+            noise = rng.uniform(0.15, 0.25) if steady else rng.uniform(0.25, 0.45)
+            max_mode = rng.uniform(0.0, 0.08)
+            # The day's event count is log-normal around ``events`` and a max-mode event costs
+            # about twice an ordinary one: both lift the mean, which the scale takes back.
+            per_day = events * math.exp(noise * noise / 2.0) * (1.0 + max_mode)
+            person.habits = Habits(
+                weekday_events=events,
+                weekend_chance=rng.uniform(0.0, 0.3),
+                weekend_share=rng.uniform(0.2, 0.5),
+                noise=noise,
+                off_chance=0.0 if planted or steady else rng.uniform(0.02, 0.08),
+                model_weights=mix,
+                max_mode=max_mode,
+                scale=level / (per_day * expected_event_cents(mix)),
+            )
+            if planted or steady:
+                if steady:
+                    person.archetype = "steady"
+                    candidates.append(person)
+                continue
+            self._vary_life(person)
+        return replace(plan, steady=candidates[:20])
+
+    def _vary_life(self, person: _Person) -> None:
+        """Part-time, vacation, new hire, idle seat, model switch: each with its own chance."""
+        rng, habits = self.rng, person.habits
+        roll = rng.random()
+        if roll < 0.05:
+            person.first_day = self.days
+            person.archetype = "idle"
+            return
+        if roll < 0.12 and self.days > 21:
+            person.first_day = rng.randrange(7, self.days - 14)
+            person.archetype = "new_hire"
+        if rng.random() < 0.1:
+            workdays = frozenset(rng.sample(range(5), 3))
+            person.habits = replace(habits, workdays=workdays)
+            person.archetype = "part_time"
+        if rng.random() < 0.3 and self.days > 14:
+            start = rng.randrange(person.first_day, self.days - 3)
+            person.away = (range(start, start + rng.randrange(4, 11)),)
+        if rng.random() < 0.15:
+            # The same work on other models: spend moves with their prices.
+            mix = _cumulative(rng.choice(_SWITCHED_MIXES))
+            person.habits = replace(
+                person.habits, switch_day=rng.randrange(1, self.days), switched_weights=mix
+            )
+
     # -- events
 
     def _append(
@@ -342,7 +462,11 @@ class _Generator:
     def _ordinary_event(self, person: _Person, timestamp: int) -> None:
         rng = self.rng
         habits = person.habits
-        model = bisect_right(habits.model_weights, rng.random() * 100.0)
+        weights = habits.model_weights
+        switch = habits.switch_day
+        if switch is not None and timestamp >= self.first_ms + switch * DAY_MS:
+            weights = habits.switched_weights
+        model = bisect_right(weights, rng.random() * 100.0)
         model = min(model, len(MODELS) - 1)
         if rng.random() < _ERRORED_SHARE:
             self.store.add_row(
@@ -370,6 +494,9 @@ class _Generator:
         write = int(rng.lognormvariate(8.8, 1.0)) if price.cache_write and rng.random() < 0.5 else 0
         if max_mode:
             inp, read = inp * 3, read * 2
+        if habits.scale != 1.0:
+            inp, out = int(inp * habits.scale), int(out * habits.scale)
+            write, read = int(write * habits.scale), int(read * habits.scale)
         self._append(
             person,
             timestamp,
@@ -391,13 +518,16 @@ class _Generator:
             habits = person.habits
             weights = self.hour_weights[person.time_zone]
             last = self.days if person.removed_day is None else person.removed_day
-            for day in range(last):
+            for day in range(person.first_day, last):
+                if any(day in vacation for vacation in person.away):
+                    continue
                 start = self.first_ms + day * DAY_MS
-                if (self.first_day + timedelta(days=day)).weekday() >= 5:
+                weekday = (self.first_day + timedelta(days=day)).weekday()
+                if weekday >= 5:
                     if rng.random() >= habits.weekend_chance:
                         continue
                     mean = habits.weekday_events * habits.weekend_share
-                elif rng.random() < habits.off_chance:
+                elif weekday not in habits.workdays or rng.random() < habits.off_chance:
                     continue
                 else:
                     mean = habits.weekday_events
@@ -446,6 +576,15 @@ class _Generator:
         if min(high, self.now_ms) < low:
             low, high = start, start + DAY_MS - 1
         return low, min(high, self.now_ms)
+
+    def _barely_begun(self, day: int) -> bool:
+        """Whether ``day`` has had under a second so far (``now`` at 00:00): no room to plant.
+
+        Only the realistic organisation asks, and may plant more than once on the same day;
+        the original one keeps its draws unchanged.
+        """
+        low, high = self._day_window(day)
+        return high - low < 1_000 and low >= self.first_ms + day * DAY_MS
 
     def _costly_event(self, person: _Person, stamp: int, model: int, cents: float) -> float:
         """One max-mode event with a large context, sized to cost about ``cents``."""
@@ -555,7 +694,11 @@ class _Generator:
         missing = 12.5 * median - self.cycle_spend(person.index)
         if missing <= 0:
             return
-        days = [d for d in range(self.cycle_first, self.days) if d not in avoid] or [self.days - 1]
+        days = [
+            d
+            for d in range(self.cycle_first, self.days)
+            if d not in avoid and not (self.realistic and self._barely_begun(d))
+        ] or [self.days - 1]
         share = missing / len(days)
         for day in days:
             low, high = self._day_window(day)
@@ -630,6 +773,8 @@ class _Generator:
 
     def run(self) -> Scenario:
         plan = self.cast()
+        if self.realistic:
+            plan = self.make_realistic(plan)
         people = plan.people
         self.removed_days = [p.removed_day for p in people]
         self.base_pass(people)
@@ -770,6 +915,7 @@ def generate_scenario(
     seed: int = 7,
     now: datetime | None = None,
     clock: Clock = utc_now,
+    realistic: bool = False,
 ) -> Scenario:
     """A seeded organisation of ``users`` members over the ``days`` UTC days ending at ``now``.
 
@@ -777,7 +923,8 @@ def generate_scenario(
     UTC day gives the same organisation. The result lists its planted anomalies and ordinary
     members (``plantedAnomalies``, ``normalMembers``); its billing groups and analytics are
     filled in from its events, while daily usage and spend are left to the scenario's
-    derivation rules.
+    derivation rules. With ``realistic`` the members are drawn as a real team looks (see
+    :meth:`_Generator.make_realistic`); without it, from the original archetypes, unchanged.
     """
     if not MIN_USERS <= users <= MAX_USERS:
         raise ValueError(f"users must be between {MIN_USERS} and {MAX_USERS}")
@@ -787,4 +934,4 @@ def generate_scenario(
         now = organisation_time(clock())
     elif now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return _Generator(users=users, days=days, seed=seed, now=now).run()
+    return _Generator(users=users, days=days, seed=seed, now=now, realistic=realistic).run()

@@ -7,6 +7,8 @@ the key's allowed range, and the database keeps its previous value. The billing 
 edits the groups locally (a collection never undoes it): r renames the highlighted group, n
 creates one, d deletes it (an empty one created here), a moves a member into it (a picker of
 members), u undoes the last change, i previews a HiBob CSV import and applies the moves ticked.
+b backtests the values in the form (saved or not) over the last four weeks and shows, above
+the fields, what they would have raised: the same figures as ``detect --backtest``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
+from tracker_core.detection.backtest import summary_line
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.edits import EditResult
@@ -54,6 +57,8 @@ def _actor() -> str:
 
 
 ACTOR = _actor()
+BACKTEST_DAYS = 28
+"""Four weeks: every weekday four times, enough to see a rule's usual noise."""
 
 
 def _text(value: float) -> str:
@@ -70,6 +75,13 @@ class SettingsScreen(DataScreen[SettingsData]):
         Binding("e", "edit", "Edit", id="edit", tooltip="Move into the first field (Tab: next)"),
         Binding("ctrl+s", "save_all", "Save", id="save", tooltip="Save every changed setting"),
         Binding("escape", "leave_field", "Leave field", show=False, id="leave-field"),
+        Binding(
+            "b",
+            "backtest",
+            "Backtest",
+            id="backtest",
+            tooltip="What the last 28 days would have raised with the values in the form",
+        ),
         Binding(
             "r", "rename_group", "Rename", id="group-rename", show=False, tooltip="Rename the group"
         ),
@@ -174,6 +186,45 @@ class SettingsScreen(DataScreen[SettingsData]):
                 for roster in data.groups
             ]
         )
+
+    # --- backtest --------------------------------------------------------------------------
+
+    def action_backtest(self) -> None:
+        """Replay the last weeks with the form's values (saved or not); nothing is stored."""
+        changes: dict[str, str] = {}
+        for spec in SPECS:
+            field = self.query_one(f"#setting-{spec.key}", Input)
+            if field.value == self._loaded.get(spec.key):
+                continue
+            text = self._validate(spec.key)
+            if text is None:
+                self.notify("No backtest: fix the fields marked in red.", severity="error")
+                return
+            changes[spec.key] = text
+        self._run_backtest(changes)
+
+    @work(thread=True, exclusive=True, group="backtest", exit_on_error=False)
+    def _run_backtest(self, changes: dict[str, str]) -> None:
+        tracker = self.context.tracker
+        try:
+            line = summary_line(tracker.backtest(days=BACKTEST_DAYS, changes=changes))
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.notify,
+                plain_error(exc, tracker.database_url),
+                title="Could not backtest",
+                severity="error",
+            )
+            return
+        self.app.call_from_thread(self._show_backtest, line)
+
+    def _show_backtest(self, line: str) -> None:
+        found = self.query("#backtest")
+        if found:
+            found.first(Static).update(line)
+            return
+        body = self.query_one("#settings-body", VimScroll)
+        body.mount(Static(line, id="backtest", markup=False), after="#intro")
 
     # --- saving ----------------------------------------------------------------------------
 
