@@ -7,9 +7,9 @@ the alert senders that announce it, so none of them depends on another's interna
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 Rule = Literal[
     "spend_limit",
@@ -96,6 +96,11 @@ class Anomaly:
     def fingerprint(self) -> tuple[str, str, date]:
         """One anomaly per fingerprint, ever."""
         return (self.rule, self.email, self.period)
+
+    def anomaly_fields(self) -> dict[str, Any]:
+        """This record's :class:`Anomaly` part, to build another record of the same anomaly
+        (or a row) without naming every field again."""
+        return {spec.name: getattr(self, spec.name) for spec in fields(Anomaly)}
 
 
 @dataclass(frozen=True, slots=True)

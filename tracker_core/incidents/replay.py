@@ -89,16 +89,7 @@ class Replay:
 
     def _store(self, finding: Finding) -> KnownAnomaly:
         known = KnownAnomaly(
-            rule=finding.rule,
-            email=finding.email,
-            name=finding.name,
-            period=finding.period,
-            value=finding.value,
-            threshold=finding.threshold,
-            severity=finding.severity,
-            message=finding.message,
-            top_model=finding.top_model,
-            top_model_share=finding.top_model_share,
+            **finding.anomaly_fields(),
             anomaly_id=self._next_id,
             incident_id=self._next_id,
             status="open",
