@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from tests.findings import BOTH, CYCLE, DAY, finding
 from tracker_core import incidents
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.alerting.outbox import dispatch
-from tracker_core.detection.model import Finding, Rule, Severity
+from tracker_core.detection.model import Finding
 from tracker_core.storage import tables as t
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-DAY = date(2026, 11, 20)
-CYCLE = date(2026, 11, 1)
-BOTH = {"slack": True, "email": True}
-
-
-def finding(
-    rule: Rule = "spend_spike",
-    email: str = "ana@example.test",
-    period: date = DAY,
-    value: float = 400.0,
-    severity: Severity = "warning",
-) -> Finding:
-    return Finding(
-        rule=rule,
-        email=email,
-        name="Ana Silva",
-        period=period,
-        value=value,
-        threshold=250.0,
-        severity=severity,
-        message=f"Ana Silva spent ${value:.2f} on {period}",
-        top_model="claude-4.1-opus",
-        top_model_share=0.9,
-    )
 
 
 def apply(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from tracker_core.detection.model import Finding, Rule, Severity
+from tests.findings import BOTH, CYCLE, DAY, finding
+from tracker_core.detection.model import Finding, Rule
 from tracker_core.incidents.lifecycle import (
     KnownAnomaly,
     LifecyclePlan,
@@ -18,30 +19,6 @@ from tracker_core.incidents.lifecycle import (
 )
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-DAY = date(2026, 11, 20)
-CYCLE = date(2026, 11, 1)
-BOTH = {"slack": True, "email": True}
-
-
-def finding(
-    rule: Rule = "spend_spike",
-    email: str = "ana@example.test",
-    period: date = DAY,
-    value: float = 400.0,
-    severity: Severity = "warning",
-) -> Finding:
-    return Finding(
-        rule=rule,
-        email=email,
-        name="Ana Silva",
-        period=period,
-        value=value,
-        threshold=250.0,
-        severity=severity,
-        message=f"Ana Silva spent ${value:.2f} on {period}",
-        top_model="claude-4.1-opus",
-        top_model_share=0.9,
-    )
 
 
 def stored(found: Finding, number: int = 7, **state: object) -> KnownAnomaly:
