@@ -16,11 +16,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tracker_core.collector import Collector, SilentProgress
+from tests.collecting import collect_at
 from tracker_core.config import DatabaseSettings, Settings
-from tracker_core.cursor_api import CursorClient
 from tracker_core.daemon.pages import add_pages
-from tracker_core.jobs.collect import client_options, simulator_settings
+from tracker_core.jobs.collect import simulator_settings
 from tracker_core.jobs.detect import run_detection
 from tracker_core.service import Tracker, open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
@@ -37,23 +36,6 @@ XSS_NAME = "<img src=x onerror=alert(1)>"
 TRACKER = web.AppKey("tracker", Tracker)
 
 
-async def _collect(settings: Settings) -> None:
-    engine = open_database(settings.database_url)
-    try:
-        async with CursorClient(client_options(settings)) as client:
-            collector = Collector(
-                engine,
-                client,
-                settings.collector,
-                clock=lambda: COLLECTED_AT,
-                progress=SilentProgress(),
-            )
-            summary = await collector.run()
-        assert summary.ok, [s.error for s in summary.failed]
-    finally:
-        engine.dispose()
-
-
 def build_organisation(database_url: str, *, users: int = 16, days: int = 35) -> str:
     """Collect a seeded organisation (one member named like an attack) into the database at
     ``database_url`` and run detection, so the incident queue has incidents."""
@@ -61,7 +43,7 @@ def build_organisation(database_url: str, *, users: int = 16, days: int = 35) ->
     scenario.members[1]["name"] = XSS_NAME
     with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
         settings = simulator_settings(url, SIM_KEY, database_url, backfill_days=days + 5)
-        asyncio.run(_collect(settings))
+        asyncio.run(collect_at(settings, COLLECTED_AT))
     engine = open_database(settings.database_url)
     try:
         run_detection(engine, settings, clock=lambda: FIXED_NOW)

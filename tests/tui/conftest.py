@@ -15,32 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.collecting import collect_at
 from tests.tui.helpers import COLLECTED_AT, FIXED_NOW, SIM_KEY
-from tracker_core.collector import Collector, SilentProgress
 from tracker_core.config import DatabaseSettings, Settings
-from tracker_core.cursor_api import CursorClient
-from tracker_core.jobs.collect import client_options, simulator_settings
+from tracker_core.jobs.collect import simulator_settings
 from tracker_core.jobs.detect import run_detection
 from tracker_core.simulator import generate_scenario, running_simulator
 from tracker_core.storage import open_database
 from tracker_tui.app import TrackerApp
-
-
-async def _collect(settings: Settings) -> None:
-    engine = open_database(settings.database_url)
-    try:
-        async with CursorClient(client_options(settings)) as client:
-            collector = Collector(
-                engine,
-                client,
-                settings.collector,
-                clock=lambda: COLLECTED_AT,
-                progress=SilentProgress(),
-            )
-            summary = await collector.run()
-        assert summary.ok, [s.error for s in summary.failed]
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +32,7 @@ def organisation_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scenario = generate_scenario(users=24, days=35, seed=5, now=FIXED_NOW)
     with running_simulator(scenario, api_key=SIM_KEY, rate_limits=False) as url:
         settings = simulator_settings(url, SIM_KEY, f"sqlite:///{database}", backfill_days=40)
-        asyncio.run(_collect(settings))
+        asyncio.run(collect_at(settings, COLLECTED_AT))
     engine = open_database(settings.database_url)
     try:
         run_detection(engine, settings, clock=lambda: FIXED_NOW)
