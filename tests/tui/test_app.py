@@ -25,7 +25,7 @@ from tracker_core.detection.model import Finding
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.service import open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
-from tracker_core.storage import open_database, repo, tables
+from tracker_core.storage import begin_write, open_database, repo, tables
 from tracker_tui.app import TrackerApp
 from tracker_tui.progress import Activity
 from tracker_tui.screens.confirm import ConfirmDialog
@@ -441,7 +441,7 @@ async def test_collect_without_a_key_is_an_error_notification(make_app: AppFacto
 
 def open_incident_elsewhere(db_path: Path, email: str) -> int:
     """What a detection run in the daemon or cron does while the console is open."""
-    engine = create_engine(f"sqlite:///{db_path}")
+    engine = open_database(f"sqlite:///{db_path}")
     found = Finding(
         rule="requests_limit",
         email=email,
@@ -455,7 +455,7 @@ def open_incident_elsewhere(db_path: Path, email: str) -> int:
         top_model_share=None,
     )
     try:
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
             result = incidents.apply_findings(
                 conn, [found], onsets={}, now=FIXED_NOW, channels={}, cycle_start=FIXED_NOW.date()
             )

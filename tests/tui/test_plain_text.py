@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 
 from tests.tui.helpers import settle
+from tracker_core.storage import begin_write
 from tracker_core.storage import tables as t
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.confirm import ConfirmDialog
@@ -32,7 +33,7 @@ def screen_text(app: TrackerApp) -> str:
 async def test_a_name_with_brackets_shows_as_written(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        with app.tracker.engine.begin() as conn:
+        with begin_write(app.tracker.engine) as conn:
             email = conn.execute(select(t.members.c.email).limit(1)).scalar_one()
             conn.execute(update(t.members).where(t.members.c.email == email).values(name=ODD_NAME))
         await pilot.press("3")

@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import create_engine
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from tests.tui.helpers import FIXED_NOW, help_text, open_members, settle
 from tracker_core import incidents
+from tracker_core.storage import begin_write, open_database
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.incidents import IncidentsScreen
 from tracker_tui.screens.member import MemberScreen
@@ -78,9 +78,9 @@ async def test_each_timeline_starts_at_its_top(make_app: AppFactory) -> None:
 
 
 def resolve_elsewhere(db_path: Path, incident_id: int) -> None:
-    engine = create_engine(f"sqlite:///{db_path}")
+    engine = open_database(f"sqlite:///{db_path}")
     try:
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
             incidents.resolve(conn, incident_id, now=FIXED_NOW)
     finally:
         engine.dispose()
