@@ -85,11 +85,11 @@ def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_ur
 
 
 class ScaledClock:
-    """Real time, 10 times faster: threads each with their own loop can share it. Not faster:
-    the limiter's half-second margin for a request in flight must stay above a loaded
-    machine's real latency once scaled."""
+    """Real time, 30 times faster: threads each with their own loop can share it. The limiter
+    logs a request when its answer arrives, so a loaded machine's latency cannot crowd the
+    simulator's window however fast the clock runs."""
 
-    SCALE = 10.0
+    SCALE = 30.0
 
     def __init__(self) -> None:
         self.origin = time.monotonic()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+from collections.abc import Awaitable
 
 import pytest
 from hypothesis import given, settings
@@ -160,3 +162,70 @@ def test_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         RateLimiter(5, period=0)
     assert RateLimiter(20).window_seconds == 60.5
+
+
+class VirtualClock:
+    """Time that jumps to the next wake-up once every task is waiting, as an event loop's
+    timer would, so concurrent sleepers see one consistent time line."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._count = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._count += 1
+        heapq.heappush(self._sleepers, (self.now + max(seconds, 0.0), self._count, future))
+        await future
+
+    async def run(self, main: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(main)
+        while not task.done():
+            for _ in range(4):  # let every runnable task reach its next sleep
+                await asyncio.sleep(0)
+            if self._sleepers and not task.done():
+                wake, _, future = heapq.heappop(self._sleepers)
+                self.now = max(self.now, wake)
+                future.set_result(None)
+        await task
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    latencies=st.lists(st.floats(0, 30), min_size=1, max_size=16),
+    gaps=st.lists(st.floats(0, 5), min_size=16, max_size=16),
+)
+def test_slow_requests_never_crowd_the_servers_window(
+    latencies: list[float], gaps: list[float]
+) -> None:
+    """However long a request spends in flight, the server never sees more than N a window.
+
+    The server stamps a request when it arrives, anywhere between leaving and being answered;
+    here it arrives just before its answer, the worst case, and no margin helps.
+    """
+    clock = VirtualClock()
+    limit = RateLimiter(3, 10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    arrivals: list[float] = []
+
+    async def one(latency: float) -> None:
+        grant = await limit.hold()
+        await clock.sleep(latency)
+        arrivals.append(clock.now)
+        limit.release(grant)
+
+    async def callers() -> None:
+        tasks = []
+        for latency, gap in zip(latencies, gaps, strict=False):
+            tasks.append(asyncio.create_task(one(latency)))
+            await clock.sleep(gap)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(clock.run(callers()))
+    assert len(arrivals) == len(latencies)
+    ordered = sorted(arrivals)
+    for i in range(len(ordered) - 3):
+        assert ordered[i + 3] - ordered[i] >= 10.0 - 1e-9, (i, ordered)

@@ -16,7 +16,7 @@ from tracker_core.cursor_api.client import (
     RequestInfo,
     WaitHook,
 )
-from tracker_core.cursor_api.ratelimit import RateLimiter
+from tracker_core.cursor_api.ratelimit import Grant, RateLimiter
 from tracker_core.cursor_api.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from tracker_core.cursor_api.schemas import (
     SUPPORTED_ANALYTICS_METRICS,
@@ -36,6 +36,7 @@ __all__ = [
     "ApiWait",
     "ClientOptions",
     "CursorClient",
+    "Grant",
     "RateLimiter",
     "RequestHook",
     "RequestInfo",

@@ -434,7 +434,7 @@ class CursorClient:
         attempt = 0
         while True:
             attempt += 1
-            await api.limiter.acquire(on_wait=self._limit_hook(api))
+            grant = await api.limiter.hold(on_wait=self._limit_hook(api))
             sent = time.monotonic()
             if first_sent is None:
                 first_sent = sent
@@ -443,9 +443,12 @@ class CursorClient:
             invalid_json = False
             failure: BaseException | None = None
             try:
-                response = await self._http.request(
-                    method, path, params=params, json=body, auth=api.auth
-                )
+                try:
+                    response = await self._http.request(
+                        method, path, params=params, json=body, auth=api.auth
+                    )
+                finally:
+                    api.limiter.release(grant)
             except httpx.UnsupportedProtocol as exc:
                 raise ApiRequestError(
                     f"{endpoint}: the base URL cannot be used ({self._scrub(str(exc))})",

@@ -16,6 +16,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 Clock = Callable[[], float]
 """Monotonic seconds; injectable so tests can drive time by hand."""
@@ -27,15 +28,31 @@ WaitHook = Callable[[float], None]
 
 DEFAULT_MARGIN_SECONDS = 0.5
 
+_IN_FLIGHT_POLL = 1 / 60
+"""How often, as a share of the period, a caller blocked only by requests in flight looks again."""
+
+
+@dataclass
+class Grant:
+    """One request let through by :meth:`RateLimiter.hold`, to hand back to ``release``."""
+
+    counted: bool
+    released: bool = False
+
 
 class RateLimiter:
     """At most ``max_requests`` grants in any rolling window of ``period`` seconds.
 
     A sliding-window log rather than a token bucket: a bucket that starts full lets N requests
     go at once and then drips more in before the first N have left the server's rolling
-    minute, which is exactly what a rolling-window counter punishes. Remembering the last N
-    grant times and waiting until the oldest is ``period + margin`` old cannot overshoot; the
-    margin absorbs clock skew and the time a request spends in flight.
+    minute, which is exactly what a rolling-window counter punishes.
+
+    Each request is logged at the instant its answer came back, not when it left, and counts
+    as "now" while it is in flight (:meth:`hold` / :meth:`release`). The server stamps a request
+    when it arrives, which is somewhere between the two, so a log of answer times is never
+    younger than the server's own: waiting until the oldest of the last N is ``period`` old
+    cannot overshoot however long a request spends on a slow network or a loaded machine. The
+    margin only absorbs clock skew.
 
     The limiter also carries a shared "blocked until" instant: when one call is answered 429,
     :meth:`pause` holds every caller of this API until Retry-After has passed, instead of
@@ -69,6 +86,8 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._grants: deque[float] = deque()
+        """When each of the recent requests was answered, oldest first."""
+        self._in_flight = 0
         self._blocked_until = -math.inf
         self._mutex = threading.Lock()
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -93,12 +112,23 @@ class RateLimiter:
         now = self._clock()
         self._forget_before(now)
         wait = self._blocked_until - now
-        if self._max_requests is not None and len(self._grants) >= self._max_requests:
-            wait = max(wait, self._grants[0] + self._window - now)
+        counted = len(self._grants) + self._in_flight
+        if self._max_requests is not None and counted >= self._max_requests:
+            # The request that must leave the window before one more fits; while only requests
+            # still in flight stand in the way, look again shortly (they end within a timeout).
+            oldest = counted - self._max_requests
+            if oldest < len(self._grants):
+                wait = max(wait, self._grants[oldest] + self._window - now)
+            else:
+                wait = max(wait, self._window * _IN_FLIGHT_POLL)
         return max(wait, 0.0)
 
     async def acquire(self, on_wait: WaitHook | None = None) -> None:
-        """Wait until one more request fits, then count it as sent now.
+        """Wait until one more request fits and count it as answered now (an instant request)."""
+        self.release(await self.hold(on_wait))
+
+    async def hold(self, on_wait: WaitHook | None = None) -> Grant:
+        """Wait until one more request fits and count it as in flight until :meth:`release`.
 
         ``on_wait`` hears of each wait before it starts: a minute spent here is otherwise
         indistinguishable, for whoever watches, from a hang.
@@ -108,12 +138,22 @@ class RateLimiter:
                 with self._mutex:  # the check and the grant at once: another thread may be here
                     wait = self._delay()
                     if wait <= 0:
-                        if self._max_requests is not None:
-                            self._grants.append(self._clock())
-                        return
+                        if self._max_requests is None:
+                            return Grant(counted=False)
+                        self._in_flight += 1
+                        return Grant(counted=True)
                 if on_wait is not None:
                     on_wait(wait)
                 await self._sleep(wait)
+
+    def release(self, grant: Grant) -> None:
+        """The request of ``grant`` was answered (or failed): log it as of now. Idempotent."""
+        if not grant.counted or grant.released:
+            return
+        grant.released = True
+        with self._mutex:
+            self._in_flight -= 1
+            self._grants.append(self._clock())
 
     def _loop_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
