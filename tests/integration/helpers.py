@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,15 @@ from sqlalchemy import create_engine
 from tracker_core.storage import repo
 
 KEY = "test-admin-key-0123456789"
+
+UNREACHABLE = "http://127.0.0.1:9"
+"""An API address nothing answers on: for configs of databases filled earlier."""
+
+Fill = Callable[[str], None]
+"""Fills the empty database at the URL it is given (typically: collect from a simulator)."""
+
+CopyOfTemplate = Callable[[str, Fill], None]
+"""The ``copy_of_template`` fixture: (key, fill) -> this test's database is a filled copy."""
 
 
 @dataclass
@@ -84,6 +97,10 @@ def start_cli(
     )
 
 
+OWN_PROCESS = frozenset({"daemon", "demo", "simulator", "tui"})
+"""Commands that serve, hold a terminal or install signal handlers: always a real process."""
+
+
 def run_cli(
     *args: str,
     config: Path,
@@ -91,9 +108,52 @@ def run_cli(
     timeout: float = 300,
     env: dict[str, str] | None = None,
 ) -> Run:
+    """Run ``cursor-tracker ARGS --config CONFIG`` and return its exit code and output.
+
+    A one-shot command runs inside this process (``main(argv)`` with the same environment,
+    output and exit code a process would have): starting a Python process and importing the
+    tracker costs about a second of CPU, and the suite runs a few hundred commands. Tests of
+    what only a real process shows (signals, two processes at once, the installed script)
+    use :func:`start_cli`.
+    """
+    if args and args[0] not in OWN_PROCESS:
+        return run_in_process([*args, "--config", str(config)], cli_env(key, env))
     process = start_cli(*args, config=config, key=key, env=env)
     stdout, stderr = process.communicate(timeout=timeout)
     return Run(process.returncode, stdout, stderr)
+
+
+def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
+    """``main(argv)`` as a fresh process would run it: its own environment, its own rate
+    limiters, stdout and stderr captured, warnings logged to stderr, an exit code."""
+    from tracker_core.cli.main import main
+    from tracker_core.cursor_api import ratelimit
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = dict(os.environ)
+    saved_limiters = dict(ratelimit._SHARED)
+    ratelimit._SHARED.clear()
+    # Python's last-resort handler prints warnings to stderr in a process with no logging
+    # set up; here pytest's own handlers would swallow them.
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    os.environ.clear()
+    os.environ.update(env)
+    root.addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        root.removeHandler(handler)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        ratelimit._SHARED.clear()
+        ratelimit._SHARED.update(saved_limiters)
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 def totals(db_url: str) -> dict[str, Any]:

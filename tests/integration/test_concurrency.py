@@ -43,8 +43,8 @@ def simulator() -> Iterator[str]:
             "tracker_core",
             "simulator",
             "--port=0",
-            "--users=300",
-            "--days=30",
+            "--users=120",
+            "--days=21",
             "--seed=31",
             "--no-rate-limit",
             f"--api-key={KEY}",
@@ -75,14 +75,14 @@ def test_detection_in_a_loop_during_a_backfill_never_fails_nor_repeats_itself(
     simulator: str, slack: FakeSlack, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    base = simulator_settings(simulator, KEY, url, backfill_days=30, events_window_days=7)
+    base = simulator_settings(simulator, KEY, url, backfill_days=21, events_window_days=7)
     settings: Settings = base.model_copy(
         update={
             "slack": SlackSettings.model_validate(
                 {"bot_token": SLACK_TOKEN, "channel_id": "C07ALERTS1", "api_url": slack.base_url}
             ),
             # Small batches: many short write transactions for detection to fall between.
-            "collector": base.collector.model_copy(update={"batch_size": 1000, "analytics": False}),
+            "collector": base.collector.model_copy(update={"batch_size": 500, "analytics": False}),
         }
     )
     engine = open_database(url)
