@@ -263,17 +263,18 @@ class MemberActivity:
         return self.model is not None and MAX_MODEL_MARK in self.model.lower()
 
 
-def most_used_model(days: Iterable[tuple[str | None, int]]) -> str | None:
-    """The model a member used most: ``days`` holds each day's most used model (Cursor's daily
-    usage) with that day's agent requests. The model with the most requests wins, then the
-    one named on more days, then by name; the original took the alphabetically last name."""
+def most_used_model(uses: Iterable[tuple[str | None, int, int]]) -> str | None:
+    """The model a member used most. ``uses`` holds (model, agent requests, days) for the
+    days Cursor's daily usage named that model the day's most used, possibly in several
+    parts. The model with the most requests wins, then the one named on more days, then by
+    name; the original took the alphabetically last name whatever its use."""
     requests: dict[str, int] = {}
     named: dict[str, int] = {}
-    for model, count in days:
+    for model, count, days in uses:
         if not model:
             continue
         requests[model] = requests.get(model, 0) + max(count, 0)
-        named[model] = named.get(model, 0) + 1
+        named[model] = named.get(model, 0) + max(days, 0)
     if not requests:
         return None
     return min(requests, key=lambda model: (-requests[model], -named[model], model))

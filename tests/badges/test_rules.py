@@ -80,11 +80,11 @@ def test_a_max_model_makes_a_deep_thinker_before_a_power_user() -> None:
 
 
 def test_the_model_is_the_most_used_not_the_alphabetically_last() -> None:
-    days = [("gpt-5", 120), ("o3-max", 4), ("o3-max", 3), (None, 50)]
-    assert most_used_model(days) == "gpt-5"
+    uses = [("gpt-5", 120, 3), ("o3-max", 4, 1), ("o3-max", 3, 1), (None, 50, 2)]
+    assert most_used_model(uses) == "gpt-5"
     # Equal requests: the model named on more days, then by name.
-    assert most_used_model([("b", 5), ("a", 3), ("a", 2)]) == "a"
-    assert most_used_model([("b", 5), ("a", 5)]) == "a"
+    assert most_used_model([("b", 5, 1), ("a", 3, 1), ("a", 2, 1)]) == "a"
+    assert most_used_model([("a", 5, 1), ("b", 5, 1)]) == "a"
     assert most_used_model([]) is None
 
 
