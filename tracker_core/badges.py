@@ -208,6 +208,19 @@ BADGES: Final[tuple[Badge, ...]] = (
 )
 """Every badge, in the order faces list them (by category)."""
 RULES: Final[dict[str, str]] = {badge.id: badge.rule for badge in BADGES}
+SHORT: Final[dict[str, str]] = {
+    LOW_USAGE.id: "Low use",
+    DEEP_THINKER.id: "Deep",
+    POWER_USER.id: "Power",
+    BALANCED.id: "",
+    OVER_BUDGET.id: "Over budget",
+    PREMIUM_MODEL.id: "Premium",
+    COST_EFFICIENT.id: "Efficient",
+    LONG_SESSIONS.id: "Long ctx",
+    SHORT_SESSIONS.id: "Short ctx",
+} | {badge.id: tier.value for tier, badge in TIER_BADGES.items()}
+"""A badge in a table cell, where every member's badges line up; Balanced, the usage badge
+of everyone unremarkable, is left out there."""
 BY_ID: Final[dict[str, Badge]] = {badge.id: badge for badge in BADGES}
 
 
@@ -488,3 +501,48 @@ def tier_counts(badges: Mapping[str, MemberBadges]) -> dict[Tier, int]:
         if found.adoption is not None:
             counts[found.adoption.tier] += 1
     return counts
+
+
+# --- what faces show -------------------------------------------------------------------------
+
+
+def labels(ids: Iterable[str]) -> list[str]:
+    """The labels of badge ids (ids of another version's badges are left out)."""
+    return [BY_ID[ident].label for ident in ids if ident in BY_ID]
+
+
+def cell(ids: Iterable[str]) -> str:
+    """Badges in a table cell: short labels, the adoption tier last, "—" when none says much."""
+    shown = [SHORT.get(ident, "") for ident in ids]
+    return " · ".join(label for label in shown if label) or "—"
+
+
+def adoption_parts(scored: Adoption) -> list[tuple[str, str]]:
+    """The score's three parts as (what, how much) lines, the same on every face: the figure,
+    then the points it earns of the most it could (short: a drilldown's panel is narrow)."""
+    return [
+        (
+            "Accepted diffs",
+            f"{scored.accept_rate:.0%} → {scored.accept_points:.1f}/{ACCEPT_WEIGHT:g}",
+        ),
+        (
+            "Requests / active day",
+            f"{scored.intensity:.1f} of p90 {scored.intensity_reference:.1f} → "
+            f"{scored.intensity_points:.1f}/{INTENSITY_WEIGHT:g}",
+        ),
+        (
+            "Active days",
+            f"{scored.active_days} of {scored.period_days} → "
+            f"{scored.consistency_points:.1f}/{CONSISTENCY_WEIGHT:g}",
+        ),
+    ]
+
+
+NOT_SCORED: Final = (
+    f"Not scored: fewer than {LOW_USAGE_REQUESTS} agent requests in the window "
+    "(Cursor's daily usage)."
+)
+HEURISTIC_NOTE: Final = (
+    "Badges and the adoption score are heuristics after the original tool, relative to the "
+    "team over the window: a hint where to look, not a measure of anyone's work."
+)

@@ -21,8 +21,10 @@ from tracker_core.badges import (
     TeamNorms,
     Tier,
     adoption,
+    adoption_parts,
     badge_by_id,
     context_badge,
+    labels,
     member_badges,
     most_used_model,
     spend_badge,
@@ -275,3 +277,15 @@ def test_every_badge_has_a_rule_and_an_unknown_id_is_named() -> None:
     assert "$100" in OVER_BUDGET.rule and "5x" in OVER_BUDGET.rule
     with pytest.raises(ValueError, match="no badge 'gold'"):
         badge_by_id("gold")
+
+
+def test_the_adoption_parts_read_as_the_score_adds_up() -> None:
+    member = someone(requests=300, days=15, accepts=3, applies=4)
+    scored = adoption(member, TeamNorms(None, None, None, intensity_p90=40.0), period_days=30)
+    assert scored is not None
+    assert adoption_parts(scored) == [
+        ("Accepted diffs", "75% → 30.0/40"),
+        ("Requests / active day", "20.0 of p90 40.0 → 20.0/40"),
+        ("Active days", "15 of 30 → 10.0/20"),
+    ]
+    assert labels(["power-user", "gone-badge", "adoption-high"]) == ["Power User", "High Adoption"]
