@@ -117,14 +117,15 @@ DEEP_THINKER = Badge(
     "deep-thinker",
     "Deep Thinker",
     Category.USAGE,
-    f"The most used model (Cursor's daily usage, most requests over the window) has "
-    f"'{MAX_MODEL_MARK}' in its name.",
+    f"{LOW_USAGE_REQUESTS}+ agent requests and the most used model (Cursor's daily usage, most "
+    f"requests over the window) has '{MAX_MODEL_MARK}' in its name.",
 )
 POWER_USER = Badge(
     "power-user",
     "Power User",
     Category.USAGE,
-    f"At least {POWER_USER_REQUESTS_PER_DAY} agent requests per active day.",
+    f"At least {POWER_USER_REQUESTS_PER_DAY} agent requests per active day (and not a Deep "
+    "Thinker).",
 )
 BALANCED = Badge(
     "balanced",
@@ -144,15 +145,17 @@ PREMIUM_MODEL = Badge(
     "premium-model",
     "Premium Model",
     Category.SPEND,
-    f"Most used model is a Max one and cost per agent request above "
-    f"{PREMIUM_MODEL_CPR_FACTOR:g}x the team's median.",
+    f"Not Over Budget; the most used model has '{MAX_MODEL_MARK}' in its name and the cost "
+    f"per agent request is above {PREMIUM_MODEL_CPR_FACTOR:g}x the team's median.",
 )
 COST_EFFICIENT = Badge(
     "cost-efficient",
     "Cost Efficient",
     Category.SPEND,
-    f"Agent requests in the team's top {100 - round(COST_EFFICIENT_REQUESTS_PERCENTILE * 100)}% "
-    f"and cost per request at most {COST_EFFICIENT_CPR_FACTOR:g}x the team's median.",
+    f"Neither of the above; agent requests at or above the "
+    f"{round(COST_EFFICIENT_REQUESTS_PERCENTILE * 100)}th percentile of members with "
+    f"{SPEND_BADGE_REQUESTS}+ and a cost per request at most {COST_EFFICIENT_CPR_FACTOR:g}x "
+    "the team's median.",
 )
 LONG_SESSIONS = Badge(
     "long-sessions",
