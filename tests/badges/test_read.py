@@ -18,13 +18,17 @@ Adoption: the team's 90th percentile of requests per active day is Ana's 100, so
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Engine, delete
 
+from tests.dashboard.helpers import pages_app, settings_for
+from tracker_core.badges import NOT_SCORED
 from tracker_core.cli import main as cli
 from tracker_core.domain import (
     BillingGroup,
@@ -199,3 +203,20 @@ def test_stats_json_gives_each_member_badges_and_adoption(
     with db_engine.connect() as conn:
         by_api = team_stats(conn, days=7, today=datetime.now(UTC).date(), group_id="g-b")
     assert [(u.email, list(u.badges)) for u in by_api.users] == [(BEN, EXPECTED[BEN])]
+
+
+async def test_the_dashboard_says_when_a_member_is_not_scored(
+    db_engine: Engine, db_url: str
+) -> None:
+    seed(db_engine, TODAY)
+    app = pages_app(settings_for(db_url))
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get(f"/members/{DAN}?days=7")
+        body = await response.text()
+        assert response.status == 200, body
+        assert NOT_SCORED in html.unescape(body.split('id="adoption"')[1].split("</section>")[0])
+        assert ">Low Usage</span>" in body.split('id="member-badges"')[1].split("</p>")[0]
+
+        response = await client.get("/?days=7&badge=deep-thinker")
+        rows = (await response.text()).split("<tbody>")[-1].split("</tbody>")[0]
+        assert rows.count("<tr") == 1 and BEN in rows

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.dashboard.helpers import FIXED_NOW, XSS_NAME, pages_app, settings_for
 from tracker_core.alerting.format import member_url, queue_url
-from tracker_core.badges import BADGES, BY_ID, NOT_SCORED, adoption_parts
+from tracker_core.badges import BADGES, BY_ID, adoption_parts
 from tracker_core.daemon.assets import LONG_CACHE
 from tracker_core.daemon.pages import CSRF_COOKIE, parse_days
 from tracker_core.formatting import money
@@ -256,8 +256,4 @@ async def test_the_member_page_has_an_ai_adoption_card(
     for what, value in adoption_parts(detail.adoption):
         assert f"{what} {value}" in card
     assert all(BY_ID[ident].label in text_of(body, "member-badges") for ident in detail.badges)
-
-    unscored = next((row for row in members if row.adoption is None), None)
-    if unscored is not None:
-        body = await page(client, f"/members/{unscored.email}")
-        assert NOT_SCORED in text_of(body, "adoption")
+    # A member too quiet to score: tests/badges/test_read.py.
