@@ -250,7 +250,7 @@ class Tracker:
 
     def member(self, email: str, *, days: int = DEFAULT_DAYS) -> MemberPage:
         with self.engine.connect() as conn:
-            detail = member_detail(conn, email, days=days, today=self._today())
+            detail = member_detail(conn, email, days=days, today=self._today(), now=self.clock())
             history = incidents.list_incidents(conn, email=email)
         return MemberPage(detail, history)
 

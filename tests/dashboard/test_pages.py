@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.dashboard.helpers import FIXED_NOW, XSS_NAME, pages_app, settings_for
 from tracker_core.alerting.format import member_url, queue_url
+from tracker_core.badges import BADGES, BY_ID, adoption_parts
 from tracker_core.daemon.assets import LONG_CACHE
 from tracker_core.daemon.pages import CSRF_COOKIE, parse_days
 from tracker_core.formatting import money
@@ -211,3 +213,47 @@ async def test_the_overview_follows_incidents_changed_elsewhere(
     assert tracker.incidents_fingerprint() != before
     tracker.resolve(active[-1].id)
     assert int(text_of(await page(client, "/"), "tile-incidents").split()[2]) == shown - 1
+
+
+async def test_the_members_table_shows_badges_and_filters_by_one(
+    client: TestClient[object, object], tracker: Tracker
+) -> None:
+    members = tracker.overview(days=30).members
+    worn = Counter(ident for row in members for ident in row.badges)
+    # The badge worn by the fewest members (but some): a filter that visibly narrows.
+    badge = min(worn, key=lambda ident: worn[ident])
+    assert worn[badge] < len(members)
+    body = await page(client, f"/?badge={badge}")
+    rows = body.split("<tbody>")[-1].split("</tbody>")[0].split("</tr>")[:-1]
+    wearing = {row.email for row in members if badge in row.badges}
+    assert len(rows) == len(wearing)
+    label = BY_ID[badge].label
+    for row in rows:
+        assert f'title="{html.escape(BY_ID[badge].rule)}">{label}</span>' in row
+        assert any(html.escape(email) in row for email in wearing)
+    assert f'<option value="{badge}" selected>{label} ({worn[badge]})</option>' in body
+    # Each badge's rule is on the page, one "?" away, and says it is a heuristic.
+    rules = text_of(body, "badge-rules")
+    assert all(b.rule in rules for b in BADGES) and "heuristics" in rules
+    assert 'href="#badge-rules"' in body
+    # Sorting keeps the filter.
+    assert f"badge={badge}&amp;sort=requests" in body
+
+    refused = await page(client, "/?badge=gold", 400)
+    assert "badge must be one of" in refused and "got &#39;gold&#39;" in refused
+
+
+async def test_the_member_page_has_an_ai_adoption_card(
+    client: TestClient[object, object], tracker: Tracker
+) -> None:
+    members = tracker.overview(days=30).members
+    scored = next(row for row in members if row.adoption is not None)
+    detail = tracker.member(scored.email, days=30).detail
+    assert detail.adoption is not None
+    body = await page(client, f"/members/{scored.email}")
+    card = text_of(body, "adoption")
+    assert f"{detail.adoption.score:.1f} {detail.adoption.tier.value}" in card
+    for what, value in adoption_parts(detail.adoption):
+        assert f"{what} {value}" in card
+    assert all(BY_ID[ident].label in text_of(body, "member-badges") for ident in detail.badges)
+    # A member too quiet to score: tests/badges/test_read.py.

@@ -251,7 +251,7 @@ async def test_the_hidden_columns_note_counts_in_good_english_at_every_width(
     async with app.run_test(size=(80, 30)) as pilot:
         table = await open_members(pilot)
         seen: set[int] = set()
-        for width in range(80, 200, 6):
+        for width in range(80, 236, 6):  # wide enough for every column, the badges too
             await pilot.resize_terminal(width, 30)
             await settle(pilot)
             hidden = [COLUMNS[i].label for i in range(len(COLUMNS)) if i not in table.shown_columns]

@@ -250,6 +250,7 @@ def test_overview_members_table(seeded: Engine) -> None:
         top_model=OPUS,  # 300 cents against Sonnet's 100
         last_active=TODAY,
         open_incidents=2,
+        badges=("low-usage",),  # no daily usage here: no agent requests
     )
     # Removed during the window, yet shown while her spend is in it, and flagged.
     assert (cara.is_removed, cara.spend_cents, cara.group) == (True, pytest.approx(200), "Platform")
@@ -372,7 +373,7 @@ def test_overview_is_remembered_until_new_events_arrive(seeded: Engine) -> None:
         assert remembered_overview(conn, days=7, today=TODAY) == first
         assert remembered_overview(conn, days=30, today=TODAY) is None
     assert again == first
-    assert remembered == ["overview:7"]
+    assert sorted(remembered) == ["cache-reads:7", "overview:7"]
 
     # A late event for yesterday: the remembered figures no longer match the events.
     with seeded.begin() as conn:
@@ -687,6 +688,8 @@ def test_overview_json_and_the_daemon_forms(seeded: Engine) -> None:
         "top_model": OPUS,
         "last_active": "2026-11-20",
         "open_incidents": 2,
+        "badges": ["low-usage"],
+        "adoption": None,
     }
     assert body["groups"][0] == {"id": APPS, "name": "Apps", "member_count": 1}
     # /api/team-spend and /api/model-costs

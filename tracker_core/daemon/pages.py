@@ -20,7 +20,7 @@ import hmac
 import math
 import secrets
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +31,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from tracker_core.badges import BADGES, BY_ID, HEURISTIC_NOTE, NOT_SCORED, adoption_parts
 from tracker_core.daemon import charts
 from tracker_core.daemon.assets import LONG_CACHE, Assets, load_assets
 from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
@@ -74,6 +75,11 @@ SORTS: Final[Mapping[str, tuple[str, Callable[[MemberRow], Any], bool]]] = {
     "name": ("Name", lambda row: (row.name or row.email).casefold(), False),
     "last_active": ("Last active", lambda row: row.last_active or date.min, True),
     "incidents": ("Incidents", lambda row: row.open_incidents, True),
+    "adoption": (
+        "Adoption",
+        lambda row: row.adoption.score if row.adoption is not None else -1.0,
+        True,
+    ),
 }
 """Sort key -> (column title, key function, biggest first by default)."""
 
@@ -150,9 +156,17 @@ class MemberTable:
 
 
 def member_table(
-    members: Sequence[MemberRow], *, search: str, sort: str, order: str, page: int
+    members: Sequence[MemberRow],
+    *,
+    search: str,
+    sort: str,
+    order: str,
+    page: int,
+    badge: str = "",
 ) -> MemberTable:
-    """Filter by a case-blind substring of name or email, sort, and cut one page."""
+    """Filter by a case-blind substring of name or email (and a badge id), sort, cut a page."""
+    if badge and badge not in BY_ID:
+        raise PageError(f"badge must be one of {', '.join(BY_ID)}, got {badge!r}")
     if sort not in SORTS:
         raise PageError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
     if order not in ("", "asc", "desc"):
@@ -162,7 +176,8 @@ def member_table(
     matched = [
         row
         for row in members
-        if not needle or needle in row.email.casefold() or needle in row.name.casefold()
+        if (not needle or needle in row.email.casefold() or needle in row.name.casefold())
+        and (not badge or badge in row.badges)
     ]
     _, key, biggest_first = SORTS[sort]
     descending = biggest_first if not order else order == "desc"
@@ -241,6 +256,13 @@ class Pages:
             day=day_label,
         )
         self.templates.globals.update(link=link, assets=assets, ranges=RANGES)
+        self.templates.globals.update(
+            badges=BY_ID,
+            badge_rules=BADGES,
+            heuristic_note=HEURISTIC_NOTE,
+            not_scored=NOT_SCORED,
+            adoption_parts=adoption_parts,
+        )
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -355,6 +377,7 @@ class Pages:
                 sort=query.get("sort", "spend"),
                 order=query.get("order", ""),
                 page=page,
+                badge=query.get("badge", "").strip(),
             )
             return self.render(
                 request,
@@ -366,6 +389,8 @@ class Pages:
                 table=table,
                 search=query.get("q", ""),
                 order=query.get("order", ""),
+                badge=query.get("badge", "").strip(),
+                badge_counts=Counter(ident for row in view.members for ident in row.badges),
                 charts=overview_charts(view),
                 daily_rows=[(day_label(d.day), money(d.spend_cents)) for d in view.daily_spend],
                 spender_rows=[(s.name, money(s.spend_cents)) for s in view.top_spenders],

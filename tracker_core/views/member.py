@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from tracker_core.badges import Adoption
 from tracker_core.cycle import as_day
 from tracker_core.storage import tables as t
 from tracker_core.storage.repo import spend_cents_expr, tokens_expr
 from tracker_core.views._shared import dollars, each_day, memberships, window_start
+from tracker_core.views.badges import read_badges
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class MemberDetail:
     """7 x 24 usage-event counts: ``activity[weekday][hour]``, Monday first, UTC hours."""
     team_rank: int | None = None
     """1-based rank by spend among members active in the window."""
+    badges: tuple[str, ...] = ()
+    """Badge ids (``tracker_core.badges``), as in the members table."""
+    adoption: Adoption | None = None
+    """The AI-adoption score and its parts; None below 10 agent requests."""
 
     def to_json(self) -> dict[str, Any]:
         """The daemon's ``/api/users/{email}``."""
@@ -86,6 +92,8 @@ class MemberDetail:
             "models": [model.to_json() for model in self.models],
             "features": dict(self.features),
             "activity": [list(hours) for hours in self.activity],
+            "badges": list(self.badges),
+            "adoption": None if self.adoption is None else self.adoption.to_json(),
         }
 
 
@@ -101,7 +109,9 @@ _FEATURES: dict[str, str] = {
 """``MemberDetail.features`` key -> the daily usage column it sums."""
 
 
-def member_detail(conn: Connection, email: str, *, days: int, today: date) -> MemberDetail:
+def member_detail(
+    conn: Connection, email: str, *, days: int, today: date, now: datetime | None = None
+) -> MemberDetail:
     """Raises ``LookupError`` naming the email when the member is unknown.
 
     A member is known when the members listing has them or any usage event names them, so
@@ -166,6 +176,8 @@ def member_detail(conn: Connection, email: str, *, days: int, today: date) -> Me
     if mine_total > 0:
         rank = 1 + sum(1 for cents in totals.values() if cents > mine_total)
 
+    worn = read_badges(conn, start, today, now or datetime.now(UTC)).of(email)
+
     return MemberDetail(
         email=email,
         name=name,
@@ -183,4 +195,6 @@ def member_detail(conn: Connection, email: str, *, days: int, today: date) -> Me
         features=features,
         activity=activity,
         team_rank=rank,
+        badges=worn.ids,
+        adoption=worn.adoption,
     )

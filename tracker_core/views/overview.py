@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker_core.badges import Adoption
 from tracker_core.cycle import Cycle, CycleProgress, current_cycle, progress
 from tracker_core.storage import tables as t
 from tracker_core.storage.failures import database_error, is_damage
@@ -35,6 +36,12 @@ from tracker_core.views._shared import (
     remembered_usage,
     window_start,
     window_usage,
+)
+from tracker_core.views.badges import (
+    WindowBadges,
+    cache_reads,
+    remembered_cache_reads,
+    window_badges,
 )
 from tracker_core.views.groups import GroupOption, options
 
@@ -101,6 +108,9 @@ class MemberRow:
     top_model: str | None
     last_active: date | None
     open_incidents: int
+    badges: tuple[str, ...] = ()
+    """Badge ids (``tracker_core.badges``), usage first, then spend, context, adoption."""
+    adoption: Adoption | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +125,8 @@ class MemberRow:
             "top_model": self.top_model,
             "last_active": iso_day(self.last_active),
             "open_incidents": self.open_incidents,
+            "badges": list(self.badges),
+            "adoption": None if self.adoption is None else self.adoption.to_json(),
         }
 
 
@@ -222,7 +234,11 @@ def overview(
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
-    return _overview(conn, usage, days, start, today, group_id, cycle)
+    # The badges compare a member with the whole team, whatever the filter.
+    team = usage if group_id is None else window_usage(conn, start, today, cycle.start, None, now)
+    reads = cache_reads(conn, start, today, now or datetime.now(UTC))
+    found = window_badges(conn, start, today, team, reads)
+    return _overview(conn, usage, days, start, today, group_id, cycle, found)
 
 
 def remembered_overview(conn: Connection, *, days: int, today: date) -> Overview | None:
@@ -234,9 +250,11 @@ def remembered_overview(conn: Connection, *, days: int, today: date) -> Overview
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = remembered_usage(conn, start, today, cycle.start)
-    if usage is None:
+    reads = remembered_cache_reads(conn, start, today)
+    if usage is None or reads is None:
         return None
-    return _overview(conn, usage, days, start, today, None, cycle)
+    found = window_badges(conn, start, today, usage, reads)
+    return _overview(conn, usage, days, start, today, None, cycle, found)
 
 
 def _overview(
@@ -247,6 +265,7 @@ def _overview(
     today: date,
     group_id: str | None,
     cycle: Cycle,
+    found: WindowBadges,
 ) -> Overview:
     """The overview around the event figures: members, groups and incidents read fresh."""
     held = memberships(conn)
@@ -262,6 +281,7 @@ def _overview(
     for email in in_scope(listed, usage):
         person = listed.get(email, unlisted)
         used = usage.users.get(email, IDLE)
+        worn = found.of(email)
         rows.append(
             MemberRow(
                 email=email,
@@ -275,6 +295,8 @@ def _overview(
                 top_model=used.top_model,
                 last_active=used.last_active,
                 open_incidents=incidents.get(email, (0, 0))[0],
+                badges=worn.ids,
+                adoption=worn.adoption,
             )
         )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tracker_core.badges import BADGES, Adoption
 from tracker_core.cycle import current_cycle
 from tracker_core.storage import repo
 from tracker_core.views._shared import (
@@ -27,6 +28,7 @@ from tracker_core.views._shared import (
     window_start,
     window_usage,
 )
+from tracker_core.views.badges import read_badges
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class UserStats:
     requests: int
     tokens: int
     top_model: str | None
+    badges: tuple[str, ...] = ()
+    """Badge ids (``tracker_core.badges``), usage first, then spend, context, adoption."""
+    adoption: Adoption | None = None
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,12 @@ class TeamStats:
                     "requests": user.requests,
                     "tokens": user.tokens,
                     "top_model": user.top_model,
+                    "badges": list(user.badges),
+                    "adoption": None if user.adoption is None else user.adoption.to_json(),
                 }
                 for user in self.users
             ],
+            "badge_rules": [badge.to_json() for badge in BADGES],
             "daily": [
                 {
                     "day": day.day.isoformat(),
@@ -156,12 +164,15 @@ def team_stats(
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
+    team = usage if group_id is None else None
+    found = read_badges(conn, start, today, now or datetime.now(UTC), team=team)
     scope = memberships(conn).scope(group_id)
     listed = people(conn, scope)
     users = []
     for email in in_scope(listed, usage):
         used = usage.users.get(email, IDLE)
         person = listed.get(email)
+        worn = found.of(email)
         users.append(
             UserStats(
                 email=email,
@@ -170,6 +181,8 @@ def team_stats(
                 requests=used.requests,
                 tokens=used.tokens,
                 top_model=used.top_model,
+                badges=worn.ids,
+                adoption=worn.adoption,
             )
         )
     daily = []

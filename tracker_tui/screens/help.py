@@ -12,6 +12,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tracker_core.badges import BADGES, HEURISTIC_NOTE
 from tracker_tui.widgets.scroll import VimScroll
 from tracker_tui.widgets.tables import VimDataTable
 
@@ -67,6 +68,27 @@ def binding_table(
     return table
 
 
+def badge_table() -> Table:
+    """Each badge's rule, for the screens that show badges: they are heuristics, and a
+    manager reading "Over Budget" next to a name should see how little it rests on."""
+    # Not a table of keys: it starts at the edge, so its labels (several words) are not read
+    # as keys whose descriptions must line up with the key tables above.
+    table = Table(
+        title="Badges (heuristics)",
+        title_justify="left",
+        show_header=False,
+        box=None,
+        expand=True,
+        pad_edge=False,
+    )
+    table.add_column("badge", style="bold", no_wrap=True, width=KEY_WIDTH + 4)
+    table.add_column("rule", ratio=1)
+    for badge in BADGES:
+        table.add_row(badge.label, badge.rule)
+    table.add_row("", HEURISTIC_NOTE)
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     """Lists the screen's bindings, the table keys when it has a table, and the global keys."""
 
@@ -90,6 +112,8 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(binding_table("Tables", own_bindings(VimDataTable), display))
             if self.target.query(VimScroll):
                 yield Static(binding_table("Scrolling panes", own_bindings(VimScroll), display))
+            if getattr(self.target, "SHOWS_BADGES", False):
+                yield Static(badge_table())
             yield Static(binding_table("Everywhere", self.app_bindings, display, EVERYWHERE_EXTRA))
             yield Static("Escape or ? closes this help.", classes="dim")
 

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
+from tracker_core.badges import NOT_SCORED, adoption_parts, labels
 from tracker_core.formatting import column_counts, count, display_name, money, money_axis
 from tracker_core.incidents import IncidentView
 from tracker_core.views.member import MemberDetail
@@ -47,6 +48,8 @@ class MemberScreen(DataScreen[MemberData]):
     """Pushed over the members, overview or incidents screen; q or Escape goes back."""
 
     SCREEN_TITLE = "Member"
+    SHOWS_BADGES = True
+    """The help screen lists each badge's rule."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.back", "Back", id="member-back", tooltip="Back to the list"),
     ]
@@ -72,6 +75,7 @@ class MemberScreen(DataScreen[MemberData]):
                 with Vertical(classes="panel"):
                     yield VimDataTable(id="models")
                     yield VimDataTable(id="features")
+                    yield VimDataTable(id="adoption")
                 yield ActivityGrid(id="activity", classes="panel")
             yield VimDataTable(id="member-incidents")
             yield Static("", id="anomaly-message", markup=False)
@@ -85,6 +89,10 @@ class MemberScreen(DataScreen[MemberData]):
         features = self.query_one("#features", VimDataTable)
         features.add_columns("Feature", "Count")
         features.border_title = "Feature usage"
+        adoption = self.query_one("#adoption", VimDataTable)
+        adoption.add_columns("Part", "Value")
+        adoption.show_header = False
+        adoption.border_title = "AI adoption (a heuristic: ? for the rules)"
         self.query_one("#activity", ActivityGrid).border_title = "Activity (weekday x UTC hour)"
         history = self.query_one("#member-incidents", VimDataTable)
         # The message is a sentence with figures in it: in a column it was cut mid-figure on
@@ -141,6 +149,7 @@ class MemberScreen(DataScreen[MemberData]):
                 for key, shown in zip(present, uses, strict=True)
             ]
         )
+        self._show_adoption(d)
         self.query_one("#activity", ActivityGrid).show(d.activity)
         history = self.query_one("#member-incidents", VimDataTable)
         history.display = bool(data.incidents)
@@ -154,6 +163,17 @@ class MemberScreen(DataScreen[MemberData]):
             ]
         )
         self._show_message(history.selected_key())
+
+    def _show_adoption(self, d: MemberDetail) -> None:
+        """The score, its tier and its three parts, then the member's badges."""
+        worn = ", ".join(labels(d.badges)) or "—"
+        if d.adoption is None:
+            rows = [("score", ["Score", NOT_SCORED])]
+        else:
+            rows = [("score", ["Score", f"{d.adoption.score:.1f} · {d.adoption.tier.value}"])]
+            rows += [(what, [what, value]) for what, value in adoption_parts(d.adoption)]
+        rows.append(("badges", ["Badges", worn]))
+        self.query_one("#adoption", VimDataTable).replace_rows(rows)
 
     @on(DataTable.RowHighlighted, "#member-incidents")
     def _incident_highlighted(self, event: DataTable.RowHighlighted) -> None:

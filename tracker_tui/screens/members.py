@@ -10,16 +10,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
+from tracker_core.badges import BADGES
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.groups import parent_options
 from tracker_core.views.overview import Overview
 from tracker_tui.screens.base import DataScreen
-from tracker_tui.widgets.picker import Picker
+from tracker_tui.widgets.picker import Picker, PickerScreen
 from tracker_tui.widgets.tables import COLUMNS, MembersTable
 
 RANGES: tuple[int, ...] = (7, 30, 90)
 """Windows offered by the range picker, in days."""
 ALL_GROUPS = "__all__"
+ALL_BADGES = "__all__"
 NO_DATA = (
     "Nothing collected yet. Press c to collect from Cursor's Admin API (set "
     "CURSOR_ADMIN_API_KEY first), or run `cursor-tracker demo` to explore a simulated "
@@ -37,6 +39,8 @@ class MembersScreen(DataScreen[Overview]):
     """The members table with its search, group filter and time range."""
 
     SCREEN_TITLE = "Members"
+    SHOWS_BADGES = True
+    """The help screen lists each badge's rule."""
     AUTO_FOCUS = ""
     """Nothing: the table takes the keys from the start (j/k, Enter), focused in ``on_mount``
     without scrolling it into view (which would hide the tiles at 80x24); ``/`` moves to the
@@ -54,6 +58,13 @@ class MembersScreen(DataScreen[Overview]):
             id="group-filter",
             tooltip="Filter by billing group",
         ),
+        Binding(
+            "f",
+            "pick_badge",
+            "Badge",
+            id="badge-filter",
+            tooltip="Show only the members wearing a badge (? lists each badge's rule)",
+        ),
         Binding("enter", "open_member", "Open", show=False, id="open-member"),
         Binding("escape", "leave_search", "Leave search", show=False, id="leave-search"),
     ]
@@ -63,6 +74,7 @@ class MembersScreen(DataScreen[Overview]):
         self.days = DEFAULT_DAYS
         self.group_id: str | None = None
         self._group_options: list[tuple[str, str]] = []
+        self._badge_options: list[tuple[str, str]] = [("All members", ALL_BADGES)]
 
     def compose_no_data(self) -> ComposeResult:
         """The first-run hint, hidden by the stylesheet until a load finds nothing stored."""
@@ -98,6 +110,7 @@ class MembersScreen(DataScreen[Overview]):
             hint.display = nothing_stored
         self.query_one(MembersTable).show(data.members)
         self._show_groups(data)
+        self._show_badges(data)
         table = self.query_one(MembersTable)
         table.border_title = table.describe(data.days)
 
@@ -108,6 +121,16 @@ class MembersScreen(DataScreen[Overview]):
         if options != self._group_options:
             self._group_options = options
             self.query_one("#group", Picker).set_options(options, self.group_id or ALL_GROUPS)
+
+    def _show_badges(self, data: Overview) -> None:
+        """Every badge with how many members wear it, for the badge filter's list."""
+        worn = {badge.id: 0 for badge in BADGES}
+        for row in data.members:
+            for ident in row.badges:
+                worn[ident] = worn.get(ident, 0) + 1
+        self._badge_options = [("All members", ALL_BADGES)] + [
+            (f"{badge.label} ({worn[badge.id]})", badge.id) for badge in BADGES
+        ]
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -129,6 +152,18 @@ class MembersScreen(DataScreen[Overview]):
 
     def action_pick_group(self) -> None:
         self.query_one("#group", Picker).open()
+
+    def action_pick_badge(self) -> None:
+        """The badge filter's list, opened on the key alone: the controls row has no room
+        for another picker at 80 columns, and the table's title names the badge chosen."""
+        table = self.query_one(MembersTable)
+
+        def picked(value: str | None) -> None:
+            if value is not None:
+                self._filter_badge(None if value == ALL_BADGES else value)
+
+        current = table.badge or ALL_BADGES
+        self.app.push_screen(PickerScreen("Badge", self._badge_options, current), picked)
 
     def action_open_member(self) -> None:
         email = self.query_one(MembersTable).selected_key()
@@ -160,6 +195,12 @@ class MembersScreen(DataScreen[Overview]):
         if group_id != self.group_id:
             self.group_id = group_id
             self.reload()
+
+    def _filter_badge(self, badge: str | None) -> None:
+        table = self.query_one(MembersTable)
+        table.filter_badge(badge)
+        if self.data is not None:
+            table.border_title = table.describe(self.data.days)
 
     @on(DataTable.RowSelected, "#members")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

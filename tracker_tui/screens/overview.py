@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 
 from tracker_core.formatting import money, money_axis, money_short
@@ -21,6 +24,12 @@ class OverviewScreen(MembersScreen):
     """Everything the members screen has, under the tiles and charts."""
 
     SCREEN_TITLE = "Overview"
+    SHOWS_BADGES = True
+    """Its members table has the badges: the help screen lists each badge's rule."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # The badge filter works here too, off the key bar: the screen keys come first there.
+        Binding("f", "pick_badge", "Badge", show=False, id="overview-badge-filter"),
+    ]
 
     def compose_body(self) -> ComposeResult:
         with VimScroll(id="overview-body"):

@@ -17,6 +17,8 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from tracker_core.badges import BY_ID
+from tracker_core.badges import cell as badge_cell
 from tracker_core.formatting import column_counts, day, money
 from tracker_core.text import plural
 from tracker_core.views.overview import MemberRow
@@ -199,6 +201,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("Requests", lambda r: r.requests, lambda r: "", True, counts=lambda r: r.requests),
     Column("Tokens", lambda r: r.tokens, lambda r: "", True, counts=lambda r: r.tokens),
     Column("Top model", lambda r: r.top_model or "", lambda r: r.top_model or "—", text=True),
+    # Sorted by the adoption score: the one badge that is a number.
+    Column(
+        "Badges",
+        lambda r: r.adoption.score if r.adoption is not None else -1.0,
+        lambda r: badge_cell(r.badges),
+        True,
+    ),
     Column(
         "Last active",
         lambda r: r.last_active.isoformat() if r.last_active else "",
@@ -217,13 +226,15 @@ PRIORITY: tuple[str, ...] = (
     "Incidents",
     "Last active",
     "Group",
+    "Badges",
     "Requests",
     "Top model",
     "Tokens",
     "Email",
 )
 """Which columns a narrow table keeps, first kept first: who, how much, and what needs a look
-(open incidents, someone gone quiet) before the detail a drilldown shows anyway."""
+(open incidents, someone gone quiet) before the detail a drilldown shows anyway. The badges
+come after the group: heuristics, one key (f) away as a filter, and in the drilldown."""
 SORT_ARROWS = (" ▲", " ▼")
 CELL_PADDING = 2
 """DataTable pads each cell by one on both sides."""
@@ -278,6 +289,8 @@ class MembersTable(VimDataTable):
         reads past the first screenfuls of a spend ranking."""
         self._members: list[MemberRow] = []
         self.search = ""
+        self.badge: str | None = None
+        """A badge id: only the members wearing it are shown (None: everyone)."""
         self.sort_column = 1
         self.sort_reverse = True
         self._matching = 0
@@ -312,6 +325,11 @@ class MembersTable(VimDataTable):
         self.search = text.strip().lower()
         self._rebuild()
 
+    def filter_badge(self, badge: str | None) -> None:
+        """Keep only the members wearing ``badge`` (an id of ``tracker_core.badges``)."""
+        self.badge = badge
+        self._rebuild()
+
     def sort_by(self, index: int) -> None:
         """Sort by column ``index``; choosing the current column again flips the order."""
         if index == self.sort_column:
@@ -333,10 +351,13 @@ class MembersTable(VimDataTable):
         rows = [
             r
             for r in self._members
-            if not self.search
-            or any(
-                self.search in (value or "").lower()
-                for value in (r.name, r.email, r.group, r.top_model)
+            if (self.badge is None or self.badge in r.badges)
+            and (
+                not self.search
+                or any(
+                    self.search in (value or "").lower()
+                    for value in (r.name, r.email, r.group, r.top_model)
+                )
             )
         ]
         column = COLUMNS[self.sort_column]
@@ -354,6 +375,8 @@ class MembersTable(VimDataTable):
             shown = f"top {self.limit} of {matching}; / searches all"
         else:
             shown = f"{matching} shown"
+        if self.badge in BY_ID:
+            shown = f"{shown} · {BY_ID[self.badge].label}"
         return f"Members, last {days} days ({shown})"
 
     def _rebuild(self) -> None:
