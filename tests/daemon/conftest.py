@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from tests.integration.helpers import CopyOfTemplate
 from tracker_core.collector import SilentProgress
 from tracker_core.config import DaemonSettings, Settings, SlackSettings
 from tracker_core.daemon.app import make_app, runner_options
@@ -120,9 +121,14 @@ def collect_and_detect(settings: Settings) -> None:
 
 
 @pytest.fixture
-def collected(db_url: str, simulator: str) -> str:
+def collected(db_url: str, scenario: Scenario, copy_of_template: CopyOfTemplate) -> str:
     """A database (SQLite, then PostgreSQL) holding the simulated team and its incidents."""
-    collect_and_detect(daemon_settings(db_url, api_url=simulator))
+
+    def fill(url: str) -> None:
+        with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
+            collect_and_detect(daemon_settings(url, api_url=api))
+
+    copy_of_template("daemon-12x14-seed5", fill)
     return db_url
 
 
