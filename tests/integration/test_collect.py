@@ -40,11 +40,13 @@ def simulator(scenario: Any) -> Iterator[str]:
         yield url
 
 
-def reference_totals(scenario: Any, tmp_path: Path) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def reference_totals(scenario: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Totals of one clean, uninterrupted, fault-free run into a SQLite file of its own."""
-    url = f"sqlite:///{tmp_path / 'reference.db'}"
+    where = tmp_path_factory.mktemp("reference")
+    url = f"sqlite:///{where / 'reference.db'}"
     with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
-        config = write_config(tmp_path / "reference.toml", api_url=api, db_url=url)
+        config = write_config(where / "reference.toml", api_url=api, db_url=url)
         result = run_cli("collect", "--json", config=config)
     assert result.code == 0, result.stderr
     return totals(url)
@@ -97,9 +99,9 @@ def test_collect_leaves_the_consoles_overview_ready(
 
 
 def test_killed_collector_resumes_to_same_totals(
-    scenario: Any, db_url: str, tmp_path: Path
+    scenario: Any, db_url: str, tmp_path: Path, reference_totals: dict[str, Any]
 ) -> None:
-    expected = reference_totals(scenario, tmp_path)
+    expected = reference_totals
     with running_simulator(scenario, api_key=KEY, rate_limits=False, latency=0.15) as api:
         config = write_config(
             tmp_path / "c.toml", api_url=api, db_url=db_url, events_window_days=2, batch_size=200
@@ -130,8 +132,10 @@ def test_killed_collector_resumes_to_same_totals(
     assert totals(db_url) == expected
 
 
-def test_faults_do_not_change_totals(scenario: Any, db_url: str, tmp_path: Path) -> None:
-    expected = reference_totals(scenario, tmp_path)
+def test_faults_do_not_change_totals(
+    scenario: Any, db_url: str, tmp_path: Path, reference_totals: dict[str, Any]
+) -> None:
+    expected = reference_totals
     with running_simulator(
         scenario, api_key=KEY, rate_limits=False, fault_rate=0.3, seed=5, slow_seconds=1.5
     ) as api:
