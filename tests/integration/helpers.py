@@ -9,7 +9,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,16 +116,22 @@ def run_cli(
     what only a real process shows (signals, two processes at once, the installed script)
     use :func:`start_cli`.
     """
-    if args and args[0] not in OWN_PROCESS:
+    if not in_own_process(args):
         return run_in_process([*args, "--config", str(config)], cli_env(key, env))
     process = start_cli(*args, config=config, key=key, env=env)
     stdout, stderr = process.communicate(timeout=timeout)
     return Run(process.returncode, stdout, stderr)
 
 
-def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
-    """``main(argv)`` as a fresh process would run it: its own environment, its own rate
-    limiters, stdout and stderr captured, warnings logged to stderr, an exit code."""
+def in_own_process(argv: Sequence[str]) -> bool:
+    """Whether ``cursor-tracker ARGV`` must run as a real process (see :data:`OWN_PROCESS`)."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    return command in OWN_PROCESS and "--help" not in argv and "-h" not in argv
+
+
+def run_in_process(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
+    """``main(argv)`` as a fresh process would run it: its own environment, working directory
+    and rate limiters, stdout and stderr captured, warnings logged to stderr, an exit code."""
     from tracker_core.cli.main import main
     from tracker_core.cursor_api import ratelimit
 
@@ -138,16 +144,20 @@ def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
     handler = logging.StreamHandler(err)
     handler.setLevel(logging.WARNING)
     root = logging.getLogger()
+    saved_cwd = os.getcwd()
     os.environ.clear()
     os.environ.update(env)
     root.addHandler(handler)
     try:
+        if cwd is not None:
+            os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main(argv)
             except SystemExit as exc:  # argparse's usage errors
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        os.chdir(saved_cwd)
         root.removeHandler(handler)
         os.environ.clear()
         os.environ.update(saved_env)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.integration.helpers import cli_env
+from tests.integration.helpers import cli_env, in_own_process, run_in_process
 from tracker_core.domain import Member
 from tracker_core.storage import open_database, repo
 
@@ -25,6 +25,10 @@ SUBCOMMANDS = ["demo", "collect", "stats", "simulator", "daemon"]
 def cursor_tracker(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
+    """``cursor-tracker ARGS``; one-shot commands in this process (see ``run_cli``)."""
+    if not in_own_process(args):
+        run = run_in_process(list(args), env or cli_env(), cwd)
+        return subprocess.CompletedProcess(args, run.code, run.stdout, run.stderr)
     return subprocess.run(
         [sys.executable, "-m", "tracker_core", *args],
         capture_output=True,
