@@ -45,6 +45,7 @@ from tracker_core.formatting import (
     is_stale,
     money,
 )
+from tracker_core.groups import GroupInputError
 from tracker_core.incidents import INCIDENT_STATUSES, IncidentError
 from tracker_core.service import Tracker, failure_message
 from tracker_core.views import DEFAULT_DAYS
@@ -125,6 +126,18 @@ def parse_page(query: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise PageError(f"page must be a whole number from 1, got {raw!r}")
     return int(raw)
+
+
+def group_filter(tracker: Tracker, query: Mapping[str, str]) -> str | None:
+    """``group=`` as every face takes it (the Tracker's one resolver): a group's id or exact
+    name, ``parent:NAME`` or ``unassigned``; None (the whole team) when absent or blank."""
+    given = query.get("group", "").strip()
+    if not given:
+        return None
+    try:
+        return tracker.group_filter(given)
+    except GroupInputError as exc:
+        raise PageError(str(exc), status=404) from None
 
 
 def link(path: str, **params: object) -> str:
@@ -362,15 +375,13 @@ class Pages:
         def work(tracker: Tracker) -> web.Response:
             days = parse_days(query)
             page = parse_page(query)
-            group = query.get("group", "").strip() or None
+            group = group_filter(tracker, query)
             fingerprint = f"{tracker.data_fingerprint()}#{tracker.incidents_fingerprint()}"
             view = self.kept.get(
                 (days, group),
                 fingerprint,
                 lambda: tracker.overview(days=days, group_id=group),
             )
-            if group is not None and group not in {option.id for option in view.groups}:
-                raise PageError(f"no billing group with id {group!r}", status=404)
             table = member_table(
                 view.members,
                 search=query.get("q", ""),
@@ -386,6 +397,7 @@ class Pages:
                 collected=view.last_collected,
                 title="Overview",
                 view=view,
+                group_menu=tracker.group_menu() if len(view.groups) > 1 else [],
                 table=table,
                 search=query.get("q", ""),
                 order=query.get("order", ""),

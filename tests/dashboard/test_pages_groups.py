@@ -1,0 +1,186 @@
+"""The dashboard's billing groups: the overview's group filter and the settings page's editing.
+
+One organisation per dialect, collected at the real clock so the pages, ``stats --json`` (whose
+clock cannot be set from outside) and the API read the same window of the same database. The
+tests share it in order: the reading ones first, then the ones that edit (and undo).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.daemon.conftest import collect_and_detect, daemon_settings, running_daemon
+from tests.integration.helpers import KEY, write_config
+from tracker_core.cli import main as cli
+from tracker_core.config import Settings
+from tracker_core.formatting import money
+from tracker_core.jobs.collect import simulator_settings
+from tracker_core.simulator import generate_scenario, running_simulator
+
+try:
+    from tests.postgres import PostgresServer
+except ModuleNotFoundError:
+    from postgres import PostgresServer  # type: ignore[no-redef]
+
+PARENT = "Engineering"
+"""The simulator names its first groups ``Engineering > Platform``, ``> Frontend``, ..."""
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[str]:
+    scenario = generate_scenario(users=12, days=10, seed=5, now=datetime.now(UTC))
+    with running_simulator(scenario, api_key=KEY, rate_limits=False) as url:
+        yield url
+
+
+def settings_for(db_url: str, api: str) -> Settings:
+    settings = daemon_settings(db_url, api_url=api)
+    return settings.model_copy(update={"cursor": simulator_settings(api, KEY, db_url).cursor})
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ],
+)
+def grouped_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, api: str
+) -> Iterator[str]:
+    """A collected and detected team, once per module and dialect."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('groups') / 'tracker.db'}"
+        collect_and_detect(settings_for(url, api))
+        yield url
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"groups_{uuid.uuid4().hex}"
+    with psycopg.connect(server.conninfo, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = server.base_url + name
+        collect_and_detect(settings_for(url, api))
+        yield url
+    finally:
+        with psycopg.connect(server.conninfo, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def client(grouped_url: str, api: str) -> AsyncIterator[TestClient[Any, Any]]:
+    """The daemon (pages and API together) as `serve` builds it."""
+    async with running_daemon(settings_for(grouped_url, api)) as client:
+        yield client
+
+
+async def body_of(client: TestClient[Any, Any], path: str, status: int = 200) -> str:
+    response = await client.get(path, allow_redirects=False)
+    body = await response.text()
+    assert response.status == status, body
+    return body
+
+
+def text_of(body: str, element_id: str) -> str:
+    """The text of the element with ``element_id`` (tags dropped, entities decoded)."""
+    match = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>(.*?)</\1>', body, re.S)
+    assert match, f"no #{element_id}"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split())
+
+
+def stats_cli(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, url: str, api: str, group: str
+) -> dict[str, Any]:
+    config = write_config(tmp_path / "c.toml", api_url=api, db_url=url)
+    capsys.readouterr()
+    code = cli.main(["stats", "--days", "7", "--group", group, "--json", "--config", str(config)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    answer: dict[str, Any] = json.loads(out.out)
+    return answer
+
+
+def selected_option(body: str) -> tuple[str, str]:
+    """(value, text) of the group select's selected option."""
+    select = re.search(r'<select id="group".*?</select>', body, re.S)
+    assert select, "no group select"
+    chosen = re.search(r'<option value="([^"]*)" selected>([^<]*)</option>', select.group(0))
+    assert chosen, "nothing selected"
+    return html.unescape(chosen.group(1)), html.unescape(chosen.group(2))
+
+
+@pytest.mark.parametrize("group", [f"parent:{PARENT}", "unassigned", f"{PARENT} > Platform"])
+async def test_the_overview_filters_by_parent_unassigned_or_name_as_stats_and_the_api_do(
+    client: TestClient[Any, Any],
+    grouped_url: str,
+    api: str,
+    group: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from_cli = stats_cli(capsys, tmp_path, grouped_url, api, group)
+    response = await client.get(f"/api/stats?days=7&group={quote(group)}")
+    from_api = await response.json()
+    assert response.status == 200, from_api
+    team = await (await client.get("/api/stats?days=7")).json()
+    assert from_cli == from_api
+    assert 0 < from_api["members"] < team["members"]
+
+    body = await body_of(client, f"/?days=7&group={quote(group)}")
+    # The page's figures are the same members' over the same days.
+    spend = text_of(body, "tile-spend")
+    assert money(round(from_api["total_spend"] * 100)) in spend
+    assert money(round(team["total_spend"] * 100)) not in spend or from_api == team
+    assert text_of(body, "members-title").startswith(f"Members {from_api['members']}")
+    # The select shows the filter the page is showing, by its menu's words.
+    value, text = selected_option(body)
+    if group.startswith("parent:"):
+        assert (value, text) == (group, f"All {PARENT} ({from_api['members']})")
+    elif group == "unassigned":
+        assert value == "unassigned" and text.startswith("Unassigned (")
+    else:
+        assert text == f"Platform ({from_api['members']})"
+        assert value != group  # a name is resolved to the group's id, as everywhere
+
+
+async def test_the_group_select_lists_parents_teams_and_unassigned(
+    client: TestClient[Any, Any],
+) -> None:
+    listed = await (await client.get("/api/groups")).json()
+    body = await body_of(client, "/")
+    select = re.search(r'<select id="group".*?</select>', body, re.S)
+    assert select
+    under = [g for g in listed["groups"] if g["name"].startswith(f"{PARENT} > ")]
+    assert len(under) >= 2
+    section = re.search(rf'<optgroup label="{PARENT}">(.*?)</optgroup>', select.group(0), re.S)
+    assert section, "no section for the parent"
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', section.group(1))
+    assert options == [
+        (f"parent:{PARENT}", f"All {PARENT} ({sum(g['member_count'] for g in under)})"),
+        *((g["id"], f"{g['name'].split(' > ', 1)[1]} ({g['member_count']})") for g in under),
+    ]
+    last = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(0))[-1]
+    assert last == ("unassigned", f"Unassigned ({len(listed['unassigned'])})")
+
+
+@pytest.mark.parametrize(
+    ("group", "words"),
+    [("parent:Nowhere", "no billing group under 'Nowhere'"), ("nope", "no billing group 'nope'")],
+)
+async def test_an_unknown_group_filter_is_a_404_page_naming_it(
+    client: TestClient[Any, Any], group: str, words: str
+) -> None:
+    body = await body_of(client, f"/?group={quote(group)}", status=404)
+    assert words in html.unescape(body)
