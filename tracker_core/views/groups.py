@@ -120,6 +120,12 @@ def options(held: Memberships) -> list[GroupOption]:
     ]
 
 
+def member_groups(conn: Connection) -> dict[str, str]:
+    """Email -> the member's group as every face shows it: the first (by name) named group
+    they are in now, local edits included; members in none are left out."""
+    return memberships(conn).first_group
+
+
 def _names(conn: Connection) -> dict[str, str]:
     """Email -> display name: the members listing first, else what a group listing said."""
     gm, m = t.group_members, t.members
