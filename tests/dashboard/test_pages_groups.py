@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import psycopg
 import pytest
 from aiohttp.test_utils import TestClient
@@ -25,6 +26,7 @@ from tests.daemon.conftest import collect_and_detect, daemon_settings, running_d
 from tests.integration.helpers import KEY, write_config
 from tracker_core.cli import main as cli
 from tracker_core.config import Settings
+from tracker_core.daemon.pages import CSRF_COOKIE
 from tracker_core.formatting import money
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.simulator import generate_scenario, running_simulator
@@ -184,3 +186,155 @@ async def test_an_unknown_group_filter_is_a_404_page_naming_it(
 ) -> None:
     body = await body_of(client, f"/?group={quote(group)}", status=404)
     assert words in html.unescape(body)
+
+
+# --- the settings page's group editing (these change the database: each undoes its edits) ---
+
+
+async def token_of(client: TestClient[Any, Any]) -> str:
+    await body_of(client, "/settings")
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))[CSRF_COOKIE]
+    return str(cookie.value)
+
+
+async def post(
+    client: TestClient[Any, Any], path: str, data: Any, status: int = 303
+) -> tuple[str, str]:
+    """(Location, body) of a form post."""
+    response = await client.post(path, data=data, allow_redirects=False)
+    body = await response.text()
+    assert response.status == status, body
+    return response.headers.get("Location", ""), body
+
+
+async def listed(client: TestClient[Any, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = await (await client.get("/api/groups")).json()
+    return answer
+
+
+async def test_a_group_form_without_the_pages_token_changes_nothing(
+    client: TestClient[Any, Any],
+) -> None:
+    before = await listed(client)
+    group = before["groups"][0]["id"]
+    data = {"csrf": "forged", "action": "rename", "group": group, "name": "Forged"}
+    _, body = await post(client, "/settings/groups", data, status=403)
+    assert "this form expired" in html.unescape(body)
+    assert await listed(client) == before
+
+
+async def test_rename_assign_and_undo_through_the_settings_forms(
+    client: TestClient[Any, Any],
+) -> None:
+    token = await token_of(client)
+    before = await listed(client)
+    group = next(g for g in before["groups"] if g["member_count"] >= 2)
+    other = next(g for g in before["groups"] if g["id"] != group["id"])
+
+    where, _ = await post(
+        client,
+        "/settings/groups",
+        {"csrf": token, "action": "rename", "group": group["id"], "name": "Guild > Core"},
+    )
+    assert where == "/settings?groups=saved#groups"
+    page = await body_of(client, where)
+    assert text_of(page, "groups-notice") == "Billing groups saved."
+    names = {g["id"]: g["name"] for g in (await listed(client))["groups"]}
+    assert names[group["id"]] == "Guild > Core"
+
+    # Two members at once, to another group: one step of the history.
+    movers = [m["email"] for m in group["members"][:2]]
+    data = [("csrf", token), ("action", "assign"), ("to", other["id"])]
+    data += [("emails", email) for email in movers]
+    await post(client, "/settings/groups", data)
+    after = {g["id"]: g for g in (await listed(client))["groups"]}
+    assert set(movers) <= {m["email"] for m in after[other["id"]]["members"]}
+    history = text_of(await body_of(client, "/settings"), "group-history")
+    assert "assign" in history and "rename" in history and "dashboard" in history
+
+    where, _ = await post(client, "/settings/groups", {"csrf": token, "action": "undo"})
+    assert where == "/settings?groups=undone#groups"
+    where, _ = await post(client, "/settings/groups", {"csrf": token, "action": "undo"})
+    restored = await listed(client)
+    assert restored == before
+    assert "undone" in text_of(await body_of(client, "/settings"), "group-history")
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ({"action": "rename", "name": "Unassigned"}, 400, "reserved for the group filter"),
+        ({"action": "create", "name": "Platform > "}, 400, "empty level"),
+        ({"action": "assign", "to": "nowhere"}, 400, "choose at least one member"),
+        ({"action": "delete"}, 400, "Cursor"),
+    ],
+)
+async def test_a_refused_group_form_says_why_keeps_what_was_typed_and_stores_nothing(
+    client: TestClient[Any, Any], fields: dict[str, str], status: int, words: str
+) -> None:
+    token = await token_of(client)
+    before = await listed(client)
+    history = await (await client.get("/api/groups/history")).json()
+    data = {"csrf": token, "group": before["groups"][0]["id"], **fields}
+    _, body = await post(client, "/settings/groups", data, status=status)
+    error = text_of(body, "groups-error")
+    assert error.startswith("Nothing was changed: ") and words in error, error
+    assert text_of(body, f"{fields['action']}-error") in error
+    if "name" in fields:
+        assert f'value="{html.escape(fields["name"])}"' in body
+    assert await listed(client) == before
+    assert await (await client.get("/api/groups/history")).json() == history
+
+
+async def test_the_hibob_import_previews_then_applies_the_ticked_moves(
+    client: TestClient[Any, Any],
+) -> None:
+    token = await token_of(client)
+    before = await listed(client)
+    emails = sorted(m["email"] for g in before["groups"] for m in g["members"])[:4]
+    rows = [f'{e},Guild,Core,"Doe, Person {n}"' for n, e in enumerate(emails)]
+    csv = "\ufeffEmail,Department,Team,Display name\r\n" + "\r\n".join(rows) + "\r\n"
+
+    upload = aiohttp.FormData()
+    upload.add_field("csrf", token)
+    upload.add_field("action", "preview")
+    upload.add_field("file", csv.encode(), filename="people.csv", content_type="text/csv")
+    _, page = await post(client, "/settings/groups/import", upload, status=200)
+    assert "4 of" in text_of(page, "import-summary")
+    assert text_of(page, "import-new-groups") == "Groups to create: Guild > Core"
+    ticked = re.findall(r'name="selected" value="([^"]+)"[^>]* checked', page)
+    assert sorted(ticked) == emails
+    assert await listed(client) == before  # a preview stores nothing
+    sent_back = re.search(r'<textarea name="csv" hidden>\n(.*?)</textarea>', page, re.S)
+    assert sent_back
+
+    # Apply three of the four: the file's text comes back from the preview's form.
+    data = [("csrf", token), ("action", "apply"), ("csv", html.unescape(sent_back.group(1)))]
+    data += [("selected", email) for email in emails[:3]]
+    where, _ = await post(client, "/settings/groups/import", data)
+    assert where == "/settings?groups=imported-3#groups"
+    page = await body_of(client, where)
+    assert text_of(page, "groups-notice") == "Import applied: 3 members moved."
+    core = next(g for g in (await listed(client))["groups"] if g["name"] == "Guild > Core")
+    assert sorted(m["email"] for m in core["members"]) == emails[:3]
+
+    await post(client, "/settings/groups", {"csrf": token, "action": "undo"})
+    after = await listed(client)
+    assert [g for g in after["groups"] if g["name"] == "Guild > Core"] == []
+
+
+async def test_a_bad_hibob_file_names_the_line_and_imports_nothing(
+    client: TestClient[Any, Any],
+) -> None:
+    token = await token_of(client)
+    before = await listed(client)
+    upload = aiohttp.FormData()
+    upload.add_field("csrf", token)
+    upload.add_field("action", "preview")
+    bad = b"Email,Department\na@x.test,Eng\nnot-an-email,Sales\n"
+    upload.add_field("file", bad, filename="bad.csv", content_type="text/csv")
+    _, page = await post(client, "/settings/groups/import", upload, status=400)
+    assert text_of(page, "import-error") == (
+        "Nothing was imported: line 3, column Email: not an email address ('not-an-email')"
+    )
+    assert await listed(client) == before
