@@ -98,13 +98,14 @@ def history_rows(edits: Sequence[StoredEdit]) -> list[HistoryRow]:
     ]
 
 
-def load_pane(tracker: Tracker, **outcome: object) -> GroupPane:
+def load_pane(tracker: Tracker) -> GroupPane:
+    """The groups and their history as stored now (a form's outcome is added with
+    :func:`dataclasses.replace`)."""
     edits = tracker.group_history()
     return GroupPane(
         groups=tracker.groups(),
         history=history_rows(edits),
         can_undo=any(not edit.undone and edit.kind != "undo" for edit in edits),
-        **outcome,  # type: ignore[arg-type]
     )
 
 
@@ -155,9 +156,3 @@ def upload_text(value: object) -> bytes | None:
         data = value.file.read()
         return data if isinstance(data, bytes) else str(data).encode()
     return None
-
-
-def import_run(
-    tracker: Tracker, data: bytes, *, apply: bool, chosen: Sequence[str] | None
-) -> ImportPlan:
-    return tracker.import_hibob(data, apply=apply, only=chosen, actor=ACTOR)

@@ -22,7 +22,7 @@ import secrets
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote, urlencode
@@ -629,9 +629,8 @@ class Pages:
             values = {
                 key: format_setting(key, getattr(page.detection.settings, key)) for key in SETTINGS
             }
-            pane = group_forms.load_pane(
-                tracker, notice=group_forms.notice_for(request.query.get("groups", ""))
-            )
+            notice = group_forms.notice_for(request.query.get("groups", ""))
+            pane = replace(group_forms.load_pane(tracker), notice=notice)
             return self.settings_form(request, tracker, page, values, saved=saved, pane=pane)
 
         return await self.run(request, work)
@@ -710,8 +709,12 @@ class Pages:
                 group_forms.edit_call(action, form, emails)(tracker)
             except GroupInputError as exc:
                 message = str(exc)
-                pane = group_forms.load_pane(
-                    tracker, error=message, form=action, values=form, chosen=frozenset(emails)
+                pane = replace(
+                    group_forms.load_pane(tracker),
+                    error=message,
+                    form=action,
+                    values=form,
+                    chosen=frozenset(emails),
                 )
                 return self.groups_refused(request, tracker, pane, message)
             done = "undone" if action == "undo" else "saved"
@@ -739,17 +742,17 @@ class Pages:
                     raise GroupInputError("choose a HiBob People Directory CSV file to preview")
                 if apply and not chosen:
                     raise GroupInputError("tick at least one move to apply")
-                plan = group_forms.import_run(
-                    tracker, data, apply=apply, chosen=chosen if apply else None
+                plan = tracker.import_hibob(
+                    data, apply=apply, only=chosen if apply else None, actor=group_forms.ACTOR
                 )
             except GroupInputError as exc:
                 message = str(exc)
-                pane = group_forms.load_pane(tracker, error=message, form="import")
+                pane = replace(group_forms.load_pane(tracker), error=message, form="import")
                 return self.groups_refused(request, tracker, pane, message)
             if apply:
                 return redirect(f"/settings?groups=imported-{plan.applied or 0}#groups")
             text = data.decode("utf-8", errors="replace")
-            pane = group_forms.load_pane(tracker, preview=plan, csv_text=text)
+            pane = replace(group_forms.load_pane(tracker), preview=plan, csv_text=text)
             return self.groups_page(request, tracker, pane, 200)
 
         return await self.run(request, work)

@@ -225,8 +225,8 @@ class MenuSection:
 def group_menu(groups: Sequence[GroupOption], unassigned: int) -> list[MenuSection]:
     """The group filter's choices, as the original dashboard laid them out: a section per
     parent opening with "All <Parent> (n)", the teams under it by their short name, the groups
-    with no parent, then Unassigned (``unassigned``: the ``unassigned`` members in no named
-    group, Cursor's reserved group included). Every value is one the shared resolver
+    with no parent, then Unassigned (the ``unassigned`` filter: members in no named group,
+    Cursor's reserved one standing for none). Every value is one the shared resolver
     (``Tracker.group_filter``) takes, so the menu, ``stats --group`` and the API agree."""
     offered = dict(parents(groups))
     sections: dict[str | None, MenuSection] = {None: MenuSection(None, [])}
