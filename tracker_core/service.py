@@ -372,10 +372,11 @@ class Tracker:
         with self.engine.connect() as conn:
             return group_edits.resolve_filter(conn, given)
 
-    def group_menu(self) -> list[MenuSection]:
-        """The group filter's choices for a face's select: parents, teams, Unassigned."""
+    def group_menu(self, current: str | None = None) -> list[MenuSection]:
+        """The group filter's choices for a face's select: parents, teams, Unassigned (and
+        ``current``, the resolved filter shown, whatever it is)."""
         with self.engine.connect() as conn:
-            return filter_menu(conn)
+            return filter_menu(conn, current)
 
     def group_history(self) -> list[StoredEdit]:
         """Every local group edit, oldest first, with who made it and what it replaced."""

@@ -177,6 +177,17 @@ async def test_the_group_select_lists_parents_teams_and_unassigned(
     assert last == ("unassigned", f"Unassigned ({len(listed['unassigned'])})")
 
 
+async def test_a_filter_the_menu_does_not_list_is_still_the_one_it_shows_selected(
+    client: TestClient[Any, Any],
+) -> None:
+    """Cursor's reserved group by its id (an old link): not a menu choice, but the page's."""
+    groups = (await (await client.get("/api/groups")).json())["groups"]
+    reserved = next(g for g in groups if g["name"] == "Unassigned")
+    body = await body_of(client, f"/?group={quote(reserved['id'])}")
+    assert selected_option(body) == (reserved["id"], f"Unassigned ({reserved['member_count']})")
+    assert text_of(body, "members-title").startswith(f"Members {reserved['member_count']}")
+
+
 @pytest.mark.parametrize(
     ("group", "words"),
     [("parent:Nowhere", "no billing group under 'Nowhere'"), ("nope", "no billing group 'nope'")],

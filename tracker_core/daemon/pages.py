@@ -407,7 +407,7 @@ class Pages:
                 collected=view.last_collected,
                 title="Overview",
                 view=view,
-                group_menu=tracker.group_menu() if len(view.groups) > 1 else [],
+                group_menu=tracker.group_menu(group) if len(view.groups) > 1 else [],
                 table=table,
                 search=query.get("q", ""),
                 order=query.get("order", ""),

@@ -222,12 +222,18 @@ class MenuSection:
     """``(text, value)``; the value is what ``?group=`` takes back."""
 
 
-def group_menu(groups: Sequence[GroupOption], unassigned: int) -> list[MenuSection]:
+def group_menu(
+    groups: Sequence[GroupOption], unassigned: int, current: str | None = None
+) -> list[MenuSection]:
     """The group filter's choices, as the original dashboard laid them out: a section per
     parent opening with "All <Parent> (n)", the teams under it by their short name, the groups
     with no parent, then Unassigned (the ``unassigned`` filter: members in no named group,
     Cursor's reserved one standing for none). Every value is one the shared resolver
-    (``Tracker.group_filter``) takes, so the menu, ``stats --group`` and the API agree."""
+    (``Tracker.group_filter``) takes, so the menu, ``stats --group`` and the API agree.
+
+    ``current``, the filter a page shows, is always among the choices (a link may name a
+    parent of one team, or Cursor's reserved group by its id): a select showing "Whole team"
+    over one group's figures would misstate them."""
     offered = dict(parents(groups))
     sections: dict[str | None, MenuSection] = {None: MenuSection(None, [])}
     for group in groups:
@@ -243,10 +249,23 @@ def group_menu(groups: Sequence[GroupOption], unassigned: int) -> list[MenuSecti
             sections[None].choices.append((f"{group.name} ({group.members})", group.id))
     loose = sections.pop(None)
     tail = [(f"Unassigned ({unassigned})", UNASSIGNED_FILTER)] if unassigned else []
+    offered_values = {value for section in sections.values() for _, value in section.choices}
+    offered_values.update(value for _, value in (*loose.choices, *tail))
+    if current is not None and current not in offered_values:
+        tail.append((_current_label(groups, current), current))
     return [*sections.values(), MenuSection(None, [*loose.choices, *tail])]
 
 
-def filter_menu(conn: Connection) -> list[MenuSection]:
+def _current_label(groups: Sequence[GroupOption], current: str) -> str:
+    if current == UNASSIGNED_FILTER:
+        return "Unassigned (0)"
+    if current.startswith(PARENT_PREFIX):
+        return f"All {current.removeprefix(PARENT_PREFIX)}"
+    named = next((group for group in groups if group.id == current), None)
+    return current if named is None else f"{named.name} ({named.members})"
+
+
+def filter_menu(conn: Connection, current: str | None = None) -> list[MenuSection]:
     """The group filter's menu from the effective groups (see :func:`group_menu`)."""
     held = memberships(conn)
-    return group_menu(options(held), len(_outside(conn, held)))
+    return group_menu(options(held), len(_outside(conn, held)), current)
