@@ -44,7 +44,9 @@ def base_url(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(base_url: str) -> Iterator[Browser]:
+    """Started after the organisation is collected and served: Playwright's synchronous API
+    keeps an event loop running, inside which the collection's ``asyncio.run`` cannot."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
