@@ -29,6 +29,7 @@ from tracker_core.config import Settings
 from tracker_core.daemon.pages import CSRF_COOKIE
 from tracker_core.formatting import money
 from tracker_core.jobs.collect import simulator_settings
+from tracker_core.service import open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
 
 try:
@@ -62,10 +63,12 @@ def settings_for(db_url: str, api: str) -> Settings:
 def grouped_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, api: str
 ) -> Iterator[str]:
-    """A collected and detected team, once per module and dialect."""
+    """A collected and detected team, once per module and dialect, one member of which was
+    moved out of every group here (so ``unassigned`` holds someone whatever day it is, and
+    the filters read the local edits)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('groups') / 'tracker.db'}"
-        collect_and_detect(settings_for(url, api))
+        prepare(url, api)
         yield url
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
@@ -74,11 +77,19 @@ def grouped_url(
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = server.base_url + name
-        collect_and_detect(settings_for(url, api))
+        prepare(url, api)
         yield url
     finally:
         with psycopg.connect(server.conninfo, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare(url: str, api: str) -> None:
+    settings = settings_for(url, api)
+    collect_and_detect(settings)
+    with open_tracker(settings) as tracker:
+        biggest = max(tracker.groups().groups, key=lambda roster: roster.group.members)
+        tracker.assign_members(biggest.emails[:1], "unassigned", actor="test")
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_detection_names_the_effective_group_and_the_alert_carries_it(
             assert second + 0.01 < cap < top_spend - 0.01
             cursor_group = tracker.overview(days=7).members
             before = {row.email: row.group for row in cursor_group}
-            assert before[top] and before[top] != GROUP
+            assert before[top] != GROUP
             tracker.create_group(GROUP, actor="test")
             tracker.assign_members([top], GROUP, actor="test")
             # Only the top spender is over the cap: one new incident, one card.

@@ -65,6 +65,9 @@ class GroupPane:
     """The members picked in the assign form, picked again after a refusal."""
     preview: ImportPlan | None = None
     csv_text: str = ""
+    upload_limit: int = 0
+    """The largest form the daemon reads (``[daemon] max_body_bytes``): a bigger file is
+    refused before any page sees it, so the form says so up front."""
 
     @property
     def members(self) -> list[tuple[GroupMember, str]]:
@@ -106,6 +109,7 @@ def load_pane(tracker: Tracker) -> GroupPane:
         groups=tracker.groups(),
         history=history_rows(edits),
         can_undo=any(not edit.undone and edit.kind != "undo" for edit in edits),
+        upload_limit=tracker.settings.daemon.max_body_bytes,
     )
 
 

@@ -248,7 +248,9 @@ def group_menu(
         else:
             sections[None].choices.append((f"{group.name} ({group.members})", group.id))
     loose = sections.pop(None)
-    tail = [(f"Unassigned ({unassigned})", UNASSIGNED_FILTER)] if unassigned else []
+    # Offered even when nobody on the team is in it now: the window can still hold the spend
+    # of a removed member who was in no group, which only this filter shows.
+    tail = [(f"Unassigned ({unassigned})", UNASSIGNED_FILTER)]
     offered_values = {value for section in sections.values() for _, value in section.choices}
     offered_values.update(value for _, value in (*loose.choices, *tail))
     if current is not None and current not in offered_values:
@@ -257,8 +259,6 @@ def group_menu(
 
 
 def _current_label(groups: Sequence[GroupOption], current: str) -> str:
-    if current == UNASSIGNED_FILTER:
-        return "Unassigned (0)"
     if current.startswith(PARENT_PREFIX):
         return f"All {current.removeprefix(PARENT_PREFIX)}"
     named = next((group for group in groups if group.id == current), None)
