@@ -53,7 +53,13 @@ from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
-from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
+from tracker_core.views.groups import (
+    BillingGroups,
+    GroupRoster,
+    MenuSection,
+    billing_groups,
+    filter_menu,
+)
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
 from tracker_core.views.overview import Overview, overview, remembered_overview, warm_overview
@@ -365,6 +371,12 @@ class Tracker:
         the views take it; :class:`GroupInputError` names an unknown one."""
         with self.engine.connect() as conn:
             return group_edits.resolve_filter(conn, given)
+
+    def group_menu(self, current: str | None = None) -> list[MenuSection]:
+        """The group filter's choices for a face's select: parents, teams, Unassigned (and
+        ``current``, the resolved filter shown, whatever it is)."""
+        with self.engine.connect() as conn:
+            return filter_menu(conn, current)
 
     def group_history(self) -> list[StoredEdit]:
         """Every local group edit, oldest first, with who made it and what it replaced."""

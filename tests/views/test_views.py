@@ -227,7 +227,7 @@ def test_overview_of_the_whole_team(seeded: Engine) -> None:
     assert view.groups == [
         GroupOption(APPS, "Apps", 1),
         GroupOption(PLATFORM, "Platform", 2),
-        GroupOption(UNASSIGNED, "Unassigned", 1),  # a filter choice like the others
+        GroupOption(UNASSIGNED, "Unassigned", 1, reserved=True),  # a filter choice like the others
     ]
     assert view.last_collected == NOW - timedelta(hours=1)  # the failed run stored nothing
 
@@ -646,7 +646,7 @@ def test_billing_groups_lists_every_group_with_unassigned_last(seeded: Engine) -
     assert [(roster.group, roster.emails) for roster in groups] == [
         (GroupOption(APPS, "Apps", 1), [BEN]),
         (GroupOption(PLATFORM, "Platform", 2), [ANA, CARA]),
-        (GroupOption(UNASSIGNED, "Unassigned", 1), [DAN]),
+        (GroupOption(UNASSIGNED, "Unassigned", 1, reserved=True), [DAN]),
     ]
 
 

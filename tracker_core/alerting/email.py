@@ -105,6 +105,7 @@ def individual_email(item: AlertItem, dashboard_url: str) -> EmailMessage:
     subject = _one_line(f"[{item.severity.upper()}] {what}: {name}", SUBJECT_LIMIT)
     rows = [
         ("Member", _member_text(item)),
+        *([("Group", item.group)] if item.group else []),
         ("Rule", fmt.rule_title(item.rule)),
         ("Value", fmt.format_value(item.rule, item.value)),
         ("Threshold", fmt.format_value(item.rule, item.threshold)),

@@ -21,6 +21,8 @@ class AlertItem(Anomaly):
     detected_at: datetime
     escalated: bool = False
     """True when this announces a warning that became critical."""
+    group: str = ""
+    """The member's billing group when the alert is sent ('' in none): who to ask."""
 
 
 @dataclass(frozen=True, slots=True)

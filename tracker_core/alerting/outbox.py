@@ -30,6 +30,7 @@ from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.clock import Clock
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
+from tracker_core.views.groups import member_groups
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +101,11 @@ def due_items(conn: Connection, channel: str, *, now: datetime) -> list[tuple[in
         .where(i.c.status != "resolved")
         .order_by(o.c.id)
     ).all()
-    return [(row.outbox_id, _item(row)) for row in rows]
+    groups = member_groups(conn) if rows else {}
+    return [(row.outbox_id, _item(row, groups.get(row.email, ""))) for row in rows]
 
 
-def _item(row: Any) -> AlertItem:
+def _item(row: Any, group: str) -> AlertItem:
     return AlertItem(
         incident_id=row.id,
         rule=row.rule,
@@ -118,6 +120,7 @@ def _item(row: Any) -> AlertItem:
         top_model=row.top_model,
         top_model_share=row.top_model_share,
         escalated=row.reason == "escalated",
+        group=group,
     )
 
 

@@ -153,6 +153,7 @@ def individual_message(item: AlertItem, dashboard_url: str) -> SlackMessage:
     who = member if member == item.email else f"{member}\n{item.email}"
     fields = [
         _field("Member", who),
+        *([_field("Group", item.group)] if item.group else []),
         _field("Rule", fmt.rule_title(item.rule)),
         _field("Value", fmt.format_value(item.rule, item.value)),
         _field("Threshold", fmt.format_value(item.rule, item.threshold)),

@@ -11,7 +11,6 @@ import argparse
 import getpass
 import json
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 
@@ -21,6 +20,7 @@ from tracker_core.formatting import money
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.backup import RestorePlan
 from tracker_core.groups.hibob import ImportPlan
+from tracker_core.groups.history import side
 from tracker_core.service import open_tracker
 from tracker_core.storage.groups import StoredEdit
 from tracker_core.text import plural, printable
@@ -67,19 +67,11 @@ def _print_history(edits: list[StoredEdit]) -> None:
             printable(edit.actor),
             edit.kind,
             printable(edit.subject),
-            printable(_side(edit.before)),
-            printable(_side(edit.after)),
+            printable(side(edit.before)),
+            printable(side(edit.after)),
             "undone" if edit.undone else "",
         )
     terminal().print(table)
-
-
-def _side(state: dict[str, Any]) -> str:
-    if "groups" in state:  # an assignment's before: where Cursor or an edit had the member
-        return ", ".join(state["groups"]) or "no group"
-    if "group_id" in state:
-        return str(state["group_id"] or "no group")
-    return str(state.get("name") or "-")
 
 
 def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:

@@ -22,17 +22,19 @@ import secrets
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
 import jinja2
 from aiohttp import web
+from aiohttp.web import FileField
 from markupsafe import Markup
+from multidict import MultiDictProxy
 
 from tracker_core.badges import BADGES, BY_ID, HEURISTIC_NOTE, NOT_SCORED, adoption_parts
-from tracker_core.daemon import charts
+from tracker_core.daemon import charts, group_forms
 from tracker_core.daemon.assets import LONG_CACHE, Assets, load_assets
 from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
 from tracker_core.formatting import (
@@ -45,6 +47,7 @@ from tracker_core.formatting import (
     is_stale,
     money,
 )
+from tracker_core.groups import GroupInputError
 from tracker_core.incidents import INCIDENT_STATUSES, IncidentError
 from tracker_core.service import Tracker, failure_message
 from tracker_core.views import DEFAULT_DAYS
@@ -58,6 +61,8 @@ RANGES: Final = (7, 30, 90)
 MAX_DAYS: Final = 366
 PAGE_SIZE: Final = 100
 """Members per page of the overview's table: a 2,000-member team stays a light page."""
+Posted = MultiDictProxy[str | bytes | bytearray | FileField]
+"""A posted form as aiohttp reads it: text fields, and files for an upload."""
 CSRF_COOKIE: Final = "tracker_csrf"
 CSRF_FIELD: Final = "csrf"
 
@@ -125,6 +130,18 @@ def parse_page(query: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise PageError(f"page must be a whole number from 1, got {raw!r}")
     return int(raw)
+
+
+def group_filter(tracker: Tracker, query: Mapping[str, str]) -> str | None:
+    """``group=`` as every face takes it (the Tracker's one resolver): a group's id or exact
+    name, ``parent:NAME`` or ``unassigned``; None (the whole team) when absent or blank."""
+    given = query.get("group", "").strip()
+    if not given:
+        return None
+    try:
+        return tracker.group_filter(given)
+    except GroupInputError as exc:
+        raise PageError(str(exc), status=404) from None
 
 
 def link(path: str, **params: object) -> str:
@@ -339,6 +356,12 @@ class Pages:
 
     async def check_form(self, request: web.Request) -> Mapping[str, str]:
         """The posted form, if it carries this browser's token; else a PageError (403)."""
+        form = await self.checked_post(request)
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    async def checked_post(self, request: web.Request) -> Posted:
+        """The whole posted form (repeated fields, uploaded files) if it carries this
+        browser's token; else a PageError (403)."""
         form = await request.post()
         given = form.get(CSRF_FIELD)
         expected = request.cookies.get(CSRF_COOKIE)
@@ -352,7 +375,7 @@ class Pages:
                 "try again",
                 status=403,
             )
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        return form
 
     # --- overview ------------------------------------------------------------------------
 
@@ -362,15 +385,13 @@ class Pages:
         def work(tracker: Tracker) -> web.Response:
             days = parse_days(query)
             page = parse_page(query)
-            group = query.get("group", "").strip() or None
+            group = group_filter(tracker, query)
             fingerprint = f"{tracker.data_fingerprint()}#{tracker.incidents_fingerprint()}"
             view = self.kept.get(
                 (days, group),
                 fingerprint,
                 lambda: tracker.overview(days=days, group_id=group),
             )
-            if group is not None and group not in {option.id for option in view.groups}:
-                raise PageError(f"no billing group with id {group!r}", status=404)
             table = member_table(
                 view.members,
                 search=query.get("q", ""),
@@ -386,6 +407,7 @@ class Pages:
                 collected=view.last_collected,
                 title="Overview",
                 view=view,
+                group_menu=tracker.group_menu(group) if len(view.groups) > 1 else [],
                 table=table,
                 search=query.get("q", ""),
                 order=query.get("order", ""),
@@ -607,7 +629,9 @@ class Pages:
             values = {
                 key: format_setting(key, getattr(page.detection.settings, key)) for key in SETTINGS
             }
-            return self.settings_form(request, tracker, page, values, saved=saved)
+            notice = group_forms.notice_for(request.query.get("groups", ""))
+            pane = replace(group_forms.load_pane(tracker), notice=notice)
+            return self.settings_form(request, tracker, page, values, saved=saved, pane=pane)
 
         return await self.run(request, work)
 
@@ -621,6 +645,7 @@ class Pages:
         saved: bool = False,
         error: SettingError | None = None,
         status: int = 200,
+        pane: group_forms.GroupPane | None = None,
     ) -> web.Response:
         return self.render(
             request,
@@ -634,6 +659,7 @@ class Pages:
             saved=saved,
             error=error,
             status=status,
+            groups_pane=pane or group_forms.load_pane(tracker),
         )
 
     async def save_settings(self, request: web.Request) -> web.StreamResponse:
@@ -660,6 +686,90 @@ class Pages:
             return redirect("/settings?saved=1")
 
         return await self.run(request, work)
+
+    # --- billing groups (settings page; tracker_core.daemon.group_forms) -------------------
+
+    async def save_groups(self, request: web.Request) -> web.StreamResponse:
+        """One group edit from the settings page's forms, as ``PATCH /api/groups`` makes it."""
+        tracker = self.tracker(request)
+        try:
+            posted = await self.checked_post(request)
+        except PageError as exc:
+            return self.problem(request, tracker, exc.message, exc.status)
+        form = {key: value for key, value in posted.items() if isinstance(value, str)}
+        emails = [value for value in posted.getall("emails", []) if isinstance(value, str)]
+        action = form.get("action", "")
+        if action not in group_forms.ACTIONS:
+            return self.problem(
+                request, tracker, f"action must be one of {', '.join(group_forms.ACTIONS)}", 400
+            )
+
+        def work(tracker: Tracker) -> web.Response:
+            try:
+                group_forms.edit_call(action, form, emails)(tracker)
+            except GroupInputError as exc:
+                message = str(exc)
+                pane = replace(
+                    group_forms.load_pane(tracker),
+                    error=message,
+                    form=action,
+                    values=form,
+                    chosen=frozenset(emails),
+                )
+                return self.groups_refused(request, tracker, pane, message)
+            done = "undone" if action == "undo" else "saved"
+            return redirect(f"/settings?groups={done}#groups")
+
+        return await self.run(request, work)
+
+    async def import_groups(self, request: web.Request) -> web.StreamResponse:
+        """The HiBob import: ``preview`` a file (uploaded, or its text sent back), or
+        ``apply`` the moves ticked in the preview, in one transaction, one step to undo."""
+        tracker = self.tracker(request)
+        try:
+            posted = await self.checked_post(request)
+        except PageError as exc:
+            return self.problem(request, tracker, exc.message, exc.status)
+        apply = posted.get("action") == "apply"
+        data = group_forms.upload_text(posted.get("file")) or group_forms.upload_text(
+            posted.get("csv")
+        )
+        chosen = [value for value in posted.getall("selected", []) if isinstance(value, str)]
+
+        def work(tracker: Tracker) -> web.Response:
+            try:
+                if not data:
+                    raise GroupInputError("choose a HiBob People Directory CSV file to preview")
+                if apply and not chosen:
+                    raise GroupInputError("tick at least one move to apply")
+                plan = tracker.import_hibob(
+                    data, apply=apply, only=chosen if apply else None, actor=group_forms.ACTOR
+                )
+            except GroupInputError as exc:
+                message = str(exc)
+                pane = replace(group_forms.load_pane(tracker), error=message, form="import")
+                return self.groups_refused(request, tracker, pane, message)
+            if apply:
+                return redirect(f"/settings?groups=imported-{plan.applied or 0}#groups")
+            text = data.decode("utf-8", errors="replace")
+            pane = replace(group_forms.load_pane(tracker), preview=plan, csv_text=text)
+            return self.groups_page(request, tracker, pane, 200)
+
+        return await self.run(request, work)
+
+    def groups_refused(
+        self, request: web.Request, tracker: Tracker, pane: group_forms.GroupPane, message: str
+    ) -> web.Response:
+        return self.groups_page(request, tracker, pane, group_forms.refusal_status(message))
+
+    def groups_page(
+        self, request: web.Request, tracker: Tracker, pane: group_forms.GroupPane, status: int
+    ) -> web.Response:
+        page = tracker.settings_page()
+        values = {
+            key: format_setting(key, getattr(page.detection.settings, key)) for key in SETTINGS
+        }
+        return self.settings_form(request, tracker, page, values, status=status, pane=pane)
 
 
 def done_notice(raw: str) -> str:
@@ -765,6 +875,8 @@ def add_pages(app: web.Application, tracker_key: web.AppKey[Tracker]) -> None:
         ("POST", r"/incidents/{id:\d+}/resolve", pages.resolve),
         ("GET", "/settings", pages.settings),
         ("POST", "/settings", pages.save_settings),
+        ("POST", "/settings/groups", pages.save_groups),
+        ("POST", "/settings/groups/import", pages.import_groups),
         ("GET", "/static/{name}", cached),
         # Browsers ask for it on every site; a 404 there would be a console error on each page.
         ("GET", "/favicon.ico", no_icon),

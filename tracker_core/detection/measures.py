@@ -40,6 +40,7 @@ def build_usage(
     removed: Collection[str],
     start: date,
     end: date,
+    groups: Mapping[str, str] | None = None,
 ) -> list[MemberUsage]:
     """Zero-filled usage over ``[start, end]`` for every member the rows, names or spend know.
 
@@ -49,7 +50,8 @@ def build_usage(
     count towards the cycle-spend fallback when Cursor's figure is missing for a member, and
     rows of the :data:`PERSONAL_LOOKBACK_DAYS` before the cycle give each member's pace before
     it (``pace_before_cycle``), so those weeks need no zero-filled days.
-    Sorted by email, so every run sees the same order.
+    Sorted by email, so every run sees the same order. ``groups`` (email -> billing group
+    name) is data the caller read; the rules only name it.
     """
     window = calendar_days(start, end)
     measures: dict[str, dict[date, list[float]]] = defaultdict(dict)
@@ -86,6 +88,7 @@ def build_usage(
                 cycle_spend_cents=event_cycle_cents.get(email, 0.0) if cycle is None else cycle,
                 is_removed=email in removed,
                 pace_before_cycle=_pace(before.get(email, {})),
+                group=(groups or {}).get(email, ""),
             )
         )
     return usage

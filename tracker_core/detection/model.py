@@ -65,6 +65,9 @@ class MemberUsage:
     (:data:`~tracker_core.detection.measures.PERSONAL_LOOKBACK_DAYS`), or None when the member
     was active on fewer than ``MIN_PERSONAL_DAYS`` of them (a new hire): the member's own
     yardstick for the cycle outlier."""
+    group: str = ""
+    """The member's billing group as every face shows it (the effective group, local edits
+    included; '' in none): messages name it, so an alert says whose team to ask."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,9 @@ def _count(value: float) -> str:
 
 
 def _who(member: MemberUsage) -> str:
-    return member.name.strip() or member.email
+    """The member as a message names them, with their billing group when they have one."""
+    who = member.name.strip() or member.email
+    return f"{who} ({member.group})" if member.group else who
 
 
 def _mostly(model: str | None, share: float | None) -> str:

@@ -38,6 +38,7 @@ from tracker_core.detection.rules import (
 from tracker_core.detection.settings import DetectionSettings
 from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
+from tracker_core.views.groups import member_groups
 
 DETECTOR_LEASE_SECONDS = 600.0
 """A detection run that has not finished in this long is taken to have died."""
@@ -209,6 +210,7 @@ def read_input(
         removed=removed,
         start=start,
         end=today,
+        groups=member_groups(conn),
     )
     return DetectionInput(settings, usage, days, cycle_start, problems)
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from tracker_core.storage import tables as t
-from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR
+from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR, UNASSIGNED_FILTER
 from tracker_core.views._shared import Memberships, dollars, memberships
 
 
@@ -25,6 +25,8 @@ class GroupOption:
     name: str
     members: int
     """Current members."""
+    reserved: bool = False
+    """Cursor's reserved Unassigned group: where members land by default."""
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "member_count": self.members}
@@ -108,9 +110,20 @@ class BillingGroups:
 def options(held: Memberships) -> list[GroupOption]:
     """The filter's choices, in the order :class:`Memberships` keeps the groups."""
     return [
-        GroupOption(id=group.id, name=group.name, members=len(held.emails.get(group.id, [])))
+        GroupOption(
+            id=group.id,
+            name=group.name,
+            members=len(held.emails.get(group.id, [])),
+            reserved=group.is_unassigned,
+        )
         for group in held.groups
     ]
+
+
+def member_groups(conn: Connection) -> dict[str, str]:
+    """Email -> the member's group as every face shows it: the first (by name) named group
+    they are in now, local edits included; members in none are left out."""
+    return memberships(conn).first_group
 
 
 def _names(conn: Connection) -> dict[str, str]:
@@ -146,7 +159,7 @@ def billing_groups(conn: Connection) -> BillingGroups:
     held = memberships(conn)
     names = _names(conn)
     spend = _cycle_spend(conn)
-    ga, gm, m = t.group_assignments, t.group_members, t.members
+    ga, gm = t.group_assignments, t.group_members
     assigned = {str(email) for email in conn.execute(select(ga.c.email)).scalars()}
     in_cursor = {
         str(email)
@@ -171,20 +184,88 @@ def billing_groups(conn: Connection) -> BillingGroups:
                 sum(spend.get(email, 0.0) for email in emails),
             )
         )
+    return BillingGroups(rosters, [member(email) for email in _outside(conn, held)])
+
+
+def _outside(conn: Connection, held: Memberships) -> list[str]:
+    """Members on the team in no named group (Cursor's reserved Unassigned counts as none)."""
+    m = t.members
     on_team = conn.execute(select(m.c.email).where(m.c.removed_at.is_(None))).scalars()
-    nowhere = sorted({str(email) for email in on_team} - held.first_group.keys())
-    return BillingGroups(rosters, [member(email) for email in nowhere])
+    return sorted({str(email) for email in on_team} - held.first_group.keys())
+
+
+def parents(groups: Sequence[GroupOption]) -> list[tuple[str, int]]:
+    """``(parent, members)`` for each parent of two teams or more, by name: the parents a
+    ``parent:NAME`` filter is worth offering for (one team's parent is that team)."""
+    teams: dict[str, list[int]] = {}
+    for group in groups:
+        if PARENT_SEPARATOR in group.name:
+            teams.setdefault(group.name.split(PARENT_SEPARATOR, 1)[0], []).append(group.members)
+    return [(parent, sum(sizes)) for parent, sizes in sorted(teams.items()) if len(sizes) > 1]
 
 
 def parent_options(groups: Sequence[GroupOption]) -> list[tuple[str, str]]:
     """``Parent > all (n)`` for each parent of two teams or more: the ``parent:NAME`` filter,
     which takes every team under it (as ``stats --group`` and the API's ``group=`` do)."""
-    teams: dict[str, list[int]] = {}
-    for group in groups:
-        if PARENT_SEPARATOR in group.name:
-            teams.setdefault(group.name.split(PARENT_SEPARATOR, 1)[0], []).append(group.members)
     return [
-        (f"{parent} > all ({sum(sizes)})", PARENT_PREFIX + parent)
-        for parent, sizes in sorted(teams.items())
-        if len(sizes) > 1
+        (f"{parent} > all ({members})", PARENT_PREFIX + parent)
+        for parent, members in parents(groups)
     ]
+
+
+@dataclass(frozen=True)
+class MenuSection:
+    """One ``<optgroup>`` of the group filter (``label`` None: options outside any)."""
+
+    label: str | None
+    choices: list[tuple[str, str]]
+    """``(text, value)``; the value is what ``?group=`` takes back."""
+
+
+def group_menu(
+    groups: Sequence[GroupOption], unassigned: int, current: str | None = None
+) -> list[MenuSection]:
+    """The group filter's choices, as the original dashboard laid them out: a section per
+    parent opening with "All <Parent> (n)", the teams under it by their short name, the groups
+    with no parent, then Unassigned (the ``unassigned`` filter: members in no named group,
+    Cursor's reserved one standing for none). Every value is one the shared resolver
+    (``Tracker.group_filter``) takes, so the menu, ``stats --group`` and the API agree.
+
+    ``current``, the filter a page shows, is always among the choices (a link may name a
+    parent of one team, or Cursor's reserved group by its id): a select showing "Whole team"
+    over one group's figures would misstate them."""
+    offered = dict(parents(groups))
+    sections: dict[str | None, MenuSection] = {None: MenuSection(None, [])}
+    for group in groups:
+        if group.reserved:
+            continue
+        parent, _, team = group.name.partition(PARENT_SEPARATOR)
+        if team and parent in offered:
+            if parent not in sections:
+                all_of = f"All {parent} ({offered[parent]})"
+                sections[parent] = MenuSection(parent, [(all_of, PARENT_PREFIX + parent)])
+            sections[parent].choices.append((f"{team} ({group.members})", group.id))
+        else:
+            sections[None].choices.append((f"{group.name} ({group.members})", group.id))
+    loose = sections.pop(None)
+    # Offered even when nobody on the team is in it now: the window can still hold the spend
+    # of a removed member who was in no group, which only this filter shows.
+    tail = [(f"Unassigned ({unassigned})", UNASSIGNED_FILTER)]
+    offered_values = {value for section in sections.values() for _, value in section.choices}
+    offered_values.update(value for _, value in (*loose.choices, *tail))
+    if current is not None and current not in offered_values:
+        tail.append((_current_label(groups, current), current))
+    return [*sections.values(), MenuSection(None, [*loose.choices, *tail])]
+
+
+def _current_label(groups: Sequence[GroupOption], current: str) -> str:
+    if current.startswith(PARENT_PREFIX):
+        return f"All {current.removeprefix(PARENT_PREFIX)}"
+    named = next((group for group in groups if group.id == current), None)
+    return current if named is None else f"{named.name} ({named.members})"
+
+
+def filter_menu(conn: Connection, current: str | None = None) -> list[MenuSection]:
+    """The group filter's menu from the effective groups (see :func:`group_menu`)."""
+    held = memberships(conn)
+    return group_menu(options(held), len(_outside(conn, held)), current)
