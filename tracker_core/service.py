@@ -53,6 +53,7 @@ from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
+from tracker_core.views.forecast import ForecastView, team_forecast
 from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
@@ -253,6 +254,17 @@ class Tracker:
             detail = member_detail(conn, email, days=days, today=self._today(), now=self.clock())
             history = incidents.list_incidents(conn, email=email)
         return MemberPage(detail, history)
+
+    def forecast(self, *, group_id: str | None = None) -> ForecastView:
+        """Where this cycle's spend ends for the team (or one group filter's members), each
+        group and each member, as of now.
+
+        Raises :class:`~tracker_core.views.collected.NothingCollectedError` on a database
+        nothing was ever collected into, rather than forecasting an empty team.
+        """
+        with self.engine.connect() as conn:
+            require_collected(conn, self.database_url)
+            return team_forecast(conn, now=self.clock(), group_id=group_id)
 
     def last_collected(self) -> datetime | None:
         """When the latest collection that stored data finished, if any did."""
