@@ -63,18 +63,22 @@ def test_a_weekday_only_member_is_not_expected_to_spend_at_weekends() -> None:
 def test_weekend_rates_come_from_the_team_when_a_member_has_no_weekend_yet() -> None:
     """A member who started on Monday the 9th has no weekend of their own on Saturday the
     14th: the team's weekend-to-weekday ratio (a half here) stands in, at the member's own
-    weekday level (pulled 1.5 days' worth toward the team's $10)."""
+    weekday level, which their five busy days pull well above the team's."""
     saturday = datetime(2026, 11, 14, tzinfo=UTC)
     team = {
-        f"m{i}@x": {d: (10.0 if d.weekday() < 5 else 5.0) for d in steady(1.0)} for i in range(4)
+        f"m{i}@x": {
+            d: (level if d.weekday() < 5 else level / 2) * (1.2 if k % 2 else 0.8)
+            for k, d in enumerate(steady(1.0))
+        }
+        for i, level in enumerate((6.0, 9.0, 12.0, 15.0))
     }
     newcomer = {date(2026, 11, 9) + timedelta(days=k): 40.0 for k in range(5)}
     new = forecast({**team, "new@x": newcomer}, now=saturday).members["new@x"]
-    per_weekday = (5 * 40.0 + 1.5 * 10.0) / 6.5
-    weekdays_left, weekends_left = 11, 6  # the 14th to the 30th
-    assert new.expected - new.spent == pytest.approx(
-        per_weekday * weekdays_left + per_weekday * 0.5 * weekends_left
-    )
+    monday, saturday_after = date(2026, 11, 16), date(2026, 11, 21)
+    weekday_rate = new.on(monday) - new.on(monday - timedelta(days=1))
+    weekend_rate = new.on(saturday_after) - new.on(saturday_after - timedelta(days=1))
+    assert 10.5 * 1.5 < weekday_rate < 40.0  # above the team's mean weekday, below their own
+    assert weekend_rate == pytest.approx(weekday_rate / 2, rel=0.02)
 
 
 def test_a_ramping_member_is_followed_beyond_the_straight_line() -> None:
@@ -89,11 +93,18 @@ def test_a_ramping_member_is_followed_beyond_the_straight_line() -> None:
 
 
 def test_a_new_member_leans_on_the_team_and_has_a_wider_range() -> None:
-    team = {f"m{i}@x": steady(10.0 + i) for i in range(4)}  # 10, 11, 12, 13 a day
+    """One $40 day against a team whose members spend $10 to $13 with days 20 % either side:
+    the forecast sits between, and its range is wider than a settled member's."""
+    team = {
+        f"m{i}@x": {
+            d: (10.0 + i) * (1.2 if k % 2 else 0.8) for k, d in enumerate(days_before(TODAY, 42))
+        }
+        for i in range(4)
+    }
     result = forecast({**team, "new@x": {TODAY - timedelta(days=1): 40.0}})
     new = result.members["new@x"]
     per_day = (new.expected - new.spent) / LEFT_DAYS
-    assert 11.5 < per_day < 40.0  # between the team's mean and their one day
+    assert 11.5 < per_day < 40.0
     old = result.members["m0@x"]
     assert (new.high - new.low) / new.expected > (old.high - old.low) / old.expected
 

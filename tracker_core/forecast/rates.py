@@ -21,8 +21,13 @@ HALF_LIFE_DAYS = 7.0
 """A day this many days older weighs half as much."""
 TREND_DAYS = 14
 """Days after today a member's trend is followed; the rate holds after them."""
+TREND_EVIDENCE = 4.0
+"""A slope counts only as far as it stands out from its standard error by more than the
+square root of this (two standard errors): a vacation or a one-off busy week must not read
+as a ramp."""
 PRIOR_DAYS = 1.5
-"""The team's rate counts as this many days of a member's own history."""
+"""The team's relative spread counts as this many days of a member's own, for a member
+whose days are too few to tell their own spread."""
 HOLIDAY_SHARE = 0.3
 """A weekday on which the team spent under this share of its usual weekday is a holiday."""
 MIN_USUAL_DAYS = 5
@@ -119,7 +124,7 @@ def own_figures(history: Mapping[date, float], observed: Iterable[date], today: 
 
     The trend is a weighted least-squares slope of the days' spend around their kind's mean,
     shrunk toward none by how clearly the days show it (positive-part James-Stein: a slope
-    within its own standard error counts for nothing), so a noisy member is forecast flat and
+    within two of its standard errors counts for nothing), so a noisy member is forecast flat and
     a ramping one follows their ramp.
     """
     days = list(observed)
@@ -149,7 +154,7 @@ def own_figures(history: Mapping[date, float], observed: Iterable[date], today: 
     residual = sum(w * (r - slope * (x - centre)) ** 2 for w, x, r in points) / total
     if len(days) >= SETTLED_DAYS and spread_x and slope:
         error = residual / spread_x  # the slope's variance (weights as if counts)
-        slope *= max(0.0, 1.0 - error / (slope * slope))
+        slope *= max(0.0, 1.0 - TREND_EVIDENCE * error / (slope * slope))
     else:
         slope = 0.0
     anchor = today + timedelta(days=round(centre))
@@ -173,13 +178,16 @@ class Prior:
     """Weekend rate over weekday rate."""
     cv: float
     """A day's standard deviation over its mean."""
-    level_variance: float = 0.0
-    """How much settled members' daily levels differ: what a new member's rate may be."""
+    weekday_variance: float = 0.0
+    """How much settled members' weekday rates differ (dollars squared)."""
+    spread_between: float = 0.0
+    """How much settled members' levels differ, as the variance of their logarithms: the
+    team's levels are heavy-tailed, so members differ by factors, not by dollars."""
 
 
 def team_prior(figures: Iterable[Own]) -> Prior:
-    """The mean of the settled members' own rates (those with days of each kind) and their
-    median spread relative to the rate."""
+    """The settled members' mean weekday rate, weekend ratio and median relative spread, and
+    how much members differ (what tells a new member's few days from the team's norm)."""
     listed = list(figures)
     # Members with a week of their own make the prior; new ones only when nobody has a week.
     settled = [own for own in listed if own.days >= SETTLED_DAYS]
@@ -188,45 +196,65 @@ def team_prior(figures: Iterable[Own]) -> Prior:
     both = [own for own in listed if own.weekdays and own.weekends]
     weekday_sum = sum(own.weekday for own in both)
     ratio = sum(own.weekend for own in both) / weekday_sum if weekday_sum > 0 else 1.0
-    spreads = [
-        math.sqrt(own.variance) / level
-        for own in listed
-        if (level := (5 * own.weekday + 2 * own.weekend) / 7) > 0
-    ]
-    levels = [(5 * own.weekday + 2 * own.weekend) / 7 for own in listed]
+    spreads = [math.sqrt(own.variance) / level for own in listed if (level := _level(own)) > 0]
+    logs = [math.log(level) for own in listed if (level := _level(own)) > 0]
     return Prior(
         weekday=sum(weekday_rates) / len(weekday_rates) if weekday_rates else 0.0,
         weekend_ratio=ratio,
         cv=median(spreads) if spreads else DEFAULT_CV,
-        level_variance=pvariance(levels) if len(levels) > 1 else 0.0,
+        weekday_variance=pvariance(weekday_rates) if len(weekday_rates) > 1 else 0.0,
+        spread_between=pvariance(logs) if len(logs) > 1 else 0.0,
     )
+
+
+def _level(own: Own) -> float:
+    """A member's mean day over a week of five weekdays and two weekend days."""
+    return (5 * own.weekday + 2 * own.weekend) / 7
+
+
+def own_share(between: float, noise: float, days: int) -> float:
+    """How much a member's own mean counts against the team's (empirical Bayes, in relative
+    terms): all of it when members differ far more than the member's days blur it, little
+    when a few noisy days are all there is, none without days.
+
+    ``between`` is the variance of the members' log levels, ``noise`` a day's squared
+    coefficient of variation: scale-free both, so a heavy member's noisy dollars do not read
+    as more doubt than a light member's.
+    """
+    if days == 0:
+        return 0.0
+    blur = noise / days
+    return between / (between + blur) if between + blur > 0 else 1.0
 
 
 def shrunk(own: Own, prior: Prior, today: date) -> Rates:
-    """A member's rates: their own, pulled toward the team's by :data:`PRIOR_DAYS` days.
+    """A member's rates: their own, pulled toward the team's as far as their days leave
+    them uncertain (:func:`own_share`).
 
     The weekend's prior is the member's own weekday rate at the team's weekend ratio, so a
     heavy member new on a Friday is not expected to spend the team's average on Saturday.
-    The rate's own uncertainty is the days' sampling error plus, for the share the prior
-    carries, how much the team's members differ.
+    A day's spread is the member's own, filled in from the team's relative spread while
+    they have few days (:data:`PRIOR_DAYS`); the rate's own uncertainty is what the team's
+    spread leaves after the member's days.
     """
-    weekday = (own.weekdays * own.weekday + PRIOR_DAYS * prior.weekday) / (
-        own.weekdays + PRIOR_DAYS
-    )
-    weekend = (own.weekends * own.weekend + PRIOR_DAYS * weekday * prior.weekend_ratio) / (
-        own.weekends + PRIOR_DAYS
-    )
-    level = (5 * weekday + 2 * weekend) / 7
-    prior_variance = (prior.cv * level) ** 2
+    own_level = _level(own) if own.days else prior.weekday
+    prior_variance = (prior.cv * own_level) ** 2
     variance = (own.days * own.variance + PRIOR_DAYS * prior_variance) / (own.days + PRIOR_DAYS)
-    prior_share = PRIOR_DAYS / (own.days + PRIOR_DAYS)
+    noise = prior.cv * prior.cv
+    on_weekdays = own_share(prior.spread_between, noise, own.weekdays)
+    weekday = on_weekdays * own.weekday + (1 - on_weekdays) * prior.weekday
+    on_weekends = own_share(prior.spread_between, noise, own.weekends)
+    weekend = on_weekends * own.weekend + (1 - on_weekends) * weekday * prior.weekend_ratio
+    # What the team's spread leaves unknown of the rate after the member's own days.
+    rate_variance = (1 - on_weekdays) * prior.weekday_variance + (
+        on_weekdays * variance / own.weekdays if own.weekdays else 0.0
+    )
     return Rates(
         weekday=weekday,
         weekend=weekend,
         variance=variance,
         days=own.days,
-        rate_variance=variance / (own.days + PRIOR_DAYS)
-        + prior_share * prior_share * prior.level_variance,
+        rate_variance=rate_variance,
         trend=own.trend,
         anchor=own.anchor,
         trend_until=today + timedelta(days=TREND_DAYS),
