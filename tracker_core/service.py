@@ -243,7 +243,7 @@ class Tracker:
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""
         with self.engine.connect() as conn:
-            return remembered_overview(conn, days=days, today=self._today())
+            return remembered_overview(conn, days=days, today=self._today(), now=self.clock())
 
     def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:
         with self.engine.connect() as conn:

@@ -22,7 +22,9 @@ from tests.collecting import collect_at
 from tests.integration.helpers import KEY
 from tests.postgres import PostgresServer
 from tracker_core.cli import main as cli
+from tracker_core.config import load_settings
 from tracker_core.jobs.collect import simulator_settings
+from tracker_core.service import open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -150,3 +152,18 @@ def test_forecast_of_a_never_collected_database_says_so(
     code, out, err = run(capsys, config, "forecast")
     assert (code, out) == (1, "")
     assert "empty.db" in err and "collect" in err
+
+
+def test_stats_and_the_drilldown_show_the_forecasts_own_figures(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    """``stats --json`` and a member's drilldown carry the forecast ``forecast`` prints."""
+    shown = as_json(capsys, config, "forecast")
+    assert as_json(capsys, config, "stats")["cycle"]["forecast"] == shown["total"]
+    group = max(shown["groups"], key=lambda g: g["members"])
+    of_group = as_json(capsys, config, "stats", "--group", group["id"])["cycle"]["forecast"]
+    assert of_group == {key: group[key] for key in ("spent", "expected", "low", "high")}
+    top = shown["members"][0]
+    with open_tracker(load_settings(config).settings) as tracker:
+        detail = tracker.member(top["email"]).to_json()
+    assert detail["forecast"] == {key: top[key] for key in ("spent", "expected", "low", "high")}

@@ -9,6 +9,7 @@ which lines are shown and what the total adds up.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,11 +20,21 @@ from sqlalchemy import Connection, func, select
 from tracker_core.cycle import Cycle, as_day, current_cycle
 from tracker_core.forecast import Forecast, forecast_cycle
 from tracker_core.forecast.rates import LOOKBACK_DAYS
-from tracker_core.storage import rollups
+from tracker_core.storage import cache, rollups
 from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR, UNASSIGNED_FILTER
 from tracker_core.views._shared import Memberships, iso_instant, memberships, people
 
 UNASSIGNED_NAME = "Unassigned"
+
+
+def forecast_moment(now: datetime) -> datetime:
+    """The instant a forecast is made for: the start of ``now``'s hour.
+
+    Every face asking within one hour (the command line, the console, the daemon's pages and
+    JSON) shows the same figures, and a remembered forecast stays good for the hour; an hour
+    is a small part of a day's rate.
+    """
+    return now.replace(minute=0, second=0, microsecond=0)
 
 
 def forecast_json(forecast: Forecast) -> dict[str, float]:
@@ -70,6 +81,10 @@ class ForecastView:
     total: Forecast
     groups: list[GroupForecast]
     members: list[MemberForecast]
+
+    def member(self, email: str) -> Forecast | None:
+        """One member's forecast, None when they are not in the scope."""
+        return next((line.forecast for line in self.members if line.email == email), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +163,7 @@ def team_forecast(conn: Connection, *, now: datetime, group_id: str | None = Non
     The filter's total is forecast as a group of its own (a parent's groups may share
     members, and a total's range is not its groups' ranges added up).
     """
+    now = forecast_moment(now)
     today = now.date()
     cycle = current_cycle(conn, today)
     histories = daily_histories(conn, history_start(cycle, today), today)
@@ -196,3 +212,56 @@ def team_forecast(conn: Connection, *, now: datetime, group_id: str | None = Non
         groups=sorted(shown, key=lambda g: (-g.forecast.expected, g.name)),
         members=sorted(lines, key=lambda m: (-m.forecast.expected, m.email)),
     )
+
+
+def _forecast_from_json(body: str) -> Forecast:
+    data = json.loads(body)
+    return Forecast(
+        spent=float(data["spent"]),
+        expected=float(data["expected"]),
+        low=float(data["low"]),
+        high=float(data["high"]),
+        start=date.fromisoformat(data["start"]),
+        path=tuple(float(value) for value in data["path"]),
+    )
+
+
+def _forecast_to_json(forecast: Forecast) -> str:
+    return json.dumps(
+        {
+            "spent": forecast.spent,
+            "expected": forecast.expected,
+            "low": forecast.low,
+            "high": forecast.high,
+            "start": forecast.start.isoformat(),
+            "path": list(forecast.path),
+        },
+        separators=(",", ":"),
+    )
+
+
+def scope_forecast(
+    conn: Connection, *, now: datetime, group_id: str | None = None, recall_only: bool = False
+) -> Forecast | None:
+    """The team's (or one group filter's) cycle-end forecast, remembered for the hour.
+
+    The overview and ``stats`` show it on every refresh; it reads a day per member over the
+    cycle and the four weeks before, so it is kept in the view cache until the events, the
+    groups, the cycle or the hour change. ``recall_only`` never computes (a face painting
+    before its data): None when nothing is remembered.
+    """
+    moment = forecast_moment(now)
+    cycle = current_cycle(conn, moment.date())
+    key = f"forecast:{group_id or ''}"
+    fingerprint = f"{moment.isoformat()}:{cycle.start}:{cycle.end}:{cache.events_fingerprint(conn)}"
+    body = cache.recall(conn, key, fingerprint)
+    if body is not None:
+        try:
+            return _forecast_from_json(body)
+        except (ValueError, KeyError, TypeError):
+            pass  # written by another version of the tracker: recomputed and replaced
+    if recall_only:
+        return None
+    total = team_forecast(conn, now=moment, group_id=group_id).total
+    cache.remember(conn.engine, key, fingerprint, _forecast_to_json(total), now)
+    return total
