@@ -53,7 +53,7 @@ from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
-from tracker_core.views.forecast import ForecastView, team_forecast
+from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
 from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
@@ -280,7 +280,8 @@ class Tracker:
         """A text that changes whenever the collected figures may have: every stored usage
         event counts the events' data version up, and members, spend and groups change only
         inside a collection run, whose start and end move the newest run; a local group edit
-        counts the groups' data version up. A face may keep a
+        counts the groups' data version up; the cycle-end forecast is made as of the hour, so
+        the hour is part of it too. A face may keep a
         figure it computed until this changes (the daemon keeps its JSON answers so)."""
         runs = tables.collection_runs
         with self.engine.connect() as conn:
@@ -290,7 +291,8 @@ class Tracker:
                 select(runs.c.id, runs.c.finished_at).order_by(runs.c.id.desc()).limit(1)
             ).one_or_none()
         run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
-        return f"{self._today()}:{events}:{run}:groups={groups}"
+        hour = forecast_moment(self.clock()).isoformat()
+        return f"{hour}:{events}:{run}:groups={groups}"
 
     def incidents_fingerprint(self) -> str:
         """A text that changes whenever an incident is opened, escalated, updated,

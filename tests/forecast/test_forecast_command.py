@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from tests.collecting import collect_at
+from tests.daemon.conftest import daemon_settings, running_daemon
 from tests.integration.helpers import KEY
 from tests.postgres import PostgresServer
 from tracker_core.cli import main as cli
@@ -167,3 +168,20 @@ def test_stats_and_the_drilldown_show_the_forecasts_own_figures(
     with open_tracker(load_settings(config).settings) as tracker:
         detail = tracker.member(top["email"]).to_json()
     assert detail["forecast"] == {key: top[key] for key in ("spent", "expected", "low", "high")}
+
+
+async def test_the_daemon_serves_the_commands_forecast(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    url = load_settings(config).settings.database_url
+    async with running_daemon(daemon_settings(url)) as client:
+        team = await client.get("/api/forecast")
+        assert team.status == 200
+        served = await team.json()
+        assert served == as_json(capsys, config, "forecast")
+        group = served["groups"][0]
+        mine = await (await client.get(f"/api/forecast?group={group['id']}")).json()
+        assert mine["total"] == {key: group[key] for key in ("spent", "expected", "low", "high")}
+        unknown = await client.get("/api/forecast?group=No%20Such%20Group")
+        assert unknown.status == 404
+        assert (await unknown.json())["field"] == "group"
