@@ -27,6 +27,7 @@ from tracker_core.config import load_settings
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.service import open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.views.forecast import forecast_json
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -167,6 +168,9 @@ def test_stats_and_the_drilldown_show_the_forecasts_own_figures(
     top = shown["members"][0]
     with open_tracker(load_settings(config).settings) as tracker:
         detail = tracker.member(top["email"]).to_json()
+        by_id = tracker.forecast().group(group["id"])  # what a budget check reads
+    assert by_id is not None
+    assert forecast_json(by_id) == {key: group[key] for key in ("spent", "expected", "low", "high")}
     assert detail["forecast"] == {key: top[key] for key in ("spent", "expected", "low", "high")}
 
 

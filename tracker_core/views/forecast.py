@@ -86,6 +86,11 @@ class ForecastView:
         """One member's forecast, None when they are not in the scope."""
         return next((line.forecast for line in self.members if line.email == email), None)
 
+    def group(self, group_id: str) -> Forecast | None:
+        """One group's forecast by id (``unassigned`` for members in none), None when the
+        scope does not list it."""
+        return next((line.forecast for line in self.groups if line.id == group_id), None)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "cycle": {
