@@ -111,7 +111,8 @@ def test_forecast_of_one_group_is_its_line_in_the_teams(
     capsys: pytest.CaptureFixture[str], config: Path
 ) -> None:
     team = as_json(capsys, config, "forecast")
-    group = max(team["groups"], key=lambda g: g["members"])
+    named = [g for g in team["groups"] if g["id"] != "unassigned"]
+    group = max(named, key=lambda g: g["members"])
     mine = as_json(capsys, config, "forecast", "--group", group["name"])
     assert mine["group"] == group["id"]
     assert [g["id"] for g in mine["groups"]] == [group["id"]]
@@ -121,6 +122,15 @@ def test_forecast_of_one_group_is_its_line_in_the_teams(
     assert {m["email"] for m in mine["members"]} == {u["email"] for u in in_stats["users"]}
     everyone = {m["email"]: m for m in team["members"]}
     assert all(everyone[m["email"]] == m for m in mine["members"])
+    # Members in no group: the team's "unassigned" line, as stats --group unassigned counts them.
+    nowhere = as_json(capsys, config, "forecast", "--group", "unassigned")
+    line = next(g for g in team["groups"] if g["id"] == "unassigned")
+    assert [g["id"] for g in nowhere["groups"]] == ["unassigned"]
+    assert nowhere["total"] == {key: line[key] for key in ("spent", "expected", "low", "high")}
+    # Cursor's reserved group asked for by name: its own line, its own members.
+    reserved = as_json(capsys, config, "forecast", "--group", "Unassigned")
+    assert [g["id"] for g in reserved["groups"]] == [reserved["group"]]
+    assert reserved["groups"][0]["members"] == len(reserved["members"])
 
 
 def test_forecast_text_shows_the_cycle_day_and_the_top_member(

@@ -182,6 +182,10 @@ def team_forecast(conn: Connection, *, now: datetime, group_id: str | None = Non
         by_key[UNASSIGNED_FILTER] = (UNASSIGNED_NAME, unassigned)
     scope: Container[str] | None = groups.scope(group_id)
     in_scope = [email for email in emails if scope is None or email in scope]
+    reserved = next((g for g in groups.groups if g.id == group_id and g.is_unassigned), None)
+    if reserved is not None:
+        # Cursor's own Unassigned group, asked for by name or id: its line is its members.
+        by_key[reserved.id] = (reserved.name, in_scope)
     members = {key: names for key, (_, names) in by_key.items()}
     result = forecast_cycle(
         {email: histories.get(email, {}) for email in emails},
