@@ -51,6 +51,12 @@ def money_short(cents: float) -> str:
     return _signed(text, cents < 0 and text != "$0")
 
 
+def money_range(low_cents: float, high_cents: float, *, short: bool = False) -> str:
+    """``$1,200.00-$1,450.00`` (or ``$1.2k-$1.5k`` with ``short``): a forecast's p10-p90."""
+    shown = money_short if short else money
+    return f"{shown(low_cents)}-{shown(high_cents)}"
+
+
 def _count_unit(top: float) -> tuple[int, str] | None:
     """The unit (size, suffix) counts up to ``top`` are written in; None for exact digits.
 

@@ -53,6 +53,7 @@ from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
+from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
 from tracker_core.views.groups import (
     BillingGroups,
     GroupRoster,
@@ -248,7 +249,7 @@ class Tracker:
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""
         with self.engine.connect() as conn:
-            return remembered_overview(conn, days=days, today=self._today())
+            return remembered_overview(conn, days=days, today=self._today(), now=self.clock())
 
     def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:
         with self.engine.connect() as conn:
@@ -259,6 +260,17 @@ class Tracker:
             detail = member_detail(conn, email, days=days, today=self._today(), now=self.clock())
             history = incidents.list_incidents(conn, email=email)
         return MemberPage(detail, history)
+
+    def forecast(self, *, group_id: str | None = None) -> ForecastView:
+        """Where this cycle's spend ends for the team (or one group filter's members), each
+        group and each member, as of now.
+
+        Raises :class:`~tracker_core.views.collected.NothingCollectedError` on a database
+        nothing was ever collected into, rather than forecasting an empty team.
+        """
+        with self.engine.connect() as conn:
+            require_collected(conn, self.database_url)
+            return team_forecast(conn, now=self.clock(), group_id=group_id)
 
     def last_collected(self) -> datetime | None:
         """When the latest collection that stored data finished, if any did."""
@@ -274,7 +286,8 @@ class Tracker:
         """A text that changes whenever the collected figures may have: every stored usage
         event counts the events' data version up, and members, spend and groups change only
         inside a collection run, whose start and end move the newest run; a local group edit
-        counts the groups' data version up. A face may keep a
+        counts the groups' data version up; the cycle-end forecast is made as of the hour, so
+        the hour is part of it too. A face may keep a
         figure it computed until this changes (the daemon keeps its JSON answers so)."""
         runs = tables.collection_runs
         with self.engine.connect() as conn:
@@ -284,7 +297,8 @@ class Tracker:
                 select(runs.c.id, runs.c.finished_at).order_by(runs.c.id.desc()).limit(1)
             ).one_or_none()
         run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
-        return f"{self._today()}:{events}:{run}:groups={groups}"
+        hour = forecast_moment(self.clock()).isoformat()
+        return f"{hour}:{events}:{run}:groups={groups}"
 
     def incidents_fingerprint(self) -> str:
         """A text that changes whenever an incident is opened, escalated, updated,

@@ -64,7 +64,11 @@ async def test_the_overview_shows_the_trackers_figures(
     assert str(view.open_incidents) in text_of(body, "tile-incidents")
     cycle = text_of(body, "tile-cycle")
     assert f"day {view.cycle.day} of {view.cycle.length}" in cycle
-    assert money(view.cycle.projected_cents) in cycle
+    # Spend so far, the cycle-end forecast and its p10-p90, as the console's tile shows them.
+    assert view.forecast is not None
+    assert money(view.cycle.spend_cents) in cycle
+    assert f"forecast {money(view.forecast.expected * 100)}" in cycle
+    assert f"range {money(view.forecast.low * 100)} to {money(view.forecast.high * 100)}" in cycle
     # The table lists every member, ranked by spend, the top spender first.
     top = view.members[0]
     first_row = body.split('id="members-table"')[1].split("<tbody>")[1].split("</tr>")[0]

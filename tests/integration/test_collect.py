@@ -276,5 +276,8 @@ def test_stats_json_matches_contract(simulator: str, db_url: str, tmp_path: Path
     assert spends == sorted(spends, reverse=True)
     assert round(sum(spends), 2) == pytest.approx(stats["total_spend"], abs=0.05)
     assert sum(day["requests"] for day in stats["daily"]) == stats["requests"]
-    assert set(stats["cycle"]) == {"start", "end", "spend"}
+    assert set(stats["cycle"]) == {"start", "end", "spend", "forecast"}
+    forecast = stats["cycle"]["forecast"]
+    assert set(forecast) == {"spent", "expected", "low", "high"}
+    assert forecast["spent"] == pytest.approx(stats["cycle"]["spend"], abs=0.01)
     assert 0 < stats["active_members"] <= stats["members"] == len(stats["users"])

@@ -373,7 +373,9 @@ def test_overview_is_remembered_until_new_events_arrive(seeded: Engine) -> None:
         assert remembered_overview(conn, days=7, today=TODAY) == first
         assert remembered_overview(conn, days=30, today=TODAY) is None
     assert again == first
-    assert sorted(remembered) == ["cache-reads:7", "overview:7"]
+    # The window's sums, the cache reads the badges compare, and the team's cycle-end
+    # forecast the overview's cycle tile shows.
+    assert sorted(remembered) == ["cache-reads:7", "forecast:", "overview:7"]
 
     # A late event for yesterday: the remembered figures no longer match the events.
     with seeded.begin() as conn:
@@ -666,6 +668,7 @@ def test_overview_json_and_the_daemon_forms(seeded: Engine) -> None:
     )
     assert (body["spend"], body["requests"], body["tokens"]) == (6.8, 5, 1800)
     assert (body["active_members"], body["total_members"]) == (3, 4)
+    forecast = body["cycle"].pop("forecast")
     assert body["cycle"] == {
         "start": "2026-11-01",
         "end": "2026-11-30",
@@ -674,6 +677,8 @@ def test_overview_json_and_the_daemon_forms(seeded: Engine) -> None:
         "spend": 16.8,
         "projected": 25.2,
     }
+    assert set(forecast) == {"spent", "expected", "low", "high"}
+    assert forecast["spent"] == 16.8 <= forecast["low"] <= forecast["expected"] <= forecast["high"]
     assert body["last_collected"] == "2026-11-20T17:00:00+00:00"
     assert body["top_spenders"][0] == {"email": ANA, "name": "Ana Silva", "spend": 4.0}
     assert body["members"][0] == {

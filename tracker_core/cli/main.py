@@ -29,6 +29,7 @@ from tracker_core.cli.render import (
     print_backtest,
     print_daily,
     print_detection,
+    print_forecast,
     print_incidents,
     print_summary,
     print_top_spenders,
@@ -231,6 +232,17 @@ def cmd_stats(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         print_top_spenders(stats, out, limit=args.top)
         out.print()
         print_daily(stats, out)
+    return EXIT_OK
+
+
+def cmd_forecast(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    with open_tracker(loaded.settings) as tracker:
+        group = None if args.group is None else tracker.group_filter(args.group)
+        view = tracker.forecast(group_id=group)
+    if args.json:
+        print(json.dumps(view.to_json()))
+    else:
+        print_forecast(view, terminal(), limit=args.top)
     return EXIT_OK
 
 
@@ -650,6 +662,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=cmd_stats)
+
+    forecast = commands.add_parser(
+        "forecast",
+        parents=[common],
+        help="where this billing cycle's spend will end, with a p10-p90 range",
+        description="The cycle-end spend of the team, each billing group and each member, "
+        "highest first: spend so far plus each member's weekday and weekend rates (learned "
+        "from their last four weeks, the team's for new members) over the days left.",
+    )
+    forecast.add_argument(
+        "--top", type=_count, default=15, help="members shown in the table (default 15)"
+    )
+    forecast.add_argument(
+        "--group",
+        metavar="GROUP",
+        help="only members of one billing group: its id or exact name, parent:NAME (every "
+        "group NAME or 'NAME > ...') or unassigned (members in no group)",
+    )
+    forecast.add_argument("--json", action="store_true", help="print the forecast as JSON")
+    forecast.set_defaults(handler=cmd_forecast)
 
     tui = commands.add_parser(
         "tui",

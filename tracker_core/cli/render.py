@@ -31,12 +31,13 @@ from rich.text import Text
 from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.cursor_api import ApiWait
 from tracker_core.detection.backtest import Backtest
-from tracker_core.formatting import display_name, duration, money
+from tracker_core.formatting import display_name, duration, instant, money, money_range
 from tracker_core.incidents import Announcement, IncidentView, alert_summary
 from tracker_core.jobs.detect import DetectionReport
 from tracker_core.progress_words import wait_text, worth_saying
 from tracker_core.redact import redact
 from tracker_core.text import plural, printable
+from tracker_core.views.forecast import ForecastView
 from tracker_core.views.stats import TeamStats
 
 
@@ -419,3 +420,60 @@ def print_backtest(result: Backtest, console: Console, *, top: int = 10) -> None
             markup=False,
             soft_wrap=True,
         )
+
+
+def _cents(dollars: float) -> float:
+    return dollars * 100.0
+
+
+def print_forecast(view: ForecastView, console: Console, *, limit: int = 15) -> None:
+    """The cycle-end forecast: the total, then groups and members by expected spend."""
+    scope = "team" if view.scope is None else f"group {view.scope}"
+    total = view.total
+    console.print(
+        f"Cycle {view.cycle_start} to {view.cycle_end}, day {view.day} of {view.length} "
+        f"(as of {instant(view.now)})"
+    )
+    console.print(
+        f"Forecast for the {printable(scope)}: {money(_cents(total.expected))} "
+        f"(p10-p90 {money_range(_cents(total.low), _cents(total.high))}), "
+        f"{money(_cents(total.spent))} spent so far"
+    )
+    if view.groups:
+        table = Table(title="Billing groups", title_justify="left")
+        table.add_column("group")
+        table.add_column("members", justify="right")
+        table.add_column("forecast", justify="right")
+        table.add_column("p10-p90", justify="right")
+        table.add_column("spent", justify="right")
+        for group in view.groups:
+            f = group.forecast
+            table.add_row(
+                printable(group.name),
+                f"{group.members:,}",
+                money(_cents(f.expected)),
+                money_range(_cents(f.low), _cents(f.high)),
+                money(_cents(f.spent)),
+            )
+        console.print()
+        console.print(table)
+    table = Table(
+        title=f"Members ({min(limit, len(view.members))} of {len(view.members):,})",
+        title_justify="left",
+    )
+    table.add_column("member")
+    table.add_column("group")
+    table.add_column("forecast", justify="right")
+    table.add_column("p10-p90", justify="right")
+    table.add_column("spent", justify="right")
+    for member in view.members[:limit]:
+        f = member.forecast
+        table.add_row(
+            printable(member_cell(member.name, member.email)),
+            printable(member.group or "-"),
+            money(_cents(f.expected)),
+            money_range(_cents(f.low), _cents(f.high)),
+            money(_cents(f.spent)),
+        )
+    console.print()
+    console.print(table)

@@ -103,6 +103,26 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/api/forecast": {
+        "get": {
+            "summary": "The `forecast --json` object: the cycle-end forecast",
+            "parameters": [
+                {
+                    "name": "group",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "a billing group's id or exact name, parent:NAME or "
+                    "unassigned (GET /api/groups): its members and its total",
+                },
+            ],
+            "responses": {
+                "200": _ok("the team's (or the group's) total, groups and members by forecast"),
+                "404": {**_ERROR, "description": "no such group, or nothing collected yet"},
+                **_errors(401),
+            },
+        }
+    },
     "/api/stats": {
         "get": {
             "summary": "The `stats --json` object",

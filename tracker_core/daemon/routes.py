@@ -206,6 +206,15 @@ async def stats(request: web.Request) -> web.Response:
     )
 
 
+async def forecast(request: web.Request) -> web.Response:
+    group_id = await _group_id(request)
+    return await _kept(
+        request,
+        ("forecast", group_id),
+        lambda tracker: tracker.forecast(group_id=group_id).to_json(),
+    )
+
+
 async def team_spend(request: web.Request) -> web.Response:
     days = _days(request)
     return await _kept(
@@ -461,6 +470,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/openapi.json", openapi, allow_head=False)
     app.router.add_post("/api/cron", cron)
     app.router.add_get("/api/stats", stats, allow_head=False)
+    app.router.add_get("/api/forecast", forecast, allow_head=False)
     app.router.add_get("/api/team-spend", team_spend, allow_head=False)
     app.router.add_get("/api/model-costs", model_costs, allow_head=False)
     app.router.add_get("/api/analytics", analytics, allow_head=False)

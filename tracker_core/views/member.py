@@ -10,10 +10,12 @@ from sqlalchemy import Connection, func, select
 
 from tracker_core.badges import Adoption
 from tracker_core.cycle import as_day
+from tracker_core.forecast import Forecast
 from tracker_core.storage import tables as t
 from tracker_core.storage.repo import spend_cents_expr, tokens_expr
 from tracker_core.views._shared import dollars, each_day, memberships, window_start
 from tracker_core.views.badges import read_badges
+from tracker_core.views.forecast import forecast_json, team_forecast
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class MemberDetail:
     """Badge ids (``tracker_core.badges``), as in the members table."""
     adoption: Adoption | None = None
     """The AI-adoption score and its parts; None below 10 agent requests."""
+    forecast: Forecast | None = None
+    """Their cycle-end forecast (dollars), as ``cursor-tracker forecast`` lists it; None when
+    the drilldown was asked without a moment to forecast from."""
 
     def to_json(self) -> dict[str, Any]:
         """The daemon's ``/api/users/{email}``."""
@@ -88,6 +93,7 @@ class MemberDetail:
             "requests": self.requests,
             "tokens": self.tokens,
             "team_rank": self.team_rank,
+            "forecast": None if self.forecast is None else forecast_json(self.forecast),
             "daily": [day.to_json() for day in self.daily],
             "models": [model.to_json() for model in self.models],
             "features": dict(self.features),
@@ -113,6 +119,9 @@ def member_detail(
     conn: Connection, email: str, *, days: int, today: date, now: datetime | None = None
 ) -> MemberDetail:
     """Raises ``LookupError`` naming the email when the member is unknown.
+
+    With ``now``, the member's cycle-end forecast comes along (the whole team's rates are
+    its prior, so it reads the team's days: one grouped query).
 
     A member is known when the members listing has them or any usage event names them, so
     every row of the overview's table can be opened. A handful of queries on one member's
@@ -197,4 +206,5 @@ def member_detail(
         team_rank=rank,
         badges=worn.ids,
         adoption=worn.adoption,
+        forecast=None if now is None else team_forecast(conn, now=now).member(email),
     )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.badges import Adoption
 from tracker_core.cycle import Cycle, CycleProgress, current_cycle, progress
+from tracker_core.forecast import Forecast
 from tracker_core.storage import tables as t
 from tracker_core.storage.failures import database_error, is_damage
 from tracker_core.storage.repo import last_successful_run
@@ -43,6 +44,7 @@ from tracker_core.views.badges import (
     remembered_cache_reads,
     window_badges,
 )
+from tracker_core.views.forecast import forecast_json, scope_forecast
 from tracker_core.views.groups import GroupOption, options
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,9 @@ class Overview:
     groups: list[GroupOption]
     last_collected: datetime | None
     """End of the last collection run that stored anything, for the "collected N min ago"."""
+    forecast: Forecast | None = None
+    """The cycle-end forecast of the scope (:mod:`tracker_core.forecast`, dollars); None
+    when a first paint found none remembered."""
 
     def team_spend_json(self) -> list[dict[str, Any]]:
         """``[{"day", "spend"}]``, every day of the window, oldest first."""
@@ -188,6 +193,7 @@ class Overview:
                 "length": cycle.length,
                 "spend": dollars(cycle.spend_cents),
                 "projected": dollars(cycle.projected_cents),
+                "forecast": None if self.forecast is None else forecast_json(self.forecast),
             },
             "daily": self.team_spend_json(),
             "top_spenders": [spender.to_json() for spender in self.top_spenders],
@@ -238,10 +244,17 @@ def overview(
     team = usage if group_id is None else window_usage(conn, start, today, cycle.start, None, now)
     reads = cache_reads(conn, start, today, now or datetime.now(UTC))
     found = window_badges(conn, start, today, team, reads)
-    return _overview(conn, usage, days, start, today, group_id, cycle, found)
+    forecast = scope_forecast(conn, now=now or start_of(today), group_id=group_id)
+    return _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
 
 
-def remembered_overview(conn: Connection, *, days: int, today: date) -> Overview | None:
+def start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def remembered_overview(
+    conn: Connection, *, days: int, today: date, now: datetime | None = None
+) -> Overview | None:
     """The whole team's overview when the view cache holds its figures, else None.
 
     It never scans the events (a few small queries), so a face can call it where waiting
@@ -254,7 +267,8 @@ def remembered_overview(conn: Connection, *, days: int, today: date) -> Overview
     if usage is None or reads is None:
         return None
     found = window_badges(conn, start, today, usage, reads)
-    return _overview(conn, usage, days, start, today, None, cycle, found)
+    forecast = scope_forecast(conn, now=now or start_of(today), recall_only=True)
+    return _overview(conn, usage, days, start, today, None, cycle, found, forecast)
 
 
 def _overview(
@@ -266,6 +280,7 @@ def _overview(
     group_id: str | None,
     cycle: Cycle,
     found: WindowBadges,
+    forecast: Forecast | None,
 ) -> Overview:
     """The overview around the event figures: members, groups and incidents read fresh."""
     held = memberships(conn)
@@ -332,6 +347,7 @@ def _overview(
         members=rows,
         groups=options(held),
         last_collected=last_successful_run(conn),
+        forecast=forecast,
     )
 
 

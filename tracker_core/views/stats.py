@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from tracker_core.badges import BADGES, Adoption
 from tracker_core.cycle import current_cycle
+from tracker_core.forecast import Forecast
 from tracker_core.storage import repo
 from tracker_core.views._shared import (
     IDLE,
@@ -29,6 +30,7 @@ from tracker_core.views._shared import (
     window_usage,
 )
 from tracker_core.views.badges import read_badges
+from tracker_core.views.forecast import forecast_json, scope_forecast
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class TeamStats:
     """Every day of the window, zero-filled, oldest first."""
     completeness: dict[str, StreamCompleteness] = field(default_factory=dict)
     """Per windowed stream, how far it is known complete (see :func:`stream_completeness`)."""
+    cycle_forecast: Forecast | None = None
+    """The scope's cycle-end forecast (dollars), as ``cursor-tracker forecast`` totals it."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``stats --json`` / ``GET /api/stats`` object of CONTRACT.md."""
@@ -92,6 +96,9 @@ class TeamStats:
                 "start": self.cycle_start.isoformat(),
                 "end": iso_day(self.cycle_end),
                 "spend": dollars(self.cycle_spend_cents),
+                "forecast": (
+                    None if self.cycle_forecast is None else forecast_json(self.cycle_forecast)
+                ),
             },
             "users": [
                 {
@@ -207,4 +214,9 @@ def team_stats(
         users=users,
         daily=daily,
         completeness=stream_completeness(conn),
+        cycle_forecast=scope_forecast(
+            conn,
+            now=now or datetime(today.year, today.month, today.day, tzinfo=UTC),
+            group_id=group_id,
+        ),
     )

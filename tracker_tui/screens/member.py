@@ -12,7 +12,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from tracker_core.badges import NOT_SCORED, adoption_parts, labels
-from tracker_core.formatting import column_counts, count, display_name, money, money_axis
+from tracker_core.formatting import (
+    column_counts,
+    count,
+    display_name,
+    money,
+    money_axis,
+    money_range,
+    money_short,
+)
 from tracker_core.incidents import IncidentView
 from tracker_core.views.member import MemberDetail
 from tracker_tui.screens.base import DataScreen
@@ -66,8 +74,9 @@ class MemberScreen(DataScreen[MemberData]):
             with Horizontal(classes="tiles"):
                 yield Tile("Member", id="tile-who")
                 yield Tile("Spend", id="tile-spend")
+                # Four tiles fit 80 columns: tokens share the requests' tile with the cycle's.
                 yield Tile("Requests", id="tile-requests")
-                yield Tile("Tokens", id="tile-tokens")
+                yield Tile("Cycle", id="tile-cycle")
             with Horizontal(classes="charts"):
                 yield LineChart("Daily spend", fmt=money_axis, id="chart-spend")
                 yield LineChart("Daily tokens", id="chart-tokens")
@@ -122,8 +131,12 @@ class MemberScreen(DataScreen[MemberData]):
         self.query_one("#tile-spend", Tile).show(
             money(d.spend_cents), f"{d.days} days · {rank}", shorter=(rank,)
         )
-        self.query_one("#tile-requests", Tile).show(count(d.requests), "requests")
-        self.query_one("#tile-tokens", Tile).show(count(d.tokens), "tokens in + out")
+        self.query_one("#tile-requests", Tile).show(
+            count(d.requests),
+            f"{count(d.tokens)} tokens in + out",
+            shorter=(f"{count(d.tokens)} tokens",),
+        )
+        self.show_forecast(d)
         days = [point.day for point in d.daily]
         self.query_one("#chart-spend", LineChart).show(
             days, {"spend": [point.spend_cents for point in d.daily]}
@@ -189,3 +202,17 @@ class MemberScreen(DataScreen[MemberData]):
         key = event.row_key.value
         if key is not None:
             self.context.open_incident(int(key))
+
+    def show_forecast(self, detail: MemberDetail) -> None:
+        """Their cycle spend so far → their cycle-end forecast, and its p10-p90."""
+        forecast = detail.forecast
+        tile = self.query_one("#tile-cycle", Tile)
+        if forecast is None:
+            tile.show("…", "forecast")
+            return
+        spread = money_range(forecast.low * 100, forecast.high * 100, short=True)
+        tile.show(
+            f"{money_short(forecast.spent * 100)} → {money_short(forecast.expected * 100)}",
+            f"forecast {spread}",
+            shorter=(spread,),
+        )

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 
-from tracker_core.formatting import money, money_axis, money_short
+from tracker_core.formatting import money, money_axis, money_range, money_short
 from tracker_core.views.overview import Overview
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.widgets.charts import BarChart, LineChart
@@ -57,11 +57,7 @@ class OverviewScreen(MembersScreen):
             f"{data.critical_incidents} critical",
             warn=data.critical_incidents > 0,
         )
-        cycle = data.cycle
-        self.query_one("#tile-cycle", Tile).show(
-            f"{money_short(cycle.spend_cents)} → {money_short(cycle.projected_cents)}",
-            f"day {cycle.day} of {cycle.length}",
-        )
+        self.show_cycle(data)
         self.query_one("#chart-daily", LineChart).show(
             [point.day for point in data.daily_spend],
             {"spend": [point.spend_cents for point in data.daily_spend]},
@@ -71,4 +67,19 @@ class OverviewScreen(MembersScreen):
         )
         self.query_one("#chart-models", BarChart).show(
             [(cost.model, cost.spend_cents) for cost in data.model_spend]
+        )
+
+    def show_cycle(self, data: Overview) -> None:
+        """Spend so far → the cycle-end forecast, with the day and the forecast's p10-p90."""
+        cycle, forecast = data.cycle, data.forecast
+        day = f"day {cycle.day} of {cycle.length}"
+        tile = self.query_one("#tile-cycle", Tile)
+        if forecast is None:  # a first paint from remembered figures: the forecast follows
+            tile.show(f"{money_short(cycle.spend_cents)} → …", day)
+            return
+        spread = money_range(forecast.low * 100, forecast.high * 100, short=True)
+        tile.show(
+            f"{money_short(cycle.spend_cents)} → {money_short(forecast.expected * 100)}",
+            f"{day} · {spread}",
+            shorter=(spread,),
         )

@@ -1,0 +1,276 @@
+"""``cursor-tracker forecast``: where the cycle ends for the team, each group and each member.
+
+The storage side of :mod:`tracker_core.forecast`: each member's spend per day (the usage
+rollup, cents turned to dollars) from the weeks before the cycle through today, the cycle's
+days (:mod:`tracker_core.cycle`) and the effective billing groups. The prior and the groups
+are always the whole team's; a group filter (as ``stats --group`` takes it) only chooses
+which lines are shown and what the total adds up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from tracker_core.cycle import Cycle, as_day, current_cycle
+from tracker_core.forecast import Forecast, forecast_cycle
+from tracker_core.forecast.rates import LOOKBACK_DAYS
+from tracker_core.storage import cache, rollups
+from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR, UNASSIGNED_FILTER
+from tracker_core.views._shared import Memberships, iso_instant, memberships, people
+
+UNASSIGNED_NAME = "Unassigned"
+
+
+def forecast_moment(now: datetime) -> datetime:
+    """The instant a forecast is made for: the start of ``now``'s hour.
+
+    Every face asking within one hour (the command line, the console, the daemon's pages and
+    JSON) shows the same figures, and a remembered forecast stays good for the hour; an hour
+    is a small part of a day's rate.
+    """
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def forecast_json(forecast: Forecast) -> dict[str, float]:
+    """A forecast's figures in dollars with cents precision."""
+    return {
+        "spent": round(forecast.spent, 2),
+        "expected": round(forecast.expected, 2),
+        "low": round(forecast.low, 2),
+        "high": round(forecast.high, 2),
+    }
+
+
+@dataclass(frozen=True)
+class GroupForecast:
+    id: str
+    """The group's id; ``unassigned`` for the members in no group."""
+    name: str
+    members: int
+    forecast: Forecast
+
+
+@dataclass(frozen=True)
+class MemberForecast:
+    email: str
+    name: str
+    group: str | None
+    """The member's first group by name, None when in none."""
+    forecast: Forecast
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    """The ``forecast --json`` object: the scope's total, its groups and its members, each
+    sorted by expected cycle-end spend (highest first)."""
+
+    cycle_start: date
+    cycle_end: date
+    """The cycle's last day."""
+    day: int
+    length: int
+    now: datetime
+    scope: str | None
+    """The group filter as resolved (id, ``parent:NAME``, ``unassigned``), None for the team."""
+    total: Forecast
+    groups: list[GroupForecast]
+    members: list[MemberForecast]
+
+    def member(self, email: str) -> Forecast | None:
+        """One member's forecast, None when they are not in the scope."""
+        return next((line.forecast for line in self.members if line.email == email), None)
+
+    def group(self, group_id: str) -> Forecast | None:
+        """One group's forecast by id (``unassigned`` for members in none), None when the
+        scope does not list it."""
+        return next((line.forecast for line in self.groups if line.id == group_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cycle": {
+                "start": self.cycle_start.isoformat(),
+                "end": self.cycle_end.isoformat(),
+                "day": self.day,
+                "length": self.length,
+            },
+            "as_of": iso_instant(self.now),
+            "group": self.scope,
+            "total": forecast_json(self.total),
+            "groups": [
+                {"id": g.id, "name": g.name, "members": g.members, **forecast_json(g.forecast)}
+                for g in self.groups
+            ],
+            "members": [
+                {
+                    "email": m.email,
+                    "name": m.name,
+                    "group": m.group,
+                    **forecast_json(m.forecast),
+                }
+                for m in self.members
+            ],
+        }
+
+
+def daily_histories(conn: Connection, start: date, end: date) -> dict[str, dict[date, float]]:
+    """Each member's spend in dollars per day from ``start`` to ``end`` (days with spend)."""
+    summed = rollups.summed(conn, start, end)
+    histories: dict[str, dict[date, float]] = {}
+    for email, day, cents in conn.execute(
+        select(summed.c.user_email, summed.c.day, func.sum(summed.c.spend_cents)).group_by(
+            summed.c.user_email, summed.c.day
+        )
+    ).all():
+        if cents:
+            histories.setdefault(str(email), {})[as_day(day)] = float(cents) / 100.0
+    return histories
+
+
+def history_start(cycle: Cycle, today: date) -> date:
+    """The first day a forecast on ``today`` reads: the cycle's and the learning window's."""
+    return min(cycle.start, today - timedelta(days=LOOKBACK_DAYS))
+
+
+def _group_members(groups: Memberships) -> dict[str, tuple[str, list[str]]]:
+    """Group id -> (name, current members) of every group but Cursor's reserved one.
+
+    Members in no group make a line of their own (``unassigned``, added by the caller), as
+    ``stats --group unassigned`` counts them, rather than only those Cursor placed in its
+    reserved group.
+    """
+    return {
+        group.id: (group.name, groups.emails.get(group.id, []))
+        for group in groups.groups
+        if not group.is_unassigned
+    }
+
+
+def _under_parent(spec: str, name: str) -> bool:
+    if not spec.startswith(PARENT_PREFIX):
+        return False
+    parent = spec.removeprefix(PARENT_PREFIX)
+    return name == parent or name.startswith(parent + PARENT_SEPARATOR)
+
+
+SCOPE_KEY = "\x00scope"
+"""The forecast's key for a filter's members taken together (no group id can be it)."""
+
+
+def team_forecast(conn: Connection, *, now: datetime, group_id: str | None = None) -> ForecastView:
+    """The forecast as of ``now`` for the team, or for one group filter's members.
+
+    The filter's total is forecast as a group of its own (a parent's groups may share
+    members, and a total's range is not its groups' ranges added up).
+    """
+    now = forecast_moment(now)
+    today = now.date()
+    cycle = current_cycle(conn, today)
+    histories = daily_histories(conn, history_start(cycle, today), today)
+    groups = memberships(conn)
+    listed = people(conn, None)
+    on_team = {email for email, person in listed.items() if not person.is_removed}
+    emails = sorted(on_team | set(histories))
+    by_key = _group_members(groups)
+    unassigned = [email for email in emails if email not in groups.first_group]
+    if unassigned:
+        by_key[UNASSIGNED_FILTER] = (UNASSIGNED_NAME, unassigned)
+    scope: Container[str] | None = groups.scope(group_id)
+    in_scope = [email for email in emails if scope is None or email in scope]
+    reserved = next((g for g in groups.groups if g.id == group_id and g.is_unassigned), None)
+    if reserved is not None:
+        # Cursor's own Unassigned group, asked for by name or id: its line is its members.
+        by_key[reserved.id] = (reserved.name, in_scope)
+    members = {key: names for key, (_, names) in by_key.items()}
+    result = forecast_cycle(
+        {email: histories.get(email, {}) for email in emails},
+        cycle.start,
+        cycle.end,
+        now,
+        groups={**members, SCOPE_KEY: in_scope},
+    )
+    shown = [
+        GroupForecast(key, name, len(names), result.groups[key])
+        for key, (name, names) in by_key.items()
+        if group_id is None
+        or key == group_id
+        or (key != UNASSIGNED_FILTER and _under_parent(group_id, name))
+    ]
+    lines = [
+        MemberForecast(
+            email=email,
+            name=listed[email].name if email in listed else "",
+            group=groups.first_group.get(email),
+            forecast=result.members[email],
+        )
+        for email in in_scope
+    ]
+    return ForecastView(
+        cycle_start=cycle.start,
+        cycle_end=cycle.end,
+        day=result.day,
+        length=result.length,
+        now=now,
+        scope=group_id,
+        total=result.groups[SCOPE_KEY],
+        groups=sorted(shown, key=lambda g: (-g.forecast.expected, g.name)),
+        members=sorted(lines, key=lambda m: (-m.forecast.expected, m.email)),
+    )
+
+
+def _forecast_from_json(body: str) -> Forecast:
+    data = json.loads(body)
+    return Forecast(
+        spent=float(data["spent"]),
+        expected=float(data["expected"]),
+        low=float(data["low"]),
+        high=float(data["high"]),
+        start=date.fromisoformat(data["start"]),
+        path=tuple(float(value) for value in data["path"]),
+    )
+
+
+def _forecast_to_json(forecast: Forecast) -> str:
+    return json.dumps(
+        {
+            "spent": forecast.spent,
+            "expected": forecast.expected,
+            "low": forecast.low,
+            "high": forecast.high,
+            "start": forecast.start.isoformat(),
+            "path": list(forecast.path),
+        },
+        separators=(",", ":"),
+    )
+
+
+def scope_forecast(
+    conn: Connection, *, now: datetime, group_id: str | None = None, recall_only: bool = False
+) -> Forecast | None:
+    """The team's (or one group filter's) cycle-end forecast, remembered for the hour.
+
+    The overview and ``stats`` show it on every refresh; it reads a day per member over the
+    cycle and the four weeks before, so it is kept in the view cache until the events, the
+    groups, the cycle or the hour change. ``recall_only`` never computes (a face painting
+    before its data): None when nothing is remembered.
+    """
+    moment = forecast_moment(now)
+    cycle = current_cycle(conn, moment.date())
+    key = f"forecast:{group_id or ''}"
+    fingerprint = f"{moment.isoformat()}:{cycle.start}:{cycle.end}:{cache.events_fingerprint(conn)}"
+    body = cache.recall(conn, key, fingerprint)
+    if body is not None:
+        try:
+            return _forecast_from_json(body)
+        except (ValueError, KeyError, TypeError):
+            pass  # written by another version of the tracker: recomputed and replaced
+    if recall_only:
+        return None
+    total = team_forecast(conn, now=moment, group_id=group_id).total
+    cache.remember(conn.engine, key, fingerprint, _forecast_to_json(total), now)
+    return total
