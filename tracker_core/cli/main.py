@@ -309,12 +309,14 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         reopen_command,
     )
     from tracker_core.simulator import generate_scenario, running_simulator
-    from tracker_core.simulator.org import organisation_time
+    from tracker_core.simulator.org import days_with_previous_cycle, organisation_time
 
     out, err = terminal(), terminal(stderr=True)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     as_of = organisation_time(datetime.now(UTC))
+    if args.days is None:
+        args.days = days_with_previous_cycle(as_of)
     organisation = DemoOrganisation(args.users, args.days, args.seed, as_of.date())
     database, previous = prepare_database(data_dir, organisation)
     if previous:
@@ -608,8 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--days",
         type=_days,
-        default=30,
-        help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default 30)",
+        default=None,
+        help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default: this billing cycle and the "
+        "whole previous one)",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument(
