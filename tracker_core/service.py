@@ -53,6 +53,7 @@ from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
+from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.groups import BillingGroups, GroupRoster, billing_groups
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
@@ -247,6 +248,11 @@ class Tracker:
     def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:
         with self.engine.connect() as conn:
             return insights(conn, days=days, today=self._today())
+
+    def cycle_summary(self) -> CycleSummary:
+        """This billing cycle's spend against the last, seats, plan exhaustion, limits."""
+        with self.engine.connect() as conn:
+            return cycle_summary(conn, self._today())
 
     def member(self, email: str, *, days: int = DEFAULT_DAYS) -> MemberPage:
         with self.engine.connect() as conn:
