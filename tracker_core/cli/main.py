@@ -30,6 +30,7 @@ from tracker_core.cli.render import (
     print_daily,
     print_detection,
     print_incidents,
+    print_messages,
     print_summary,
     print_top_spenders,
     styled,
@@ -163,6 +164,7 @@ def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         out = terminal()
         print_summary(result.collect, out, source=loaded.settings.cursor.api_url)
         print_detection(result.detect, out)
+        print_messages(result.messages, out)
     failure = result.collect.failure_message()
     if failure is not None:
         say_error(failure)
