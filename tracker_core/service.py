@@ -260,7 +260,7 @@ class Tracker:
     def cycle_summary(self) -> CycleSummary:
         """This billing cycle's spend against the last, seats, plan exhaustion, limits."""
         with self.engine.connect() as conn:
-            return cycle_summary(conn, self._today())
+            return cycle_summary(conn, self._today(), self.clock())
 
     def member(self, email: str, *, days: int = DEFAULT_DAYS) -> MemberPage:
         with self.engine.connect() as conn:

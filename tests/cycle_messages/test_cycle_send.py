@@ -129,6 +129,7 @@ def test_each_message_goes_out_once_per_period(
         "*Seats:* 4/5 active (80%)",
         ":warning: 1 unused seat this cycle",
         "*Plan Exhaustion:* 3/4 members exceeded plan",
+        "*Adoption:* AI-Native: 0 · High: 4 · Moderate: 0 · Low: 0",
         f"1. <{DASHBOARD}/members/ana@example.test|Ana Silva>: $30.00",
         f"<{DASHBOARD}/|Dashboard> · <{DASHBOARD}/insights|Insights>",
         "Cycle 2026-11-01 – 2026-11-30 · 3 days remaining · cursor-usage-tracker",

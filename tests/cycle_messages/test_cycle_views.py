@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, delete
 
 from tests.cycle_messages.team import ANA, BEN, CARA, CYCLE, LAST_CYCLE, TODAY, store_team
+from tracker_core.badges import Tier
 from tracker_core.cycle import current_cycle
 from tracker_core.storage import tables as t
 from tracker_core.views.cycle_summary import (
@@ -92,7 +93,11 @@ def test_cycle_summary(db_engine: Engine) -> None:
     ]
     assert len(summary.exhaustion.members) == 3
     assert [m.email for m in summary.limited] == [BEN]
+    # Every active member made 5 agent requests on each of the 28 days, nothing applied:
+    # 0 + 40 (the team's own 90th percentile) + 20 (every day) = 60 points, High.
+    assert summary.adoption[Tier.HIGH] == 4 and sum(summary.adoption.values()) == 4
     data = summary.to_json()
+    assert data["adoption"] == {"AI-Native": 0, "High": 4, "Moderate": 0, "Low": 0, "Manual": 0}
     assert data["spend"] == 45.0 and data["previous_spend"] == 60.0
     assert data["seats"] == {"active": 4, "total": 5, "unused": 1}
 

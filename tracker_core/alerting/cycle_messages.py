@@ -20,6 +20,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from tracker_core.alerting.format import PRODUCT, escape_mrkdwn
+from tracker_core.badges import Tier
 from tracker_core.formatting import display_name, money
 from tracker_core.views.cycle_summary import CycleSummary
 from tracker_core.views.exhaustion import LimitedMember, PlanExhaustion
@@ -280,6 +281,11 @@ def summary_lines(data: CycleSummary, *, who: Any) -> list[str]:
             f"{rank}. {who(s.name, s.email)}: {money(s.spend_cents)}"
             for rank, s in enumerate(data.top_spenders, 1)
         ]
+    if any(data.adoption.values()):
+        # The Manual tier is counted but, as in the original, not shown.
+        listed = [tier for tier in Tier if tier is not Tier.MANUAL]
+        tiers = " · ".join(f"{tier.value}: {data.adoption.get(tier, 0)}" for tier in listed)
+        lines.append(f"*Adoption:* {tiers}")
     return lines
 
 

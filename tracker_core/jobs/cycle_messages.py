@@ -75,7 +75,7 @@ def send_cycle_messages(
         return MessagesResult()
     now = clock()
     with engine.connect() as conn:
-        summary = cycle_summary(conn, now.date())
+        summary = cycle_summary(conn, now.date(), now)
     queued: list[str] = []
     for kind, period, message in due_messages(summary, settings.daemon.dashboard_url):
         payloads = {

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from tracker_core.badges import Tier
 from tracker_core.cycle import Cycle, as_day, current_cycle
 from tracker_core.storage import rollups
 from tracker_core.storage import tables as t
 from tracker_core.views._shared import dollars
+from tracker_core.views.badges import read_badges
 from tracker_core.views.exhaustion import (
     LimitedMember,
     PlanExhaustion,
@@ -74,6 +76,8 @@ class CycleSummary:
     top_spenders: list[Spender]
     exhaustion: PlanExhaustion
     limited: list[LimitedMember]
+    adoption: dict[Tier, int]
+    """Members per AI-adoption tier over the cycle so far (:mod:`tracker_core.badges`)."""
 
     @property
     def days_remaining(self) -> int:
@@ -110,6 +114,7 @@ class CycleSummary:
                 "active_members": self.exhaustion.active_members,
             },
             "limited": [member.to_json() for member in self.limited],
+            "adoption": {tier.value: self.adoption.get(tier, 0) for tier in Tier},
         }
 
 
@@ -126,8 +131,8 @@ def _history_starts(conn: Connection) -> date | None:
     return None if first is None else as_day(first)
 
 
-def cycle_summary(conn: Connection, today: date) -> CycleSummary:
-    """The current cycle's summary as of ``today``."""
+def cycle_summary(conn: Connection, today: date, now: datetime | None = None) -> CycleSummary:
+    """The current cycle's summary as of ``today`` (``now``: when, for the view cache)."""
     cycle = current_cycle(conn, today)
     end = min(today, cycle.end)
     spend = _spend_by_member(conn, cycle.start, end)
@@ -162,4 +167,7 @@ def cycle_summary(conn: Connection, today: date) -> CycleSummary:
         top_spenders=ranked[:TOP_SPENDERS],
         exhaustion=plan_exhaustion(conn, cycle, today),
         limited=members_limited(conn, cycle),
+        adoption=read_badges(
+            conn, cycle.start, end, now or datetime.combine(today, time(), UTC)
+        ).tier_counts(),
     )
