@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker_core.simulator import Scenario, generate_scenario, load_scenario
+from tracker_core.simulator import (
+    Scenario,
+    ScenarioError,
+    generate_scenario,
+    load_scenario,
+    scenario_from_dict,
+)
 from tracker_core.simulator.org import MODELS, days_with_previous_cycle
 from tracker_core.simulator.scenario import dump_scenario
 
@@ -117,3 +123,24 @@ def test_a_ramping_member_spends_more_week_after_week(team: Scenario) -> None:
     weeks = [weekly[n] for n in range(6)]
     assert weeks[5] > 2 * weeks[0], weeks
     assert sum(a < b for a, b in pairwise(weeks)) >= 4, weeks
+
+
+@pytest.mark.parametrize(
+    ("limits", "part"),
+    [
+        ({"nobody@example.test": 10}, "spendLimits.nobody@example.test: not in teamMembers"),
+        ({"lee@example.test": -1}, "spendLimits.lee@example.test: expected dollars, 0 or more"),
+        ({"lee@example.test": "ten"}, "spendLimits.lee@example.test: expected dollars"),
+        (["lee@example.test"], "spendLimits: expected an object"),
+    ],
+)
+def test_a_bad_spend_limit_is_named(limits: object, part: str) -> None:
+    member = {"id": 1, "name": "Lee Park", "email": "lee@example.test", "role": "member"}
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({"teamMembers": [member], "usageEvents": [], "spendLimits": limits})
+    assert part in str(caught.value)
+    good = scenario_from_dict(
+        {"teamMembers": [member], "usageEvents": [], "spendLimits": {"Lee@example.test": 0}}
+    )
+    [row] = good.spend_report(good.now())[0]
+    assert row["monthlyLimitDollars"] == 0
