@@ -41,6 +41,7 @@ from tracker_core.detection.settings import DetectionSettings
 from tracker_core.domain import utc_day
 from tracker_core.incidents.replay import Replay
 from tracker_core.simulator import generate_scenario
+from tracker_core.simulator.scenario import ANOMALY_KINDS
 
 TARGET_FALSE_PER_100_WEEK = 1.0
 TARGET_RECALL = 0.95
@@ -107,6 +108,7 @@ def build_team(users: int, weeks: int, seed: int, now: datetime) -> tuple[Team, 
             ),
         )
         for a in scenario.planted_anomalies
+        if a["kind"] in ANOMALY_KINDS
     ]
     return team, planted
 

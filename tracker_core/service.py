@@ -21,6 +21,7 @@ from sqlalchemy import URL, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
+from tracker_core.alerting.message_outbox import MessagesResult
 from tracker_core.clock import Clock, utc_now
 from tracker_core.collector import CollectionSummary, Progress
 from tracker_core.config import Settings
@@ -39,6 +40,7 @@ from tracker_core.groups.hibob import MIN_TEAM_SIZE, ImportPlan, parse_people
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.jobs.backtest import run_backtest
 from tracker_core.jobs.collect import collect_once
+from tracker_core.jobs.cycle_messages import send_cycle_messages
 from tracker_core.jobs.detect import DetectionReport, load_settings, run_detection
 from tracker_core.jobs.stoppable import StoppableRun
 from tracker_core.storage import (
@@ -53,6 +55,7 @@ from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.collected import require_collected
+from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
 from tracker_core.views.groups import (
     BillingGroups,
@@ -184,13 +187,19 @@ class Vitals:
 
 @dataclass(frozen=True)
 class CronResult:
-    """One scheduled job: the collection, then detection (the ``cron --json`` object)."""
+    """One scheduled job: the collection, then detection, then the billing cycle's messages
+    (the ``cron --json`` object)."""
 
     collect: CollectionSummary
     detect: DetectionReport
+    messages: MessagesResult = field(default_factory=MessagesResult)
 
     def to_json(self) -> dict[str, Any]:
-        return {"collect": self.collect.to_json(), "detect": self.detect.to_json()}
+        return {
+            "collect": self.collect.to_json(),
+            "detect": self.detect.to_json(),
+            "messages": self.messages.to_json(),
+        }
 
 
 # --- the seam --------------------------------------------------------------------------------
@@ -254,6 +263,11 @@ class Tracker:
     def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:
         with self.engine.connect() as conn:
             return insights(conn, days=days, today=self._today())
+
+    def cycle_summary(self) -> CycleSummary:
+        """This billing cycle's spend against the last, seats, plan exhaustion, limits."""
+        with self.engine.connect() as conn:
+            return cycle_summary(conn, self._today(), self.clock())
 
     def member(self, email: str, *, days: int = DEFAULT_DAYS) -> MemberPage:
         with self.engine.connect() as conn:
@@ -545,7 +559,12 @@ class Tracker:
             on_detect()
         # What was stored is worth a look even when the pass was partial.
         report = self.detect()
-        return CronResult(summary, report)
+        return CronResult(summary, report, self.send_cycle_messages())
+
+    def send_cycle_messages(self) -> MessagesResult:
+        """The plan-exhaustion notice, members limited and the cycle summary, when due;
+        each once per period and channel (see ``jobs.cycle_messages``)."""
+        return send_cycle_messages(self.engine, self.settings, clock=self.clock)
 
     def warm(self) -> bool:
         """Compute the console's first screen while nobody waits for it (a courtesy)."""

@@ -167,7 +167,7 @@ async def test_cron_secret_header_only_and_refused_while_unset(
         answer = await client.post("/api/cron", headers={"x-cron-secret": CRON})
         assert answer.status == 200
         result = await answer.json()
-        assert set(result) == {"collect", "detect"} and result["collect"]["ok"] is True
+        assert set(result) == {"collect", "detect", "messages"} and result["collect"]["ok"] is True
         assert result["collect"]["members"] == 12
         health = await (await client.get("/healthz")).json()
         assert health["last_job"]["trigger"] == "api"

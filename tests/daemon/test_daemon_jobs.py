@@ -184,8 +184,13 @@ def slow_simulator(scenario: Scenario) -> Iterator[str]:
 
 
 def incidents_per_post(slack: FakeSlack) -> list[list[str]]:
-    """The incidents each accepted post announces, from the metadata every alert carries."""
-    return [post["metadata"]["event_payload"]["incidents"].split() for post in slack.posts()]
+    """The incidents each accepted alert announces, from the metadata every alert carries
+    (the billing cycle's messages, which the job may send too, carry their own)."""
+    return [
+        post["metadata"]["event_payload"]["incidents"].split()
+        for post in slack.posts()
+        if post["metadata"]["event_type"] == "cursor_tracker_alert"
+    ]
 
 
 async def test_the_daemon_runs_the_job_on_its_schedule(sqlite_url: str, simulator: str) -> None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from html import escape
@@ -311,7 +311,17 @@ class EmailSender:
         of unknown fate is settled, as Resend delivers a key once within 24 hours."""
         return Lookup()
 
+    def send_message(self, message: EmailMessage, key: str) -> Delivery:
+        """Send one email built elsewhere (the billing cycle's messages) under the
+        idempotency key ``key``, so a retry of a send whose answer was lost is delivered once."""
+        return self._deliver(message, lambda _: key)[0]
+
     def _send_one(self, items: Sequence[AlertItem], message: EmailMessage) -> tuple[Delivery, bool]:
+        return self._deliver(message, lambda params: idempotency_key(items, params))
+
+    def _deliver(
+        self, message: EmailMessage, key: Callable[[Mapping[str, object]], str]
+    ) -> tuple[Delivery, bool]:
         params: resend.Emails.SendParams = {
             "from": self._sender,
             "to": list(self._to),
@@ -319,9 +329,7 @@ class EmailSender:
             "html": message.html,
             "text": message.text,
         }
-        options: resend.Emails.SendOptions = {
-            "idempotency_key": idempotency_key(items, dict(params))
-        }
+        options: resend.Emails.SendOptions = {"idempotency_key": key(dict(params))}
         try:
             with _SDK_LOCK:
                 previous = (resend.api_key, resend.api_url)

@@ -77,6 +77,9 @@ _ERROR_CODE = re.compile(r"[a-z0-9_.]{1,64}")
 
 EVENT_TYPE: Final = "cursor_tracker_alert"
 """Slack message metadata ``event_type`` of every alert; its payload names the attempt."""
+MESSAGE_EVENT_TYPE: Final = "cursor_tracker_message"
+"""The same for the billing cycle's messages, whose payload names message-outbox rows
+(``messages``) instead of incidents, so nobody reading the channel takes one for the other."""
 HISTORY_PAGE: Final = 200
 HISTORY_PAGES: Final = 10
 """Pages of history read per lookup; a channel busier than that since the attempt cannot be
@@ -91,16 +94,20 @@ class SlackMessage:
     """One ``chat.postMessage`` call and the incidents it announces."""
 
     incident_ids: tuple[int, ...]
+    """The incidents announced; for a cycle message, its message-outbox rows."""
     text: str
     blocks: list[Block]
+    cycle_message: bool = False
 
     def metadata(self, attempt: str) -> dict[str, Any]:
         """What lets a later run find this very message in the channel's history."""
-        incidents = " ".join(str(incident) for incident in self.incident_ids)
-        return {
-            "event_type": EVENT_TYPE,
-            "event_payload": {"attempt": attempt, "incidents": incidents},
-        }
+        ids = " ".join(str(incident) for incident in self.incident_ids)
+        if self.cycle_message:
+            return {
+                "event_type": MESSAGE_EVENT_TYPE,
+                "event_payload": {"attempt": attempt, "messages": ids},
+            }
+        return {"event_type": EVENT_TYPE, "event_payload": {"attempt": attempt, "incidents": ids}}
 
 
 def _plain(text: str, limit: int) -> str:
@@ -284,20 +291,26 @@ def _retry_after(headers: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _found(messages: object, wanted: set[str]) -> set[tuple[str, int]]:
-    """(attempt, incident) pairs announced by the messages of one history page."""
+def _found(
+    messages: object, wanted: set[str], *, cycle_messages: bool = False
+) -> set[tuple[str, int]]:
+    """(attempt, incident) pairs announced by the messages of one history page; with
+    ``cycle_messages``, (attempt, message-outbox row) pairs of the cycle's messages."""
+    event_type, key = (
+        (MESSAGE_EVENT_TYPE, "messages") if cycle_messages else (EVENT_TYPE, "incidents")
+    )
     found: set[tuple[str, int]] = set()
     if not isinstance(messages, list):
         return found
     for message in messages:
         metadata = message.get("metadata") if isinstance(message, dict) else None
-        if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+        if not isinstance(metadata, dict) or metadata.get("event_type") != event_type:
             continue
         payload = metadata.get("event_payload")
         if not isinstance(payload, dict) or payload.get("attempt") not in wanted:
             continue
         attempt = str(payload["attempt"])
-        for part in str(payload.get("incidents", "")).split():
+        for part in str(payload.get(key, "")).split():
             if part.isdigit():
                 found.add((attempt, int(part)))
     return found
@@ -353,7 +366,14 @@ class SlackSender:
             for message in build_messages(items, self._dashboard_url)
         )
 
-    def find_delivered(self, attempts: Sequence[Attempt]) -> Lookup:
+    def post(self, message: SlackMessage, attempt: str) -> Delivery:
+        """Post one message built elsewhere (the billing cycle's messages), as alerts are;
+        :meth:`find_delivered` with ``cycle_messages`` finds it by its ``incident_ids``."""
+        return self._post(message, attempt)[0]
+
+    def find_delivered(
+        self, attempts: Sequence[Attempt], *, cycle_messages: bool = False
+    ) -> Lookup:
         """Look for these attempts' messages in the channel's history since they started.
 
         Without the history scope Slack answers ``missing_scope``; that can never get better,
@@ -392,7 +412,7 @@ class SlackSender:
             except (SlackClientError, OSError, http.client.HTTPException) as exc:
                 error = f"Slack unreachable at {self._host} for the history check: {_reason(exc)}"
                 return Lookup(frozenset(found), error=self._clean(error), retry=True)
-            found |= _found(response.get("messages"), ids)
+            found |= _found(response.get("messages"), ids, cycle_messages=cycle_messages)
             metadata = response.get("response_metadata")
             cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
             # One attempt may be several messages: stop only once each incident is accounted for.

@@ -31,6 +31,7 @@ from tracker_core.cli.render import (
     print_detection,
     print_forecast,
     print_incidents,
+    print_messages,
     print_summary,
     print_top_spenders,
     styled,
@@ -164,6 +165,7 @@ def cmd_cron(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         out = terminal()
         print_summary(result.collect, out, source=loaded.settings.cursor.api_url)
         print_detection(result.detect, out)
+        print_messages(result.messages, out)
     failure = result.collect.failure_message()
     if failure is not None:
         say_error(failure)
@@ -321,12 +323,14 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         reopen_command,
     )
     from tracker_core.simulator import generate_scenario, running_simulator
-    from tracker_core.simulator.org import organisation_time
+    from tracker_core.simulator.org import days_with_previous_cycle, organisation_time
 
     out, err = terminal(), terminal(stderr=True)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     as_of = organisation_time(datetime.now(UTC))
+    if args.days is None:
+        args.days = days_with_previous_cycle(as_of)
     organisation = DemoOrganisation(args.users, args.days, args.seed, as_of.date())
     database, previous = prepare_database(data_dir, organisation)
     if previous:
@@ -620,8 +624,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--days",
         type=_days,
-        default=30,
-        help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default 30)",
+        default=None,
+        help=f"days of history, {MIN_DAYS} to {MAX_DAYS} (default: this billing cycle and the "
+        "whole previous one)",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument(

@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from tracker_core.alerting.message_outbox import MessagesResult
 from tracker_core.collector import CollectionSummary, StreamResult, stream_label
 from tracker_core.cursor_api import ApiWait
 from tracker_core.detection.backtest import Backtest
@@ -268,6 +269,24 @@ def print_daily(stats: TeamStats, console: Console) -> None:
 
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
+
+
+def print_messages(result: MessagesResult, console: Console) -> None:
+    """The billing cycle's messages one run sent or failed to send (nothing when none was due)."""
+    for note in result.sent:
+        console.print(
+            Text.assemble(
+                styled("Sent", "bold"), f" {note['kind']} for {note['period']} by {note['channel']}"
+            )
+        )
+    for note in result.failed:
+        console.print(
+            Text.assemble(
+                styled("Not sent", "yellow"),
+                f" {note['kind']} for {note['period']} by {note['channel']}: "
+                f"{printable(note.get('error', ''))}; the next run retries",
+            )
+        )
 
 
 def print_detection(report: DetectionReport, console: Console) -> None:

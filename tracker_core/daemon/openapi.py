@@ -98,7 +98,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "with 403 while CRON_SECRET is unset; 409 while a job runs, naming its holder.",
             "security": _CRON,
             "responses": {
-                "200": _ok("the `cron --json` object: {collect, detect}"),
+                "200": _ok("the `cron --json` object: {collect, detect, messages}"),
                 **_errors(400, 401, 403, 409, 413, 415, 500),
             },
         }

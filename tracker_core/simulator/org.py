@@ -57,6 +57,16 @@ TOKEN_FEE_CENTS_PER_MILLION: Final = 25.0
 
 HOUR_MS: Final = 3_600_000
 
+INCLUDED_CENTS_PER_SEAT: Final = 4_000.0
+"""Included usage of a realistic organisation's seat per billing cycle, at model cost: $40.
+
+Premium-model events are ``Included in Business`` until a member's included usage of the cycle
+is spent, and ``Usage-based`` after: members run out on different days of the cycle, the
+heaviest on its first, the lightest never."""
+
+RAMP_RANGE: Final = (0.35, 2.4)
+"""A ramping member's factor on their level at the first and at the last day of the window."""
+
 
 @dataclass(frozen=True, slots=True)
 class ModelPrice:
@@ -232,6 +242,8 @@ class _Person:
     """Day indexes of vacations, when the member has no events."""
     planted: set[int] = field(default_factory=set)
     """Timestamps of events added after the base pass (kept unique per person)."""
+    level: float = 0.0
+    """Typical working-day spend in cents a realistic member is drawn at."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +256,10 @@ class _Plan:
     outlier: _Person
     flooder: _Person
     steady: list[_Person]
+    ramp: _Person | None = None
+    """A member whose spend grows steadily through the window (realistic organisations)."""
+    limited: _Person | None = None
+    """A member Cursor stops at their monthly spend limit this cycle (realistic organisations)."""
 
 
 class _Generator:
@@ -275,6 +291,13 @@ class _Generator:
         self.cycle_first = max(0, (cycle - self.first_day).days)
         self.cycle_start_ms = max(day_start_ms(cycle), self.first_ms)
         self.removed_days: list[int | None] = []
+        self.metered: set[int] = set()
+        """Members whose premium events draw on the cycle's included usage first."""
+        self.included_used: dict[tuple[int, int, int], float] = {}
+        """Included usage spent so far, by member and cycle (year, month), in cents."""
+        self.ramp: int | None = None
+        self.limit_cents: dict[int, float] = {}
+        """Spend limits of this cycle, in cents, by member index."""
 
     # -- people
 
@@ -363,6 +386,7 @@ class _Generator:
             # The day's event count is log-normal around ``events`` and a max-mode event costs
             # about twice an ordinary one: both lift the mean, which the scale takes back.
             per_day = events * math.exp(noise * noise / 2.0) * (1.0 + max_mode)
+            person.level = level
             person.habits = Habits(
                 weekday_events=events,
                 weekend_chance=rng.uniform(0.0, 0.3),
@@ -379,7 +403,67 @@ class _Generator:
                     candidates.append(person)
                 continue
             self._vary_life(person)
-        return replace(plan, steady=candidates[:20])
+        offered = candidates[:20]
+        taken = keep | {p.index for p in offered}
+        ramp = self._full_timer(plan.people, taken, (0.6, 1.6))
+        if ramp is not None:
+            ramp.archetype = "ramp"
+            taken.add(ramp.index)
+            self.ramp = ramp.index
+        limited = self._full_timer(plan.people, taken, (1.0, 4.0))
+        if limited is not None:
+            limited.archetype = "limited"
+            taken.add(limited.index)
+            self.limit_cents[limited.index] = self._first_limit(limited)
+        self.metered = {
+            p.index for p in plan.people if p.index not in taken and p.removed_day is None
+        }
+        return replace(plan, steady=offered, ramp=ramp, limited=limited)
+
+    def _full_timer(
+        self, people: Sequence[_Person], taken: set[int], levels: tuple[float, float]
+    ) -> _Person | None:
+        """A member not yet given a part, made present full-time, level near ``levels``.
+
+        ``levels`` is a range in times the median level. A regular member in that range is
+        preferred; in a small team, the free member whose level is nearest to it. The ramp
+        and the limit must show on every working day, so the member loses any vacation,
+        part-time week, late start or model switch the draw gave them, and is steadier day to
+        day than most.
+        """
+        low, high = (REALISTIC_MEDIAN_CENTS * f for f in levels)
+
+        def distance(person: _Person) -> float:
+            if person.level < low:
+                return math.log(low / max(person.level, 1.0))
+            return math.log(person.level / high) if person.level > high else 0.0
+
+        free = [
+            p
+            for p in people
+            if p.index not in taken and p.removed_day is None and p.role == "member"
+        ]
+        if not free:
+            return None
+        person = min(free, key=lambda p: (distance(p), p.archetype != "regular", p.index))
+        person.first_day, person.away = 0, ()
+        person.habits = replace(
+            person.habits,
+            workdays=frozenset(range(5)),
+            switch_day=None,
+            switched_weights=(),
+            off_chance=0.0,
+            noise=min(person.habits.noise, 0.2),
+        )
+        return person
+
+    def _first_limit(self, person: _Person) -> float:
+        """A limit the member reaches about halfway through the cycle's elapsed working days."""
+        day = billing_cycle_start(self.now_ms)
+        workdays = sum(
+            1 for n in range((self.today - day).days) if (day + timedelta(days=n)).weekday() < 5
+        )
+        return 100.0 * max(1, round(person.level * workdays / 2 / 100))
 
     def _vary_life(self, person: _Person) -> None:
         """Part-time, vacation, new hire, idle seat, model switch: each with its own chance."""
@@ -434,7 +518,12 @@ class _Generator:
         if price.included:
             kind, charged, fee = self.kind_included, 0.0, math.nan
         else:
-            kind = self.kind_on_demand
+            # Within the member's included usage the billing category says so, but the
+            # charge stays: the product's spend is what the usage cost, whoever pays it, so
+            # spend (what detection and the forecast read) does not drop to nothing at every
+            # cycle's start. Only ``kind`` and ``usageBasedReqs`` show when the plan ran out.
+            covered = self._draws_on_plan(person, timestamp, total)
+            kind = self.kind_included if covered else self.kind_on_demand
             flags |= FLAG_CHARGEABLE
             fee = round((inp + out + write + read) * TOKEN_FEE_CENTS_PER_MILLION / 1e6, 4)
             charged = round(total + fee, 4)
@@ -458,6 +547,38 @@ class _Generator:
         self.spend[person.index][day] += charged
         self.count[person.index][day] += 1
         return charged
+
+    def _draws_on_plan(self, person: _Person, timestamp: int, cents: float) -> bool:
+        """Whether a premium event is covered by the member's included usage of its cycle.
+
+        The event that crosses the allowance is still covered; the next is usage-based. Only
+        metered members draw on it: the planted and the ordinary ones offered to tests are
+        usage-based from the cycle's first day (they ran out at once, as heavy users do).
+        """
+        if person.index not in self.metered:
+            return False
+        day = utc_day(timestamp)
+        key = (person.index, day.year, day.month)
+        used = self.included_used.get(key, 0.0)
+        if used >= INCLUDED_CENTS_PER_SEAT:
+            return False
+        self.included_used[key] = used + cents
+        return True
+
+    def _ramp_factor(self, person: _Person, timestamp: int) -> float:
+        """The ramping member's growth: from the first to the last day of the window."""
+        if person.index != self.ramp:
+            return 1.0
+        low, high = RAMP_RANGE
+        progress = (timestamp - self.first_ms) / max(1, self.now_ms - self.first_ms)
+        return low + (high - low) * min(1.0, progress)
+
+    def _blocked(self, person: _Person, timestamp: int) -> bool:
+        """Whether Cursor refuses the member's request: their spend limit of the cycle is hit."""
+        limit = self.limit_cents.get(person.index)
+        if limit is None or timestamp < self.cycle_start_ms:
+            return False
+        return self.cycle_spend(person.index) >= limit
 
     def _ordinary_event(self, person: _Person, timestamp: int) -> None:
         rng = self.rng
@@ -494,9 +615,10 @@ class _Generator:
         write = int(rng.lognormvariate(8.8, 1.0)) if price.cache_write and rng.random() < 0.5 else 0
         if max_mode:
             inp, read = inp * 3, read * 2
-        if habits.scale != 1.0:
-            inp, out = int(inp * habits.scale), int(out * habits.scale)
-            write, read = int(write * habits.scale), int(read * habits.scale)
+        scale = habits.scale * self._ramp_factor(person, timestamp)
+        if scale != 1.0:
+            inp, out = int(inp * scale), int(out * scale)
+            write, read = int(write * scale), int(read * scale)
         self._append(
             person,
             timestamp,
@@ -537,7 +659,7 @@ class _Generator:
                     for hour in rng.choices(hours, cum_weights=weights, k=count)
                 }
                 for stamp in sorted(stamps):
-                    if stamp <= self.now_ms:
+                    if stamp <= self.now_ms and not self._blocked(person, stamp):
                         self._ordinary_event(person, stamp)
 
     # -- planting
@@ -793,6 +915,7 @@ class _Generator:
         check_days = sorted({self.days - 1, yesterday, spike_day})
         normal = [p for p in plan.steady if self.is_ordinary(p, check_days)][:5]
         anomalies = self._describe(plan, spike_day, spike_average, yesterday, usual)
+        anomalies += self._describe_patterns(plan)
         self.store.finish()
         members: list[JSONObject] = [
             {
@@ -811,6 +934,9 @@ class _Generator:
             normal_members=[p.email for p in normal],
             now_ms=self.now_ms,
             team_id=self.rng.randrange(10_000, 100_000),
+            spend_limits={
+                people[index].email: limit / 100 for index, limit in self.limit_cents.items()
+            },
         )
         scenario.groups = build_groups_report(
             scenario, billing_cycle_start(self.now_ms), self._layout(people)
@@ -869,6 +995,40 @@ class _Generator:
             },
         ]
 
+    def _describe_patterns(self, plan: _Plan) -> list[JSONObject]:
+        """The ramping and the limited member, for the forecast and the cycle's messages."""
+        found: list[JSONObject] = []
+        if plan.ramp is not None:
+            week = self.spend[plan.ramp.index]
+            first, last = sum(week[:7]), sum(week[-8:-1])
+            found.append(
+                {
+                    "kind": "ramp",
+                    "email": plan.ramp.email,
+                    "day": None,
+                    "description": f"spend grows through the window: ${first / 100:.2f} in its"
+                    f" first week, ${last / 100:.2f} in the week before today",
+                }
+            )
+        if plan.limited is not None:
+            index = plan.limited.index
+            spent = self.cycle_spend(index)
+            if spent < self.limit_cents[index]:
+                # The cycle is too young to reach the limit drawn: Cursor stops them at what
+                # they have spent (a limit of $0 stops a member before their first request).
+                self.limit_cents[index] = 100.0 * math.floor(spent / 100)
+            limit = self.limit_cents[index] / 100
+            found.append(
+                {
+                    "kind": "spend_limited",
+                    "email": plan.limited.email,
+                    "day": None,
+                    "description": f"stopped by Cursor at their ${limit:.0f} monthly spend"
+                    f" limit, ${spent / 100:.2f} spent this cycle",
+                }
+            )
+        return found
+
     def _layout(self, people: Sequence[_Person]) -> list[GroupLayout]:
         rng = self.rng
         count = min(len(GROUP_NAMES), max(3, self.users // 8))
@@ -906,6 +1066,17 @@ def organisation_time(at: datetime) -> datetime:
     """
     day = at.astimezone(UTC)
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def days_with_previous_cycle(now: datetime) -> int:
+    """Days from the first day of the previous billing cycle through ``now``'s day.
+
+    The demo's default window: the cycle under way and the whole one before it, so that a
+    cycle summary has a last cycle to compare with and a forecast a past cycle to replay.
+    """
+    today = now.astimezone(UTC).date()
+    first = today.replace(day=1) - timedelta(days=1)
+    return (today - first.replace(day=1)).days + 1
 
 
 def generate_scenario(

@@ -38,6 +38,13 @@ DEFAULT_TEAM_ID: Final = 777
 ANOMALY_KINDS: Final = ("spend_spike", "team_outlier", "cycle_outlier", "request_flood")
 """The kinds of anomaly a generated scenario plants (``plantedAnomalies[].kind``)."""
 
+PATTERN_KINDS: Final = ("ramp", "spend_limited")
+"""Planted behaviours that are not anomalies a rule must fire on, listed beside them: a member
+whose spend grows through the window (what a forecast must follow) and one Cursor stopped at
+their spend limit. Detection checks filter on :data:`ANOMALY_KINDS`."""
+
+PLANTED_KINDS: Final = ANOMALY_KINDS + PATTERN_KINDS
+
 UNASSIGNED_GROUP_ID: Final = "group_unassigned"
 
 ANALYTICS_DATE_FIELD: Final[Mapping[str, str]] = {
@@ -603,6 +610,7 @@ class Scenario:
         now_ms: int | None = None,
         team_id: int = DEFAULT_TEAM_ID,
         late: LateDelivery | None = None,
+        spend_limits: Mapping[str, float] | None = None,
     ) -> None:
         self.members = members
         self.events = events
@@ -617,6 +625,10 @@ class Scenario:
         self.team_id = team_id
         self.late = late
         """Late delivery asked for by the scenario file (the server may also switch it on)."""
+        limits = spend_limits or {}
+        self.spend_limits = {email.lower(): dollars for email, dollars in limits.items()}
+        """Members' monthly spend limits in dollars (``spendLimits``), as ``/teams/spend``
+        reports them in ``monthlyLimitDollars``; members not listed have none."""
         self._member_index = {str(m["email"]).lower(): i for i, m in enumerate(members)}
         missing = [e for e in events.emails if e.lower() not in self._member_index]
         if missing:
@@ -824,7 +836,7 @@ class Scenario:
                     "overallSpendCents": _number_out(round(spend[index] + included[index], 4)),
                     "fastPremiumRequests": round(premium[index]),
                     "hardLimitOverrideDollars": 0,
-                    "monthlyLimitDollars": None,
+                    "monthlyLimitDollars": self.spend_limits.get(str(member["email"]).lower()),
                 }
             )
         return rows, day_start_ms(start)
@@ -1291,6 +1303,7 @@ _KNOWN_KEYS: Final = (
     "now",
     "teamId",
     "lateDelivery",
+    "spendLimits",
 )
 
 
@@ -1342,6 +1355,7 @@ def _build(data: object, store: EventStore, source: str) -> Scenario:
         now_ms=_check_now(data.get("now"), fail),
         team_id=_check_team_id(data.get("teamId", DEFAULT_TEAM_ID), fail),
         late=_check_late(data.get("lateDelivery"), fail),
+        spend_limits=_check_spend_limits(data.get("spendLimits"), member_emails, fail),
     )
 
 
@@ -1493,13 +1507,28 @@ def _check_planted(value: object, fail: _Fail) -> list[JSONObject]:
         where = f"plantedAnomalies[{position}]"
         if not isinstance(item, dict):
             raise fail(where, "expected an object")
-        if item.get("kind") not in ANOMALY_KINDS:
-            raise fail(f"{where}.kind", f"expected one of {', '.join(ANOMALY_KINDS)}")
+        if item.get("kind") not in PLANTED_KINDS:
+            raise fail(f"{where}.kind", f"expected one of {', '.join(PLANTED_KINDS)}")
         if not isinstance(item.get("email"), str):
             raise fail(f"{where}.email", "expected an email address")
         if item.get("day") is not None and not _is_day(item["day"]):
             raise fail(f"{where}.day", "expected YYYY-MM-DD or null")
     return value
+
+
+def _check_spend_limits(
+    value: object, member_emails: set[str], fail: _Fail
+) -> dict[str, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise fail("spendLimits", "expected an object of email address to dollars")
+    for email, dollars in value.items():
+        if email.lower() not in member_emails:
+            raise fail(f"spendLimits.{email}", "not in teamMembers")
+        if not _is_number(dollars) or dollars < 0:
+            raise fail(f"spendLimits.{email}", "expected dollars, 0 or more")
+    return dict(value)
 
 
 def _check_normal(value: object, fail: _Fail) -> list[str]:
@@ -1578,6 +1607,8 @@ def dump_scenario(scenario: Scenario, handle: IO[str]) -> None:
             write_key(key, value)
     write_key("plantedAnomalies", scenario.planted_anomalies)
     write_key("normalMembers", scenario.normal_members)
+    if scenario.spend_limits:
+        write_key("spendLimits", scenario.spend_limits)
     handle.write("\n}\n")
 
 

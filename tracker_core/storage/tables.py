@@ -465,6 +465,37 @@ class AlertOutboxRow(Base):
     )
 
 
+class MessageOutboxRow(Base):
+    """One of the billing cycle's messages on one channel, kept until it is delivered.
+
+    ``kind`` names the message (``plan_exhaustion``, ``members_limited``, ``cycle_summary``)
+    and ``period`` the day or cycle it is for: the unique key makes each exist once per period
+    and channel, across processes. ``payload`` holds the message as it will be sent (JSON), so
+    a retry sends what was first meant, not what a later day's figures would say.
+    """
+
+    __tablename__ = "message_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String)
+    period: Mapped[str] = mapped_column(String)
+    channel: Mapped[str] = mapped_column(String)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempt_id: Mapped[str | None] = mapped_column(String)
+    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_message_outbox_kind_period_channel", "kind", "period", "channel", unique=True),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
+    )
+
+
 class DataVersionRow(Base):
     """How many times a kind of data has changed, counted by the code that changes it.
 
@@ -579,6 +610,7 @@ leases = _table(LeaseRow)
 anomalies = _table(AnomalyRow)
 incidents = _table(IncidentRow)
 alert_outbox = _table(AlertOutboxRow)
+message_outbox = _table(MessageOutboxRow)
 view_cache = _table(ViewCacheRow)
 data_versions = _table(DataVersionRow)
 event_rollups = _table(EventRollupRow)

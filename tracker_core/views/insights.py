@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from tracker_core.cycle import as_day
+from tracker_core.cycle import as_day, current_cycle
 from tracker_core.storage import rollups
 from tracker_core.storage import tables as t
 from tracker_core.views._shared import dollars, each_day, iso_day, window_start
+from tracker_core.views.exhaustion import PlanExhaustion, plan_exhaustion
 
 
 def rate(cents: float) -> float:
@@ -124,6 +125,8 @@ class Insights:
     client_versions_day: date | None = None
     """The day the versions are counted on: the latest complete (UTC) day in the window that
     has any, or today, partial, when no earlier day does; None without any."""
+    plan_exhaustion: PlanExhaustion | None = None
+    """Who ran out of included usage this billing cycle (the cycle, whatever the window)."""
 
     @property
     def client_versions_partial(self) -> bool:
@@ -148,6 +151,9 @@ class Insights:
             "client_versions": [version.to_json() for version in self.client_versions],
             "client_versions_day": iso_day(self.client_versions_day),
             "client_versions_partial": self.client_versions_partial,
+            "plan_exhaustion": (
+                None if self.plan_exhaustion is None else self.plan_exhaustion.to_json()
+            ),
         }
 
 
@@ -290,4 +296,5 @@ def insights(conn: Connection, *, days: int, today: date) -> Insights:
         client_versions=versions,
         has_analytics=has_analytics,
         client_versions_day=latest,
+        plan_exhaustion=plan_exhaustion(conn, current_cycle(conn, today), today),
     )

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from tracker_core.formatting import column_counts, count, money
 from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.exhaustion import PlanExhaustion
 from tracker_core.views.insights import Insights
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.members import RANGES, range_options
@@ -27,6 +28,25 @@ EMPTY_STATE = (
     "or set [collector] analytics = true."
 )
 """Shown instead of the analytics panels: what to do, not just that something is missing."""
+
+
+NO_EXHAUSTION = (
+    "Plan exhaustion: nobody has run out of included usage this billing cycle "
+    "(no usage-based requests in the daily usage since it began)."
+)
+"""Said instead of an empty distribution, which would read as "still loading"."""
+
+
+def exhaustion_title(data: PlanExhaustion) -> str:
+    """ "Plan exhaustion: 12 of 40 ran out since 2026-11-01 · avg day 4.2 · median day 3"."""
+    stats = data.stats
+    title = (
+        f"Plan exhaustion: {len(data.members)} of {data.active_members} active ran out "
+        f"since {data.cycle.start.isoformat()}"
+    )
+    if stats.average_day is not None and stats.median_day is not None:
+        title += f" · avg day {stats.average_day:.1f} · median day {stats.median_day:g}"
+    return title
 
 
 def versions_title(day: date | None, partial: bool) -> str:
@@ -63,6 +83,8 @@ class InsightsScreen(DataScreen[Insights]):
                 yield VimDataTable(id="mcp", classes="analytics")
                 yield VimDataTable(id="extensions", classes="analytics")
                 yield VimDataTable(id="versions", classes="analytics")
+                yield VimDataTable(id="exhaustion")
+            yield Static(NO_EXHAUSTION, id="no-exhaustion", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -71,11 +93,13 @@ class InsightsScreen(DataScreen[Insights]):
             ("mcp", "MCP tools", ("Tool", "Server", "Uses")),
             ("extensions", "File extensions", ("Ext", "Files", "Lines accepted")),
             ("versions", "Client versions", ("Version", "Users", "Share")),
+            ("exhaustion", "Plan exhaustion", ("Ran out on", "Members", "Share")),
         ):
             table = self.query_one(f"#{table_id}", VimDataTable)
             table.add_columns(*columns)
             table.border_title = title
         self.query_one("#empty-state").display = False
+        self.query_one("#no-exhaustion").display = False
         # The pane, not a table: at 80x24 most panels are below the fold, and j/k/Page keys
         # must reach them; Tab moves into the range picker and the tables.
         self.set_focus(self.query_one("#insights-body", VimScroll), scroll_visible=False)
@@ -152,6 +176,31 @@ class InsightsScreen(DataScreen[Insights]):
                     [version.version, right(shown), right(f"{version.share * scale:.1f}%")],
                 )
                 for version, shown in zip(versions, users, strict=True)
+            ]
+        )
+
+        self._show_exhaustion(data.plan_exhaustion)
+
+    def _show_exhaustion(self, data: PlanExhaustion | None) -> None:
+        table = self.query_one("#exhaustion", VimDataTable)
+        shown = data is not None and bool(data.members)
+        table.display = shown
+        self.query_one("#no-exhaustion").display = not shown
+        if data is None or not shown:
+            return
+        table.border_title = exhaustion_title(data)
+        ran_out = len(data.members)
+        table.replace_rows(
+            [
+                (
+                    bucket.label,
+                    [
+                        f"cycle {bucket.label.lower()}",
+                        right(count(bucket.members)),
+                        right(f"{bucket.members / ran_out * 100:.0f}%"),
+                    ],
+                )
+                for bucket in data.stats.buckets
             ]
         )
 
