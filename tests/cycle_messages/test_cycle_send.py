@@ -9,6 +9,7 @@ delivered once, and money reads as dollars.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,6 +137,14 @@ def test_each_message_goes_out_once_per_period(
     ):
         assert line in summary, line
     assert "4500" not in summary and "3000" not in summary, "money is dollars, never cents"
+    # The forecast: at least what was spent, with its range, in dollars.
+    forecast = re.search(
+        r"\*Forecast:\* \$([\d,.]+) at the cycle's end \(likely \$([\d,.]+)-\$([\d,.]+)\)",
+        summary,
+    )
+    assert forecast, summary
+    expected, low, high = (float(value.replace(",", "")) for value in forecast.groups())
+    assert 45.0 <= low <= expected <= high
     assert posts[2]["text"] == "Cursor Cycle Summary — $45.00 spend, 1 unused seat"
 
     emails = [r.body for r in resend.emails()]

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from tracker_core.alerting.format import PRODUCT, escape_mrkdwn
 from tracker_core.badges import Tier
-from tracker_core.formatting import display_name, money
+from tracker_core.formatting import display_name, money, money_range
 from tracker_core.views.cycle_summary import CycleSummary
 from tracker_core.views.exhaustion import LimitedMember, PlanExhaustion
 
@@ -258,6 +258,12 @@ def members_limited_message(
 def summary_lines(data: CycleSummary, *, who: Any) -> list[str]:
     """The summary's lines in the original's order; ``who(name, email)`` renders a member."""
     lines = [f"*Cycle Spend:* {money(data.spend_cents)}"]
+    if data.forecast is not None:
+        forecast = data.forecast
+        lines.append(
+            f"*Forecast:* {money(forecast.expected * 100)} at the cycle's end"
+            f" (likely {money_range(forecast.low * 100, forecast.high * 100)})"
+        )
     previous, change = data.previous_spend_cents, data.change_percent
     if previous is not None:
         arrow = "" if change is None else (" ↑" if change > 0 else " ↓" if change < 0 else "")

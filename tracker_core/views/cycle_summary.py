@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from tracker_core.badges import Tier
 from tracker_core.cycle import Cycle, as_day, current_cycle
+from tracker_core.forecast import Forecast
 from tracker_core.storage import rollups
 from tracker_core.storage import tables as t
 from tracker_core.views._shared import dollars
@@ -28,6 +29,7 @@ from tracker_core.views.exhaustion import (
     members_limited,
     plan_exhaustion,
 )
+from tracker_core.views.forecast import forecast_json, scope_forecast
 
 TOP_SPENDERS = 5
 
@@ -78,6 +80,8 @@ class CycleSummary:
     limited: list[LimitedMember]
     adoption: dict[Tier, int]
     """Members per AI-adoption tier over the cycle so far (:mod:`tracker_core.badges`)."""
+    forecast: Forecast | None = None
+    """Where the team's spend ends the cycle (:mod:`tracker_core.forecast`), in dollars."""
 
     @property
     def days_remaining(self) -> int:
@@ -115,6 +119,7 @@ class CycleSummary:
             },
             "limited": [member.to_json() for member in self.limited],
             "adoption": {tier.value: self.adoption.get(tier, 0) for tier in Tier},
+            "forecast": None if self.forecast is None else forecast_json(self.forecast),
         }
 
 
@@ -135,6 +140,7 @@ def cycle_summary(conn: Connection, today: date, now: datetime | None = None) ->
     """The current cycle's summary as of ``today`` (``now``: when, for the view cache)."""
     cycle = current_cycle(conn, today)
     end = min(today, cycle.end)
+    moment = now or datetime.combine(today, time(), UTC)
     spend = _spend_by_member(conn, cycle.start, end)
     previous_start = previous_cycle_start(cycle.start)
     history = _history_starts(conn)
@@ -167,7 +173,6 @@ def cycle_summary(conn: Connection, today: date, now: datetime | None = None) ->
         top_spenders=ranked[:TOP_SPENDERS],
         exhaustion=plan_exhaustion(conn, cycle, today),
         limited=members_limited(conn, cycle),
-        adoption=read_badges(
-            conn, cycle.start, end, now or datetime.combine(today, time(), UTC)
-        ).tier_counts(),
+        adoption=read_badges(conn, cycle.start, end, moment).tier_counts(),
+        forecast=scope_forecast(conn, now=moment),
     )
