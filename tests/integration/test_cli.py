@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -335,33 +336,42 @@ def test_demo_rerun_keeps_acknowledgements_or_says_it_replaces_them(tmp_path: Pa
     base = reopen.removesuffix(" tui")
     listing = pasted(base, "incidents", "list", "--json", cwd=elsewhere)
     assert listing.returncode == 0, listing.stderr
+
+    def reopened(*args: str) -> subprocess.CompletedProcess[str]:
+        """The printed command once more, its environment as the shell sets it (in-process:
+        pasting it in a shell was proven by the listing above)."""
+        assignment, program = shlex.split(base)
+        name, _, value = assignment.partition("=")
+        assert program == "cursor-tracker" and name == "DATABASE_URL"
+        return cursor_tracker(*args, cwd=elsewhere, env={**demo_env(), name: value})
+
     target = listing_json(listing)["incidents"][0]["id"]
-    assert pasted(base, "incidents", "ack", str(target), cwd=elsewhere).returncode == 0
-    one_day = pasted(base, "incidents", "list", "--days", "1", cwd=elsewhere)
+    assert reopened("incidents", "ack", str(target)).returncode == 0
+    one_day = reopened("incidents", "list", "--days", "1")
     assert one_day.returncode == 0 and "Last 1 day: " in one_day.stdout
     # The stats text shows the per-day table as well as the top spenders.
-    week = pasted(base, "stats", "--days", "7", cwd=elsewhere)
-    week_json = json.loads(pasted(base, "stats", "--days", "7", "--json", cwd=elsewhere).stdout)
+    week = reopened("stats", "--days", "7")
+    week_json = json.loads(reopened("stats", "--days", "7", "--json").stdout)
     assert week.returncode == 0 and "Top spenders" in week.stdout and "Per day" in week.stdout
     for day in week_json["daily"]:
         assert re.search(rf"{day['day']}\W+\${day['spend']:,.2f}\W", week.stdout), day
-    assert pasted(base, "settings", "set", "zscore_multiplier", "3", cwd=elsewhere).returncode == 0
+    assert reopened("settings", "set", "zscore_multiplier", "3").returncode == 0
 
     again = cursor_tracker(*demo, cwd=tmp_path, env=demo_env())
     assert again.returncode == 0, again.stderr
     assert "Reusing the demo database" in again.stderr and "are kept" in again.stderr
-    after = listing_json(pasted(base, "incidents", "list", "--json", cwd=elsewhere))
+    after = listing_json(reopened("incidents", "list", "--json"))
     assert {i["id"]: i["status"] for i in after["incidents"]}[target] == "acknowledged"
-    settings = pasted(base, "settings", "show", "--json", cwd=elsewhere)
+    settings = reopened("settings", "show", "--json")
     assert json.loads(settings.stdout)["zscore_multiplier"] == 3
 
     other = cursor_tracker(*demo, "--seed", "8", cwd=tmp_path, env=demo_env())
     assert other.returncode == 0, other.stderr
     assert "Replaced the demo database" in other.stderr and "not kept" in other.stderr
     assert "seed 7" in other.stderr
-    replaced = listing_json(pasted(base, "incidents", "list", "--json", cwd=elsewhere))
+    replaced = listing_json(reopened("incidents", "list", "--json"))
     assert all(i["status"] != "acknowledged" for i in replaced["incidents"])
-    settings = pasted(base, "settings", "show", "--json", cwd=elsewhere)
+    settings = reopened("settings", "show", "--json")
     assert json.loads(settings.stdout)["zscore_multiplier"] == 2.5
 
 
