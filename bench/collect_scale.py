@@ -1,13 +1,14 @@
 """A day of hourly collections against a simulator that delivers events late, on a scaled clock.
 
-For each team size, the same organisation is replayed twice, in one process: with the tiered
-re-fetch plan (the default ``[collector] refetch_tiers``) and with today's fixed 48-hour
-overlap (``refetch_tiers = []``). The simulator's present and the collector's clock are the
-same hand-moved instant, so 25 runs (a backfill at the start, then one an hour for a day)
-take seconds of real time, not a day.
+For each team size, the same organisation is replayed twice, in one process: with the default
+collector settings (the tiered re-fetch plan ``[collector] refetch_tiers``, whole-read streams
+every ``snapshot_every_hours`` / ``spend_every_hours``) and as the collector was before them
+(a fixed 48-hour overlap, ``refetch_tiers = []``, and every stream read on every run). The
+simulator's present and the collector's clock are the same hand-moved instant, so 25 runs (a
+backfill at the start, then one an hour for a day) take seconds of real time, not a day.
 
-Printed per plan: requests in the day's 24 hourly runs (and of those, the usage-event ones:
-the other streams cost the same in both plans), the longest run's requests and its minutes at
+Printed per plan: requests in the day's 24 hourly runs (and how they split between the
+streams), the longest run's requests and its minutes at
 Cursor's 20 requests a minute (the client's limiter runs on a clock moved by its own waits, so
 the run budget ``max_run_minutes`` applies), and the events missed at the end: delivered by the
 last run (a full one: every tier is due) but not stored once that run's work is done (a run
@@ -51,6 +52,14 @@ ADMIN_PER_MINUTE = 20
 FIXED = "fixed 48 h overlap"
 TIERED = "tiered plan"
 STREAMS = ("members", "spend", "groups", "daily_usage", "usage_events")
+STREAM_PATHS = {
+    "/teams/members": "members",
+    "/teams/spend": "spend",
+    "/teams/groups": "groups",
+    "/teams/daily-usage-data": "daily_usage",
+    "/teams/filtered-usage-events": "usage_events",
+}
+"""Which stream each Admin endpoint the collector calls belongs to."""
 
 
 class Present:
@@ -90,7 +99,9 @@ class Outcome:
     missed: int
     late_found: int
     event_requests: int
-    """Of ``requests_per_day``, those for usage events (the rest is the same in both plans)."""
+    """Of ``requests_per_day``, those for usage events."""
+    by_stream: dict[str, int]
+    """``requests_per_day`` per stream, to see where the requests go."""
 
     @property
     def longest_run_minutes(self) -> float:
@@ -149,6 +160,11 @@ class Replay:
     @property
     def requests(self) -> int:
         return self.app[STATE_KEY].requests
+
+    def by_stream(self) -> Counter[str]:
+        """Requests so far per stream (by the endpoint asked)."""
+        paths = self.app[STATE_KEY].by_path
+        return Counter({STREAM_PATHS.get(path, path): n for path, n in paths.items()})
 
     async def collect(
         self,
@@ -212,10 +228,12 @@ async def replay(
     late_found = 0
     events_before = 0
     limit = FakeLimitClock()
+    streams_before: Counter[str] = Counter()
     async with Replay(scenario, db_url, settings, late) as world:
         for hour in range(hours + 1):
             if hour == 1:
                 events_before = len(world.queries)
+                streams_before = world.by_stream()
             before = world.requests
             summary = await world.collect(
                 START + timedelta(hours=hour),
@@ -228,6 +246,7 @@ async def replay(
             if hour > 0:
                 per_run.append(world.requests - before)
         event_requests = len(world.queries) - events_before
+        by_stream = dict(world.by_stream() - streams_before)
         end_of_day = world.present.moment
         # A run over its budget left part of its re-fetch to the next: let the next runs
         # finish it (at most three), then count what was delivered by the end of the day.
@@ -248,13 +267,22 @@ async def replay(
         missed,
         late_found,
         event_requests,
+        {name: by_stream.get(name, 0) for name in STREAMS},
     )
 
 
 def settings_for(plan: str, backfill_days: int) -> CollectorSettings:
-    tiers = [] if plan == FIXED else CollectorSettings().refetch_tiers
+    """The defaults for the tiered plan; the collector as it was before the plan for the fixed
+    one: 48 hours re-read and every stream read whole on every run."""
+    if plan != FIXED:
+        return CollectorSettings(backfill_days=backfill_days, analytics=False)
     return CollectorSettings(
-        backfill_days=backfill_days, overlap_hours=48.0, refetch_tiers=tiers, analytics=False
+        backfill_days=backfill_days,
+        overlap_hours=48.0,
+        refetch_tiers=[],
+        snapshot_every_hours=0.0,
+        spend_every_hours=0.0,
+        analytics=False,
     )
 
 
@@ -272,13 +300,13 @@ async def compare(users: int, backfill_days: int, workdir: Path) -> list[Outcome
 def report(outcomes: Sequence[Outcome]) -> str:
     lines = [
         f"{'members':>8} {'plan':<20} {'requests/day':>12} {'longest run':>12} "
-        f"{'minutes':>8} {'missed':>7} {'late found':>10} {'event requests':>14}"
+        f"{'minutes':>8} {'missed':>7} {'late found':>10}  requests/day per stream"
     ]
     for o in outcomes:
         lines.append(
             f"{o.users:>8} {o.plan:<20} {o.requests_per_day:>12} {o.longest_run_requests:>12} "
             f"{math.ceil(o.longest_run_minutes * 10) / 10:>8} {o.missed:>7} {o.late_found:>10} "
-            f"{o.event_requests:>14}"
+            f" {'  '.join(f'{name} {n}' for name, n in o.by_stream.items())}"
         )
     return "\n".join(lines)
 

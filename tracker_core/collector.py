@@ -29,6 +29,7 @@ from tracker_core.clock import Clock, utc_now
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
+from tracker_core.cycle import current_cycle
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
 from tracker_core.refetch import (
@@ -43,6 +44,7 @@ from tracker_core.refetch import (
     lag_floor,
     plan_fetch,
     seen_before,
+    snapshot_due,
 )
 from tracker_core.storage import begin_write, database_error, lease, repo, rollups
 
@@ -141,6 +143,8 @@ class StreamResult:
     complete_up_to: datetime | None = None
     deferred: str | None = None
     """Why part of a re-fetch was left to the next run (the run's request budget was spent)."""
+    skipped: str | None = None
+    """Why this stream was not read this run (read whole recently, nothing says it changed)."""
 
     @property
     def ok(self) -> bool:
@@ -153,6 +157,8 @@ class StreamResult:
             "error": self.error,
             "corrected": self.corrected,
         }
+        if self.skipped is not None:
+            answer["skipped"] = self.skipped
         if self.refetched_from is not None:
             answer["refetch"] = {
                 "from": self.refetched_from.isoformat(),
@@ -303,6 +309,11 @@ def _ms(moment: datetime) -> int:
 
 def _from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _age(ms: int) -> str:
+    minutes = max(0, ms) // 60_000
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.0f} h"
 
 
 def _day_floor(moment: datetime) -> datetime:
@@ -473,7 +484,30 @@ class Collector:
 
     # --- snapshot streams -------------------------------------------------------------------
 
+    def _skip(
+        self, result: StreamResult, every_hours: float, changed_ms: int | None = None
+    ) -> bool:
+        """Whether ``result``'s stream, read whole each time, is left out of this run.
+
+        Its mark is the time of its last complete read; a skipped stream says why in the
+        summary, so a figure that did not move is not mistaken for one that was read.
+        """
+        now_ms = _ms(self.clock())
+        with self.engine.connect() as conn:
+            last = repo.get_watermark(conn, result.name)
+        if snapshot_due(last, every_hours, now_ms, changed_ms):
+            return False
+        assert last is not None  # a stream never read is always due
+        result.skipped = f"not due: read {_age(now_ms - last)} ago, read every {every_hours:g} h"
+        return True
+
+    def _read_now(self, conn: Connection, stream: str) -> None:
+        """Record a complete read of a whole-read stream, with the rows it stored."""
+        repo.set_watermark(conn, stream, _ms(self.clock()), at=self.clock())
+
     async def _collect_members(self, result: StreamResult) -> None:
+        if self._skip(result, self.settings.snapshot_every_hours):
+            return
         members = await self.client.members()
         self.requests += 1
         result.fetched = len(members)
@@ -484,21 +518,32 @@ class Collector:
             # everyone as removed on its word would be worse than waiting for the next run.
             if members:
                 repo.mark_vanished_members(conn, {m.email for m in members}, at=now)
+                self._read_now(conn, "members")
         self.progress.stream_advanced("members", steps=1, fetched=result.fetched)
 
     async def _collect_spend(self, result: StreamResult) -> None:
+        with self.engine.connect() as conn:
+            cycle = current_cycle(conn, self.clock().date())
+        next_cycle = datetime.combine(cycle.end + timedelta(days=1), datetime.min.time(), UTC)
+        if self._skip(result, self.settings.spend_every_hours, _ms(next_cycle)):
+            return
         async for page in self.client.spend_pages():
             self.requests += 1
             with begin_write(self.engine) as conn:
                 result.new += repo.upsert_member_spend(conn, page.items, collected_at=self.clock())
+                if page.last_in_window:
+                    self._read_now(conn, "spend")
             result.fetched += len(page.items)
             self.progress.stream_advanced("spend", steps=1, fetched=result.fetched)
 
     async def _collect_groups(self, result: StreamResult) -> None:
+        if self._skip(result, self.settings.snapshot_every_hours):
+            return
         snapshot = await self.client.groups()
         self.requests += 1
         with begin_write(self.engine) as conn:
             result.new = repo.replace_groups(conn, snapshot, collected_at=self.clock())
+            self._read_now(conn, "groups")
         result.fetched = len(snapshot.groups)
         self.progress.stream_advanced("groups", steps=1, fetched=result.fetched)
 
@@ -564,6 +609,9 @@ class Collector:
     async def _collect_daily_usage(self, result: StreamResult) -> None:
         # A request costs the same for one day or thirty (pages are members, not days), so
         # the plan only decides how far back rows are refreshed; nothing to resume.
+        # The mark is the end of the last read: the time it was made.
+        if self._skip(result, self.settings.snapshot_every_hours):
+            return
         fetch, state, tiers, _ = self._plan("daily_usage")
         start, end = _day_floor(_from_ms(fetch.start_ms)), _from_ms(fetch.end_ms)
         self.progress.stream_started("daily_usage", window_count(start, end, self.max_window_days))
@@ -601,9 +649,12 @@ class Collector:
         done = fetch.start_ms if recent_from > fetch.start_ms else fetch.end_ms
         in_past = False
 
+        emails: set[str] = set()
+
         def write(conn: Connection, rows: Sequence[UsageEvent]) -> int:
             if mark is not None:
                 self._note_late(conn, result, rows, mark, seen)
+            emails.update(event.user_email for event in rows)
             return repo.insert_usage_events(conn, rows)
 
         def set_mark(conn: Connection, end: datetime) -> None:
@@ -655,9 +706,18 @@ class Collector:
                 await read(piece_start, piece_end)
             self._finish_plan("usage_events", result, fetch, state, tiers)
         finally:
+            self._members_changed(emails)
             # Sum the days this pass changed (also after a failure: what was committed
             # counts), so the readers that follow find them summed.
             rollups.try_refresh(self.engine)
+
+    def _members_changed(self, emails: set[str]) -> None:
+        """Events that name someone the members listing lacks make the next run read it."""
+        if not emails:
+            return
+        with begin_write(self.engine) as conn:
+            if emails - repo.member_emails(conn):
+                repo.set_watermark(conn, "members", 0, at=self.clock())
 
     def _budget(self) -> int | None:
         """Requests one run may make before it defers the rest of a re-fetch (None: no cap)."""

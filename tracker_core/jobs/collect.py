@@ -65,7 +65,9 @@ def simulator_settings(
     """Settings to collect from a local simulator into ``database_url``, at full speed.
 
     The client's own rate ceilings exist to stay inside Cursor's limits; against a simulator
-    serving without limits they would only make the demo and the tests wait.
+    serving without limits they would only make the demo and the tests wait. For the same
+    reason every stream is read on every run: a whole read costs nothing there, and a change
+    made to the simulated organisation shows at the next collection.
     """
     return Settings(
         cursor=CursorSettings.model_validate(
@@ -78,6 +80,9 @@ def simulator_settings(
         ),
         database=DatabaseSettings(url=database_url),
         collector=CollectorSettings(
-            backfill_days=backfill_days, events_window_days=events_window_days
+            backfill_days=backfill_days,
+            events_window_days=events_window_days,
+            snapshot_every_hours=0.0,
+            spend_every_hours=0.0,
         ),
     )
