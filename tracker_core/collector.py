@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -78,6 +78,9 @@ STREAM_LABELS: dict[str, str] = {
 def stream_label(name: str) -> str:
     return STREAM_LABELS.get(name, name)
 
+
+MIN_STRETCH_MS = 15 * 60_000
+"""The shortest stretch of the past worth a request of its own; less is left to the next run."""
 
 CORRECTIONS_KEPT = 20
 """Corrections a stream keeps to show; the rest are only counted (a broken field may touch
@@ -593,7 +596,17 @@ class Collector:
         result: StreamResult,
         pages: AsyncIterator[Page[Any]],
         batcher: _Batcher,
-    ) -> None:
+        *,
+        stop_at: int | None = None,
+    ) -> int | None:
+        """Read and store every page; None when done.
+
+        With ``stop_at`` (the run's request budget) the window is left as soon as its first
+        page shows that the rest would pass the budget (or the budget is spent), and the
+        number of events it holds is returned, so the caller can ask for a shorter stretch.
+        What was read is stored either way; the window's mark does not move.
+        """
+        held: int | None = None
         async for page in pages:
             self.requests += 1
             result.fetched += len(page.items)
@@ -602,9 +615,19 @@ class Collector:
             self.progress.stream_advanced(
                 result.name, steps=1 if page.last_in_window else 0, fetched=result.fetched
             )
+            if stop_at is not None and not page.last_in_window:
+                number, total = page.extra.get("page"), page.extra.get("total_pages")
+                rest = total - number if isinstance(number, int) and isinstance(total, int) else 1
+                if self.requests + rest > stop_at:
+                    count = page.extra.get("total_count")
+                    held = int(count) if isinstance(count, int) else len(page.items) * (rest + 1)
+                    break
+        if held is not None and isinstance(pages, AsyncGenerator):
+            await pages.aclose()
         if batcher.buffer:
             await batcher.flush(mark=None)
         result.new = batcher.new
+        return held
 
     async def _collect_daily_usage(self, result: StreamResult) -> None:
         # A request costs the same for one day or thirty (pages are members, not days), so
@@ -678,32 +701,42 @@ class Collector:
             set_mark,
         )
 
-        async def read(start: int, end: int) -> None:
+        async def read(start: int, end: int, stop_at: int | None = None) -> int | None:
             pages = self.client.usage_event_pages(
                 _from_ms(start), _from_ms(end), window_days=window_days
             )
-            await self._drain(result, pages, batcher)
+            return await self._drain(result, pages, batcher, stop_at=stop_at)
 
         try:
             for piece_start, piece_end in recent:
                 await read(piece_start, piece_end)
             in_past = True
             stretch = self._past_stretch(stretch, result.fetched, fetch.end_ms - recent_from)
-            for piece_start, piece_end in chunks(fetch.start_ms, recent_from, stretch):
-                if piece_start >= recent_from:
-                    break
-                budget = self._budget()
-                # A stretch costs about a tenth of the budget (see _past_stretch): start one
-                # only if it fits in what is left.
-                if budget is not None and self.requests + max(1, budget // 10) > budget:
+            budget = self._budget()
+            cursor = fetch.start_ms
+            while cursor < recent_from:
+                piece_end = min(cursor + stretch, recent_from)
+                held = None
+                if budget is None or self.requests < budget:
+                    held = await read(cursor, piece_end, budget)
+                    if held is None:
+                        cursor = piece_end
+                        continue
+                # The stretch holds more pages than the budget has left: try the part of it
+                # that fits (its first page said how many events it holds), or stop here.
+                assert budget is not None
+                left = budget - self.requests
+                per_ms = (held or 1) / max(1, piece_end - cursor)
+                fitting = int(max(0, left - 1) * self.client.options.events_page_size / per_ms)
+                if left < 2 or fitting < MIN_STRETCH_MS:
                     result.deferred = (
-                        f"re-reading {_from_ms(piece_start):%Y-%m-%d %H:%M} to "
+                        f"re-reading {_from_ms(cursor):%Y-%m-%d %H:%M} to "
                         f"{_from_ms(recent_from):%Y-%m-%d %H:%M} UTC deferred to the next run: "
                         f"this run used its budget of {budget} requests "
                         f"({self.settings.max_run_minutes:g} minutes of the rate limit)"
                     )
                     return
-                await read(piece_start, piece_end)
+                stretch = fitting
             self._finish_plan("usage_events", result, fetch, state, tiers)
         finally:
             self._members_changed(emails)
