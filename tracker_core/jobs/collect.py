@@ -9,6 +9,7 @@ from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSetti
 from tracker_core.cursor_api import ClientOptions, CursorClient
 from tracker_core.errors import ConfigError
 from tracker_core.storage import open_database
+from tracker_core.storage.request_ledger import RequestLedger
 
 
 def client_options(settings: Settings) -> ClientOptions:
@@ -46,7 +47,9 @@ async def collect_once(
     own = engine is None
     target = open_database(settings.database_url) if engine is None else engine
     try:
-        async with CursorClient(options, on_wait=progress.waiting) as client:
+        # The ledger: the quota is shared with any other process collecting into this database.
+        ledger = RequestLedger(target)
+        async with CursorClient(options, on_wait=progress.waiting, ledger=ledger) as client:
             collector = Collector(target, client, settings.collector, progress=progress)
             return await collector.run()
     finally:
