@@ -680,10 +680,14 @@ class Collector:
             emails.update(event.user_email for event in rows)
             return repo.insert_usage_events(conn, rows)
 
+        high = mark or 0
+
         def set_mark(conn: Connection, end: datetime) -> None:
-            nonlocal done
-            # The mark only moves forward: a stretch of the past ending is no news about now.
-            repo.set_watermark(conn, "usage_events", max(_ms(end), mark or 0), at=self.clock())
+            nonlocal done, high
+            # The mark only moves forward, past what this run's recent part already reached
+            # too: a stretch of the past ending is no news about now.
+            high = max(high, _ms(end))
+            repo.set_watermark(conn, "usage_events", high, at=self.clock())
             if in_past:
                 done = _ms(end)
             progress = Pending(fetch.start_ms, done, fetch.started_ms, fetch.tiers)

@@ -63,13 +63,18 @@ def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_ur
         async with bench.Replay(bench.scenario_for(30), db_url, settings, rate_clock=clock) as w:
             spent, deferred = [], []
             for hour in range(31):
-                before = w.requests
+                before, asked = w.requests, len(w.queries)
                 summary = await w.collect(
                     bench.START + timedelta(hours=hour), per_minute=20, limiter=(clock, clock.sleep)
                 )
                 assert summary.ok, summary.failure_message()
                 spent.append(w.requests - before)
                 deferred.append(summary.stream("usage_events").deferred)
+                if hour > 0:
+                    # New events first, from the previous run's mark minus 15 minutes: a
+                    # stretch of the past finished after them never pulls the mark back.
+                    mark = bench.START + timedelta(hours=hour - 1, minutes=-15)
+                    assert w.queries[asked][0] == int(mark.timestamp() * 1000), hour
                 if hour == 24:
                     print_summary(summary, printed)
             with w.engine.connect() as conn:
