@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -29,6 +29,7 @@ from tracker_core.clock import Clock, utc_now
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ApiWait, CursorClient
 from tracker_core.cursor_api.schemas import Correction
+from tracker_core.cycle import current_cycle
 from tracker_core.domain import ANALYTICS_METRICS, DailyUsage, Page, UsageEvent, day_start_ms
 from tracker_core.errors import ApiAuthError, ApiPlanError, TrackerError
 from tracker_core.refetch import (
@@ -43,6 +44,7 @@ from tracker_core.refetch import (
     lag_floor,
     plan_fetch,
     seen_before,
+    snapshot_due,
 )
 from tracker_core.storage import begin_write, database_error, lease, repo, rollups
 
@@ -76,6 +78,9 @@ STREAM_LABELS: dict[str, str] = {
 def stream_label(name: str) -> str:
     return STREAM_LABELS.get(name, name)
 
+
+MIN_STRETCH_MS = 15 * 60_000
+"""The shortest stretch of the past worth a request of its own; less is left to the next run."""
 
 CORRECTIONS_KEPT = 20
 """Corrections a stream keeps to show; the rest are only counted (a broken field may touch
@@ -141,6 +146,8 @@ class StreamResult:
     complete_up_to: datetime | None = None
     deferred: str | None = None
     """Why part of a re-fetch was left to the next run (the run's request budget was spent)."""
+    skipped: str | None = None
+    """Why this stream was not read this run (read whole recently, nothing says it changed)."""
 
     @property
     def ok(self) -> bool:
@@ -153,6 +160,8 @@ class StreamResult:
             "error": self.error,
             "corrected": self.corrected,
         }
+        if self.skipped is not None:
+            answer["skipped"] = self.skipped
         if self.refetched_from is not None:
             answer["refetch"] = {
                 "from": self.refetched_from.isoformat(),
@@ -303,6 +312,11 @@ def _ms(moment: datetime) -> int:
 
 def _from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _age(ms: int) -> str:
+    minutes = max(0, ms) // 60_000
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.0f} h"
 
 
 def _day_floor(moment: datetime) -> datetime:
@@ -473,7 +487,30 @@ class Collector:
 
     # --- snapshot streams -------------------------------------------------------------------
 
+    def _skip(
+        self, result: StreamResult, every_hours: float, changed_ms: int | None = None
+    ) -> bool:
+        """Whether ``result``'s stream, read whole each time, is left out of this run.
+
+        Its mark is the time of its last complete read; a skipped stream says why in the
+        summary, so a figure that did not move is not mistaken for one that was read.
+        """
+        now_ms = _ms(self.clock())
+        with self.engine.connect() as conn:
+            last = repo.get_watermark(conn, result.name)
+        if snapshot_due(last, every_hours, now_ms, changed_ms):
+            return False
+        assert last is not None  # a stream never read is always due
+        result.skipped = f"not due: read {_age(now_ms - last)} ago, read every {every_hours:g} h"
+        return True
+
+    def _read_now(self, conn: Connection, stream: str) -> None:
+        """Record a complete read of a whole-read stream, with the rows it stored."""
+        repo.set_watermark(conn, stream, _ms(self.clock()), at=self.clock())
+
     async def _collect_members(self, result: StreamResult) -> None:
+        if self._skip(result, self.settings.snapshot_every_hours):
+            return
         members = await self.client.members()
         self.requests += 1
         result.fetched = len(members)
@@ -484,21 +521,32 @@ class Collector:
             # everyone as removed on its word would be worse than waiting for the next run.
             if members:
                 repo.mark_vanished_members(conn, {m.email for m in members}, at=now)
+                self._read_now(conn, "members")
         self.progress.stream_advanced("members", steps=1, fetched=result.fetched)
 
     async def _collect_spend(self, result: StreamResult) -> None:
+        with self.engine.connect() as conn:
+            cycle = current_cycle(conn, self.clock().date())
+        next_cycle = datetime.combine(cycle.end + timedelta(days=1), datetime.min.time(), UTC)
+        if self._skip(result, self.settings.spend_every_hours, _ms(next_cycle)):
+            return
         async for page in self.client.spend_pages():
             self.requests += 1
             with begin_write(self.engine) as conn:
                 result.new += repo.upsert_member_spend(conn, page.items, collected_at=self.clock())
+                if page.last_in_window:
+                    self._read_now(conn, "spend")
             result.fetched += len(page.items)
             self.progress.stream_advanced("spend", steps=1, fetched=result.fetched)
 
     async def _collect_groups(self, result: StreamResult) -> None:
+        if self._skip(result, self.settings.snapshot_every_hours):
+            return
         snapshot = await self.client.groups()
         self.requests += 1
         with begin_write(self.engine) as conn:
             result.new = repo.replace_groups(conn, snapshot, collected_at=self.clock())
+            self._read_now(conn, "groups")
         result.fetched = len(snapshot.groups)
         self.progress.stream_advanced("groups", steps=1, fetched=result.fetched)
 
@@ -548,7 +596,17 @@ class Collector:
         result: StreamResult,
         pages: AsyncIterator[Page[Any]],
         batcher: _Batcher,
-    ) -> None:
+        *,
+        stop_at: int | None = None,
+    ) -> int | None:
+        """Read and store every page; None when done.
+
+        With ``stop_at`` (the run's request budget) the window is left as soon as its first
+        page shows that the rest would pass the budget (or the budget is spent), and the
+        number of events it holds is returned, so the caller can ask for a shorter stretch.
+        What was read is stored either way; the window's mark does not move.
+        """
+        held: int | None = None
         async for page in pages:
             self.requests += 1
             result.fetched += len(page.items)
@@ -557,13 +615,26 @@ class Collector:
             self.progress.stream_advanced(
                 result.name, steps=1 if page.last_in_window else 0, fetched=result.fetched
             )
+            if stop_at is not None and not page.last_in_window:
+                number, total = page.extra.get("page"), page.extra.get("total_pages")
+                rest = total - number if isinstance(number, int) and isinstance(total, int) else 1
+                if self.requests + rest > stop_at:
+                    count = page.extra.get("total_count")
+                    held = int(count) if isinstance(count, int) else len(page.items) * (rest + 1)
+                    break
+        if held is not None and isinstance(pages, AsyncGenerator):
+            await pages.aclose()
         if batcher.buffer:
             await batcher.flush(mark=None)
         result.new = batcher.new
+        return held
 
     async def _collect_daily_usage(self, result: StreamResult) -> None:
         # A request costs the same for one day or thirty (pages are members, not days), so
         # the plan only decides how far back rows are refreshed; nothing to resume.
+        # The mark is the end of the last read: the time it was made.
+        if self._skip(result, self.settings.snapshot_every_hours):
+            return
         fetch, state, tiers, _ = self._plan("daily_usage")
         start, end = _day_floor(_from_ms(fetch.start_ms)), _from_ms(fetch.end_ms)
         self.progress.stream_started("daily_usage", window_count(start, end, self.max_window_days))
@@ -601,15 +672,22 @@ class Collector:
         done = fetch.start_ms if recent_from > fetch.start_ms else fetch.end_ms
         in_past = False
 
+        emails: set[str] = set()
+
         def write(conn: Connection, rows: Sequence[UsageEvent]) -> int:
             if mark is not None:
                 self._note_late(conn, result, rows, mark, seen)
+            emails.update(event.user_email for event in rows)
             return repo.insert_usage_events(conn, rows)
 
+        high = mark or 0
+
         def set_mark(conn: Connection, end: datetime) -> None:
-            nonlocal done
-            # The mark only moves forward: a stretch of the past ending is no news about now.
-            repo.set_watermark(conn, "usage_events", max(_ms(end), mark or 0), at=self.clock())
+            nonlocal done, high
+            # The mark only moves forward, past what this run's recent part already reached
+            # too: a stretch of the past ending is no news about now.
+            high = max(high, _ms(end))
+            repo.set_watermark(conn, "usage_events", high, at=self.clock())
             if in_past:
                 done = _ms(end)
             progress = Pending(fetch.start_ms, done, fetch.started_ms, fetch.tiers)
@@ -627,37 +705,56 @@ class Collector:
             set_mark,
         )
 
-        async def read(start: int, end: int) -> None:
+        async def read(start: int, end: int, stop_at: int | None = None) -> int | None:
             pages = self.client.usage_event_pages(
                 _from_ms(start), _from_ms(end), window_days=window_days
             )
-            await self._drain(result, pages, batcher)
+            return await self._drain(result, pages, batcher, stop_at=stop_at)
 
         try:
             for piece_start, piece_end in recent:
                 await read(piece_start, piece_end)
             in_past = True
             stretch = self._past_stretch(stretch, result.fetched, fetch.end_ms - recent_from)
-            for piece_start, piece_end in chunks(fetch.start_ms, recent_from, stretch):
-                if piece_start >= recent_from:
-                    break
-                budget = self._budget()
-                # A stretch costs about a tenth of the budget (see _past_stretch): start one
-                # only if it fits in what is left.
-                if budget is not None and self.requests + max(1, budget // 10) > budget:
+            budget = self._budget()
+            cursor = fetch.start_ms
+            while cursor < recent_from:
+                piece_end = min(cursor + stretch, recent_from)
+                held = None
+                if budget is None or self.requests < budget:
+                    held = await read(cursor, piece_end, budget)
+                    if held is None:
+                        cursor = piece_end
+                        continue
+                # The stretch holds more pages than the budget has left: try the part of it
+                # that fits (its first page said how many events it holds), or stop here.
+                assert budget is not None
+                left = budget - self.requests
+                per_ms = (held or 1) / max(1, piece_end - cursor)
+                fitting = int(max(0, left - 1) * self.client.options.events_page_size / per_ms)
+                if left < 2 or fitting < MIN_STRETCH_MS:
                     result.deferred = (
-                        f"re-reading {_from_ms(piece_start):%Y-%m-%d %H:%M} to "
+                        f"re-reading {_from_ms(cursor):%Y-%m-%d %H:%M} to "
                         f"{_from_ms(recent_from):%Y-%m-%d %H:%M} UTC deferred to the next run: "
                         f"this run used its budget of {budget} requests "
                         f"({self.settings.max_run_minutes:g} minutes of the rate limit)"
                     )
                     return
-                await read(piece_start, piece_end)
+                stretch = fitting
             self._finish_plan("usage_events", result, fetch, state, tiers)
         finally:
+            self._members_changed(emails)
             # Sum the days this pass changed (also after a failure: what was committed
             # counts), so the readers that follow find them summed.
             rollups.try_refresh(self.engine)
+
+    def _members_changed(self, emails: set[str]) -> None:
+        """Events that name someone the members listing lacks make the next run read it."""
+        if not emails:
+            return
+        with begin_write(self.engine) as conn:
+            if emails - repo.member_emails(conn):
+                repo.set_watermark(conn, "members", 0, at=self.clock())
 
     def _budget(self) -> int | None:
         """Requests one run may make before it defers the rest of a re-fetch (None: no cap)."""

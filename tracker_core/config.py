@@ -97,11 +97,18 @@ class CollectorSettings(_Section):
     """Re-fetched on every run when ``refetch_tiers`` is empty (the fixed overlap); analytics
     re-reads this many hours' worth of days."""
     refetch_tiers: Annotated[list[list[float]], AfterValidator(check_tiers)] = Field(
-        default_factory=lambda: [[0.0, 2.0], [6.0, 24.0], [24.0, 48.0]]
+        default_factory=lambda: [[0.0, 0.25], [12.0, 12.0], [24.0, 48.0]]
     )
     """[every_hours, lookback_hours] pairs: re-read the last lookback hours that often (0: every
     run), each from its own previous run; events delivered within the longest lookback are
     caught. Empty: ``overlap_hours`` on every run."""
+    snapshot_every_hours: float = Field(6.0, ge=0, le=24 * 7, strict=True, allow_inf_nan=False)
+    """Members, billing groups and daily usage are read whole, whatever changed, so they are
+    read again only after this many hours (0: on every run); members at once when events name
+    someone not yet listed."""
+    spend_every_hours: float = Field(6.0, ge=0, le=24 * 7, strict=True, allow_inf_nan=False)
+    """The cycle's spend per member is read again after this many hours (0: on every run),
+    and at once when the billing cycle has rolled over since the last read."""
     max_run_minutes: float = Field(10.0, gt=0, le=60, strict=True, allow_inf_nan=False)
     """Minutes of the Admin rate limit one run may spend; a re-fetch of the past that would
     go beyond is left to the next run, which resumes it (new events are always read first)."""

@@ -145,6 +145,22 @@ def plan_fetch(
     return Fetch(min(starts), now_ms, merged, pending.started_ms, resumed=True)
 
 
+def snapshot_due(
+    last_read_ms: int | None, every_hours: float, now_ms: int, changed_ms: int | None = None
+) -> bool:
+    """Whether a stream read whole each time (members, spend, groups, daily usage) is read now.
+
+    Such a stream costs its full page count on every read however little changed, so it is
+    read again once ``every_hours`` have passed (0: on every run), or at once when something
+    says it changed since the last read (``changed_ms``: the billing cycle rolled over).
+    """
+    if every_hours <= 0 or last_read_ms is None:
+        return True
+    if changed_ms is not None and last_read_ms < changed_ms <= now_ms:
+        return True
+    return now_ms - last_read_ms >= every_hours * HOUR_MS - DUE_SLACK_MS
+
+
 def chunks(start_ms: int, end_ms: int, chunk_ms: int) -> list[tuple[int, int]]:
     """Consecutive stretches of at most ``chunk_ms`` tiling ``[start_ms, end_ms]``, oldest first.
 
@@ -225,4 +241,5 @@ __all__ = [
     "lag_floor",
     "plan_fetch",
     "seen_before",
+    "snapshot_due",
 ]

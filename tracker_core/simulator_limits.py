@@ -10,7 +10,7 @@ from typing import Final
 
 MIN_USERS: Final = 10
 """Fewer members leave no room to plant every kind of anomaly next to ordinary members."""
-MAX_USERS: Final = 5000
+MAX_USERS: Final = 10_000
 """Far beyond any demo; keeps generation to seconds and memory to tens of megabytes."""
 MIN_DAYS: Final = 9
 """A spike on yesterday needs the seven days before it inside the window."""

@@ -113,6 +113,8 @@ class TrackerApp(App[None]):
         self.paused = False
         self.collecting = False
         self.last_collected: datetime | None = None
+        self.complete_up_to: datetime | None = None
+        """How far usage events are complete (the status line says it), once read."""
         self._collected_known = False
         """True once a load or the status query has said when data was last collected."""
         self.activity: Activity = IDLE
@@ -191,12 +193,15 @@ class TrackerApp(App[None]):
             paused=self.paused,
             refresh_seconds=self.refresh_seconds,
             activity=self.activity.line(monotonic()),
+            complete_up_to=self.complete_up_to,
         )
 
     def note_collected(self, when: datetime | None) -> None:
         self.last_collected = when
         self._collected_known = True
         self.push_status()
+        # Completeness moves only with collections, read again whenever the age is.
+        self.load_completeness()
 
     def push_status(self) -> None:
         """Redraw the status line of the screen in front (each screen has its own)."""
@@ -253,6 +258,12 @@ class TrackerApp(App[None]):
         """When data was last collected, for the stamp under the header."""
         return self.tracker.last_collected()
 
+    @work(thread=True, exclusive=True, group="completeness", exit_on_error=False)
+    def load_completeness(self) -> datetime | None:
+        """How far usage events are complete, for the status line."""
+        events = self.tracker.completeness().get("usage_events")
+        return None if events is None else events.complete_up_to
+
     @work(thread=True, exclusive=True, group="incident-watch", exit_on_error=False)
     def watch_incidents(self) -> None:
         """Announce incidents opened since the last look (the first look only takes a mark)."""
@@ -285,6 +296,10 @@ class TrackerApp(App[None]):
         if worker.group == "status" and event.state == WorkerState.SUCCESS:
             result = worker.result
             self.note_collected(result if isinstance(result, datetime) else None)
+        elif worker.group == "completeness" and event.state == WorkerState.SUCCESS:
+            result = worker.result
+            self.complete_up_to = result if isinstance(result, datetime) else None
+            self.push_status()
         elif worker.group == "collect":
             self._collect_changed(event)
 

@@ -12,15 +12,19 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from rich.console import Console
+from sqlalchemy import Engine
 
 from tests.benches import load_bench
 from tracker_core.cli.render import print_summary
 from tracker_core.collector import Collector
 from tracker_core.config import CollectorSettings
 from tracker_core.cursor_api import ClientOptions, CursorClient
+from tracker_core.cursor_api.ratelimit import RateLimiter
 from tracker_core.simulator.server import STATE_KEY, running_simulator
 from tracker_core.storage import open_database, repo
+from tracker_core.storage.request_ledger import RequestLedger
 
 bench = load_bench("collect_scale")
 
@@ -59,13 +63,18 @@ def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_ur
         async with bench.Replay(bench.scenario_for(30), db_url, settings, rate_clock=clock) as w:
             spent, deferred = [], []
             for hour in range(31):
-                before = w.requests
+                before, asked = w.requests, len(w.queries)
                 summary = await w.collect(
                     bench.START + timedelta(hours=hour), per_minute=20, limiter=(clock, clock.sleep)
                 )
                 assert summary.ok, summary.failure_message()
                 spent.append(w.requests - before)
                 deferred.append(summary.stream("usage_events").deferred)
+                if hour > 0:
+                    # New events first, from the previous run's mark minus 15 minutes: a
+                    # stretch of the past finished after them never pulls the mark back.
+                    mark = bench.START + timedelta(hours=hour - 1, minutes=-15)
+                    assert w.queries[asked][0] == int(mark.timestamp() * 1000), hour
                 if hour == 24:
                     print_summary(summary, printed)
             with w.engine.connect() as conn:
@@ -78,7 +87,7 @@ def test_a_run_over_its_budget_defers_the_past_and_the_next_runs_resume_it(db_ur
     assert deferred[24] is not None and "deferred to the next run" in deferred[24]
     assert "budget of 10 requests" in deferred[24]
     assert "deferred re-reading" in printed.file.getvalue()  # collect says so too
-    assert all(n <= budget + 3 for n in spent[1:])  # a stretch is a tenth of the budget
+    assert all(n <= budget for n in spent[1:])  # a stretch too long for what is left is cut
     # The daily re-fetch begun at 24:00 was finished by the runs after it, and counts as run then.
     assert plan.tier_runs["24h"] == int((bench.START + timedelta(hours=24)).timestamp() * 1000)
     assert most_in_a_minute(admitted) <= 20
@@ -153,3 +162,85 @@ def test_collections_in_two_threads_share_one_budget(tmp_path: Path) -> None:
     assert not errors, errors
     assert stats["rate_limited"] == 0
     assert stats["requests"] > 15  # more than one minute's worth: the limit really bound
+
+
+def test_two_processes_collecting_into_one_database_share_the_quota(tmp_path: Path) -> None:
+    """The daemon's scheduled run and a console's ``c`` are two processes: each has its own
+    limiter, and the collector lease runs them one after the other. Through the database's
+    request ledger the second one waits for the first one's last minute of requests to pass,
+    so at the simulator no minute sees more than 20 of them together."""
+    clock = ScaledClock()
+    settings = CollectorSettings.model_validate(
+        {**bench.settings_for(bench.TIERED, 3).model_dump(), "lease_wait_seconds": 120.0}
+    )
+    url_of_db = f"sqlite:///{tmp_path / 'tracker.db'}"
+    # Migrated here: Alembic's migration context is one per process, not per thread.
+    engines = [open_database(url_of_db), open_database(url_of_db)]
+    errors: list[BaseException] = []
+    # Cursor's limit is off at the simulator: it counts what it is sent, refusing nothing.
+    with running_simulator(bench.scenario_for(12), rate_limits=False, clock=clock) as url:
+        # Small pages, so that one collection alone needs more than a minute of the quota.
+        options = ClientOptions(
+            base_url=url,
+            admin_api_key="sim-key",
+            admin_requests_per_minute=20,
+            analytics_requests_per_minute=None,
+            events_page_size=40,
+        )
+
+        async def collect(engine: Engine) -> None:
+            # A limiter of its own, as in another process; the ledger is the database's. The
+            # margin for a request in flight is 3 s of the scaled clock (0.3 s of real time, as
+            # a loaded machine may take), not 0.5 s (50 ms).
+            limiter = RateLimiter(20, margin=3.0, clock=clock, sleep=clock.sleep)
+            async with CursorClient(
+                options,
+                admin_limiter=limiter,
+                limiter_clock=clock,
+                limiter_sleep=clock.sleep,
+                ledger=RequestLedger(engine),
+                ledger_clock=clock,
+            ) as client:
+                summary = await Collector(engine, client, settings, clock=lambda: bench.START).run(
+                    bench.STREAMS
+                )
+            assert summary.ok, summary.failure_message()
+
+        def process(engine: Engine) -> None:
+            try:
+                asyncio.run(collect(engine))
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                engine.dispose()
+
+        workers = [threading.Thread(target=process, args=(engine,)) for engine in engines]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        with urllib.request.urlopen(f"{url}/_simulator/stats") as answer:
+            stats = json.loads(answer.read())
+    assert not errors, errors
+    assert stats["requests"] > 40  # both collected, each more than a minute's worth
+    assert stats["busiest_minute"]["admin"] <= 20
+
+
+def test_the_request_ledger_keeps_the_last_minutes_requests_on_both_dialects(
+    db_engine: Engine,
+) -> None:
+    ledger, other_process = RequestLedger(db_engine), RequestLedger(db_engine)
+    now = [1_000.0]
+
+    def grant(which: RequestLedger, key: str = "team-key") -> float:
+        return which.grant("Admin", key, 2, 60.5, lambda: now[0])
+
+    assert grant(ledger) == 0.0
+    now[0] += 10
+    assert grant(other_process) == 0.0
+    now[0] += 10
+    assert grant(ledger) == pytest.approx(40.5)  # the first slot frees 60.5 s after its request
+    assert grant(other_process, key="another-team") == 0.0  # a quota per team
+    now[0] += 40.5
+    assert grant(other_process) == 0.0
+    assert grant(ledger) == pytest.approx(10.0)

@@ -75,7 +75,10 @@ def test_a_day_of_hourly_runs_catches_every_late_event_for_fewer_requests(db_url
     assert tiered.late_found > 50  # the simulator really delivered late, and it was noticed
     assert tiered.missed == fixed.missed == 0
     assert tiered.event_requests * 2 < fixed.event_requests
-    assert tiered.requests_per_day < fixed.requests_per_day
+    # Whole reads every 6 hours, not every hour (a 30-member team pays at least a page an
+    # hour for new events, so its share stays above the fifth a larger team reaches).
+    assert tiered.by_stream["spend"] * 6 == fixed.by_stream["spend"]
+    assert tiered.requests_per_day * 3 < fixed.requests_per_day
 
 
 def one_member_scenario() -> Any:

@@ -53,7 +53,11 @@ def reference_totals(scenario: Any, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_collecting_twice_adds_nothing(simulator: str, db_url: str, tmp_path: Path) -> None:
-    config = write_config(tmp_path / "c.toml", api_url=simulator, db_url=db_url)
+    # Every stream read again at once (by default the whole-read ones wait hours).
+    whole_reads_every_run = {"snapshot_every_hours": 0.0, "spend_every_hours": 0.0}
+    config = write_config(
+        tmp_path / "c.toml", api_url=simulator, db_url=db_url, **whole_reads_every_run
+    )
     first = run_cli("collect", "--json", config=config)
     assert first.code == 0, first.stderr
     summary = first.json()

@@ -79,7 +79,13 @@ def test_implausible_values_are_kept_in_bounds_and_reported(db_url: str, tmp_pat
         async with fake_cursor(answers) as url:
             first = await collect(url, db_url)
             # The NUL in Ann's name once blocked every later collection on PostgreSQL.
-            config = write_config(tmp_path / "c.toml", api_url=url, db_url=db_url)
+            config = write_config(
+                tmp_path / "c.toml",
+                api_url=url,
+                db_url=db_url,
+                snapshot_every_hours=0.0,  # members read again at once, not hours later
+                spend_every_hours=0.0,
+            )
             second = await asyncio.to_thread(run_cli, "collect", config=config)
         return first.to_json(), second
 

@@ -1,11 +1,22 @@
-"""The top line at 80 columns: the screen's name stays, a running collection comes first."""
+"""The top line at 80 columns: the screen's name stays, a running collection comes first, and
+it says how far usage events are complete."""
 
 from __future__ import annotations
 
-from tests.tui.helpers import FIXED_NOW
+from collections.abc import Callable
+from datetime import timedelta
+
+from tests.tui.helpers import COLLECTED_AT, FIXED_NOW, settle
 from tracker_core.cursor_api import ApiWait
+from tracker_tui.app import TrackerApp
 from tracker_tui.progress import Activity
-from tracker_tui.widgets.status import StatusState, fit_line, status_parts
+from tracker_tui.widgets.status import (
+    StatusState,
+    TopBar,
+    complete_stamp,
+    fit_line,
+    status_parts,
+)
 
 APP = "Cursor Usage Tracker"
 
@@ -42,3 +53,27 @@ def test_idle_the_age_outranks_the_refresh_state_and_the_app_name() -> None:
     wide = line(StatusState(None, FIXED_NOW), width=118)
     assert wide.startswith(f"{APP} — Insights ")
     assert wide.endswith("never collected (stale: press c to collect)  ·  auto-refresh every 30s")
+
+
+def test_how_far_events_are_complete_follows_the_age_and_yields_before_it() -> None:
+    complete = FIXED_NOW - timedelta(hours=50)
+    wide = line(StatusState(FIXED_NOW, FIXED_NOW, complete_up_to=complete), width=118)
+    assert wide.endswith(
+        "collected just now  ·  complete up to Nov 18 13:00 UTC  ·  auto-refresh every 30s"
+    )
+    narrow = line(StatusState(FIXED_NOW, FIXED_NOW, complete_up_to=complete), width=70)
+    # The app's name gives way first, then the refresh state.
+    assert narrow.startswith("Insights ")
+    assert narrow.endswith("  collected just now  ·  complete up to Nov 18 13:00 UTC")
+
+
+async def test_the_console_says_how_far_usage_events_are_complete(
+    make_app: Callable[[], TrackerApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        status = app.screen.query_one(TopBar).text
+    # The collector's daily re-read reaches 48 hours back: events before then are all in.
+    assert f"complete up to {complete_stamp(COLLECTED_AT - timedelta(hours=48))}" in status
+    assert "Nov 18" in status

@@ -76,7 +76,9 @@ class PlainProgress:
 
     def stream_finished(self, result: StreamResult) -> None:
         label = stream_label(result.name)
-        if result.ok:
+        if result.skipped:
+            print(f"{label}: {result.skipped}", file=self.out, flush=True)
+        elif result.ok:
             print(f"{label}: {result.fetched:,} fetched", file=self.out, flush=True)
         elif result.ended_run:
             # The reason is said once, by the command, when the run is over.
@@ -161,11 +163,11 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
         console.print(styled(f"Collection finished{where} in {seconds}", "bold"))
     events = summary.stream("usage_events")
     rows = [
-        ("members", f"{summary.stream('members').fetched:,}"),
-        ("daily usage rows", f"{summary.stream('daily_usage').fetched:,}"),
-        ("spend rows", f"{summary.stream('spend').fetched:,}"),
+        ("members", _count(summary.stream("members"))),
+        ("daily usage rows", _count(summary.stream("daily_usage"))),
+        ("spend rows", _count(summary.stream("spend"))),
         ("usage events", f"{events.fetched:,} fetched, {events.new:,} new{_late(events)}"),
-        ("billing groups", f"{summary.stream('groups').fetched:,}"),
+        ("billing groups", _count(summary.stream("groups"))),
         ("analytics values", f"{summary.stream('analytics').fetched:,}"),
     ]
     table = Table.grid(padding=(0, 2))
@@ -183,6 +185,11 @@ def print_summary(summary: CollectionSummary, console: Console, *, source: str =
                 )
             )
     print_corrections(summary, console)
+
+
+def _count(result: StreamResult) -> str:
+    """Rows read, or why the stream was not read this run (a 0 would look like an empty team)."""
+    return result.skipped or f"{result.fetched:,}"
 
 
 def _late(events: StreamResult) -> str:

@@ -23,7 +23,13 @@ import httpx
 
 from tracker_core import __version__
 from tracker_core.cursor_api import schemas
-from tracker_core.cursor_api.ratelimit import Clock, RateLimiter, Sleep, shared_limiter
+from tracker_core.cursor_api.ratelimit import (
+    Clock,
+    GrantLedger,
+    RateLimiter,
+    Sleep,
+    shared_limiter,
+)
 from tracker_core.cursor_api.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from tracker_core.cursor_api.windows import epoch_ms, split_days, split_windows
 from tracker_core.domain import (
@@ -162,6 +168,8 @@ class _Api:
     name: str
     auth: httpx.BasicAuth = field(repr=False)
     limiter: RateLimiter = field(repr=False)
+    key: str = field(default="", repr=False)
+    """The API key, for the request ledger's per-team slots (stored there only as a hash)."""
 
 
 class CursorClient:
@@ -171,7 +179,10 @@ class CursorClient:
     same team (server and key) in this process shares one limiter per API (see
     :func:`~tracker_core.cursor_api.ratelimit.shared_limiter`), timed by ``limiter_clock`` and
     ``limiter_sleep`` (a scaled clock lets a test watch many rolling minutes of Cursor's quota
-    go by in a few seconds); limiters passed in are used instead.
+    go by in a few seconds); limiters passed in are used instead. With a ``ledger`` (the
+    database's, see :mod:`tracker_core.storage.request_ledger`) every request also takes a
+    slot of the quota shared with the other processes collecting into that database, timed
+    by ``ledger_clock`` (epoch seconds: a clock every process agrees on).
     """
 
     def __init__(
@@ -185,8 +196,13 @@ class CursorClient:
         transport: httpx.AsyncBaseTransport | None = None,
         limiter_clock: Clock = time.monotonic,
         limiter_sleep: Sleep = asyncio.sleep,
+        ledger: GrantLedger | None = None,
+        ledger_clock: Clock = time.time,
     ) -> None:
         self._options = options
+        self._ledger = ledger
+        self._ledger_clock = ledger_clock
+        self._sleep = limiter_sleep
         self._policy = options.retry_policy
         self._on_request = on_request
         self._on_wait = on_wait
@@ -206,6 +222,7 @@ class CursorClient:
                 clock=limiter_clock,
                 sleep=limiter_sleep,
             ),
+            options.admin_api_key,
         )
         self._analytics = _Api(
             "Analytics",
@@ -220,6 +237,7 @@ class CursorClient:
                 clock=limiter_clock,
                 sleep=limiter_sleep,
             ),
+            analytics_key,
         )
         self._http = httpx.AsyncClient(
             base_url=options.base_url.rstrip("/"),
@@ -435,6 +453,11 @@ class CursorClient:
         while True:
             attempt += 1
             grant = await api.limiter.hold(on_wait=self._limit_hook(api))
+            try:
+                await self._take_shared_slot(api)
+            except BaseException:
+                api.limiter.release(grant)
+                raise
             sent = time.monotonic()
             if first_sent is None:
                 first_sent = sent
@@ -501,6 +524,22 @@ class CursorClient:
             if self._on_wait is not None:
                 self._on_wait(ApiWait(api.name, delay, api.limiter.max_requests, status, problem))
             await asyncio.sleep(delay)
+
+    async def _take_shared_slot(self, api: _Api) -> None:
+        """Wait for a slot of the quota other processes share through the ledger, if any."""
+        ceiling = api.limiter.max_requests
+        if self._ledger is None or ceiling is None:
+            return
+        hook = self._limit_hook(api)
+        while True:
+            wait = self._ledger.grant(
+                api.name, api.key, ceiling, api.limiter.window_seconds, self._ledger_clock
+            )
+            if wait <= 0:
+                return
+            if hook is not None:
+                hook(wait)
+            await self._sleep(wait)
 
     def _limit_hook(self, api: _Api) -> Callable[[float], None] | None:
         """The limiter's wait report, as an :class:`ApiWait` naming the API and its ceiling."""

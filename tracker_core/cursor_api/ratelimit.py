@@ -17,6 +17,7 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 Clock = Callable[[], float]
 """Monotonic seconds; injectable so tests can drive time by hand."""
@@ -38,6 +39,19 @@ class Grant:
 
     counted: bool
     released: bool = False
+
+
+class GrantLedger(Protocol):
+    """The quota shared beyond this process (the database's request ledger).
+
+    ``grant`` records one request sent now (``clock``: epoch seconds, read when the ledger is
+    ready to record) and returns 0, or returns the seconds until one fits among the last
+    ``max_requests`` of every process.
+    """
+
+    def grant(
+        self, api: str, key: str, max_requests: int, window_seconds: float, clock: Clock
+    ) -> float: ...
 
 
 class RateLimiter:

@@ -9,6 +9,7 @@ from tracker_core.config import CollectorSettings, CursorSettings, DatabaseSetti
 from tracker_core.cursor_api import ClientOptions, CursorClient
 from tracker_core.errors import ConfigError
 from tracker_core.storage import open_database
+from tracker_core.storage.request_ledger import RequestLedger
 
 
 def client_options(settings: Settings) -> ClientOptions:
@@ -46,7 +47,9 @@ async def collect_once(
     own = engine is None
     target = open_database(settings.database_url) if engine is None else engine
     try:
-        async with CursorClient(options, on_wait=progress.waiting) as client:
+        # The ledger: the quota is shared with any other process collecting into this database.
+        ledger = RequestLedger(target)
+        async with CursorClient(options, on_wait=progress.waiting, ledger=ledger) as client:
             collector = Collector(target, client, settings.collector, progress=progress)
             return await collector.run()
     finally:
@@ -65,7 +68,9 @@ def simulator_settings(
     """Settings to collect from a local simulator into ``database_url``, at full speed.
 
     The client's own rate ceilings exist to stay inside Cursor's limits; against a simulator
-    serving without limits they would only make the demo and the tests wait.
+    serving without limits they would only make the demo and the tests wait. For the same
+    reason every stream is read on every run: a whole read costs nothing there, and a change
+    made to the simulated organisation shows at the next collection.
     """
     return Settings(
         cursor=CursorSettings.model_validate(
@@ -78,6 +83,9 @@ def simulator_settings(
         ),
         database=DatabaseSettings(url=database_url),
         collector=CollectorSettings(
-            backfill_days=backfill_days, events_window_days=events_window_days
+            backfill_days=backfill_days,
+            events_window_days=events_window_days,
+            snapshot_every_hours=0.0,
+            spend_every_hours=0.0,
         ),
     )

@@ -148,8 +148,8 @@ class SimulatorState:
     faults: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
     admitted: list[tuple[str, float]] = field(default_factory=list)
-    """``(api, clock())`` of each request let through the rate limit, so a test can count
-    requests per rolling minute as the server saw them."""
+    """``(api, clock())`` of each request let through the rate limit (every request when it
+    is off), so a test can count requests per rolling minute as the server saw them."""
     event_queries: list[tuple[int, int, int]] = field(default_factory=list)
     """``(startDate, endDate, page)`` of each usage-events request answered, so a test can
     see which stretches a collector asked for (and that it did not ask twice)."""
@@ -186,7 +186,21 @@ class SimulatorState:
             "faults": self.faults,
             "faults_by_kind": dict(self.faults_by_kind),
             "by_path": dict(self.by_path),
+            "busiest_minute": self.busiest_minute(),
         }
+
+    def busiest_minute(self) -> dict[str, int]:
+        """Per API, the most requests let through in any rolling window of the rate limit:
+        what a test of a shared quota measures, whoever sent them."""
+        busiest: dict[str, int] = {}
+        for api in ("admin", "analytics"):
+            times = sorted(at for name, at in self.admitted if name == api)
+            first = 0
+            for last, at in enumerate(times):
+                while at - times[first] >= RATE_WINDOW_SECONDS:
+                    first += 1
+                busiest[api] = max(busiest.get(api, 0), last - first + 1)
+        return busiest
 
 
 SCENARIO_KEY: Final = web.AppKey("simulator_scenario", Scenario)
@@ -286,14 +300,14 @@ async def cursor_api_middleware(request: web.Request, handler: _Handler) -> web.
         if early.status == 200 and _etag_matches(condition, etag):
             headers = {"Cache-Control": _ANALYTICS_CACHE_CONTROL, "ETag": etag or ""}
             return web.Response(status=304, headers=headers)
+    now = state.clock()
     if state.rate_limits:
-        now = state.clock()
         wait = state.windows[api].admit(now)
         if wait > 0:
             state.rate_limited += 1
             retry = str(max(1, math.ceil(wait)))
             return error_response(429, RATE_LIMIT_MESSAGE, headers={"Retry-After": retry})
-        state.admitted.append((api, now))
+    state.admitted.append((api, now))
     fault = state.draw_fault()
     if fault == "server_error":
         return error_response(*state.next_server_error())

@@ -202,6 +202,11 @@ def mark_vanished_members(
     return flagged
 
 
+def member_emails(conn: Connection) -> set[str]:
+    """Every member's email, removed members included."""
+    return set(conn.scalars(select(t.members.c.email)))
+
+
 # --- usage and spend -------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
-from tracker_core.formatting import age, is_stale
+from tracker_core.formatting import age, as_utc, is_stale
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class StatusState:
     refresh_seconds: float = 30.0
     activity: str = ""
     """Collection progress or another long action, empty when idle."""
+    complete_up_to: datetime | None = None
+    """Every usage event before this time is stored (as far as the re-fetch plan promises);
+    None before the collector has established it."""
 
 
 SEPARATOR = "  ·  "
@@ -29,7 +32,9 @@ SEPARATOR = "  ·  "
 def status_parts(state: StatusState) -> tuple[list[Text], bool]:
     """The right-hand part, most important first, and whether the data is stale.
 
-    A running collection comes first, then the data's age, then the refresh state: when
+    A running collection comes first, then the data's age, then how far usage events are
+    known complete (events arrive late, so the age alone overstates it), then the refresh
+    state: when
     the line is too narrow for all of them, the ones at the end are left out whole. While
     collecting, the age drops its "press c" hint: pressing c is what is happening.
     """
@@ -41,6 +46,8 @@ def status_parts(state: StatusState) -> tuple[list[Text], bool]:
     if stale and not state.activity:
         stamp += " (stale: press c to collect)"
     parts.append(Text(stamp, style="bold" if stale and not state.activity else ""))
+    if state.complete_up_to is not None:
+        parts.append(Text(f"complete up to {complete_stamp(state.complete_up_to)}"))
     parts.append(
         Text(
             "auto-refresh paused (p)"
@@ -49,6 +56,12 @@ def status_parts(state: StatusState) -> tuple[list[Text], bool]:
         )
     )
     return parts, stale
+
+
+def complete_stamp(moment: datetime) -> str:
+    """``Mar 8 14:00 UTC``: short enough for the status line, in UTC as every face shows it."""
+    value = as_utc(moment)
+    return f"{value:%b} {value.day} {value:%H:%M} UTC"
 
 
 def status_text(state: StatusState) -> tuple[Text, bool]:

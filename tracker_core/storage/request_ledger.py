@@ -1,0 +1,90 @@
+"""Cursor's per-minute quota, kept in the database so every process that collects shares it.
+
+The limiter of :mod:`tracker_core.cursor_api.ratelimit` keeps one process under the limit.
+The daemon's scheduled run and a console's ``c`` are two processes on one database: the
+collector lease runs them one after the other, but the second would start with an empty
+limiter while the first one's last minute of requests still counts at Cursor, and send a
+minute's worth more. The ledger is the same sliding-window log, in rows of the lease table
+(no table of its own): one row per slot, ``max_requests`` slots per API and team, each
+holding the instant its request went and when it leaves the window. A request takes a slot
+whose window has passed with a conditional upsert, so two processes never take the same
+slot; when every slot is still in its window, the caller waits until the first one frees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from tracker_core.storage import tables as t
+from tracker_core.storage.db import begin_write
+from tracker_core.storage.repo import dialect_insert
+
+Clock = Callable[[], float]
+
+HOLDER = "request-ledger"
+"""The holder of every slot row: no process owns a slot, it only dates a request."""
+
+
+def _slot_prefix(api: str, key: str) -> str:
+    """``quota:Admin:3f2a...:``: per API and team; the key is held only as a hash."""
+    return f"quota:{api}:{hashlib.sha256(key.encode()).hexdigest()[:16]}:"
+
+
+class RequestLedger:
+    """Grants requests against a quota shared through ``engine`` (see the module's note)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def grant(
+        self, api: str, key: str, max_requests: int, window_seconds: float, clock: Clock
+    ) -> float:
+        """Record one request sent now and return 0, or return the seconds until a slot frees
+        (nothing recorded then). ``clock`` (epoch seconds) is read once the database's write
+        lock is held: time spent waiting for it must not make the request look older."""
+        prefix = _slot_prefix(api, key)
+        names = [f"{prefix}{slot}" for slot in range(max_requests)]
+        leases = t.leases
+        with begin_write(self.engine) as conn:
+            moment = datetime.fromtimestamp(clock(), UTC)
+            held = {
+                name: _utc(expires)
+                for name, expires in conn.execute(
+                    select(leases.c.name, leases.c.expires_at).where(leases.c.name.in_(names))
+                )
+            }
+            for name in names:
+                if name in held and held[name] > moment:
+                    continue
+                stmt = dialect_insert(conn, leases).values(
+                    name=name,
+                    holder=HOLDER,
+                    acquired_at=moment,
+                    expires_at=moment + timedelta(seconds=window_seconds),
+                )
+                taken = conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["name"],
+                        set_={
+                            "acquired_at": stmt.excluded.acquired_at,
+                            "expires_at": stmt.excluded.expires_at,
+                        },
+                        where=leases.c.expires_at <= moment,
+                    ),
+                    execution_options={"preserve_rowcount": True},
+                )
+                if taken.rowcount == 1:
+                    return 0.0
+            frees = min(held.values(), default=moment)
+        return max((frees - moment).total_seconds(), 0.001)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+__all__ = ["RequestLedger"]
