@@ -22,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
 from tracker_core.alerting.message_outbox import MessagesResult
+from tracker_core.budgets import edits as budget_edits
+from tracker_core.budgets.edits import BudgetChange
 from tracker_core.clock import Clock, utc_now
 from tracker_core.collector import CollectionSummary, Progress
 from tracker_core.config import Settings
@@ -54,6 +56,7 @@ from tracker_core.storage import (
 from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.budgets import BudgetList, budget_standings
 from tracker_core.views.collected import require_collected
 from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
@@ -471,6 +474,28 @@ class Tracker:
                 actor=actor,
                 at=self.clock(),
             )
+
+    # --- budgets (tracker_core.budgets) ------------------------------------------------
+
+    def budgets(self) -> BudgetList:
+        """Every budget with this cycle's spend, percentage and forecast against it."""
+        with self.engine.connect() as conn:
+            return budget_standings(conn, self._today())
+
+    def set_budget(
+        self, scope: str, target: str | None, amount: str | float, *, actor: str
+    ) -> BudgetChange:
+        """Set the team's (``target`` None), a group's or a member's budget in dollars per
+        cycle; 0 removes it. :class:`~tracker_core.budgets.BudgetInputError` names a bad
+        scope, amount, group or member, and nothing is stored then."""
+        with begin_write(self.engine) as conn:
+            return budget_edits.set_budget(
+                conn, scope, target, amount, actor=actor, at=self.clock()
+            )
+
+    def unset_budget(self, scope: str, target: str | None = None) -> BudgetChange:
+        with begin_write(self.engine) as conn:
+            return budget_edits.unset_budget(conn, scope, target)
 
     # --- writes --------------------------------------------------------------------------
 

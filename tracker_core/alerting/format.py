@@ -24,6 +24,10 @@ RULE_TITLES: Final[dict[Rule, str]] = {
     "zscore_requests": "Unusual request volume",
     "spend_spike": "Spend spike",
     "cycle_outlier": "Cycle spend outlier",
+    "budget_50": "Budget 50 % spent",
+    "budget_80": "Budget 80 % spent",
+    "budget_100": "Budget spent",
+    "budget_forecast": "Budget forecast to be exceeded",
 }
 TOKEN_RULES: Final[frozenset[Rule]] = frozenset({"tokens_limit"})
 """Rules counting tokens; the non-spend rules outside this set count requests."""

@@ -25,7 +25,16 @@ MAX_BUDGET_DOLLARS: Final = Decimal(10_000_000)
 
 
 class BudgetInputError(TrackerError):
-    """A budget that cannot be set or removed as asked; nothing was changed (exit 2)."""
+    """A budget that cannot be set or removed as asked; nothing was changed (exit 2).
+
+    ``field`` names the input at fault (``scope``, ``target`` or ``amount``) and ``unknown``
+    says the target names no group or member, so the API can answer 404 naming the field.
+    """
+
+    def __init__(self, message: str, *, field: str, unknown: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.unknown = unknown
 
 
 def parse_scope(text: str) -> Scope:
@@ -34,7 +43,9 @@ def parse_scope(text: str) -> Scope:
     for scope in SCOPES:
         if folded == scope:
             return scope
-    raise BudgetInputError(f"unknown budget scope {text[:40]!r}: use team, group or member")
+    raise BudgetInputError(
+        f"unknown budget scope {text[:40]!r}: use team, group or member", field="scope"
+    )
 
 
 def parse_amount(text: str | float | int) -> int:
@@ -45,7 +56,9 @@ def parse_amount(text: str | float | int) -> int:
     with a message naming the amount and what is allowed.
     """
     if isinstance(text, bool):
-        raise BudgetInputError(f"budget amount must be a number of dollars, not {text!r}")
+        raise BudgetInputError(
+            f"budget amount must be a number of dollars, not {text!r}", field="amount"
+        )
     raw = str(text).strip()
     cleaned = raw.removeprefix("$").replace(",", "").replace("_", "").strip()
     try:
@@ -54,16 +67,21 @@ def parse_amount(text: str | float | int) -> int:
         amount = Decimal("NaN")
     shown = repr(raw[:40])
     if not cleaned or not amount.is_finite():
-        raise BudgetInputError(f"budget amount {shown} is not a number of dollars (e.g. 5000)")
+        raise BudgetInputError(
+            f"budget amount {shown} is not a number of dollars (e.g. 5000)", field="amount"
+        )
     if amount < 0:
-        raise BudgetInputError(f"budget amount {shown} is negative: use 0 to remove a budget")
+        raise BudgetInputError(
+            f"budget amount {shown} is negative: use 0 to remove a budget", field="amount"
+        )
     if amount > MAX_BUDGET_DOLLARS:
         raise BudgetInputError(
-            f"budget amount {shown} is above {money(float(MAX_BUDGET_DOLLARS) * 100)} per cycle"
+            f"budget amount {shown} is above {money(float(MAX_BUDGET_DOLLARS) * 100)} per cycle",
+            field="amount",
         )
     cents = amount * 100
     if cents != cents.to_integral_value():
-        raise BudgetInputError(f"budget amount {shown} has a fraction of a cent")
+        raise BudgetInputError(f"budget amount {shown} has a fraction of a cent", field="amount")
     return int(cents)
 
 
