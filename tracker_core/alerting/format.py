@@ -116,8 +116,9 @@ def severity_counts(severities: Iterable[Severity]) -> tuple[int, int]:
 
 
 def member_url(dashboard_url: str, email: str) -> str | None:
-    """The member's page on the dashboard, or None when no dashboard URL is configured."""
-    if not dashboard_url:
+    """The member's page on the dashboard, or None when no dashboard URL is configured or the
+    anomaly is not a member's (a team's or a group's budget: ``team``, ``group:ID``)."""
+    if not dashboard_url or "@" not in email:
         return None
     return f"{dashboard_url.rstrip('/')}/users/{quote(email)}"
 
