@@ -56,7 +56,7 @@ from tracker_core.storage import (
 from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
-from tracker_core.views.budgets import BudgetList, budget_standings
+from tracker_core.views.budgets import BudgetLine, BudgetList, budget_standings
 from tracker_core.views.collected import require_collected
 from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
@@ -161,6 +161,7 @@ class SettingsPage:
 
     detection: SettingsView
     groups: list[GroupRoster]
+    budgets: BudgetList | None = None
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,16 @@ class MemberPage:
 
     detail: MemberDetail
     history: list[IncidentView]
+    budget: BudgetLine | None = None
+    """The member's own budget and where they stand against it, when one is set."""
 
     def to_json(self) -> dict[str, Any]:
         """The drilldown's figures and the member's incidents, as ``incidents list`` shows them."""
-        return {**self.detail.to_json(), "incidents": [view.to_json() for view in self.history]}
+        return {
+            **self.detail.to_json(),
+            "incidents": [view.to_json() for view in self.history],
+            "budget": None if self.budget is None else self.budget.to_json(),
+        }
 
 
 @dataclass(frozen=True)
@@ -276,7 +283,8 @@ class Tracker:
         with self.engine.connect() as conn:
             detail = member_detail(conn, email, days=days, today=self._today(), now=self.clock())
             history = incidents.list_incidents(conn, email=email)
-        return MemberPage(detail, history)
+            budget = budget_standings(conn, self._today()).of_member(detail.email)
+        return MemberPage(detail, history, budget)
 
     def forecast(self, *, group_id: str | None = None) -> ForecastView:
         """Where this cycle's spend ends for the team (or one group filter's members), each
@@ -393,7 +401,8 @@ class Tracker:
         with self.engine.connect() as conn:
             current, problems = load_settings(conn)
             groups = billing_groups(conn).groups
-        return SettingsPage(SettingsView(current, problems), groups)
+            budgets = budget_standings(conn, self._today())
+        return SettingsPage(SettingsView(current, problems), groups, budgets)
 
     # --- billing groups (local edits: tracker_core.groups) -------------------------------
 
