@@ -82,3 +82,31 @@ async def test_a_refused_budget_names_its_field_and_changes_nothing(
             assert stored_budgets(conn) == []
     finally:
         engine.dispose()
+
+
+async def test_the_settings_page_lists_each_budget_with_this_cycles_spend(
+    sqlite_url: str,
+) -> None:
+    from tracker_core.storage import open_database
+
+    engine = open_database(sqlite_url)
+    seed(engine, datetime.now(UTC).date())
+    try:
+        async with running_daemon(daemon_settings(sqlite_url)) as client:
+            empty = await (await client.get("/settings")).text()
+            assert "No budgets set" in empty
+            await client.put(
+                "/api/budgets", json={"scope": "group", "target": "Platform", "amount": 2000}
+            )
+            await client.put(
+                "/api/budgets",
+                json={"scope": "member", "target": "ana@example.test", "amount": 300},
+            )
+            text = await (await client.get("/settings")).text()
+    finally:
+        engine.dispose()
+    row = text[text.index(f'id="budget-group-{PLATFORM}"') :].split("</tr>")[0]
+    assert "Platform" in row and "$2,000.00" in row and "$1,640.00" in row and "82 %" in row
+    member = text[text.index('id="budget-member-ana@example.test"') :].split("</tr>")[0]
+    assert "/members/" in member
+    assert "300 %" in member
