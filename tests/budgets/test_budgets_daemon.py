@@ -110,3 +110,52 @@ async def test_the_settings_page_lists_each_budget_with_this_cycles_spend(
     member = text[text.index('id="budget-member-ana@example.test"') :].split("</tr>")[0]
     assert "/members/" in member
     assert "300 %" in member
+
+
+async def test_the_settings_page_sets_a_budget_with_its_form_and_refuses_a_bad_one(
+    sqlite_url: str,
+) -> None:
+    from tests.daemon.conftest import USER, basic
+    from tracker_core.daemon.pages import CSRF_COOKIE
+    from tracker_core.storage import open_database
+
+    engine = open_database(sqlite_url)
+    seed(engine, datetime.now(UTC).date())
+    try:
+        async with running_daemon(daemon_settings(sqlite_url, password=PASSWORD)) as client:
+            denied = await client.post(
+                "/settings/budgets",
+                data={"csrf": "x", "scope": "team", "amount": "5"},
+                headers=basic(USER, "wrong"),
+            )
+            assert denied.status == 401
+            await client.get("/settings", headers=AUTH)
+            token = client.session.cookie_jar.filter_cookies(client.make_url("/"))[CSRF_COOKIE]
+            form = {"csrf": token.value, "scope": "group", "target": "Platform"}
+            forged = await client.post(
+                "/settings/budgets", data={**form, "csrf": "forged", "amount": "5"}, headers=AUTH
+            )
+            assert forged.status == 403
+            refused = await client.post(
+                "/settings/budgets", data={**form, "amount": "-3"}, headers=AUTH
+            )
+            assert refused.status == 400
+            assert "budget amount &#39;-3&#39; is negative" in await refused.text()
+            with engine.connect() as conn:
+                assert stored_budgets(conn) == []
+            done = await client.post(
+                "/settings/budgets",
+                data={**form, "amount": "2,000"},
+                headers=AUTH,
+                allow_redirects=False,
+            )
+            assert done.status == 303
+            assert done.headers["Location"] == "/settings?budget=saved#budgets"
+            shown = await (await client.get("/settings?budget=saved", headers=AUTH)).text()
+            assert "Budget saved." in shown and 'id="budget-group-grp_platform"' in shown
+        with engine.connect() as conn:
+            assert [(b.scope, b.key, b.amount_cents, b.set_by) for b in stored_budgets(conn)] == [
+                ("group", PLATFORM, 200_000, "dashboard")
+            ]
+    finally:
+        engine.dispose()
