@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -56,7 +56,7 @@ from tracker_core.storage import (
 from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
-from tracker_core.views.budgets import BudgetLine, BudgetList, budget_standings
+from tracker_core.views.budgets import BudgetLine, BudgetList, budget_standings, team_budget
 from tracker_core.views.collected import require_collected
 from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
@@ -261,9 +261,11 @@ class Tracker:
 
     def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
         with self.engine.connect() as conn:
-            return overview(
+            view = overview(
                 conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
             )
+            team = team_budget(conn, self._today()) if group_id is None else None
+        return view if team is None else replace(view, team_budget=team)
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""

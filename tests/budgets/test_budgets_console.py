@@ -85,3 +85,21 @@ async def test_a_members_drilldown_shows_their_budget(
         text = str(shown.render())
         assert text.startswith("Budget $1.00 per cycle · spent $")
         assert " %)" in text
+
+
+async def test_the_overviews_cycle_tile_shows_the_team_budget_percentage(
+    make_app: Callable[[], TrackerApp], tui_settings: Settings
+) -> None:
+    from tracker_tui.widgets.tiles import Tile
+
+    with open_tracker(tui_settings) as tracker:
+        tracker.set_budget("team", None, "100", actor="test")
+        percent = tracker.budgets().to_json()["budgets"][0]["percent"]
+    assert percent > 100
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        tile = app.screen.query_one("#tile-cycle", Tile)
+        assert f"{percent} % of budget" in str(tile.render())
+        assert tile.has_class("-warn")

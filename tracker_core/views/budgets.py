@@ -19,7 +19,7 @@ from tracker_core.cycle import CycleProgress, current_cycle, progress
 from tracker_core.detection.budgets import BudgetStanding
 from tracker_core.storage import rollups
 from tracker_core.storage import tables as t
-from tracker_core.storage.budgets import stored_budgets
+from tracker_core.storage.budgets import budget_of, stored_budgets
 from tracker_core.views._shared import dollars, memberships
 
 TEAM_LABEL = "The team"
@@ -142,3 +142,11 @@ def budget_standings(conn: Connection, today: date) -> BudgetList:
         )
         lines.append(BudgetLine(budget, standing))
     return BudgetList(where, lines)
+
+
+def team_budget(conn: Connection, today: date) -> BudgetStanding | None:
+    """The team budget's standing, None (after one small query) when no team budget is set."""
+    if budget_of(conn, "team", "") is None:
+        return None
+    line = budget_standings(conn, today).team()
+    return None if line is None else line.standing
