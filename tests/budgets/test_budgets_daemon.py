@@ -105,6 +105,8 @@ async def test_the_settings_page_lists_each_budget_with_this_cycles_spend(
             text = await (await client.get("/settings")).text()
     finally:
         engine.dispose()
+    assert text.count('id="budgets"') == 1
+    assert text.index('id="groups"') < text.index('id="budgets"')  # in the page's body
     row = text[text.index(f'id="budget-group-{PLATFORM}"') :].split("</tr>")[0]
     assert "Platform" in row and "$2,000.00" in row and "$1,640.00" in row and "82 %" in row
     member = text[text.index('id="budget-member-ana@example.test"') :].split("</tr>")[0]
