@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -56,6 +57,12 @@ def detect_at(db_url: str, settings: Settings, at: datetime) -> DetectionReport:
         engine.dispose()
 
 
+def member_field(post: dict[str, Any]) -> str:
+    """The text of the card's "Member" field, without its label."""
+    fields = [f["text"] for block in post["blocks"] for f in block.get("fields", [])]
+    return next(text for text in fields if text.startswith("*Member*")).split("\n", 1)[1]
+
+
 def budget_posts(slack: FakeSlack) -> list[str]:
     return [post["text"] for post in slack.posts()]
 
@@ -87,6 +94,7 @@ def test_each_threshold_is_announced_once_per_cycle_in_dollars(
     assert "Platform has spent $1,000 of its $2,000 budget (50 %) on day 18 of 30" in first
     assert "100000" not in first  # never raw cents
     assert "/users/" not in str(slack.posts()[0]["blocks"])  # a group has no member page
+    assert member_field(slack.posts()[0]) == f"Platform\n{group}"  # named, not only keyed
 
     # Repeated runs (and restarts) the same cycle, with spend still moving, send nothing.
     spend(db_engine, 600, 450)
@@ -155,6 +163,10 @@ def test_a_team_and_a_member_budget_and_a_forecasted_breach(
         ("budget_forecast", "team"),
     ]
     texts = budget_posts(slack)
+    assert {member_field(post) for post in slack.posts()} == {
+        "Ana Silva\nana@example.test",
+        "The team\nteam",
+    }
     assert any(
         "The team is forecast to spend $500 by the cycle's end, 125 % of its $400 budget" in text
         for text in texts

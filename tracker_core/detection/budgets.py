@@ -38,6 +38,8 @@ MIN_FORECAST_DAY: Final = 7
 
 TEAM_SUBJECT: Final = "team"
 """The ``email`` of a team budget's anomaly (the original's team-level user)."""
+TEAM_LABEL: Final = "The team"
+"""How messages, lists and the incident queue name the team's budget."""
 GROUP_SUBJECT_PREFIX: Final = "group:"
 
 

@@ -16,13 +16,11 @@ from sqlalchemy import Connection, func, select
 
 from tracker_core.budgets.model import Budget
 from tracker_core.cycle import CycleProgress, current_cycle, progress
-from tracker_core.detection.budgets import BudgetStanding
+from tracker_core.detection.budgets import TEAM_LABEL, BudgetStanding
 from tracker_core.storage import rollups
 from tracker_core.storage import tables as t
 from tracker_core.storage.budgets import budget_of, stored_budgets
 from tracker_core.views._shared import dollars, memberships
-
-TEAM_LABEL = "The team"
 
 
 def member_cycle_spend(conn: Connection, cycle_start: date, today: date) -> dict[str, float]:
