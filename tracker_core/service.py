@@ -56,7 +56,13 @@ from tracker_core.storage import (
 from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
-from tracker_core.views.budgets import BudgetLine, BudgetList, budget_standings, team_budget
+from tracker_core.views.budgets import (
+    BudgetLine,
+    BudgetList,
+    budget_standings,
+    member_budget,
+    team_budget,
+)
 from tracker_core.views.collected import require_collected
 from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
@@ -264,7 +270,7 @@ class Tracker:
             view = overview(
                 conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
             )
-            team = team_budget(conn, self._today()) if group_id is None else None
+            team = team_budget(conn, self.clock()) if group_id is None else None
         return view if team is None else replace(view, team_budget=team)
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
@@ -285,7 +291,7 @@ class Tracker:
         with self.engine.connect() as conn:
             detail = member_detail(conn, email, days=days, today=self._today(), now=self.clock())
             history = incidents.list_incidents(conn, email=email)
-            budget = budget_standings(conn, self._today()).of_member(detail.email)
+            budget = member_budget(conn, detail.email, self.clock())
         return MemberPage(detail, history, budget)
 
     def forecast(self, *, group_id: str | None = None) -> ForecastView:
@@ -403,7 +409,7 @@ class Tracker:
         with self.engine.connect() as conn:
             current, problems = load_settings(conn)
             groups = billing_groups(conn).groups
-            budgets = budget_standings(conn, self._today())
+            budgets = budget_standings(conn, self.clock())
         return SettingsPage(SettingsView(current, problems), groups, budgets)
 
     # --- billing groups (local edits: tracker_core.groups) -------------------------------
@@ -491,7 +497,7 @@ class Tracker:
     def budgets(self) -> BudgetList:
         """Every budget with this cycle's spend, percentage and forecast against it."""
         with self.engine.connect() as conn:
-            return budget_standings(conn, self._today())
+            return budget_standings(conn, self.clock())
 
     def set_budget(
         self, scope: str, target: str | None, amount: str | float, *, actor: str

@@ -17,7 +17,7 @@ from tracker_core.storage.budgets import stored_budgets
 
 @pytest.fixture
 def config(tmp_path: Path, db_url: str, db_engine: Engine) -> str:
-    seed(db_engine, datetime.now(UTC).date())
+    seed(db_engine, datetime.now(UTC).date(), daily_cents={"bo@example.test": 2_000.0})
     path = write_config(tmp_path / "config.toml", api_url="http://127.0.0.1:9", db_url=db_url)
     return str(path)
 

@@ -226,12 +226,12 @@ def evaluable_cycle_rules(members: Sequence[MemberUsage], settings: DetectionSet
     return rules
 
 
-def read_budget_findings(conn: Connection, today: date, cycle_start: date) -> list[Finding]:
+def read_budget_findings(conn: Connection, now: datetime, cycle_start: date) -> list[Finding]:
     """The budget alerts today's standings call for (see :mod:`tracker_core.detection.budgets`).
 
     The standings are the ones ``budgets list`` shows, so an alert never disagrees with it.
     """
-    listed = budget_standings(conn, today)
+    listed = budget_standings(conn, now)
     return budget_findings((line.standing for line in listed.lines), cycle_start)
 
 
@@ -403,7 +403,7 @@ def _detect_and_apply(
         evaluable = evaluable_cycle_rules(data.members, data.settings)
         if as_of is None:
             # Budgets are today's: a replayed day has no forecast or budget of its own.
-            findings += read_budget_findings(conn, now.date(), data.cycle_start)
+            findings += read_budget_findings(conn, now, data.cycle_start)
             evaluable |= BUDGET_RULES
         onsets = {
             f.fingerprint: onset
