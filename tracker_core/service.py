@@ -53,6 +53,7 @@ from tracker_core.storage import (
     set_detection_setting,
     tables,
 )
+from tracker_core.storage.budgets import budgets_version
 from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
@@ -319,19 +320,20 @@ class Tracker:
         """A text that changes whenever the collected figures may have: every stored usage
         event counts the events' data version up, and members, spend and groups change only
         inside a collection run, whose start and end move the newest run; a local group edit
-        counts the groups' data version up; the cycle-end forecast is made as of the hour, so
-        the hour is part of it too. A face may keep a
+        counts the groups' data version up, a budget change the budgets'; the cycle-end
+        forecast is made as of the hour, so the hour is part of it too. A face may keep a
         figure it computed until this changes (the daemon keeps its JSON answers so)."""
         runs = tables.collection_runs
         with self.engine.connect() as conn:
             events = repo.data_version(conn, repo.USAGE_EVENTS_VERSION)
             groups = groups_version(conn)
+            budgets = budgets_version(conn)
             newest = conn.execute(
                 select(runs.c.id, runs.c.finished_at).order_by(runs.c.id.desc()).limit(1)
             ).one_or_none()
         run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
         hour = forecast_moment(self.clock()).isoformat()
-        return f"{hour}:{events}:{run}:groups={groups}"
+        return f"{hour}:{events}:{run}:groups={groups}:budgets={budgets}"
 
     def incidents_fingerprint(self) -> str:
         """A text that changes whenever an incident is opened, escalated, updated,

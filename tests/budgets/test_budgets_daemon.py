@@ -161,3 +161,25 @@ async def test_the_settings_page_sets_a_budget_with_its_form_and_refuses_a_bad_o
             ]
     finally:
         engine.dispose()
+
+
+async def test_the_overview_page_shows_the_team_budget_as_soon_as_it_changes(
+    sqlite_url: str,
+) -> None:
+    from tracker_core.storage import open_database
+
+    engine = open_database(sqlite_url)
+    seed(engine, datetime.now(UTC).date())
+    try:
+        async with running_daemon(daemon_settings(sqlite_url)) as client:
+            before = await (await client.get("/")).text()
+            assert 'id="cycle-budget"' not in before
+            await client.put("/api/budgets", json={"scope": "team", "amount": 2000})
+            shown = await (await client.get("/")).text()  # the kept page is not reused
+            assert "82 % of the team's $2,000.00 budget" in shown
+            await client.put("/api/budgets", json={"scope": "team", "amount": 1000})
+            assert (
+                'class="sub warn" id="cycle-budget">164 %' in await (await client.get("/")).text()
+            )
+    finally:
+        engine.dispose()
