@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -22,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
 from tracker_core.alerting.message_outbox import MessagesResult
+from tracker_core.budgets import edits as budget_edits
+from tracker_core.budgets.edits import BudgetChange
 from tracker_core.clock import Clock, utc_now
 from tracker_core.collector import CollectionSummary, Progress
 from tracker_core.config import Settings
@@ -51,9 +53,17 @@ from tracker_core.storage import (
     set_detection_setting,
     tables,
 )
+from tracker_core.storage.budgets import budgets_version
 from tracker_core.storage.groups import StoredEdit, groups_version
 from tracker_core.storage.groups import edits as stored_edits
 from tracker_core.views import DEFAULT_DAYS
+from tracker_core.views.budgets import (
+    BudgetLine,
+    BudgetList,
+    budget_standings,
+    member_budget,
+    team_budget,
+)
 from tracker_core.views.collected import require_collected
 from tracker_core.views.cycle_summary import CycleSummary, cycle_summary
 from tracker_core.views.forecast import ForecastView, forecast_moment, team_forecast
@@ -158,6 +168,7 @@ class SettingsPage:
 
     detection: SettingsView
     groups: list[GroupRoster]
+    budgets: BudgetList | None = None
 
 
 @dataclass(frozen=True)
@@ -166,10 +177,16 @@ class MemberPage:
 
     detail: MemberDetail
     history: list[IncidentView]
+    budget: BudgetLine | None = None
+    """The member's own budget and where they stand against it, when one is set."""
 
     def to_json(self) -> dict[str, Any]:
         """The drilldown's figures and the member's incidents, as ``incidents list`` shows them."""
-        return {**self.detail.to_json(), "incidents": [view.to_json() for view in self.history]}
+        return {
+            **self.detail.to_json(),
+            "incidents": [view.to_json() for view in self.history],
+            "budget": None if self.budget is None else self.budget.to_json(),
+        }
 
 
 @dataclass(frozen=True)
@@ -251,9 +268,11 @@ class Tracker:
 
     def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
         with self.engine.connect() as conn:
-            return overview(
+            view = overview(
                 conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
             )
+            team = team_budget(conn, self.clock()) if group_id is None else None
+        return view if team is None else replace(view, team_budget=team)
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""
@@ -273,7 +292,8 @@ class Tracker:
         with self.engine.connect() as conn:
             detail = member_detail(conn, email, days=days, today=self._today(), now=self.clock())
             history = incidents.list_incidents(conn, email=email)
-        return MemberPage(detail, history)
+            budget = member_budget(conn, detail.email, self.clock())
+        return MemberPage(detail, history, budget)
 
     def forecast(self, *, group_id: str | None = None) -> ForecastView:
         """Where this cycle's spend ends for the team (or one group filter's members), each
@@ -300,19 +320,20 @@ class Tracker:
         """A text that changes whenever the collected figures may have: every stored usage
         event counts the events' data version up, and members, spend and groups change only
         inside a collection run, whose start and end move the newest run; a local group edit
-        counts the groups' data version up; the cycle-end forecast is made as of the hour, so
-        the hour is part of it too. A face may keep a
+        counts the groups' data version up, a budget change the budgets'; the cycle-end
+        forecast is made as of the hour, so the hour is part of it too. A face may keep a
         figure it computed until this changes (the daemon keeps its JSON answers so)."""
         runs = tables.collection_runs
         with self.engine.connect() as conn:
             events = repo.data_version(conn, repo.USAGE_EVENTS_VERSION)
             groups = groups_version(conn)
+            budgets = budgets_version(conn)
             newest = conn.execute(
                 select(runs.c.id, runs.c.finished_at).order_by(runs.c.id.desc()).limit(1)
             ).one_or_none()
         run = f"{newest[0]}:{newest[1]}" if newest is not None else "-"
         hour = forecast_moment(self.clock()).isoformat()
-        return f"{hour}:{events}:{run}:groups={groups}"
+        return f"{hour}:{events}:{run}:groups={groups}:budgets={budgets}"
 
     def incidents_fingerprint(self) -> str:
         """A text that changes whenever an incident is opened, escalated, updated,
@@ -390,7 +411,8 @@ class Tracker:
         with self.engine.connect() as conn:
             current, problems = load_settings(conn)
             groups = billing_groups(conn).groups
-        return SettingsPage(SettingsView(current, problems), groups)
+            budgets = budget_standings(conn, self.clock())
+        return SettingsPage(SettingsView(current, problems), groups, budgets)
 
     # --- billing groups (local edits: tracker_core.groups) -------------------------------
 
@@ -471,6 +493,28 @@ class Tracker:
                 actor=actor,
                 at=self.clock(),
             )
+
+    # --- budgets (tracker_core.budgets) ------------------------------------------------
+
+    def budgets(self) -> BudgetList:
+        """Every budget with this cycle's spend, percentage and forecast against it."""
+        with self.engine.connect() as conn:
+            return budget_standings(conn, self.clock())
+
+    def set_budget(
+        self, scope: str, target: str | None, amount: str | float, *, actor: str
+    ) -> BudgetChange:
+        """Set the team's (``target`` None), a group's or a member's budget in dollars per
+        cycle; 0 removes it. :class:`~tracker_core.budgets.BudgetInputError` names a bad
+        scope, amount, group or member, and nothing is stored then."""
+        with begin_write(self.engine) as conn:
+            return budget_edits.set_budget(
+                conn, scope, target, amount, actor=actor, at=self.clock()
+            )
+
+    def unset_budget(self, scope: str, target: str | None = None) -> BudgetChange:
+        with begin_write(self.engine) as conn:
+            return budget_edits.unset_budget(conn, scope, target)
 
     # --- writes --------------------------------------------------------------------------
 

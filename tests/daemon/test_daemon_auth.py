@@ -59,6 +59,8 @@ def calls(incident_id: int, email: str = "{email}") -> list[tuple[str, str, Any]
         ("PATCH", f"/api/incidents/{incident_id}", {"action": "acknowledge"}),
         ("GET", "/api/settings", None),
         ("PUT", "/api/settings", {"zscore_multiplier": 3}),
+        ("GET", "/api/budgets", None),
+        ("PUT", "/api/budgets", {"scope": "team", "amount": 5000}),
     ]
     return [(method, path.replace("{email}", email), body) for method, path, body in listed]
 

@@ -60,6 +60,7 @@ EXPECTED_TABLES = {
     "event_rollups",
     "rollup_stale_days",
     "event_rollups_weekly",
+    "budgets",
 }
 
 

@@ -24,6 +24,10 @@ RULE_TITLES: Final[dict[Rule, str]] = {
     "zscore_requests": "Unusual request volume",
     "spend_spike": "Spend spike",
     "cycle_outlier": "Cycle spend outlier",
+    "budget_50": "Budget 50 % spent",
+    "budget_80": "Budget 80 % spent",
+    "budget_100": "Budget spent",
+    "budget_forecast": "Budget forecast to be exceeded",
 }
 TOKEN_RULES: Final[frozenset[Rule]] = frozenset({"tokens_limit"})
 """Rules counting tokens; the non-spend rules outside this set count requests."""
@@ -112,8 +116,9 @@ def severity_counts(severities: Iterable[Severity]) -> tuple[int, int]:
 
 
 def member_url(dashboard_url: str, email: str) -> str | None:
-    """The member's page on the dashboard, or None when no dashboard URL is configured."""
-    if not dashboard_url:
+    """The member's page on the dashboard, or None when no dashboard URL is configured or the
+    anomaly is not a member's (a team's or a group's budget: ``team``, ``group:ID``)."""
+    if not dashboard_url or "@" not in email:
         return None
     return f"{dashboard_url.rstrip('/')}/users/{quote(email)}"
 

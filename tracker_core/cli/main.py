@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import __version__
+from tracker_core.budgets import BudgetInputError
 from tracker_core.cli.render import (
     BarProgress,
     PlainProgress,
@@ -591,6 +592,12 @@ def _add_groups_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     groups.set_defaults(handler=cmd_groups)
 
 
+def _add_budgets_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    from tracker_core.cli.budgets import add_budgets_parser
+
+    add_budgets_parser(commands, common)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Every subcommand accepts --config too, so both `cursor-tracker --config F collect` and
     # `cursor-tracker collect --config F` work. The subcommands' copy has no default: argparse
@@ -802,6 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.set_defaults(handler=cmd_settings)
 
     _add_groups_parser(commands, common)
+    _add_budgets_parser(commands, common)
 
     simulator = commands.add_parser(
         "simulator",
@@ -904,7 +912,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets = loaded.settings.secret_values()
         code: int = args.handler(args, loaded)
         return code
-    except (ConfigError, UsageError, GroupInputError) as exc:
+    except (ConfigError, UsageError, GroupInputError, BudgetInputError) as exc:
         say_error(redact(str(exc), secrets))
         return EXIT_USAGE
     except TrackerError as exc:

@@ -333,6 +333,47 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "/api/budgets": {
+        "get": {
+            "summary": "The `budgets list --json` object: each budget and this cycle's spend",
+            "responses": {
+                "200": _ok(
+                    "{cycle: {start, end, day, length}, budgets: [{scope, key, name, amount, "
+                    "spent, percent, forecast, forecast_percent, set_by, set_at}]}"
+                ),
+                **_errors(401),
+            },
+        },
+        "put": {
+            "summary": "Set one budget, as `budgets set` does (amount 0 or null removes it)",
+            "description": "`scope` is team, group or member; `target` a group's id or exact "
+            "name or a member's email (none for the team); `amount` dollars per cycle. A bad "
+            "amount or scope is 400 and an unknown group or member 404, naming the `field`; "
+            "nothing is changed then.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["scope"],
+                            "properties": {
+                                "scope": {"type": "string", "enum": ["team", "group", "member"]},
+                                "target": {"type": "string"},
+                                "amount": {"type": ["number", "string", "null"]},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _ok(
+                    "{change: {scope, key, name, amount, changed, summary}, cycle, budgets}"
+                ),
+                **_errors(400, 401, 404, 413, 415),
+            },
+        },
+    },
     "/api/settings": {
         "get": {
             "summary": "The `settings show --json` object",

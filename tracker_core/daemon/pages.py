@@ -34,6 +34,7 @@ from markupsafe import Markup
 from multidict import MultiDictProxy
 
 from tracker_core.badges import BADGES, BY_ID, HEURISTIC_NOTE, NOT_SCORED, adoption_parts
+from tracker_core.budgets import BudgetInputError
 from tracker_core.daemon import charts, group_forms
 from tracker_core.daemon.assets import LONG_CACHE, Assets, load_assets
 from tracker_core.detection.settings import SETTINGS, SettingError, format_setting
@@ -623,6 +624,7 @@ class Pages:
 
     async def settings(self, request: web.Request) -> web.Response:
         saved = request.query.get("saved") == "1"
+        budget_saved = request.query.get("budget") == "saved"
 
         def work(tracker: Tracker) -> web.Response:
             page = tracker.settings_page()
@@ -631,7 +633,43 @@ class Pages:
             }
             notice = group_forms.notice_for(request.query.get("groups", ""))
             pane = replace(group_forms.load_pane(tracker), notice=notice)
-            return self.settings_form(request, tracker, page, values, saved=saved, pane=pane)
+            return self.settings_form(
+                request,
+                tracker,
+                page,
+                values,
+                saved=saved,
+                pane=pane,
+                budget_saved="Budget saved." if budget_saved else "",
+            )
+
+        return await self.run(request, work)
+
+    async def save_budget(self, request: web.Request) -> web.StreamResponse:
+        """One budget from the settings page's form (amount 0 removes it), as
+        ``budgets set`` makes it; a refusal shows the page again with the reason."""
+        tracker = self.tracker(request)
+        try:
+            form = await self.check_form(request)
+        except PageError as exc:
+            return self.problem(request, tracker, exc.message, exc.status)
+        scope = form.get("scope", "").strip()
+        target = form.get("target", "").strip() or None
+        amount = form.get("amount", "").strip()
+
+        def work(tracker: Tracker) -> web.Response:
+            try:
+                tracker.set_budget(scope, target, amount, actor="dashboard")
+            except BudgetInputError as exc:
+                page = tracker.settings_page()
+                values = {
+                    key: format_setting(key, getattr(page.detection.settings, key))
+                    for key in SETTINGS
+                }
+                return self.settings_form(
+                    request, tracker, page, values, budget_error=exc, status=400
+                )
+            return redirect("/settings?budget=saved#budgets")
 
         return await self.run(request, work)
 
@@ -646,6 +684,8 @@ class Pages:
         error: SettingError | None = None,
         status: int = 200,
         pane: group_forms.GroupPane | None = None,
+        budget_error: BudgetInputError | None = None,
+        budget_saved: str = "",
     ) -> web.Response:
         return self.render(
             request,
@@ -660,6 +700,8 @@ class Pages:
             error=error,
             status=status,
             groups_pane=pane or group_forms.load_pane(tracker),
+            budget_error=budget_error,
+            budget_saved=budget_saved,
         )
 
     async def save_settings(self, request: web.Request) -> web.StreamResponse:
@@ -877,6 +919,7 @@ def add_pages(app: web.Application, tracker_key: web.AppKey[Tracker]) -> None:
         ("POST", "/settings", pages.save_settings),
         ("POST", "/settings/groups", pages.save_groups),
         ("POST", "/settings/groups/import", pages.import_groups),
+        ("POST", "/settings/budgets", pages.save_budget),
         ("GET", "/static/{name}", cached),
         # Browsers ask for it on every site; a 404 there would be a console error on each page.
         ("GET", "/favicon.ico", no_icon),

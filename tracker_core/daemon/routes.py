@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker_core.budgets import BudgetInputError
 from tracker_core.clock import Clock
 from tracker_core.daemon.jobs import JobBusy, JobRunner
 from tracker_core.daemon.memo import JsonMemo
@@ -463,6 +464,47 @@ async def put_settings(request: web.Request) -> web.Response:
     return _json(result.to_json())
 
 
+# --- budgets ----------------------------------------------------------------------------------
+
+
+async def get_budgets(request: web.Request) -> web.Response:
+    result = await _call(request, lambda tracker: tracker.budgets())
+    return _json(result.to_json())
+
+
+async def put_budgets(request: web.Request) -> web.Response:
+    """Set (or, with amount 0 or null, remove) one budget, as ``budgets set`` does; answers
+    the change and every budget as it now stands."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadInput(
+            'the body must be a JSON object like {"scope": "team", "amount": 5000}', field="body"
+        )
+    scope = body.get("scope")
+    if not isinstance(scope, str):
+        raise BadInput("scope must be one of team, group, member", field="scope")
+    target = body.get("target")
+    if target is not None and not isinstance(target, str):
+        raise BadInput("target must be a group's id or name, or a member's email", field="target")
+    amount = body.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str | None):
+        raise BadInput(
+            f"amount must be a number of dollars, got {type(amount).__name__}", field="amount"
+        )
+
+    def change(tracker: Tracker) -> Any:
+        if amount is None:
+            return tracker.unset_budget(scope, target)
+        return tracker.set_budget(scope, target, amount, actor=API_ACTOR)
+
+    try:
+        result = await _call(request, change)
+    except BudgetInputError as exc:
+        raise BadInput(str(exc), field=exc.field, status=404 if exc.unknown else 400) from None
+    listed = await _call(request, lambda tracker: tracker.budgets())
+    return _json({"change": result.to_json(), **listed.to_json()})
+
+
 def add_routes(app: web.Application) -> None:
     """Every route of the daemon (``tests/daemon`` compares this table with the document)."""
     app.router.add_get("/healthz", healthz, allow_head=False)
@@ -486,3 +528,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/api/incidents/{id}", change_incident)
     app.router.add_get("/api/settings", get_settings, allow_head=False)
     app.router.add_put("/api/settings", put_settings)
+    app.router.add_get("/api/budgets", get_budgets, allow_head=False)
+    app.router.add_put("/api/budgets", put_budgets)

@@ -19,13 +19,28 @@ Rule = Literal[
     "zscore_requests",
     "spend_spike",
     "cycle_outlier",
+    "budget_50",
+    "budget_80",
+    "budget_100",
+    "budget_forecast",
 ]
 RULES: Final[tuple[Rule, ...]] = get_args(Rule)
 """Every rule, in the order reports list them."""
-CYCLE_RULES: Final[frozenset[Rule]] = frozenset({"spend_limit", "cycle_outlier"})
+CYCLE_RULES: Final[frozenset[Rule]] = frozenset(
+    {"spend_limit", "cycle_outlier", "budget_50", "budget_80", "budget_100", "budget_forecast"}
+)
 """Rules whose period is the billing cycle (they resolve themselves when the condition clears)."""
 SPEND_RULES: Final[frozenset[Rule]] = frozenset(
-    {"spend_limit", "zscore_spend", "spend_spike", "cycle_outlier"}
+    {
+        "spend_limit",
+        "zscore_spend",
+        "spend_spike",
+        "cycle_outlier",
+        "budget_50",
+        "budget_80",
+        "budget_100",
+        "budget_forecast",
+    }
 )
 """Rules whose value and threshold are dollars; the others count requests or tokens."""
 

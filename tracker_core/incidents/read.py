@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, literal, select
 
+from tracker_core.detection.budgets import GROUP_SUBJECT_PREFIX, TEAM_LABEL, TEAM_SUBJECT
 from tracker_core.detection.model import SEVERITY_RANK, Anomaly
 from tracker_core.errors import TrackerError
 from tracker_core.storage import tables as t
+from tracker_core.storage.groups import effective_groups
 
 INCIDENT_STATUSES: Final = t.INCIDENT_STATUSES
 
@@ -88,6 +90,20 @@ class IncidentView(Anomaly):
         }
 
 
+def subject_name(email: Any) -> Any:
+    """The name of an anomaly's subject: the member's, or for a budget alert filed under
+    ``team`` or ``group:ID`` (see :mod:`tracker_core.detection.budgets`) the team's or the
+    group's current name, so the queue and the alerts name the scope, not its key."""
+    groups = effective_groups().subquery()
+    group = (
+        select(groups.c.name)
+        .where(literal(GROUP_SUBJECT_PREFIX) + groups.c.id == email)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case((email == TEAM_SUBJECT, TEAM_LABEL), else_=group)
+
+
 def view_query() -> Any:
     """Incidents joined with their anomaly and member name: the one shape every reader uses."""
     a, i, m = t.anomalies, t.incidents, t.members
@@ -98,7 +114,7 @@ def view_query() -> Any:
             i.c.status,
             a.c.rule,
             a.c.email,
-            func.coalesce(m.c.name, "").label("name"),
+            func.coalesce(m.c.name, subject_name(a.c.email), "").label("name"),
             a.c.period,
             a.c.value,
             a.c.threshold,

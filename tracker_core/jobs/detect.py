@@ -22,6 +22,7 @@ from tracker_core.alerting.outbox import DispatchResult, Sender, dispatch
 from tracker_core.clock import Clock, utc_now
 from tracker_core.config import Settings
 from tracker_core.cycle import as_day, current_cycle
+from tracker_core.detection.budgets import BUDGET_RULES, budget_findings
 from tracker_core.detection.measures import (
     PERSONAL_LOOKBACK_DAYS,
     build_usage,
@@ -38,6 +39,7 @@ from tracker_core.detection.rules import (
 from tracker_core.detection.settings import DetectionSettings
 from tracker_core.storage import begin_write, lease, repo, rollups
 from tracker_core.storage import tables as t
+from tracker_core.views.budgets import budget_standings
 from tracker_core.views.groups import member_groups
 
 DETECTOR_LEASE_SECONDS = 600.0
@@ -224,6 +226,15 @@ def evaluable_cycle_rules(members: Sequence[MemberUsage], settings: DetectionSet
     return rules
 
 
+def read_budget_findings(conn: Connection, now: datetime, cycle_start: date) -> list[Finding]:
+    """The budget alerts today's standings call for (see :mod:`tracker_core.detection.budgets`).
+
+    The standings are the ones ``budgets list`` shows, so an alert never disagrees with it.
+    """
+    listed = budget_standings(conn, now)
+    return budget_findings((line.standing for line in listed.lines), cycle_start)
+
+
 def find_onset(
     conn: Connection,
     finding: Finding,
@@ -389,6 +400,11 @@ def _detect_and_apply(
     with begin_write(engine) as conn:
         data = read_input(conn, today=now.date(), as_of=as_of is not None)
         findings = detect(data.members, data.settings, data.days, data.cycle_start)
+        evaluable = evaluable_cycle_rules(data.members, data.settings)
+        if as_of is None:
+            # Budgets are today's: a replayed day has no forecast or budget of its own.
+            findings += read_budget_findings(conn, now, data.cycle_start)
+            evaluable |= BUDGET_RULES
         onsets = {
             f.fingerprint: onset
             for f in findings
@@ -406,7 +422,7 @@ def _detect_and_apply(
             now=now,
             channels=channels_configured(settings),
             cycle_start=data.cycle_start,
-            cycle_rules_evaluable=evaluable_cycle_rules(data.members, data.settings),
+            cycle_rules_evaluable=evaluable,
             days=data.days,
         )
         new_ids = {change.anomaly_id for change in result.new}

@@ -269,6 +269,28 @@ class GroupEditRow(Base):
     __table_args__ = (Index("ix_group_edits_batch", "batch"),)
 
 
+class BudgetRow(Base):
+    """A spending budget per billing cycle for the team, one billing group or one member.
+
+    ``scope_key`` is empty for the team, the group's id or the member's email otherwise. No
+    foreign key: a group may be Cursor's (replaced on every sync) or a local one, and a
+    budget outlives a member leaving, as their spend this cycle does.
+    """
+
+    __tablename__ = "budgets"
+
+    scope: Mapped[str] = mapped_column(String, primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String, primary_key=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    set_by: Mapped[str] = mapped_column(String)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        CheckConstraint("scope IN ('team', 'group', 'member')", name="scope_known"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+    )
+
+
 class AnalyticsValueRow(Base):
     """One number of an Analytics API endpoint in long form (see ``domain.AnalyticsValue``)."""
 
@@ -600,6 +622,7 @@ local_groups = _table(LocalGroupRow)
 group_renames = _table(GroupRenameRow)
 group_assignments = _table(GroupAssignmentRow)
 group_edits = _table(GroupEditRow)
+budgets = _table(BudgetRow)
 analytics_values = _table(AnalyticsValueRow)
 detection_settings = _table(DetectionSetting)
 collection_runs = _table(CollectionRun)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core.badges import Adoption
 from tracker_core.cycle import Cycle, CycleProgress, current_cycle, progress
+from tracker_core.detection.budgets import BudgetStanding
 from tracker_core.forecast import Forecast
 from tracker_core.storage import tables as t
 from tracker_core.storage.failures import database_error, is_damage
@@ -163,6 +164,9 @@ class Overview:
     forecast: Forecast | None = None
     """The cycle-end forecast of the scope (:mod:`tracker_core.forecast`, dollars); None
     when a first paint found none remembered."""
+    team_budget: BudgetStanding | None = None
+    """The team's budget and where the cycle stands against it (set by the tracker when a
+    team budget exists; see :mod:`tracker_core.views.budgets`)."""
 
     def team_spend_json(self) -> list[dict[str, Any]]:
         """``[{"day", "spend"}]``, every day of the window, oldest first."""

@@ -253,7 +253,10 @@ class IncidentsScreen(DataScreen[IncidentsData]):
 
     def action_open_member(self) -> None:
         view = self.selected()
-        if view is not None:
+        if view is not None and "@" not in view.email:
+            # A team's or a group's budget alert: there is no member to open.
+            self.notify(f"Incident #{view.id} is about {view.email}, not one member.", timeout=3)
+        elif view is not None:
             self.context.open_member(view.email)
 
     def _open_selection(self) -> IncidentView | None:

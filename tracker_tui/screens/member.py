@@ -22,6 +22,7 @@ from tracker_core.formatting import (
     money_short,
 )
 from tracker_core.incidents import IncidentView
+from tracker_core.views.budgets import BudgetLine
 from tracker_core.views.member import MemberDetail
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.charts import LineChart
@@ -50,6 +51,19 @@ NO_ANOMALIES = "Anomaly history: none. Detection has never opened an incident fo
 class MemberData:
     detail: MemberDetail
     incidents: list[IncidentView]
+    budget: BudgetLine | None = None
+
+
+def budget_line(line: BudgetLine) -> str:
+    """``Budget $300 per cycle · spent $400 (133 %) · forecast $667 (222 %)``."""
+    standing = line.standing
+    text = (
+        f"Budget {money(standing.budget_cents)} per cycle · spent "
+        f"{money(standing.spent_cents)} ({standing.percent} %)"
+    )
+    if standing.forecast_cents is not None:
+        text += f" · forecast {money(standing.forecast_cents)} ({standing.forecast_percent} %)"
+    return text
 
 
 class MemberScreen(DataScreen[MemberData]):
@@ -77,6 +91,7 @@ class MemberScreen(DataScreen[MemberData]):
                 # Four tiles fit 80 columns: tokens share the requests' tile with the cycle's.
                 yield Tile("Requests", id="tile-requests")
                 yield Tile("Cycle", id="tile-cycle")
+            yield Static("", id="member-budget", markup=False)
             with Horizontal(classes="charts"):
                 yield LineChart("Daily spend", fmt=money_axis, id="chart-spend")
                 yield LineChart("Daily tokens", id="chart-tokens")
@@ -110,10 +125,11 @@ class MemberScreen(DataScreen[MemberData]):
         history.add_columns("#", "Severity", "Status", "Rule", "Period")
         history.border_title = "Anomaly history (Enter opens the incident)"
         self.query_one("#no-anomalies").display = False
+        self.query_one("#member-budget").display = False
 
     def load(self) -> MemberData:
         page = self.context.tracker.member(self.email, days=self.days)
-        return MemberData(page.detail, page.history)
+        return MemberData(page.detail, page.history, page.budget)
 
     def show(self, data: MemberData) -> None:
         d = data.detail
@@ -137,6 +153,10 @@ class MemberScreen(DataScreen[MemberData]):
             shorter=(f"{count(d.tokens)} tokens",),
         )
         self.show_forecast(d)
+        budget = self.query_one("#member-budget", Static)
+        budget.display = data.budget is not None
+        if data.budget is not None:
+            budget.update(budget_line(data.budget))
         days = [point.day for point in d.daily]
         self.query_one("#chart-spend", LineChart).show(
             days, {"spend": [point.spend_cents for point in d.daily]}

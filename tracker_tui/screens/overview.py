@@ -70,16 +70,25 @@ class OverviewScreen(MembersScreen):
         )
 
     def show_cycle(self, data: Overview) -> None:
-        """Spend so far → the cycle-end forecast, with the day and the forecast's p10-p90."""
-        cycle, forecast = data.cycle, data.forecast
+        """Spend so far → the cycle-end forecast, with the day and the forecast's p10-p90, and
+        the share of the team's budget spent when one is set (a warning from 100 %)."""
+        cycle, forecast, budget = data.cycle, data.forecast, data.team_budget
         day = f"day {cycle.day} of {cycle.length}"
         tile = self.query_one("#tile-cycle", Tile)
+        of_budget = () if budget is None else (f"{budget.percent} % of budget",)
+        warn = budget is not None and budget.percent >= 100
         if forecast is None:  # a first paint from remembered figures: the forecast follows
-            tile.show(f"{money_short(cycle.spend_cents)} → …", day)
+            tile.show(
+                f"{money_short(cycle.spend_cents)} → …",
+                " · ".join((day, *of_budget)),
+                warn=warn,
+                shorter=of_budget,
+            )
             return
         spread = money_range(forecast.low * 100, forecast.high * 100, short=True)
         tile.show(
             f"{money_short(cycle.spend_cents)} → {money_short(forecast.expected * 100)}",
-            f"{day} · {spread}",
-            shorter=(spread,),
+            " · ".join((day, spread, *of_budget)),
+            warn=warn,
+            shorter=(*of_budget, spread) if of_budget else (spread,),
         )

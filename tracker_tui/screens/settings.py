@@ -7,6 +7,8 @@ the key's allowed range, and the database keeps its previous value. The billing 
 edits the groups locally (a collection never undoes it): r renames the highlighted group, n
 creates one, d deletes it (an empty one created here), a moves a member into it (a picker of
 members), u undoes the last change, i previews a HiBob CSV import and applies the moves ticked.
+The budgets pane lists each budget with this cycle's spend: s sets one, x removes the
+highlighted one (:mod:`tracker_tui.screens.budget_pane`).
 b backtests the values in the form (saved or not) over the last four weeks and shows, above
 the fields, what they would have raised: the same figures as ``detect --backtest``.
 """
@@ -25,13 +27,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
+from tracker_core.budgets import BudgetInputError
 from tracker_core.detection.backtest import summary_line
 from tracker_core.detection.settings import SPECS, SettingError, parse_setting
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.edits import EditResult
 from tracker_core.groups.hibob import ImportPlan
 from tracker_core.service import Tracker
+from tracker_core.views.budgets import BudgetList
 from tracker_core.views.groups import GroupRoster
+from tracker_tui.screens import budget_pane
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.confirm import ConfirmDialog
 from tracker_tui.screens.group_dialogs import ImportDialog, TextPrompt
@@ -46,6 +51,7 @@ class SettingsData:
     """Each setting's effective value as text (stored, or its default)."""
     problems: list[str]
     groups: list[GroupRoster]
+    budgets: BudgetList | None = None
 
 
 def _actor() -> str:
@@ -120,6 +126,15 @@ class SettingsScreen(DataScreen[SettingsData]):
             show=False,
             tooltip="Import a HiBob CSV",
         ),
+        Binding("s", "set_budget", "Budget", id="budget-set", show=False, tooltip="Set a budget"),
+        Binding(
+            "x",
+            "unset_budget",
+            "Remove budget",
+            id="budget-unset",
+            show=False,
+            tooltip="Remove the highlighted budget",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -145,6 +160,7 @@ class SettingsScreen(DataScreen[SettingsData]):
                         "", id=f"error-{spec.key}", classes="setting-error", markup=False
                     )
             yield VimDataTable(id="groups")
+            yield VimDataTable(id="budgets")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -153,6 +169,9 @@ class SettingsScreen(DataScreen[SettingsData]):
         groups.border_title = (
             "Billing groups: r rename, n new, d delete, a assign, u undo, i import HiBob CSV"
         )
+        budgets = self.query_one("#budgets", VimDataTable)
+        budgets.add_columns(*budget_pane.COLUMNS)
+        budgets.border_title = budget_pane.BUDGETS_TITLE
 
     def action_edit(self) -> None:
         self.query_one(f"#setting-{SPECS[0].key}", Input).focus()
@@ -164,7 +183,7 @@ class SettingsScreen(DataScreen[SettingsData]):
     def load(self) -> SettingsData:
         page = self.context.tracker.settings_page()
         values = {key: _text(value) for key, value in page.detection.to_json().items()}
-        return SettingsData(values, page.detection.problems, page.groups)
+        return SettingsData(values, page.detection.problems, page.groups, page.budgets)
 
     def show(self, data: SettingsData) -> None:
         for key, value in data.values.items():
@@ -186,6 +205,9 @@ class SettingsScreen(DataScreen[SettingsData]):
                 for roster in data.groups
             ]
         )
+        if data.budgets is not None:
+            rows = budget_pane.budget_rows(data.budgets)
+            self.query_one("#budgets", VimDataTable).replace_rows(rows)
 
     # --- backtest --------------------------------------------------------------------------
 
@@ -382,7 +404,8 @@ class SettingsScreen(DataScreen[SettingsData]):
         self.app.call_from_thread(self._edited, result.summary)
 
     def _refused(self, exc: Exception) -> None:
-        message = str(exc) if isinstance(exc, GroupInputError) else plain_error(exc)
+        known = isinstance(exc, GroupInputError | BudgetInputError)
+        message = str(exc) if known else plain_error(exc)
         self.notify(message, title="Not changed", severity="error")
 
     def _edited(self, summary: str) -> None:
@@ -413,3 +436,42 @@ class SettingsScreen(DataScreen[SettingsData]):
         if applied is not None:
             self.notify(f"Applied {applied} moves ('u' undoes them).")
             self.reload()
+
+    # --- budgets ---------------------------------------------------------------------------
+
+    def action_set_budget(self) -> None:
+        def given(line: str | None) -> None:
+            if line:
+                self._budget_edit(line)
+
+        self.app.push_screen(TextPrompt(budget_pane.SET_QUESTION), given)
+
+    def action_unset_budget(self) -> None:
+        if self.data is None or self.data.budgets is None or not self.data.budgets.lines:
+            self.notify("No budget is set: s sets one.", severity="warning")
+            return
+        key = self.query_one("#budgets", VimDataTable).selected_key()
+        scope, target = budget_pane.row_key(key or "")
+        if not key:
+            first = self.data.budgets.lines[0].budget
+            scope, target = first.scope, first.key or None
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._edit(lambda t: _as_edit(t.unset_budget(scope, target).summary))
+
+        shown = target or "the team"
+        self.app.push_screen(ConfirmDialog(f"Remove the budget of {shown}?"), confirmed)
+
+    def _budget_edit(self, line: str) -> None:
+        try:
+            scope, target, amount = budget_pane.parse_line(line)
+        except BudgetInputError as exc:
+            self._refused(exc)
+            return
+        self._edit(lambda t: _as_edit(t.set_budget(scope, target, amount, actor=ACTOR).summary))
+
+
+def _as_edit(summary: str) -> EditResult:
+    """A budget change worded as the pane's edits report theirs."""
+    return EditResult(0, 1, summary)

@@ -1,7 +1,7 @@
 """The outbox of the billing cycle's messages: one row per message, period and channel.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 
 The plan-exhaustion notice, the members-limited message and the cycle summary are not
 incidents, so they cannot ride the incident outbox (``alert_outbox.incident_id``). Each is
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 
