@@ -249,10 +249,19 @@ class Tracker:
                 conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
             )
 
-    def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
+    def overview(
+        self, *, days: int = DEFAULT_DAYS, group_id: str | None = None, scan_badges: bool = True
+    ) -> Overview:
+        """The overview; ``scan_badges=False`` leaves out badges that need a scan of the
+        events (``Overview.badges_pending``), for a first paint that cannot wait for them."""
         with self.engine.connect() as conn:
             return overview(
-                conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
+                conn,
+                days=days,
+                today=self._today(),
+                group_id=group_id,
+                now=self.clock(),
+                scan_badges=scan_badges,
             )
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:

@@ -69,6 +69,37 @@ async def test_a_cold_start_shows_the_overview_summed_as_the_events_say(
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
+async def test_a_cold_start_paints_the_figures_then_the_badges(
+    make_app: Callable[[], TrackerApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The badges' scan of the events does not hold up the first paint; they follow it."""
+    cache.forget_all(engine)
+    painted: list[bool] = []
+    show = OverviewScreen.show
+
+    def recording_show(screen: OverviewScreen, data: Overview) -> None:
+        painted.append(data.badges_pending)
+        show(screen, data)
+
+    monkeypatch.setattr(OverviewScreen, "show", recording_show)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen) and screen.data is not None
+        assert painted == [True, False]
+        expected = app.tracker.overview()
+        worn = {row.email: row.badges for row in screen.data.members}
+        assert worn == {row.email: row.badges for row in expected.members}
+        assert any(worn.values())
+        # The badge filter (f) finds the members wearing the top spender's first badge.
+        top = screen.data.members[0]
+        table = screen.query_one(MembersTable)
+        table.filter_badge(top.badges[0])
+        assert top.email in [row.email for row in table.shown_rows()]
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
 async def test_a_cold_start_that_cannot_sum_says_so(
     make_app: Callable[[], TrackerApp], engine: Engine
 ) -> None:

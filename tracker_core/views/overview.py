@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker_core.badges import Adoption
+from tracker_core.badges import Adoption, MemberBadges
 from tracker_core.cycle import Cycle, CycleProgress, current_cycle, progress
 from tracker_core.forecast import Forecast
 from tracker_core.storage import tables as t
@@ -39,6 +39,7 @@ from tracker_core.views._shared import (
     window_usage,
 )
 from tracker_core.views.badges import (
+    CacheReads,
     WindowBadges,
     cache_reads,
     remembered_cache_reads,
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 TOP_SPENDERS = 10
 """How many members the top spenders list holds."""
+NO_BADGES = MemberBadges(email="", badges=(), adoption=None)
+"""What a member wears while the overview's badges are pending."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ class Overview:
     forecast: Forecast | None = None
     """The cycle-end forecast of the scope (:mod:`tracker_core.forecast`, dollars); None
     when a first paint found none remembered."""
+    badges_pending: bool = False
+    """The members' badges are left out (every ``badges`` empty): they needed a scan of the
+    window's events the caller chose not to wait for (``overview(scan_badges=False)``)."""
 
     def team_spend_json(self) -> list[dict[str, Any]]:
         """``[{"day", "spend"}]``, every day of the window, oldest first."""
@@ -228,6 +234,7 @@ def overview(
     today: date,
     group_id: str | None = None,
     now: datetime | None = None,
+    scan_badges: bool = True,
 ) -> Overview:
     """The overview figures; with ``group_id`` only that group's current members count.
 
@@ -236,14 +243,21 @@ def overview(
     team's result is remembered in the view cache until the events change: the console asks
     for it every 30 seconds and at every start. ``now`` stamps the cache entry; members,
     groups and incidents are always read fresh, they are small.
+
+    Without ``scan_badges``, badges that would need the window's events scanned (their cache
+    reads not remembered) are left out and the result says so (``badges_pending``): a face
+    that must paint soon (the console's first screen) shows the figures first and asks again.
     """
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
     # The badges compare a member with the whole team, whatever the filter.
     team = usage if group_id is None else window_usage(conn, start, today, cycle.start, None, now)
-    reads = cache_reads(conn, start, today, now or datetime.now(UTC))
-    found = window_badges(conn, start, today, team, reads)
+    if scan_badges:
+        reads: CacheReads | None = cache_reads(conn, start, today, now or datetime.now(UTC))
+    else:
+        reads = remembered_cache_reads(conn, start, today)
+    found = None if reads is None else window_badges(conn, start, today, team, reads)
     forecast = scope_forecast(conn, now=now or start_of(today), group_id=group_id)
     return _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
 
@@ -279,10 +293,11 @@ def _overview(
     today: date,
     group_id: str | None,
     cycle: Cycle,
-    found: WindowBadges,
+    found: WindowBadges | None,
     forecast: Forecast | None,
 ) -> Overview:
-    """The overview around the event figures: members, groups and incidents read fresh."""
+    """The overview around the event figures: members, groups and incidents read fresh;
+    ``found`` None leaves the badges out (pending)."""
     held = memberships(conn)
     scope = held.scope(group_id)
     listed = people(conn, scope)
@@ -296,7 +311,7 @@ def _overview(
     for email in in_scope(listed, usage):
         person = listed.get(email, unlisted)
         used = usage.users.get(email, IDLE)
-        worn = found.of(email)
+        worn = NO_BADGES if found is None else found.of(email)
         rows.append(
             MemberRow(
                 email=email,
@@ -348,6 +363,7 @@ def _overview(
         groups=options(held),
         last_collected=last_successful_run(conn),
         forecast=forecast,
+        badges_pending=found is None,
     )
 
 
