@@ -250,10 +250,10 @@ class Tracker:
             )
 
     def overview(
-        self, *, days: int = DEFAULT_DAYS, group_id: str | None = None, scan_badges: bool = True
+        self, *, days: int = DEFAULT_DAYS, group_id: str | None = None, hurried: bool = False
     ) -> Overview:
-        """The overview; ``scan_badges=False`` leaves out badges that need a scan of the
-        events (``Overview.badges_pending``), for a first paint that cannot wait for them."""
+        """The overview; ``hurried=True`` leaves out the badges and the forecast unless
+        remembered (``Overview.pending``), for a first paint that cannot wait for them."""
         with self.engine.connect() as conn:
             return overview(
                 conn,
@@ -261,7 +261,7 @@ class Tracker:
                 today=self._today(),
                 group_id=group_id,
                 now=self.clock(),
-                scan_badges=scan_badges,
+                hurried=hurried,
             )
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:

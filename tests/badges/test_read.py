@@ -222,20 +222,22 @@ async def test_the_dashboard_says_when_a_member_is_not_scored(
         assert rows.count("<tr") == 1 and BEN in rows
 
 
-def test_an_overview_that_cannot_wait_leaves_unremembered_badges_pending(
+def test_an_overview_that_cannot_wait_leaves_unremembered_pending(
     db_engine: Engine,
 ) -> None:
     """The console's cold first paint: the figures now, the badges (a scan of the events)
-    in a second load; once scanned they are remembered and nothing is pending."""
+    and the forecast in a second load; once computed they are remembered and nothing is
+    pending."""
     seed(db_engine, TODAY)
     with db_engine.connect() as conn:
-        hurried = overview(conn, days=7, today=TODAY, scan_badges=False)
+        hurried = overview(conn, days=7, today=TODAY, hurried=True)
     with db_engine.connect() as conn:
         full = overview(conn, days=7, today=TODAY)
     with db_engine.connect() as conn:
-        again = overview(conn, days=7, today=TODAY, scan_badges=False)
-    assert hurried.badges_pending and not full.badges_pending and not again.badges_pending
+        again = overview(conn, days=7, today=TODAY, hurried=True)
+    assert hurried.pending and not full.pending and not again.pending
     assert all(row.badges == () and row.adoption is None for row in hurried.members)
+    assert hurried.forecast is None and again.forecast == full.forecast  # it follows too
     # Everything but the badges is the full overview's.
     assert [(r.email, r.spend_cents, r.requests) for r in hurried.members] == [
         (r.email, r.spend_cents, r.requests) for r in full.members

@@ -8,7 +8,7 @@ figures come from ``_shared.window_usage``, the same ones ``stats`` reports.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -166,9 +166,9 @@ class Overview:
     forecast: Forecast | None = None
     """The cycle-end forecast of the scope (:mod:`tracker_core.forecast`, dollars); None
     when a first paint found none remembered."""
-    badges_pending: bool = False
-    """The members' badges are left out (every ``badges`` empty): they needed a scan of the
-    window's events the caller chose not to wait for (``overview(scan_badges=False)``)."""
+    pending: bool = False
+    """A hurried overview (``overview(hurried=True)``) left out what needed scans it could
+    not wait for: the members' badges (every ``badges`` empty) or the forecast (None)."""
 
     def team_spend_json(self) -> list[dict[str, Any]]:
         """``[{"day", "spend"}]``, every day of the window, oldest first."""
@@ -234,7 +234,7 @@ def overview(
     today: date,
     group_id: str | None = None,
     now: datetime | None = None,
-    scan_badges: bool = True,
+    hurried: bool = False,
 ) -> Overview:
     """The overview figures; with ``group_id`` only that group's current members count.
 
@@ -244,22 +244,28 @@ def overview(
     for it every 30 seconds and at every start. ``now`` stamps the cache entry; members,
     groups and incidents are always read fresh, they are small.
 
-    Without ``scan_badges``, badges that would need the window's events scanned (their cache
-    reads not remembered) are left out and the result says so (``badges_pending``): a face
-    that must paint soon (the console's first screen) shows the figures first and asks again.
+    ``hurried`` leaves out what the view cache does not hold and would need more than the
+    window's sums: the badges (a scan of the window's events for their cache reads) and the
+    cycle-end forecast (a day per member over eight weeks or more); the result says so
+    (``pending``). A face that must paint soon (the console's first screen) shows the
+    figures first and asks again.
     """
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
     # The badges compare a member with the whole team, whatever the filter.
     team = usage if group_id is None else window_usage(conn, start, today, cycle.start, None, now)
-    if scan_badges:
-        reads: CacheReads | None = cache_reads(conn, start, today, now or datetime.now(UTC))
+    if hurried:
+        reads: CacheReads | None = remembered_cache_reads(conn, start, today)
     else:
-        reads = remembered_cache_reads(conn, start, today)
+        reads = cache_reads(conn, start, today, now or datetime.now(UTC))
     found = None if reads is None else window_badges(conn, start, today, team, reads)
-    forecast = scope_forecast(conn, now=now or start_of(today), group_id=group_id)
-    return _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
+    moment = now or start_of(today)
+    forecast = scope_forecast(conn, now=moment, group_id=group_id, recall_only=hurried)
+    result = _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
+    if hurried and forecast is None and not result.pending:
+        return replace(result, pending=True)  # the forecast follows
+    return result
 
 
 def start_of(day: date) -> datetime:
@@ -282,7 +288,9 @@ def remembered_overview(
         return None
     found = window_badges(conn, start, today, usage, reads)
     forecast = scope_forecast(conn, now=now or start_of(today), recall_only=True)
-    return _overview(conn, usage, days, start, today, None, cycle, found, forecast)
+    result = _overview(conn, usage, days, start, today, None, cycle, found, forecast)
+    # A forecast not remembered (a new hour) follows, as after a hurried overview.
+    return result if forecast is not None else replace(result, pending=True)
 
 
 def _overview(
@@ -363,7 +371,7 @@ def _overview(
         groups=options(held),
         last_collected=last_successful_run(conn),
         forecast=forecast,
-        badges_pending=found is None,
+        pending=found is None,
     )
 
 

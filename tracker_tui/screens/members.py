@@ -38,7 +38,7 @@ def first_overview(tracker: Tracker) -> EarlyLoad[Overview]:
     started ahead of the screen: ``load_ready`` and the first ``load`` below, as a thread."""
     return EarlyLoad(
         partial(tracker.remembered_overview, days=DEFAULT_DAYS),
-        partial(tracker.overview, days=DEFAULT_DAYS, scan_badges=False),
+        partial(tracker.overview, days=DEFAULT_DAYS, hurried=True),
     )
 
 
@@ -107,12 +107,13 @@ class MembersScreen(DataScreen[Overview]):
         self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
     def load(self) -> Overview:
-        # Until the screen shows something, badges that need a scan of the window's events
-        # (a fifth of a second for 2,000 members) do not hold up the figures: ``show`` asks
-        # again for them once the figures are painted. Later loads keep the shown data, with
-        # its badges, on screen while they run, so they wait for everything.
+        # Until the screen shows something, what the view cache lacks beyond the window's
+        # sums (the badges' scan of the events, the forecast: a second or more for 2,000
+        # members) does not hold up the figures: ``show`` asks again for it once they are
+        # painted. Later loads keep the shown data on screen while they run, so they wait
+        # for everything.
         return self.context.tracker.overview(
-            days=self.days, group_id=self.group_id, scan_badges=self.data is not None
+            days=self.days, group_id=self.group_id, hurried=self.data is None
         )
 
     def load_ready(self) -> Overview | None:
@@ -131,7 +132,7 @@ class MembersScreen(DataScreen[Overview]):
         self._show_badges(data)
         table = self.query_one(MembersTable)
         table.border_title = table.describe(data.days)
-        if data.badges_pending:
+        if data.pending:
             self.reload()
 
     def _show_groups(self, data: Overview) -> None:
