@@ -266,10 +266,19 @@ class Tracker:
                 conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
             )
 
-    def overview(self, *, days: int = DEFAULT_DAYS, group_id: str | None = None) -> Overview:
+    def overview(
+        self, *, days: int = DEFAULT_DAYS, group_id: str | None = None, hurried: bool = False
+    ) -> Overview:
+        """The overview; ``hurried=True`` leaves out the badges and the forecast unless
+        remembered (``Overview.pending``), for a first paint that cannot wait for them."""
         with self.engine.connect() as conn:
             view = overview(
-                conn, days=days, today=self._today(), group_id=group_id, now=self.clock()
+                conn,
+                days=days,
+                today=self._today(),
+                group_id=group_id,
+                now=self.clock(),
+                hurried=hurried,
             )
             team = team_budget(conn, self.clock()) if group_id is None else None
         return view if team is None else replace(view, team_budget=team)

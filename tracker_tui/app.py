@@ -36,14 +36,16 @@ from tracker_core.config import Settings
 from tracker_core.jobs.stoppable import StoppableRun, Stopped
 from tracker_core.service import open_tracker
 from tracker_core.text import plural
+from tracker_core.views.overview import Overview
 from tracker_tui.commands import TrackerCommands
+from tracker_tui.early import EarlyLoad
 from tracker_tui.progress import IDLE, Activity, TuiProgress
 from tracker_tui.screens.base import DataScreen, plain_error
 from tracker_tui.screens.help import HelpScreen
 from tracker_tui.screens.incidents import IncidentsScreen
 from tracker_tui.screens.insights import InsightsScreen
 from tracker_tui.screens.member import MemberScreen
-from tracker_tui.screens.members import MembersScreen
+from tracker_tui.screens.members import MembersScreen, first_overview
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.screens.settings import SettingsScreen
 from tracker_tui.watch import NOTICE_SECONDS, new_incident_notices
@@ -110,6 +112,8 @@ class TrackerApp(App[None]):
         self.can_collect = collect
         """False in read-only uses (the demo browsing a snapshot): ``c`` explains, not collects."""
         self.tracker = open_tracker(settings, clock=clock)
+        self._first_load: EarlyLoad[Overview] | None = first_overview(self.tracker)
+        """The first screen's data, read while Textual starts (``claim_first_load``)."""
         self.paused = False
         self.collecting = False
         self.last_collected: datetime | None = None
@@ -169,6 +173,12 @@ class TrackerApp(App[None]):
             if not self._collected_known:  # the screen's own load did not say (see below)
                 self.load_status()
             self._schedule_refresh()
+
+    def claim_first_load(self, screen: object) -> EarlyLoad[Any] | None:
+        # The overview is the first screen (DEFAULT_MODE); whatever screen asks first, later
+        # screens read their own data, as fresh as they are opened.
+        early, self._first_load = self._first_load, None
+        return early if isinstance(screen, OverviewScreen) else None
 
     def open_member(self, email: str) -> None:
         days = getattr(self.screen, "days", 30)

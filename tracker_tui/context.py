@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tracker_core.config import Settings
 from tracker_core.service import Tracker
+from tracker_tui.early import EarlyLoad
 
 
 class TrackerContext(Protocol):
@@ -34,3 +35,6 @@ class TrackerContext(Protocol):
 
     def open_incident(self, incident_id: int) -> None:
         """Show the incident queue with ``incident_id`` highlighted (from a drilldown)."""
+
+    def claim_first_load(self, screen: object) -> EarlyLoad[Any] | None:
+        """The load the app started as it was created, if it was for ``screen``, once."""

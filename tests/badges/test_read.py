@@ -220,3 +220,27 @@ async def test_the_dashboard_says_when_a_member_is_not_scored(
         response = await client.get("/?days=7&badge=deep-thinker")
         rows = (await response.text()).split("<tbody>")[-1].split("</tbody>")[0]
         assert rows.count("<tr") == 1 and BEN in rows
+
+
+def test_an_overview_that_cannot_wait_leaves_unremembered_pending(
+    db_engine: Engine,
+) -> None:
+    """The console's cold first paint: the figures now, the badges (a scan of the events)
+    and the forecast in a second load; once computed they are remembered and nothing is
+    pending."""
+    seed(db_engine, TODAY)
+    with db_engine.connect() as conn:
+        hurried = overview(conn, days=7, today=TODAY, hurried=True)
+    with db_engine.connect() as conn:
+        full = overview(conn, days=7, today=TODAY)
+    with db_engine.connect() as conn:
+        again = overview(conn, days=7, today=TODAY, hurried=True)
+    assert hurried.pending and not full.pending and not again.pending
+    assert all(row.badges == () and row.adoption is None for row in hurried.members)
+    assert hurried.forecast is None and again.forecast == full.forecast  # it follows too
+    # Everything but the badges is the full overview's.
+    assert [(r.email, r.spend_cents, r.requests) for r in hurried.members] == [
+        (r.email, r.spend_cents, r.requests) for r in full.members
+    ]
+    assert hurried.spend_cents == full.spend_cents and hurried.daily_spend == full.daily_spend
+    assert {row.email: list(row.badges) for row in again.members} == EXPECTED

@@ -11,16 +11,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, func, select, text
 
 from tests.tui.helpers import FIXED_NOW, settle
+from tracker_core.formatting import money_short
 from tracker_core.storage import cache, open_database, spend_cents_expr
 from tracker_core.storage import tables as t
 from tracker_core.views import DEFAULT_DAYS
-from tracker_core.views.overview import Overview
+from tracker_core.views.overview import Overview, overview, remembered_overview
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.widgets.tables import MembersTable
+from tracker_tui.widgets.tiles import Tile
 
 SIZE = (120, 40)
 
@@ -67,6 +69,58 @@ async def test_a_cold_start_shows_the_overview_summed_as_the_events_say(
         assert screen.data.spend_cents == pytest.approx(sum(s for s, _ in truth.values()))
         assert screen.query_one(MembersTable).row_count == min(len(screen.data.members), 50)
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_a_cold_start_paints_the_figures_then_the_badges(
+    make_app: Callable[[], TrackerApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The badges' scan of the events does not hold up the first paint; they follow it."""
+    cache.forget_all(engine)
+    painted: list[bool] = []
+    show = OverviewScreen.show
+
+    def recording_show(screen: OverviewScreen, data: Overview) -> None:
+        painted.append(data.pending)
+        show(screen, data)
+
+    monkeypatch.setattr(OverviewScreen, "show", recording_show)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen) and screen.data is not None
+        assert painted == [True, False]
+        expected = app.tracker.overview()
+        worn = {row.email: row.badges for row in screen.data.members}
+        assert worn == {row.email: row.badges for row in expected.members}
+        assert any(worn.values())
+        # The badge filter (f) finds the members wearing the top spender's first badge.
+        top = screen.data.members[0]
+        table = screen.query_one(MembersTable)
+        table.filter_badge(top.badges[0])
+        assert top.email in [row.email for row in table.shown_rows()]
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_a_forecast_not_remembered_follows_the_first_paint(
+    make_app: Callable[[], TrackerApp], engine: Engine
+) -> None:
+    """Figures remembered, forecast not (a new hour): the Cycle tile does not keep its "…"."""
+    with engine.connect() as conn:  # as the hourly job leaves it: remembered
+        overview(conn, days=DEFAULT_DAYS, today=FIXED_NOW.date(), now=FIXED_NOW)
+    with engine.begin() as conn:
+        conn.execute(delete(t.view_cache).where(t.view_cache.c.key.startswith("forecast:")))
+    with engine.connect() as conn:  # the start is a ready one
+        assert remembered_overview(conn, days=DEFAULT_DAYS, today=FIXED_NOW.date()) is not None
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen) and screen.data is not None
+        forecast = screen.data.forecast
+        assert forecast is not None and not screen.data.pending
+        tile = screen.query_one("#tile-cycle", Tile)
+        assert str(tile.render()).startswith(f"{money_short(screen.data.cycle.spend_cents)} → $")
 
 
 async def test_a_cold_start_that_cannot_sum_says_so(

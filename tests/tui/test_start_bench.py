@@ -11,3 +11,4 @@ def test_small_start_bench_paints_the_overview_cold_and_ready(tmp_path: Path) ->
     result = load_bench("tui_start").run(members=20, days=10, rounds=1, workdir=tmp_path)
     assert result["events"] > 0
     assert result["minimal"] > 0 and result["ready"] > 0 and result["cold"] > 0
+    assert result["cold"] >= result["cold_figures"] > 0  # badges and forecast follow the figures

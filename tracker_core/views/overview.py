@@ -8,14 +8,14 @@ figures come from ``_shared.window_usage``, the same ones ``stats`` reports.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker_core.badges import Adoption
+from tracker_core.badges import Adoption, MemberBadges
 from tracker_core.cycle import Cycle, CycleProgress, current_cycle, progress
 from tracker_core.detection.budgets import BudgetStanding
 from tracker_core.forecast import Forecast
@@ -40,6 +40,7 @@ from tracker_core.views._shared import (
     window_usage,
 )
 from tracker_core.views.badges import (
+    CacheReads,
     WindowBadges,
     cache_reads,
     remembered_cache_reads,
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 TOP_SPENDERS = 10
 """How many members the top spenders list holds."""
+NO_BADGES = MemberBadges(email="", badges=(), adoption=None)
+"""What a member wears while the overview's badges are pending."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,9 @@ class Overview:
     team_budget: BudgetStanding | None = None
     """The team's budget and where the cycle stands against it (set by the tracker when a
     team budget exists; see :mod:`tracker_core.views.budgets`)."""
+    pending: bool = False
+    """A hurried overview (``overview(hurried=True)``) left out what needed scans it could
+    not wait for: the members' badges (every ``badges`` empty) or the forecast (None)."""
 
     def team_spend_json(self) -> list[dict[str, Any]]:
         """``[{"day", "spend"}]``, every day of the window, oldest first."""
@@ -232,6 +238,7 @@ def overview(
     today: date,
     group_id: str | None = None,
     now: datetime | None = None,
+    hurried: bool = False,
 ) -> Overview:
     """The overview figures; with ``group_id`` only that group's current members count.
 
@@ -240,16 +247,29 @@ def overview(
     team's result is remembered in the view cache until the events change: the console asks
     for it every 30 seconds and at every start. ``now`` stamps the cache entry; members,
     groups and incidents are always read fresh, they are small.
+
+    ``hurried`` leaves out what the view cache does not hold and would need more than the
+    window's sums: the badges (a scan of the window's events for their cache reads) and the
+    cycle-end forecast (a day per member over eight weeks or more); the result says so
+    (``pending``). A face that must paint soon (the console's first screen) shows the
+    figures first and asks again.
     """
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
     # The badges compare a member with the whole team, whatever the filter.
     team = usage if group_id is None else window_usage(conn, start, today, cycle.start, None, now)
-    reads = cache_reads(conn, start, today, now or datetime.now(UTC))
-    found = window_badges(conn, start, today, team, reads)
-    forecast = scope_forecast(conn, now=now or start_of(today), group_id=group_id)
-    return _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
+    if hurried:
+        reads: CacheReads | None = remembered_cache_reads(conn, start, today)
+    else:
+        reads = cache_reads(conn, start, today, now or datetime.now(UTC))
+    found = None if reads is None else window_badges(conn, start, today, team, reads)
+    moment = now or start_of(today)
+    forecast = scope_forecast(conn, now=moment, group_id=group_id, recall_only=hurried)
+    result = _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
+    if hurried and forecast is None and not result.pending:
+        return replace(result, pending=True)  # the forecast follows
+    return result
 
 
 def start_of(day: date) -> datetime:
@@ -272,7 +292,9 @@ def remembered_overview(
         return None
     found = window_badges(conn, start, today, usage, reads)
     forecast = scope_forecast(conn, now=now or start_of(today), recall_only=True)
-    return _overview(conn, usage, days, start, today, None, cycle, found, forecast)
+    result = _overview(conn, usage, days, start, today, None, cycle, found, forecast)
+    # A forecast not remembered (a new hour) follows, as after a hurried overview.
+    return result if forecast is not None else replace(result, pending=True)
 
 
 def _overview(
@@ -283,10 +305,11 @@ def _overview(
     today: date,
     group_id: str | None,
     cycle: Cycle,
-    found: WindowBadges,
+    found: WindowBadges | None,
     forecast: Forecast | None,
 ) -> Overview:
-    """The overview around the event figures: members, groups and incidents read fresh."""
+    """The overview around the event figures: members, groups and incidents read fresh;
+    ``found`` None leaves the badges out (pending)."""
     held = memberships(conn)
     scope = held.scope(group_id)
     listed = people(conn, scope)
@@ -300,7 +323,7 @@ def _overview(
     for email in in_scope(listed, usage):
         person = listed.get(email, unlisted)
         used = usage.users.get(email, IDLE)
-        worn = found.of(email)
+        worn = NO_BADGES if found is None else found.of(email)
         rows.append(
             MemberRow(
                 email=email,
@@ -352,6 +375,7 @@ def _overview(
         groups=options(held),
         last_collected=last_successful_run(conn),
         forecast=forecast,
+        pending=found is None,
     )
 
 

@@ -9,7 +9,7 @@ refreshes never overlap.
 from __future__ import annotations
 
 from time import monotonic
-from typing import ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from tracker_core.service import failure_message
 from tracker_tui.context import TrackerContext
+from tracker_tui.early import EarlyLoad
 from tracker_tui.textual_private import adopt_current_styles, drop_covered_layout_request
 from tracker_tui.widgets.keybar import KeyBar
 from tracker_tui.widgets.scroll import VimScroll
@@ -109,13 +110,20 @@ class DataScreen(Screen[None], Generic[T]):
         yield from ()
 
     def compose(self) -> ComposeResult:
-        # The first data is asked for before the widgets exist. Figures the database already
-        # holds ready-made are read on the spot and shown with the first paint; anything
-        # that needs a scan goes to a worker, which runs while the widgets are laid out.
+        # The first data is asked for before the widgets exist (for the app's first screen,
+        # as the app was created: tracker_tui.early). Figures the database already holds
+        # ready-made are read on the spot and shown with the first paint; anything that needs
+        # a scan goes to a worker, which runs while the widgets are laid out.
         self._first_load_started = True
-        self._ready = self._ready_data()
-        if self._ready is None:
-            self.reload()
+        early = self.context.claim_first_load(self)
+        if early is not None:
+            self._ready = cast("T | None", early.ready())
+            if self._ready is None:
+                self._take_over(early)
+        else:
+            self._ready = self._ready_data()
+            if self._ready is None:
+                self.reload()
         yield from self.compose_header()
         yield from self.compose_body()
         yield KeyBar()
@@ -182,6 +190,17 @@ class DataScreen(Screen[None], Generic[T]):
 
     def show(self, data: T) -> None:
         """Put freshly loaded data on screen (UI thread)."""
+
+    def _take_over(self, early: EarlyLoad[Any]) -> None:
+        """Wait for the load the app started early as this screen's own first load."""
+        self.loads += 1
+        self.run_worker(
+            early.result(),
+            exclusive=True,
+            group=LOAD_GROUP,
+            exit_on_error=False,
+            name=f"load {self.SCREEN_TITLE}",
+        )
 
     def reload(self) -> None:
         """Start a load; a load already running is cancelled (the newer one wins)."""

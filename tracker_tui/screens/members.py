@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -11,9 +12,11 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
 from tracker_core.badges import BADGES
+from tracker_core.service import Tracker
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.groups import parent_options
 from tracker_core.views.overview import Overview
+from tracker_tui.early import EarlyLoad
 from tracker_tui.screens.base import DataScreen
 from tracker_tui.widgets.picker import Picker, PickerScreen
 from tracker_tui.widgets.tables import COLUMNS, MembersTable
@@ -28,6 +31,15 @@ NO_DATA = (
     "organisation."
 )
 """Shown on a database no collection has reached: what to do, not an empty table."""
+
+
+def first_overview(tracker: Tracker) -> EarlyLoad[Overview]:
+    """The first load of an overview or members screen (the whole team, the default window),
+    started ahead of the screen: ``load_ready`` and the first ``load`` below, as a thread."""
+    return EarlyLoad(
+        partial(tracker.remembered_overview, days=DEFAULT_DAYS),
+        partial(tracker.overview, days=DEFAULT_DAYS, hurried=True),
+    )
 
 
 def range_options() -> list[tuple[str, int]]:
@@ -95,7 +107,14 @@ class MembersScreen(DataScreen[Overview]):
         self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
     def load(self) -> Overview:
-        return self.context.tracker.overview(days=self.days, group_id=self.group_id)
+        # Until the screen shows something, what the view cache lacks beyond the window's
+        # sums (the badges' scan of the events, the forecast: a second or more for 2,000
+        # members) does not hold up the figures: ``show`` asks again for it once they are
+        # painted. Later loads keep the shown data on screen while they run, so they wait
+        # for everything.
+        return self.context.tracker.overview(
+            days=self.days, group_id=self.group_id, hurried=self.data is None
+        )
 
     def load_ready(self) -> Overview | None:
         if self.group_id is not None:
@@ -113,6 +132,8 @@ class MembersScreen(DataScreen[Overview]):
         self._show_badges(data)
         table = self.query_one(MembersTable)
         table.border_title = table.describe(data.days)
+        if data.pending:
+            self.reload()
 
     def _show_groups(self, data: Overview) -> None:
         options = [("All groups", ALL_GROUPS), *parent_options(data.groups)] + [
