@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import URL, Engine, func, select
+from sqlalchemy import URL, Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import incidents
@@ -280,13 +280,19 @@ class Tracker:
                 now=self.clock(),
                 hurried=hurried,
             )
-            team = team_budget(conn, self.clock()) if group_id is None else None
-        return view if team is None else replace(view, team_budget=team)
+            return self._with_team_budget(conn, view, group_id)
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""
         with self.engine.connect() as conn:
-            return remembered_overview(conn, days=days, today=self._today(), now=self.clock())
+            view = remembered_overview(conn, days=days, today=self._today(), now=self.clock())
+            return None if view is None else self._with_team_budget(conn, view, None)
+
+    def _with_team_budget(self, conn: Connection, view: Overview, group_id: str | None) -> Overview:
+        """The team's budget standing on the whole team's overview (a filtered one has none),
+        read fresh: budgets change without the events changing."""
+        team = team_budget(conn, self.clock()) if group_id is None else None
+        return view if team is None else replace(view, team_budget=team)
 
     def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:
         with self.engine.connect() as conn:
