@@ -96,8 +96,8 @@ class Scheduler:
     async def run(self) -> None:
         """Run until cancelled (the daemon's shutdown cancels this task)."""
         tick = next_tick(self.schedule, self._clock())
-        while tick is not None:
-            start_at = jittered(tick, self._jitter, self._random())
+        start_at = self._start_of(tick)
+        while tick is not None and start_at is not None:
             self.state.next_run = start_at
             delay = (start_at - self._clock()).total_seconds()
             if delay > 0:
@@ -107,6 +107,11 @@ class Scheduler:
             # between are reported, and the job runs once, now, for the latest of them.
             late = ticks_between(self.schedule, tick, now)
             self._missed(late, "the daemon was not running or was blocked at those times")
+            # The next run is announced as this one starts: whoever reads /healthz while or
+            # just after it runs never sees a tick that has already been taken.
+            following = next_tick(self.schedule, max(now, tick))
+            following_at = self._start_of(following)
+            self.state.next_run = following_at
             started = await self._job()
             if not started:
                 self._missed(1, "the previous job was still running")
@@ -116,4 +121,9 @@ class Scheduler:
                 "the job was still running at those times",
             )
             tick = next_tick(self.schedule, max(finished, tick))
+            start_at = following_at if tick == following else self._start_of(tick)
         self.state.next_run = None
+
+    def _start_of(self, tick: datetime | None) -> datetime | None:
+        """When the run for ``tick`` starts: the tick plus its jitter (drawn once per tick)."""
+        return None if tick is None else jittered(tick, self._jitter, self._random())
