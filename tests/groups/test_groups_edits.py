@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from tests.integration.helpers import CopyOfTemplate
 from tracker_core.collector import SilentProgress
 from tracker_core.groups import GroupInputError
 from tracker_core.jobs.collect import simulator_settings
@@ -34,15 +35,28 @@ def scenario() -> Scenario:
 
 
 @pytest.fixture
-def tracker(scenario: Scenario, db_url: str) -> Iterator[tuple[Tracker, Scenario]]:
-    """A tracker on a fresh database, the simulator serving a copy of the organisation."""
+def tracker(
+    scenario: Scenario, db_url: str, copy_of_template: CopyOfTemplate
+) -> Iterator[tuple[Tracker, Scenario]]:
+    """A tracker on a database holding the organisation as collected, the simulator serving
+    a copy of it (tests change what it serves, then collect again)."""
+
+    def fill(url: str) -> None:
+        with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
+            settings = simulator_settings(api, KEY, url, backfill_days=3, events_window_days=3)
+            engine = open_database(url)
+            try:
+                collect(Tracker(settings, engine))
+            finally:
+                engine.dispose()
+
+    copy_of_template("groups-12x10-seed5", fill)
     served = copy.copy(scenario)
     with running_simulator(served, api_key=KEY, rate_limits=False) as api:
         settings = simulator_settings(api, KEY, db_url, backfill_days=3, events_window_days=3)
         engine = open_database(db_url)
         tracker = Tracker(settings, engine)
         try:
-            collect(tracker)
             yield tracker, served
         finally:
             engine.dispose()
