@@ -43,7 +43,9 @@ def base_url(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(database_url: str) -> Iterator[Browser]:
+    # The organisation is collected first, whichever test asks first: Playwright's sync API
+    # runs an event loop in this thread, inside which the collection's asyncio.run cannot.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
