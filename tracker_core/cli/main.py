@@ -598,6 +598,19 @@ def _add_budgets_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     add_budgets_parser(commands, common)
 
 
+def _add_member_filters(parser: argparse.ArgumentParser) -> None:
+    """``--top`` and ``--group``, worded the same on every command that lists members."""
+    parser.add_argument(
+        "--top", type=_count, default=15, help="members shown in the table (default 15)"
+    )
+    parser.add_argument(
+        "--group",
+        metavar="GROUP",
+        help="only members of one billing group: its id or exact name, parent:NAME (every "
+        "group NAME or 'NAME > ...') or unassigned (members in no group)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Every subcommand accepts --config too, so both `cursor-tracker --config F collect` and
     # `cursor-tracker collect --config F` work. The subcommands' copy has no default: argparse
@@ -663,15 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--days", type=_window_days, default=30, help="UTC days ending today (default 30)"
     )
-    stats.add_argument(
-        "--top", type=_count, default=15, help="members shown in the table (default 15)"
-    )
-    stats.add_argument(
-        "--group",
-        metavar="GROUP",
-        help="only members of one billing group: its id or exact name, parent:NAME (every "
-        "group NAME or 'NAME > ...') or unassigned (members in no group)",
-    )
+    _add_member_filters(stats)
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=cmd_stats)
 
@@ -683,15 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
         "highest first: spend so far plus each member's weekday and weekend rates (learned "
         "from their last four weeks, the team's for new members) over the days left.",
     )
-    forecast.add_argument(
-        "--top", type=_count, default=15, help="members shown in the table (default 15)"
-    )
-    forecast.add_argument(
-        "--group",
-        metavar="GROUP",
-        help="only members of one billing group: its id or exact name, parent:NAME (every "
-        "group NAME or 'NAME > ...') or unassigned (members in no group)",
-    )
+    _add_member_filters(forecast)
     forecast.add_argument("--json", action="store_true", help="print the forecast as JSON")
     forecast.set_defaults(handler=cmd_forecast)
 

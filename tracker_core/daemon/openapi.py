@@ -12,6 +12,14 @@ from typing import Any
 from tracker_core import __version__
 
 _ERROR = {"$ref": "#/components/responses/Error"}
+_GROUP: dict[str, Any] = {
+    "name": "group",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "a billing group's id or exact name, parent:NAME (every group NAME or "
+    "'NAME > ...') or unassigned (GET /api/groups): only its current members",
+}
 _DAYS = {
     "name": "days",
     "in": "query",
@@ -107,14 +115,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": {
             "summary": "The `forecast --json` object: the cycle-end forecast",
             "parameters": [
-                {
-                    "name": "group",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "a billing group's id or exact name, parent:NAME or "
-                    "unassigned (GET /api/groups): its members and its total",
-                },
+                _GROUP,
             ],
             "responses": {
                 "200": _ok("the team's (or the group's) total, groups and members by forecast"),
@@ -128,14 +129,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "The `stats --json` object",
             "parameters": [
                 _DAYS,
-                {
-                    "name": "group",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "a billing group's id or exact name (GET /api/groups): "
-                    "only its current members",
-                },
+                _GROUP,
             ],
             "responses": {
                 "200": _ok("team statistics"),
