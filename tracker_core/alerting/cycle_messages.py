@@ -19,7 +19,7 @@ from html import escape
 from typing import Any, Final
 from urllib.parse import quote
 
-from tracker_core.alerting.format import PRODUCT, escape_mrkdwn
+from tracker_core.alerting.format import EMAIL_MUTED, PRODUCT, email_page, escape_mrkdwn
 from tracker_core.badges import Tier
 from tracker_core.formatting import display_name, money, money_range
 from tracker_core.views.cycle_summary import CycleSummary
@@ -34,7 +34,7 @@ SUMMARY_DAYS: Final = 3
 LISTED: Final = 10
 """Members named in a daily notice; the rest are counted."""
 
-_MUTED: Final = "#6b7280"
+_MUTED: Final = EMAIL_MUTED
 _BLUE: Final = "#2563eb"
 
 
@@ -105,19 +105,6 @@ def _who_html(name: str, email: str, dashboard_url: str) -> str:
     shown = escape(display_name(name, email))
     url = member_page(dashboard_url, email)
     return f'<a href="{escape(url)}" style="color:{_BLUE}">{shown}</a>' if url else shown
-
-
-def _email_page(heading: str, color: str, body: str, footer: str) -> str:
-    return (
-        "<!doctype html>\n"
-        '<html><body style="margin:0;padding:16px;'
-        "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#111827\">"
-        '<div style="max-width:680px;margin:0 auto">'
-        f'<h2 style="margin:0 0 12px;color:{color}">{escape(heading)}</h2>'
-        f"{body}"
-        f'<p style="margin:16px 0 0;color:{_MUTED};font-size:12px">{escape(footer)}</p>'
-        "</div></body></html>\n"
-    )
 
 
 def _email_links(links: Sequence[tuple[str, str | None]]) -> str:
@@ -198,7 +185,7 @@ def plan_exhaustion_message(data: PlanExhaustion, dashboard_url: str) -> Rendere
         text=f"Cursor — {plural(ran_out, 'member')} exceeded plan",
         blocks=blocks,
         subject=f"[Cursor] {ran_out}/{active} members exceeded their included plan",
-        html=_email_page(heading, "#d97706", body, footer),
+        html=email_page(heading, "#d97706", body, footer),
         plain="\n".join(plain) + "\n",
     )
 
@@ -247,7 +234,7 @@ def members_limited_message(
         text=f"Cursor — {plural(n, 'member')} limited by spend limits",
         blocks=blocks,
         subject=f"[Cursor] {plural(n, 'member is', 'members are')} limited by spend limits",
-        html=_email_page(heading, "#dc2626", body, footer),
+        html=email_page(heading, "#dc2626", body, footer),
         plain="\n".join(plain) + "\n",
     )
 
@@ -331,7 +318,7 @@ def cycle_summary_message(data: CycleSummary, dashboard_url: str) -> Rendered:
         f"{plural(data.unused_seats, 'unused seat')}",
         blocks=blocks,
         subject=f"[Cursor] Cycle summary: {money(data.spend_cents)} spent, cycle ends {end}",
-        html=_email_page(heading, "#111827", body, footer),
+        html=email_page(heading, "#111827", body, footer),
         plain="\n".join(plain) + "\n",
     )
 

@@ -43,7 +43,7 @@ _SDK_LOCK = threading.Lock()
 different settings must not interleave between setting them and sending."""
 
 _COLORS: Final = {"critical": "#dc2626", "warning": "#d97706"}
-_MUTED: Final = "#6b7280"
+_MUTED: Final = fmt.EMAIL_MUTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +81,6 @@ def _member_html(item: AlertItem) -> str:
 
 def _a(url: str, label: str) -> str:
     return f'<a href="{escape(url)}" style="color:#2563eb">{escape(label)}</a>'
-
-
-def _page(heading: str, color: str, body: str, footer: str) -> str:
-    return (
-        "<!doctype html>\n"
-        '<html><body style="margin:0;padding:16px;'
-        "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#111827\">"
-        '<div style="max-width:680px;margin:0 auto">'
-        f'<h2 style="margin:0 0 12px;color:{escape(color)}">{escape(heading)}</h2>'
-        f"{body}"
-        f'<p style="margin:16px 0 0;color:{_MUTED};font-size:12px">{escape(footer)}</p>'
-        "</div></body></html>\n"
-    )
 
 
 def individual_email(item: AlertItem, dashboard_url: str) -> EmailMessage:
@@ -139,7 +126,7 @@ def individual_email(item: AlertItem, dashboard_url: str) -> EmailMessage:
     if links:
         body += '<p style="margin:16px 0 0">' + " · ".join(_a(u, label) for label, u in links)
         body += "</p>"
-    html_part = _page(head, _COLORS.get(item.severity, _MUTED), body, footer)
+    html_part = fmt.email_page(head, _COLORS.get(item.severity, _MUTED), body, footer)
 
     text_lines = [head, "", item.message, ""]
     text_lines += [f"{label}: {value}" for label, value in rows]
@@ -203,7 +190,7 @@ def summary_email(items: Sequence[AlertItem], dashboard_url: str) -> EmailMessag
     if queue:
         body += f'<p style="margin:16px 0 0">{_a(queue, "Open the incident queue")}</p>'
     color = _COLORS["critical"] if critical else _COLORS["warning"]
-    html_part = _page(heading, color, body, footer)
+    html_part = fmt.email_page(heading, color, body, footer)
 
     text_lines = [heading, counts, "", *text_rows]
     if queue:

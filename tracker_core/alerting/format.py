@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from html import escape
 from typing import Final
 from urllib.parse import quote
 
@@ -137,3 +138,22 @@ def escape_mrkdwn(text: str) -> str:
     link, a mention or a broadcast, so they are left as typed.
     """
     return text.translate(_MRKDWN_ESCAPES)
+
+
+EMAIL_MUTED: Final = "#6b7280"
+"""The grey of an email's footer and secondary text."""
+
+
+def email_page(heading: str, color: str, body: str, footer: str) -> str:
+    """An email's HTML: a coloured heading, the body, a muted footer, styled inline (mail
+    clients drop style sheets). ``body`` is HTML already escaped; the rest is text."""
+    return (
+        "<!doctype html>\n"
+        '<html><body style="margin:0;padding:16px;'
+        "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#111827\">"
+        '<div style="max-width:680px;margin:0 auto">'
+        f'<h2 style="margin:0 0 12px;color:{escape(color)}">{escape(heading)}</h2>'
+        f"{body}"
+        f'<p style="margin:16px 0 0;color:{EMAIL_MUTED};font-size:12px">{escape(footer)}</p>'
+        "</div></body></html>\n"
+    )
