@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tracker_core.detection.measures import PERSONAL_LOOKBACK_DAYS, QUIET_DAY
+from tracker_core.detection.measures import PERSONAL_LOOKBACK_DAYS, QUIET_DAY, pace_before
 from tracker_core.detection.model import DayMeasure, Finding, MemberUsage
 from tracker_core.detection.rules import detect, detection_window
 from tracker_core.detection.settings import DetectionSettings
@@ -211,8 +211,7 @@ def usage_as_of(team: Team, day: date) -> list[MemberUsage]:
     before = [cycle - timedelta(days=n) for n in range(1, PERSONAL_LOOKBACK_DAYS + 1)]
     for email in team.emails:
         spend, reqs, toks = team.spend[email], team.requests[email], team.tokens[email]
-        paid = [spend.get(d, 0.0) for d in before]
-        pace = sum(paid) / len(before) if sum(1 for c in paid if c > 0) >= 3 else None
+        pace = pace_before({d: spend[d] for d in before if d in spend}, cycle)
         days = {
             d: DayMeasure(spend.get(d, 0.0), reqs.get(d, 0), toks.get(d, 0))
             if d in spend or d in reqs or d in toks

@@ -18,6 +18,7 @@ from tracker_core.detection.measures import (
     log_center_spread,
     median,
     onset_index,
+    pace_before,
     robust_z,
     top_model,
 )
@@ -234,3 +235,21 @@ def test_pace_before_cycle_sums_the_four_weeks_before_it_and_needs_three_active_
     members = _build(rows)
     assert members["a@x.io"].pace_before_cycle == 11_200.0 / 28
     assert members["b@x.io"].pace_before_cycle is None, "two active days say nothing usual"
+
+
+def test_pace_before_cycle_counts_from_the_members_first_spend() -> None:
+    """A member who joined ten days before the cycle spends $100 a day, not $100 x 10 / 28:
+    counting the days before they were there would make their ordinary month look like a jump."""
+    joined = CYCLE - timedelta(days=10)
+    rows: list[UsageRow] = [
+        ("a@x.io", joined + timedelta(days=n), "m", 2_000.0, 1, 1) for n in range(0, 10, 2)
+    ]
+    assert _build(rows)["a@x.io"].pace_before_cycle == 10_000.0 / 10
+
+
+def test_a_pace_before_cycle_needs_a_week_since_the_first_spend() -> None:
+    """A new hire's first days (here a runaway start) are not yet what is usual for them."""
+    spent = {CYCLE - timedelta(days=n): 40_000.0 for n in (1, 2, 3, 4, 5, 6)}
+    assert pace_before(spent, CYCLE) is None
+    spent[CYCLE - timedelta(days=7)] = 40_000.0
+    assert pace_before(spent, CYCLE) == 40_000.0

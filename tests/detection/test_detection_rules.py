@@ -22,6 +22,7 @@ from tracker_core.detection.model import RULES, DayMeasure, Finding, MemberUsage
 from tracker_core.detection.rules import (
     detect,
     detection_window,
+    personal_cycle_point,
     threshold_rules,
     trend_rules,
     zscore_rules,
@@ -564,6 +565,62 @@ def test_in_its_first_week_a_cycle_outlier_needs_a_pace_above_the_members_own() 
     assert rules_of(trend_rules([*team, ben(pace_point, 40_000.0)], OFF, [DAY], week_old)) == [
         ("cycle_outlier", "ben@x.io", week_old)
     ]
+
+
+def _heavy(cycle_cents: float, pace: float | None) -> MemberUsage:
+    """Ben, who spent ``pace`` cents a day in the weeks before the cycle (None: a new hire)."""
+    return replace(member("ben@x.io", cycle=cycle_cents, models={}), pace_before_cycle=pace)
+
+
+DAYS_IN = (DAY - CYCLE).days + 1
+"""DAY is the cycle's 25th day."""
+
+
+def test_a_consistent_heavy_spender_is_not_a_cycle_outlier() -> None:
+    """Twelve times the team median every cycle is who Ben is, not news."""
+    team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(TEAM_CYCLE)]
+    # $112 median -> Ben's usual cycle at $53.76 a day is 12x it by the 25th day.
+    pace = 12 * 11_200.0 / DAYS_IN
+    assert trend_rules([*team, _heavy(12 * 11_200.0, pace)], OFF, [DAY], CYCLE) == []
+    # Even a somewhat busier month than usual (1.5x his own pace) stays quiet.
+    assert trend_rules([*team, _heavy(18 * 11_200.0, pace)], OFF, [DAY], CYCLE) == []
+
+
+def test_a_heavy_spender_doubling_this_cycle_is_a_cycle_outlier() -> None:
+    team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(TEAM_CYCLE)]
+    pace = 12 * 11_200.0 / DAYS_IN
+    own_point = 2 * 12 * 11_200.0
+    assert trend_rules([*team, _heavy(own_point, pace)], OFF, [DAY], CYCLE) == []
+    (finding,) = trend_rules([*team, _heavy(own_point + 1, pace)], OFF, [DAY], CYCLE)
+    assert (finding.rule, finding.email, finding.severity) == (
+        "cycle_outlier",
+        "ben@x.io",
+        "warning",
+    )
+    # The firing point reported is the higher of the team's and his own.
+    assert finding.threshold == round(own_point / 100, 2)
+    assert "24.0x the team median of $112.00" in finding.message
+
+
+def test_a_new_member_without_a_pace_of_their_own_is_judged_against_the_team() -> None:
+    team = [member(f"o{i}@x.io", cycle=v, models={}) for i, v in enumerate(TEAM_CYCLE)]
+    assert trend_rules([*team, _heavy(112_000.0, None)], OFF, [DAY], CYCLE) == []
+    (finding,) = trend_rules([*team, _heavy(112_001.0, None)], OFF, [DAY], CYCLE)
+    assert (finding.rule, finding.threshold) == ("cycle_outlier", 1_120.0)
+
+
+@pytest.mark.parametrize(
+    ("pace", "elapsed", "expected"),
+    [
+        (None, 20, None),
+        (1_000.0, 20, 2.0 * 1_000.0 * 20),  # from the second week: twice their own pace
+        (1_000.0, 7, 2.0 * 1_000.0 * 7),
+        (1_000.0, 6, 4.0 * 1_000.0 * 6),  # first week: four times
+        (1_000.0, 1, 4.0 * 1_000.0),
+    ],
+)
+def test_personal_cycle_point(pace: float | None, elapsed: int, expected: float | None) -> None:
+    assert personal_cycle_point(pace, elapsed) == expected
 
 
 # --- all layers ------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ PERSONAL_LOOKBACK_DAYS: Final = 28
 billing cycle)."""
 MIN_PERSONAL_DAYS: Final = 3
 """Active days a usual level needs; with fewer (a new hire) only the team can judge."""
+MIN_PACE_DAYS: Final = 7
+"""Days from a member's first spend to the cycle that a pace before it needs: a new hire's
+first few days say how they started (a runaway first week, say), not what is usual for them."""
 
 UsageRow = tuple[str, date, str, float, int, int]
 """``(email, day, model, spend_cents, requests, tokens)``, one per member, UTC day and model."""
@@ -49,7 +52,7 @@ def build_usage(
     median. Rows outside the window are ignored, except that rows from ``cycle_start`` on still
     count towards the cycle-spend fallback when Cursor's figure is missing for a member, and
     rows of the :data:`PERSONAL_LOOKBACK_DAYS` before the cycle give each member's pace before
-    it (``pace_before_cycle``), so those weeks need no zero-filled days.
+    it (``pace_before_cycle``, :func:`pace_before`), so those weeks need no zero-filled days.
     Sorted by email, so every run sees the same order. ``groups`` (email -> billing group
     name) is data the caller read; the rules only name it.
     """
@@ -87,17 +90,31 @@ def build_usage(
                 model_cents=dict(sorted(models.get(email, {}).items())),
                 cycle_spend_cents=event_cycle_cents.get(email, 0.0) if cycle is None else cycle,
                 is_removed=email in removed,
-                pace_before_cycle=_pace(before.get(email, {})),
+                pace_before_cycle=pace_before(before.get(email, {}), cycle_start),
                 group=(groups or {}).get(email, ""),
             )
         )
     return usage
 
 
-def _pace(spent: Mapping[date, float]) -> float | None:
-    if sum(1 for cents in spent.values() if cents > 0) < MIN_PERSONAL_DAYS:
+def pace_before(spent: Mapping[date, float], cycle_start: date) -> float | None:
+    """A member's spend per day before the cycle, from their first active day in the lookback.
+
+    ``spent`` holds their spend by day over the :data:`PERSONAL_LOOKBACK_DAYS` before
+    ``cycle_start``. The days before their first spend there are left out, not counted as
+    quiet: for someone who joined (or whose history begins) two weeks before the cycle they say
+    nothing about their level, and counting them would halve it and make an ordinary month of
+    theirs look like a jump. None with fewer than :data:`MIN_PERSONAL_DAYS` active days, or
+    fewer than :data:`MIN_PACE_DAYS` since the first: the team alone then judges.
+    """
+    active = [day for day, cents in spent.items() if cents > 0 and day < cycle_start]
+    if len(active) < MIN_PERSONAL_DAYS:
         return None
-    return sum(spent.values()) / PERSONAL_LOOKBACK_DAYS
+    first = max(min(active), cycle_start - timedelta(days=PERSONAL_LOOKBACK_DAYS))
+    days = (cycle_start - first).days
+    if days < MIN_PACE_DAYS:
+        return None
+    return sum(c for d, c in spent.items() if first <= d < cycle_start) / days
 
 
 QUIET_DAY = DayMeasure()

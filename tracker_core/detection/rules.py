@@ -44,8 +44,11 @@ MIN_SPIKE_AVERAGE_CENTS: Final = 100.0
 MIN_CYCLE_MEDIAN_CENTS: Final = 1_000.0
 """A team median under $10 makes any real cycle look like an outlier."""
 YOUNG_CYCLE_DAYS: Final = 7
-"""Until a cycle has run a week, its median comes from the few who worked its first days (a
-weekend, say), so a cycle outlier must then also be unusual for the member."""
+"""Until a cycle has run a week, a few busy days weigh a lot against a member's pace (a heavy
+user who worked its first weekend), so a cycle outlier must then be further above it."""
+CYCLE_PERSONAL_MULTIPLIER: Final = 2.0
+"""How far above what their own pace would have spent by now a cycle must be before the team
+comparison may flag it: a doubling is news, a heavy spender's ordinary month is not."""
 
 Layer = Callable[[Sequence[MemberUsage], DetectionSettings, Sequence[date], date], list[Finding]]
 
@@ -409,14 +412,15 @@ def _spike(member: MemberUsage, settings: DetectionSettings, day: date) -> Findi
 def _cycle_outliers(
     members: Sequence[MemberUsage], settings: DetectionSettings, cycle_start: date, today: date
 ) -> list[Finding]:
-    """Cycle spend against the true median of everyone who spent this cycle, candidate included.
+    """Cycle spend far above the team's median and well above the member's own pace.
 
-    In the cycle's first week (:data:`YOUNG_CYCLE_DAYS`) it also asks the member's own
-    history: a cycle is then an outlier only when its pace (spend per day so far) is above
-    :data:`PERSONAL_MULTIPLIER` times the member's pace in the weeks before the cycle. On a
-    cycle's first days few have worked yet, and a heavy user who worked the weekend is ten
-    times the median of those who did; that is who they are, not news. From the second week
-    the team median is the team's, and the comparison with it alone decides.
+    Two conditions, both needed, as for the team rule: the cycle spend is above
+    ``cycle_outlier_multiplier`` times the true median of everyone who spent this cycle
+    (candidate included), and above :func:`personal_cycle_point`, what the member's own pace
+    over the weeks before the cycle would have spent by this day of it. A member who spends
+    twelve times the median every cycle is an outlier for the team but not for themselves, so
+    they stay quiet; one whose spend jumps this cycle is both. A member without enough history
+    of their own (a new hire) is judged by the team alone.
     """
     active = [m for m in members if m.cycle_spend_cents > 0]
     if len(active) < MIN_TEAM:
@@ -432,10 +436,12 @@ def _cycle_outliers(
         ratio = spent / team_median
         if not ratio > multiplier:
             continue
-        pace = member.pace_before_cycle
-        young = elapsed < YOUNG_CYCLE_DAYS
-        if young and pace is not None and not spent / elapsed > PERSONAL_MULTIPLIER * pace:
+        own = personal_cycle_point(member.pace_before_cycle, elapsed)
+        if own is not None and not spent > own:
             continue
+        threshold = team_median * multiplier
+        if own is not None:
+            threshold = max(threshold, own)
         findings.append(
             _finding(
                 "cycle_outlier",
@@ -443,7 +449,7 @@ def _cycle_outliers(
                 cycle_start,
                 _cycle_days(member, cycle_start),
                 value=spent,
-                threshold=team_median * multiplier,
+                threshold=threshold,
                 severity=_severity(ratio, multiplier, 3.0),
                 message=f"{_who(member)} has spent {_money(spent)} this cycle,"
                 f" {ratio:.1f}x the team median of {_money(team_median)}",
@@ -451,6 +457,22 @@ def _cycle_outliers(
             )
         )
     return findings
+
+
+def personal_cycle_point(pace: float | None, elapsed: int) -> float | None:
+    """The cycle spend above which a member is unusual for themselves ``elapsed`` days in.
+
+    Their pace before the cycle (spend per day over the :data:`PERSONAL_LOOKBACK_DAYS` before
+    it) times the days elapsed is what an ordinary cycle of theirs would have cost by now;
+    the cycle must exceed it :data:`CYCLE_PERSONAL_MULTIPLIER` times. In the cycle's first
+    week (:data:`YOUNG_CYCLE_DAYS`) a few busy days weigh a lot against a month's average (a
+    heavy user who worked the weekend), so the bar is then :data:`PERSONAL_MULTIPLIER`. None
+    when the member has no pace of their own (a new hire): the team alone decides.
+    """
+    if pace is None:
+        return None
+    factor = PERSONAL_MULTIPLIER if elapsed < YOUNG_CYCLE_DAYS else CYCLE_PERSONAL_MULTIPLIER
+    return factor * pace * elapsed
 
 
 # --- all layers ------------------------------------------------------------------------------
