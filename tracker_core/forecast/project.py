@@ -25,9 +25,10 @@ from tracker_core.forecast.rates import (
     NO_RATES,
     Own,
     Rates,
+    figures_over,
     holidays,
+    learning,
     learning_days,
-    own_figures,
     series_rates,
     shrunk,
     team_prior,
@@ -56,19 +57,24 @@ def _project(
     rest_of_today: float,
 ) -> Forecast:
     """Spend through now plus the rates over what is left of the cycle."""
+    spends = [spent_by_day.get(day, 0.0) for day in days] if spent_by_day else [0.0] * len(days)
     path: list[float] = []
     running = 0.0
     left = 0.0  # days still to come, today's rest counting as its share
-    for day in days:
-        running += spent_by_day.get(day, 0.0)
-        if day == today:
+    spent_days = 0
+    for day, spend in zip(days, spends, strict=True):
+        running += spend
+        if day < today:
+            spent_days += 1
+        elif day == today:
             running += rest_of_today * rates.on(day)
             left += rest_of_today
-        elif day > today:
+            spent_days += 1
+        else:
             running += rates.on(day)
             left += 1.0
         path.append(running)
-    spent = sum(spent_by_day.get(day, 0.0) for day in days if day <= today)
+    spent = sum(spends[:spent_days])
     return _ranged(spent, tuple(path), remaining_variance(rates, left), days, today)
 
 
@@ -123,14 +129,15 @@ def forecast_cycle(
     quiet = holidays(team_by_day, window)
     learnable = [day for day in window if day not in quiet]
 
+    # The learning days' weights once for everyone; a member's own days are their suffix.
+    table = learning(learnable, today)
     owns: dict[str, Own] = {}
     for email in emails:
         history = histories.get(email, {})
         active = [day for day, spend in history.items() if spend > 0]
         if not active:
             continue
-        first = min(active)
-        owns[email] = own_figures(history, [day for day in learnable if day >= first], today)
+        owns[email] = figures_over(history, table.since(min(active)))
     prior = team_prior(owns.values())
 
     left = _days_left(days, today, rest_of_today)
@@ -142,17 +149,27 @@ def forecast_cycle(
         for email in emails
     }
     variances = {email: remaining_variance(rated, left) for email, rated in rates.items()}
+    # The team's days are summed already; a group listing the same members is the same sum.
+    summed_days: dict[tuple[str, ...], dict[date, float]] = {tuple(emails): team_by_day}
+    aggregates: dict[tuple[str, ...], Forecast] = {}
 
     def aggregate(scope: Iterable[str]) -> Forecast:
-        listed = sorted(set(scope))
-        by_day = _summed(histories, listed)
+        listed = tuple(sorted(set(scope)))
+        if (known := aggregates.get(listed)) is not None:
+            return known
+        by_day = summed_days.get(listed)
+        if by_day is None:
+            by_day = _summed(histories, listed)
         # The group's days as one series: their spread includes what members share.
-        series = series_rates(own_figures(by_day, learnable, today))
+        series = series_rates(figures_over(by_day, table))
         variance = max(
             sum(variances.get(email, 0.0) for email in listed),
             remaining_variance(series, left) if series.days else 0.0,
         )
-        return _summed_forecast([members[email] for email in listed], days, today, variance)
+        aggregates[listed] = _summed_forecast(
+            [members[email] for email in listed], days, today, variance
+        )
+        return aggregates[listed]
 
     length = len(days)
     return CycleForecast(

@@ -10,9 +10,12 @@ rest of their cycle.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import repeat
+from operator import mul
 from statistics import median, pvariance
 
 LOOKBACK_DAYS = 28
@@ -119,7 +122,51 @@ def holidays(totals: Mapping[date, float], days: Sequence[date]) -> set[date]:
     return {day for day in weekdays if totals.get(day, 0.0) < HOLIDAY_SHARE * usual}
 
 
+@dataclass(frozen=True)
+class Learning:
+    """The learning days with each one's kind, weight and offset from today, worked out once.
+
+    Every member and group of a forecast learns from the same days, so the powers and day
+    arithmetic are paid once per forecast rather than once per member and day.
+    """
+
+    today: date
+    days: tuple[date, ...]
+    weekend: tuple[bool, ...]
+    weights: tuple[float, ...]
+    offsets: tuple[float, ...]
+    """Each day's distance from today in days (negative: the days are before it)."""
+
+    def since(self, first: date) -> Learning:
+        """The days from ``first`` on (the days are in order): a member's own days."""
+        at = bisect_left(self.days, first)
+        return Learning(
+            self.today,
+            self.days[at:],
+            self.weekend[at:],
+            self.weights[at:],
+            self.offsets[at:],
+        )
+
+
+def learning(observed: Iterable[date], today: date) -> Learning:
+    days = tuple(observed)
+    return Learning(
+        today,
+        days,
+        tuple(is_weekend(day) for day in days),
+        tuple(weight(day, today) for day in days),
+        tuple(float((day - today).days) for day in days),
+    )
+
+
 def own_figures(history: Mapping[date, float], observed: Iterable[date], today: date) -> Own:
+    """Recency-weighted means per kind of day, the trend around them and the spread left
+    (:func:`figures_over` on ``observed``)."""
+    return figures_over(history, learning(observed, today))
+
+
+def figures_over(history: Mapping[date, float], days: Learning) -> Own:
     """Recency-weighted means per kind of day, the trend around them and the spread left.
 
     The trend is a weighted least-squares slope of the days' spend around their kind's mean,
@@ -127,43 +174,41 @@ def own_figures(history: Mapping[date, float], observed: Iterable[date], today: 
     within two of its standard errors counts for nothing), so a noisy member is forecast flat and
     a ramping one follows their ramp.
     """
-    days = list(observed)
     sums = {False: 0.0, True: 0.0}
     weights = {False: 0.0, True: 0.0}
     counts = {False: 0, True: 0}
-    for day in days:
-        kind, w = is_weekend(day), weight(day, today)
-        sums[kind] += w * history.get(day, 0.0)
+    spends = [history.get(day, 0.0) for day in days.days]
+    for kind, w, spend in zip(days.weekend, days.weights, spends, strict=True):
+        sums[kind] += w * spend
         weights[kind] += w
         counts[kind] += 1
     means = {kind: sums[kind] / weights[kind] if weights[kind] else 0.0 for kind in sums}
     total = weights[False] + weights[True]
     if not total:
         return Own(0.0, 0.0, 0, 0, 0.0)
-    points = [
-        (
-            weight(day, today),
-            float((day - today).days),
-            history.get(day, 0.0) - means[is_weekend(day)],
-        )
-        for day in days
-    ]
-    centre = sum(w * x for w, x, _ in points) / total
-    spread_x = sum(w * (x - centre) ** 2 for w, x, _ in points)
-    slope = sum(w * (x - centre) * r for w, x, r in points) / spread_x if spread_x else 0.0
-    residual = sum(w * (r - slope * (x - centre)) ** 2 for w, x, r in points) / total
-    if len(days) >= SETTLED_DAYS and spread_x and slope:
+    # Column by column through sum(): the same products added in the same order as a walk
+    # over the days would, at a fraction of the interpreter's cost.
+    ws, xs = days.weights, days.offsets
+    rs = [spend - means[kind] for kind, spend in zip(days.weekend, spends, strict=True)]
+    centre = sum(map(mul, ws, xs)) / total
+    dxs = [x - centre for x in xs]
+    wdxs = list(map(mul, ws, dxs))
+    spread_x = sum(map(mul, ws, map(pow, dxs, repeat(2))))
+    slope = sum(map(mul, wdxs, rs)) / spread_x if spread_x else 0.0
+    misses = [r - slope * dx for r, dx in zip(rs, dxs, strict=True)]
+    residual = sum(map(mul, ws, map(pow, misses, repeat(2)))) / total
+    if len(rs) >= SETTLED_DAYS and spread_x and slope:
         error = residual / spread_x  # the slope's variance (weights as if counts)
         slope *= max(0.0, 1.0 - TREND_EVIDENCE * error / (slope * slope))
     else:
         slope = 0.0
-    anchor = today + timedelta(days=round(centre))
+    anchor = days.today + timedelta(days=round(centre))
     return Own(
         weekday=means[False],
         weekend=means[True],
         weekdays=counts[False],
         weekends=counts[True],
-        variance=residual if slope else sum(w * r * r for w, _, r in points) / total,
+        variance=residual if slope else sum(map(mul, map(mul, ws, rs), rs)) / total,
         trend=slope,
         anchor=anchor,
     )

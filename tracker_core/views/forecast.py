@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, select, type_coerce
 
 from tracker_core.cycle import Cycle, as_day, current_cycle
 from tracker_core.forecast import Forecast, forecast_cycle
@@ -119,16 +119,24 @@ class ForecastView:
 
 
 def daily_histories(conn: Connection, start: date, end: date) -> dict[str, dict[date, float]]:
-    """Each member's spend in dollars per day from ``start`` to ``end`` (days with spend)."""
+    """Each member's spend in dollars per day from ``start`` to ``end`` (days with spend).
+
+    A row per member and day (tens of thousands for a large team): the day comes back as the
+    driver hands it and is parsed once per distinct day rather than once per row.
+    """
     summed = rollups.summed(conn, start, end)
     histories: dict[str, dict[date, float]] = {}
-    for email, day, cents in conn.execute(
-        select(summed.c.user_email, summed.c.day, func.sum(summed.c.spend_cents)).group_by(
-            summed.c.user_email, summed.c.day
-        )
+    days: dict[Any, date] = {}
+    for email, raw_day, cents in conn.execute(
+        select(
+            summed.c.user_email, type_coerce(summed.c.day, String), func.sum(summed.c.spend_cents)
+        ).group_by(summed.c.user_email, summed.c.day)
     ).all():
         if cents:
-            histories.setdefault(str(email), {})[as_day(day)] = float(cents) / 100.0
+            day = days.get(raw_day)
+            if day is None:
+                day = days[raw_day] = as_day(raw_day)
+            histories.setdefault(str(email), {})[day] = float(cents) / 100.0
     return histories
 
 
