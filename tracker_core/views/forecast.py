@@ -10,7 +10,7 @@ which lines are shown and what the total adds up.
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -121,17 +121,23 @@ class ForecastView:
 def daily_histories(conn: Connection, start: date, end: date) -> dict[str, dict[date, float]]:
     """Each member's spend in dollars per day from ``start`` to ``end`` (days with spend).
 
-    A row per member and day (tens of thousands for a large team): the day comes back as the
-    driver hands it and is parsed once per distinct day rather than once per row.
+    A row per member and day, tens of thousands for a large team: they are taken from the
+    driver's cursor as it returns them (making a result row of each cost as much as the
+    query), and a day is parsed once per distinct day rather than once per row.
     """
     summed = rollups.summed(conn, start, end)
-    histories: dict[str, dict[date, float]] = {}
-    days: dict[Any, date] = {}
-    for email, raw_day, cents in conn.execute(
+    result = conn.execute(
         select(
             summed.c.user_email, type_coerce(summed.c.day, String), func.sum(summed.c.spend_cents)
         ).group_by(summed.c.user_email, summed.c.day)
-    ).all():
+    )
+    try:
+        rows: Sequence[Any] = result.cursor.fetchall()
+    finally:
+        result.close()
+    histories: dict[str, dict[date, float]] = {}
+    days: dict[Any, date] = {}
+    for email, raw_day, cents in rows:
         if cents:
             day = days.get(raw_day)
             if day is None:
