@@ -29,7 +29,7 @@ from tracker_core.storage import (
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
-LATEST_REVISION = "0012"
+LATEST_REVISION = "0013"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {

@@ -29,9 +29,12 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
+    Float,
     Select,
     Subquery,
     bindparam,
+    case,
+    cast,
     delete,
     exists,
     func,
@@ -53,7 +56,16 @@ DAYS_PER_STATEMENT: Final = 200
 """Days recomputed per statement: bounded bind parameters and statements of steady size."""
 
 WEEK: Final = timedelta(days=7)
-COLUMNS: Final = ("day", "user_email", "model", "spend_cents", "requests", "tokens")
+COLUMNS: Final = (
+    "day",
+    "user_email",
+    "model",
+    "spend_cents",
+    "requests",
+    "tokens",
+    "cache_read_tokens",
+    "cache_reads",
+)
 WEEKLY_COLUMNS: Final = (
     "week",
     "user_email",
@@ -71,7 +83,7 @@ def week_of(day: date) -> date:
 
 
 def _sums_of_events(days: Sequence[date]) -> Select[tuple[date, str, str, float, int, float]]:
-    """The rollup rows of ``days``, summed from the events themselves."""
+    """The usage of ``days`` as :func:`summed` reads it, summed from the events themselves."""
     ue = t.usage_events
     return (
         select(
@@ -84,6 +96,16 @@ def _sums_of_events(days: Sequence[date]) -> Select[tuple[date, str, str, float,
         )
         .where(ue.c.day.in_(days))
         .group_by(ue.c.day, ue.c.user_email, ue.c.model)
+    )
+
+
+def _rollup_rows(days: Sequence[date]) -> Select[tuple[date, str, str, float, int, float]]:
+    """The rollup rows of ``days`` (:data:`COLUMNS`): the usage and the cache reads."""
+    ue = t.usage_events
+    return _sums_of_events(days).add_columns(
+        # Token counts are never negative: every event's add up to those that read.
+        func.sum(cast(ue.c.cache_read_tokens, Float)).label("cache_read_tokens"),
+        func.sum(case((ue.c.cache_read_tokens > 0, 1), else_=0)).label("cache_reads"),
     )
 
 
@@ -130,7 +152,7 @@ def refresh(engine: Engine) -> int:
         for first in range(0, len(days), DAYS_PER_STATEMENT):
             chunk = days[first : first + DAYS_PER_STATEMENT]
             conn.execute(delete(rollups).where(rollups.c.day.in_(chunk)))
-            conn.execute(insert(rollups).from_select(COLUMNS, _sums_of_events(chunk)))
+            conn.execute(insert(rollups).from_select(COLUMNS, _rollup_rows(chunk)))
         # Each touched week from its days, now all current but for marks added meanwhile,
         # which keep their week out of the reads until the next refresh.
         for week in sorted({week_of(day) for day in days}):

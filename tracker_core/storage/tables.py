@@ -567,6 +567,10 @@ class EventRollupRow(Base):
     tokens: Mapped[float] = mapped_column(Float)
     """Summed as a double, like every token sum (see ``repo.tokens_expr``): no count of events
     can overflow it on either database, and it is exact up to 2^53 tokens."""
+    cache_read_tokens: Mapped[float] = mapped_column(Float, server_default="0")
+    """The cache-read tokens of the events that read the cache (the member badges' figure)."""
+    cache_reads: Mapped[int] = mapped_column(Integer, server_default="0")
+    """How many of the events read the cache."""
 
 
 class WeeklyRollupRow(Base):

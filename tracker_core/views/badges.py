@@ -19,8 +19,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Float, Select, case, cast, func, literal, select, union_all
 
 from tracker_core.badges import (
     MemberActivity,
@@ -32,7 +33,7 @@ from tracker_core.badges import (
     tier_counts,
 )
 from tracker_core.cycle import current_cycle
-from tracker_core.storage import cache
+from tracker_core.storage import cache, rollups
 from tracker_core.storage import tables as t
 from tracker_core.views._shared import WindowUsage, window_usage
 
@@ -68,11 +69,30 @@ def _cache_key(start: date, today: date, conn: Connection) -> tuple[str, str]:
 
 
 def _scan_cache_reads(conn: Connection, start: date, today: date) -> CacheReads:
-    ue = t.usage_events
+    """The window's cache reads per member from the daily rollup, and from the events for
+    the days it has not summed yet (a row per member, model and day instead of per event)."""
+    lagging = rollups.stale_days(conn, start, today)
+    daily, ue = t.event_rollups, t.usage_events
+    summed = select(
+        daily.c.user_email,
+        daily.c.cache_read_tokens.label("tokens"),
+        daily.c.cache_reads.label("reads"),
+    ).where(daily.c.day.between(start, today), daily.c.cache_reads > 0)
+    parts: list[Select[Any]] = [summed]
+    if lagging:
+        parts = [
+            summed.where(daily.c.day.not_in(lagging)),
+            select(
+                ue.c.user_email,
+                cast(ue.c.cache_read_tokens, Float).label("tokens"),
+                literal(1).label("reads"),
+            ).where(ue.c.day.in_(lagging), ue.c.cache_read_tokens > 0),
+        ]
+    reads = union_all(*parts).subquery()
     rows = conn.execute(
-        select(ue.c.user_email, func.sum(ue.c.cache_read_tokens), func.count())
-        .where(ue.c.day.between(start, today), ue.c.cache_read_tokens > 0)
-        .group_by(ue.c.user_email)
+        select(reads.c.user_email, func.sum(reads.c.tokens), func.sum(reads.c.reads)).group_by(
+            reads.c.user_email
+        )
     ).all()
     return {str(email): (int(tokens or 0), int(count)) for email, tokens, count in rows}
 
