@@ -189,10 +189,10 @@ def test_two_processes_collecting_into_one_database_share_the_quota(tmp_path: Pa
         )
 
         async def collect(engine: Engine) -> None:
-            # A limiter of its own, as in another process; the ledger is the database's. The
-            # margin for a request in flight is 3 s of the scaled clock (0.3 s of real time, as
-            # a loaded machine may take), not 0.5 s (50 ms).
-            limiter = RateLimiter(20, margin=3.0, clock=clock, sleep=clock.sleep)
+            # A limiter of its own, as in another process; the ledger is the database's. Both
+            # date a request by its answer, so however slowly a loaded machine delivers it, the
+            # default half-second margin is enough.
+            limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
             async with CursorClient(
                 options,
                 admin_limiter=limiter,
@@ -244,3 +244,22 @@ def test_the_request_ledger_keeps_the_last_minutes_requests_on_both_dialects(
     now[0] += 40.5
     assert grant(other_process) == 0.0
     assert grant(ledger) == pytest.approx(10.0)
+
+
+def test_a_request_in_flight_holds_its_slot_until_its_answer_dates_it(db_engine: Engine) -> None:
+    """Cursor counts a request when it arrives, which may be long after it left: a slot is
+    held while its request is in flight and then dated by the answer, not by the departure."""
+    ledger, other_process = RequestLedger(db_engine), RequestLedger(db_engine)
+    now = [1_000.0]
+
+    def clock() -> float:
+        return now[0]
+
+    wait, slot = ledger.take("Admin", "team-key", 1, 60.0, clock, in_flight_seconds=30.0)
+    assert wait == 0.0 and slot is not None
+    now[0] += 80  # a minute since it left, still no answer: the slot is still taken
+    assert other_process.take("Admin", "team-key", 1, 60.0, clock)[0] == pytest.approx(10.0)
+    ledger.settle(slot, 60.0, clock)  # answered now: it counts for a minute from now
+    assert other_process.take("Admin", "team-key", 1, 60.0, clock)[0] == pytest.approx(60.0)
+    now[0] += 60
+    assert other_process.take("Admin", "team-key", 1, 60.0, clock)[0] == 0.0

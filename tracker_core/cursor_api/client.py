@@ -454,7 +454,7 @@ class CursorClient:
             attempt += 1
             grant = await api.limiter.hold(on_wait=self._limit_hook(api))
             try:
-                await self._take_shared_slot(api)
+                slot = await self._take_shared_slot(api)
             except BaseException:
                 api.limiter.release(grant)
                 raise
@@ -472,6 +472,7 @@ class CursorClient:
                     )
                 finally:
                     api.limiter.release(grant)
+                    self._settle_shared_slot(api, slot)
             except httpx.UnsupportedProtocol as exc:
                 raise ApiRequestError(
                     f"{endpoint}: the base URL cannot be used ({self._scrub(str(exc))})",
@@ -525,21 +526,31 @@ class CursorClient:
                 self._on_wait(ApiWait(api.name, delay, api.limiter.max_requests, status, problem))
             await asyncio.sleep(delay)
 
-    async def _take_shared_slot(self, api: _Api) -> None:
-        """Wait for a slot of the quota other processes share through the ledger, if any."""
+    async def _take_shared_slot(self, api: _Api) -> object | None:
+        """Wait for a slot of the quota other processes share through the ledger, if any: it
+        counts as in flight for as long as a request may take, until its answer dates it."""
         ceiling = api.limiter.max_requests
         if self._ledger is None or ceiling is None:
-            return
+            return None
         hook = self._limit_hook(api)
         while True:
-            wait = self._ledger.grant(
-                api.name, api.key, ceiling, api.limiter.window_seconds, self._ledger_clock
+            wait, slot = self._ledger.take(
+                api.name,
+                api.key,
+                ceiling,
+                api.limiter.window_seconds,
+                self._ledger_clock,
+                in_flight_seconds=self._options.timeout_seconds,
             )
             if wait <= 0:
-                return
+                return slot
             if hook is not None:
                 hook(wait)
             await self._sleep(wait)
+
+    def _settle_shared_slot(self, api: _Api, slot: object | None) -> None:
+        if self._ledger is not None and slot is not None:
+            self._ledger.settle(slot, api.limiter.window_seconds, self._ledger_clock)
 
     def _limit_hook(self, api: _Api) -> Callable[[float], None] | None:
         """The limiter's wait report, as an :class:`ApiWait` naming the API and its ceiling."""

@@ -17,7 +17,7 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 Clock = Callable[[], float]
 """Monotonic seconds; injectable so tests can drive time by hand."""
@@ -44,14 +44,24 @@ class Grant:
 class GrantLedger(Protocol):
     """The quota shared beyond this process (the database's request ledger).
 
-    ``grant`` records one request sent now (``clock``: epoch seconds, read when the ledger is
-    ready to record) and returns 0, or returns the seconds until one fits among the last
-    ``max_requests`` of every process.
+    ``take`` holds a slot for one request about to leave (``clock``: epoch seconds, read when
+    the ledger is ready to record), counted as in flight for up to ``in_flight_seconds``, and
+    returns (0, the slot), or returns the seconds until one fits among the last
+    ``max_requests`` of every process (and no slot). ``settle`` dates the slot by its answer,
+    as the in-process limiter does.
     """
 
-    def grant(
-        self, api: str, key: str, max_requests: int, window_seconds: float, clock: Clock
-    ) -> float: ...
+    def take(
+        self,
+        api: str,
+        key: str,
+        max_requests: int,
+        window_seconds: float,
+        clock: Clock,
+        in_flight_seconds: float = 0.0,
+    ) -> tuple[float, object | None]: ...
+
+    def settle(self, slot: Any, window_seconds: float, clock: Clock) -> None: ...
 
 
 class RateLimiter:

@@ -6,7 +6,8 @@ collector lease runs them one after the other, but the second would start with a
 limiter while the first one's last minute of requests still counts at Cursor, and send a
 minute's worth more. The ledger is the same sliding-window log, in rows of the lease table
 (no table of its own): one row per slot, ``max_requests`` slots per API and team, each
-holding the instant its request went and when it leaves the window. A request takes a slot
+holding when its request went and when it leaves the window: a request in flight holds its
+slot, and its answer dates it (Cursor counts a request when it arrives, before the answer). A request takes a slot
 whose window has passed with a conditional upsert, so two processes never take the same
 slot; when every slot is still in its window, the caller waits until the first one frees.
 """
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
@@ -43,9 +45,24 @@ class RequestLedger:
     def grant(
         self, api: str, key: str, max_requests: int, window_seconds: float, clock: Clock
     ) -> float:
-        """Record one request sent now and return 0, or return the seconds until a slot frees
-        (nothing recorded then). ``clock`` (epoch seconds) is read once the database's write
-        lock is held: time spent waiting for it must not make the request look older."""
+        """Record one request sent and answered now and return 0, or return the seconds until
+        a slot frees (nothing recorded then)."""
+        wait, _slot = self.take(api, key, max_requests, window_seconds, clock)
+        return wait
+
+    def take(
+        self,
+        api: str,
+        key: str,
+        max_requests: int,
+        window_seconds: float,
+        clock: Clock,
+        in_flight_seconds: float = 0.0,
+    ) -> tuple[float, LedgerSlot | None]:
+        """Take a slot for one request about to leave, held for ``in_flight_seconds`` beyond
+        the window until :meth:`settle` dates it by its answer; or return the seconds until a
+        slot frees (nothing taken then). ``clock`` (epoch seconds) is read once the database's
+        write lock is held: time spent waiting for it must not make the request look older."""
         prefix = _slot_prefix(api, key)
         names = [f"{prefix}{slot}" for slot in range(max_requests)]
         leases = t.leases
@@ -64,7 +81,7 @@ class RequestLedger:
                     name=name,
                     holder=HOLDER,
                     acquired_at=moment,
-                    expires_at=moment + timedelta(seconds=window_seconds),
+                    expires_at=moment + timedelta(seconds=window_seconds + in_flight_seconds),
                 )
                 taken = conn.execute(
                     stmt.on_conflict_do_update(
@@ -78,13 +95,34 @@ class RequestLedger:
                     execution_options={"preserve_rowcount": True},
                 )
                 if taken.rowcount == 1:
-                    return 0.0
+                    return 0.0, LedgerSlot(name, moment)
             frees = min(held.values(), default=moment)
-        return max((frees - moment).total_seconds(), 0.001)
+        return max((frees - moment).total_seconds(), 0.001), None
+
+    def settle(self, slot: LedgerSlot, window_seconds: float, clock: Clock) -> None:
+        """The slot's request was answered now: it leaves the window ``window_seconds`` from
+        now. The server dated it when it arrived, before its answer, so a slot dated by the
+        answer is never younger than the server's own count however slow the trip was."""
+        leases = t.leases
+        with begin_write(self.engine) as conn:
+            moment = datetime.fromtimestamp(clock(), UTC)
+            conn.execute(
+                update(leases)
+                .where(leases.c.name == slot.name, leases.c.acquired_at == slot.taken_at)
+                .values(expires_at=moment + timedelta(seconds=window_seconds))
+            )
+
+
+@dataclass(frozen=True)
+class LedgerSlot:
+    """A slot taken for a request in flight (see :meth:`RequestLedger.take`)."""
+
+    name: str
+    taken_at: datetime
 
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-__all__ = ["RequestLedger"]
+__all__ = ["LedgerSlot", "RequestLedger"]
