@@ -7,9 +7,10 @@ limiter while the first one's last minute of requests still counts at Cursor, an
 minute's worth more. The ledger is the same sliding-window log, in rows of the lease table
 (no table of its own): one row per slot, ``max_requests`` slots per API and team, each
 holding when its request went and when it leaves the window: a request in flight holds its
-slot, and its answer dates it (Cursor counts a request when it arrives, before the answer). A request takes a slot
-whose window has passed with a conditional upsert, so two processes never take the same
-slot; when every slot is still in its window, the caller waits until the first one frees.
+slot, and its answer dates it (Cursor counts a request when it arrives, before the answer).
+A request takes a slot whose window has passed with a conditional upsert, so two processes
+never take the same slot; when every slot is still in its window, the caller waits until the
+first one frees.
 """
 
 from __future__ import annotations
