@@ -59,9 +59,10 @@ def detect_at(db_url: str, settings: Settings, at: datetime) -> DetectionReport:
 
 
 def member_field(post: dict[str, Any]) -> str:
-    """The text of the card's "Member" field, without its label."""
+    """The card's "who" field, label included: "*Member*" with a name and email, or
+    "*Budget of*" with the team's or a group's name."""
     fields = [f["text"] for block in post["blocks"] for f in block.get("fields", [])]
-    return next(text for text in fields if text.startswith("*Member*")).split("\n", 1)[1]
+    return next(text for text in fields if text.startswith(("*Member*", "*Budget of*")))
 
 
 def budget_posts(slack: FakeSlack) -> list[str]:
@@ -95,7 +96,8 @@ def test_each_threshold_is_announced_once_per_cycle_in_dollars(
     assert "Platform has spent $1,000 of its $2,000 budget (50 %) on day 18 of 30" in first
     assert "100000" not in first  # never raw cents
     assert "/users/" not in str(slack.posts()[0]["blocks"])  # a group has no member page
-    assert member_field(slack.posts()[0]) == f"Platform\n{group}"  # named, not only keyed
+    # Named, never keyed: no "group:ID" reaches the reader.
+    assert member_field(slack.posts()[0]) == "*Budget of*\nPlatform"
 
     # Repeated runs (and restarts) the same cycle, with spend still moving, send nothing.
     spend(db_engine, 600, 450)
@@ -172,8 +174,8 @@ def test_a_team_and_a_member_budget_and_a_forecasted_breach(
     ]
     texts = budget_posts(slack)
     assert {member_field(post) for post in slack.posts()} == {
-        "Ana Silva\nana@example.test",
-        "The team\nteam",
+        "*Member*\nAna Silva\nana@example.test",
+        "*Budget of*\nThe team",
     }
     told = next(text for text in texts if "is forecast" in text)
     forecast = re.search(

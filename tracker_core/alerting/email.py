@@ -67,6 +67,12 @@ def _who(item: AlertItem) -> tuple[str, str]:
     return display_name(item.name, item.email), item.email
 
 
+def _subject_row(item: AlertItem) -> tuple[str, str]:
+    """("Member", "Name <email>"), or ("Budget of", its name) for a team's or group's budget."""
+    label, text = fmt.subject_field(*_who(item))
+    return (label, _member_text(item)) if label == "Member" else (label, text)
+
+
 def _member_text(item: AlertItem) -> str:
     name, email = _who(item)
     return email if name == email else f"{name} <{email}>"
@@ -91,7 +97,7 @@ def individual_email(item: AlertItem, dashboard_url: str) -> EmailMessage:
     what = head if item.escalated else fmt.rule_title(item.rule)
     subject = _one_line(f"[{item.severity.upper()}] {what}: {name}", SUBJECT_LIMIT)
     rows = [
-        ("Member", _member_text(item)),
+        _subject_row(item),
         *([("Group", item.group)] if item.group else []),
         ("Rule", fmt.rule_title(item.rule)),
         ("Value", fmt.format_value(item.rule, item.value)),

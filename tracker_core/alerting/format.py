@@ -12,8 +12,9 @@ from html import escape
 from typing import Final
 from urllib.parse import quote
 
+from tracker_core.detection.budgets import GROUP_SUBJECT_PREFIX, TEAM_SUBJECT
 from tracker_core.detection.model import CYCLE_RULES, SPEND_RULES, Rule, Severity
-from tracker_core.formatting import as_utc, count, money
+from tracker_core.formatting import as_utc, count, display_name, money
 
 PRODUCT: Final = "cursor-usage-tracker"
 
@@ -157,3 +158,12 @@ def email_page(heading: str, color: str, body: str, footer: str) -> str:
         f'<p style="margin:16px 0 0;color:{EMAIL_MUTED};font-size:12px">{escape(footer)}</p>'
         "</div></body></html>\n"
     )
+
+
+def subject_field(name: str, email: str) -> tuple[str, str]:
+    """The alert card's "who" field as (label, text): a member's name and email, or, for a
+    team's or a group's budget, "Budget of" and its name (never the internal ``group:ID``)."""
+    if email == TEAM_SUBJECT or email.startswith(GROUP_SUBJECT_PREFIX):
+        return "Budget of", name or email
+    shown = display_name(name, email)
+    return "Member", shown if shown == email else f"{shown}\n{email}"

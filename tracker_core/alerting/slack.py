@@ -156,10 +156,10 @@ def individual_message(item: AlertItem, dashboard_url: str) -> SlackMessage:
     """The full card for one incident: what fired, for whom, and where to look next."""
     emoji = fmt.severity_emoji(item.severity)
     head = fmt.headline(item.rule, item.severity, item.escalated)
+    label, who = fmt.subject_field(item.name, item.email)
     member = display_name(item.name, item.email)
-    who = member if member == item.email else f"{member}\n{item.email}"
     fields = [
-        _field("Member", who),
+        _field(label, who),
         *([_field("Group", item.group)] if item.group else []),
         _field("Rule", fmt.rule_title(item.rule)),
         _field("Value", fmt.format_value(item.rule, item.value)),
@@ -189,8 +189,10 @@ def individual_message(item: AlertItem, dashboard_url: str) -> SlackMessage:
             f"Detected {instant(item.detected_at)} · incident #{item.incident_id} · {fmt.PRODUCT}"
         )
     )
+    # A budget's scope is named alone; a member by name and email, as the card shows them.
+    subject = member if label == "Budget of" else f"{member} ({item.email})"
     text = f"{emoji} {head}: " + _mrkdwn(
-        f"{member} ({item.email}) — {item.message} (incident #{item.incident_id})",
+        f"{subject} — {item.message} (incident #{item.incident_id})",
         TEXT_LIMIT - len(emoji) - len(head) - 3,
     )
     return SlackMessage((item.incident_id,), text, blocks)
