@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Static
+from textual.worker import WorkerCancelled
 
 from tracker_tui.widgets.tables import MembersTable
 
@@ -23,7 +25,10 @@ async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker is done and its results are on screen, and stop blinking."""
     for _ in range(4):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        # A load a newer one replaced (exclusive workers) ends cancelled: the next round
+        # waits for its successor.
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
