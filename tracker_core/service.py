@@ -280,18 +280,24 @@ class Tracker:
                 now=self.clock(),
                 hurried=hurried,
             )
-            return self._with_team_budget(conn, view, group_id)
+            return self._with_team_budget(conn, view, group_id, recall_only=hurried)
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""
         with self.engine.connect() as conn:
             view = remembered_overview(conn, days=days, today=self._today(), now=self.clock())
-            return None if view is None else self._with_team_budget(conn, view, None)
+            if view is None:
+                return None
+            return self._with_team_budget(conn, view, None, recall_only=True)
 
-    def _with_team_budget(self, conn: Connection, view: Overview, group_id: str | None) -> Overview:
+    def _with_team_budget(
+        self, conn: Connection, view: Overview, group_id: str | None, *, recall_only: bool
+    ) -> Overview:
         """The team's budget standing on the whole team's overview (a filtered one has none),
         read fresh: budgets change without the events changing."""
-        team = team_budget(conn, self.clock()) if group_id is None else None
+        if group_id is not None:
+            return view
+        team = team_budget(conn, self.clock(), recall_only=recall_only)
         return view if team is None else replace(view, team_budget=team)
 
     def insights(self, *, days: int = DEFAULT_DAYS) -> Insights:

@@ -22,7 +22,7 @@ from tracker_core.storage import rollups
 from tracker_core.storage import tables as t
 from tracker_core.storage.budgets import budget_of, stored_budgets
 from tracker_core.views._shared import dollars, memberships
-from tracker_core.views.forecast import team_forecast
+from tracker_core.views.forecast import scope_forecast, team_forecast
 
 
 def member_cycle_spend(conn: Connection, cycle_start: date, today: date) -> dict[str, float]:
@@ -99,9 +99,6 @@ class BudgetList:
             "budgets": [line.to_json() for line in self.lines],
         }
 
-    def team(self) -> BudgetLine | None:
-        return next((line for line in self.lines if line.budget.scope == "team"), None)
-
     def of_member(self, email: str) -> BudgetLine | None:
         return next(
             (
@@ -157,12 +154,32 @@ def budget_standings(conn: Connection, now: datetime) -> BudgetList:
     return BudgetList(where, lines)
 
 
-def team_budget(conn: Connection, now: datetime) -> BudgetStanding | None:
-    """The team budget's standing, None (after one small query) when no team budget is set."""
-    if budget_of(conn, "team", "") is None:
+def team_budget(
+    conn: Connection, now: datetime, *, recall_only: bool = False
+) -> BudgetStanding | None:
+    """The team budget's standing, None (after one small query) when no team budget is set.
+
+    The overview shows it on every refresh, so its forecast is the overview's own, kept for
+    the hour (:func:`scope_forecast`), not a fresh forecast of every member and group;
+    ``recall_only`` (a first paint) never computes one.
+    """
+    budget = budget_of(conn, "team", "")
+    if budget is None:
         return None
-    line = budget_standings(conn, now).team()
-    return None if line is None else line.standing
+    today = now.date()
+    cycle = current_cycle(conn, today)
+    where = progress(cycle, today, sum(member_cycle_spend(conn, cycle.start, today).values()))
+    forecast = scope_forecast(conn, now=now, recall_only=recall_only)
+    return BudgetStanding(
+        scope=budget.scope,
+        key=budget.key,
+        label=TEAM_LABEL,
+        budget_cents=float(budget.amount_cents),
+        spent_cents=where.spend_cents,
+        forecast_cents=forecast_from(where.spend_cents, forecast),
+        day=where.day,
+        length=where.length,
+    )
 
 
 def member_budget(conn: Connection, email: str, now: datetime) -> BudgetLine | None:
