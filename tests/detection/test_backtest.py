@@ -13,10 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from tests.integration.helpers import KEY, UNREACHABLE, CopyOfTemplate, run_cli, write_config
+from tests.integration.helpers import (
+    CopyOfTemplate,
+    collected_config,
+    run_cli,
+)
 from tracker_core.config import load_settings
 from tracker_core.service import open_tracker
-from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.simulator import generate_scenario
 from tracker_core.simulator.org import organisation_time
 from tracker_core.storage import tables as t
 
@@ -33,16 +37,9 @@ def scenario() -> Any:
 
 @pytest.fixture
 def collected(scenario: Any, db_url: str, tmp_path: Path, copy_of_template: CopyOfTemplate) -> Path:
-
-    def collect(url: str) -> None:
-        with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
-            config = write_config(tmp_path / "fill.toml", api_url=api, db_url=url, analytics=False)
-            result = run_cli("collect", "--json", config=config)
-        assert result.code == 0, result.stderr
-
-    copy_of_template("backtest-24x24-seed5-realistic", collect)
-    # The simulator is gone once the database is filled, as it was after the collection.
-    return write_config(tmp_path / "c.toml", api_url=UNREACHABLE, db_url=db_url, analytics=False)
+    return collected_config(
+        scenario, "backtest-24x24-seed5-realistic", db_url, tmp_path, copy_of_template
+    )
 
 
 def _rows(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

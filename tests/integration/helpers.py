@@ -176,3 +176,22 @@ def totals(db_url: str) -> dict[str, Any]:
     finally:
         engine.dispose()
     return {**counts, "events": events, "spend_cents": round(cents, 4)}
+
+
+def collected_config(
+    scenario: Any, key: str, db_url: str, where: Path, copy_of_template: CopyOfTemplate
+) -> Path:
+    """A config whose database (``db_url``, empty) holds ``scenario`` as ``collect`` leaves it,
+    copied from the worker's template ``key`` (collected from a simulator on first use)."""
+
+    def collect(url: str) -> None:
+        from tracker_core.simulator import running_simulator
+
+        with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
+            config = write_config(where / "fill.toml", api_url=api, db_url=url, analytics=False)
+            result = run_cli("collect", "--json", config=config)
+        assert result.code == 0, result.stderr
+
+    copy_of_template(key, collect)
+    # The simulator is gone once the database is filled, as it was after the collection.
+    return write_config(where / "c.toml", api_url=UNREACHABLE, db_url=db_url, analytics=False)

@@ -28,15 +28,13 @@ from tests.alerting.servers import (
     serve_slack,
 )
 from tests.integration.helpers import (
-    KEY,
-    UNREACHABLE,
     CopyOfTemplate,
+    collected_config,
     run_cli,
     start_cli,
-    write_config,
 )
 from tracker_core.domain import utc_day
-from tracker_core.simulator import generate_scenario, running_simulator
+from tracker_core.simulator import generate_scenario
 from tracker_core.storage import cache
 from tracker_core.storage import tables as t
 from tracker_core.views import overview as views_overview
@@ -62,16 +60,7 @@ def scenario() -> Any:
 @pytest.fixture
 def collected(scenario: Any, db_url: str, tmp_path: Path, copy_of_template: CopyOfTemplate) -> Path:
     """A config whose database holds the collected organisation."""
-
-    def collect(url: str) -> None:
-        with running_simulator(scenario, api_key=KEY, rate_limits=False) as api:
-            config = write_config(tmp_path / "fill.toml", api_url=api, db_url=url, analytics=False)
-            result = run_cli("collect", "--json", config=config)
-        assert result.code == 0, result.stderr
-
-    copy_of_template("detect-30x30-seed23", collect)
-    # The simulator is gone once the database is filled, as it was after the collection.
-    return write_config(tmp_path / "c.toml", api_url=UNREACHABLE, db_url=db_url, analytics=False)
+    return collected_config(scenario, "detect-30x30-seed23", db_url, tmp_path, copy_of_template)
 
 
 def forget_overview(db_url: str) -> None:
