@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, select, update
 from tracker_core import incidents
 from tracker_core.alerting.items import AlertItem, Attempt, Delivery, Lookup
 from tracker_core.clock import Clock
+from tracker_core.detection.model import STORED_FIELDS
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
 from tracker_core.views.groups import member_groups
@@ -107,18 +108,10 @@ def due_items(conn: Connection, channel: str, *, now: datetime) -> list[tuple[in
 
 def _item(row: Any, group: str) -> AlertItem:
     return AlertItem(
+        **{name: getattr(row, name) for name in STORED_FIELDS},
         incident_id=row.id,
-        rule=row.rule,
-        email=row.email,
         name=row.name,
-        period=row.period,
-        value=row.value,
-        threshold=row.threshold,
-        severity=row.severity,
-        message=row.message,
         detected_at=row.detected_at,
-        top_model=row.top_model,
-        top_model_share=row.top_model_share,
         escalated=row.reason == "escalated",
         group=group,
     )

@@ -92,11 +92,8 @@ def summary_line(result: Backtest) -> str:
 
 
 def _short(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "email": finding.email,
-        "period": finding.period.isoformat(),
-        "value": finding.value,
-        "threshold": finding.threshold,
-        "severity": finding.severity,
-    }
+    """A finding as ``detect --json`` lists it, without its message: a backtest lists
+    thousands, and the figures say what the message would."""
+    listed = finding.to_json()
+    del listed["message"]
+    return listed

@@ -120,6 +120,34 @@ class Anomaly:
         (or a row) without naming every field again."""
         return {spec.name: getattr(self, spec.name) for spec in fields(Anomaly)}
 
+    def to_json(self) -> dict[str, Any]:
+        """The finding as ``detect --json`` and the backtest list it."""
+        return {
+            "rule": self.rule,
+            "email": self.email,
+            "period": self.period.isoformat(),
+            "value": self.value,
+            "threshold": self.threshold,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+    def stored_fields(self) -> dict[str, Any]:
+        """The columns of the anomalies table this record fills (all but the member's name,
+        which the members table holds)."""
+        return {name: getattr(self, name) for name in STORED_FIELDS}
+
+    def revised_fields(self) -> dict[str, Any]:
+        """What a later run's finding rewrites in the stored anomaly it continues: an episode's
+        period follows its latest day, and its figures and message are the latest. The rule
+        and member are the fingerprint's; the severity is the lifecycle's decision."""
+        return {name: getattr(self, name) for name in REVISED_FIELDS}
+
+
+REVISED_FIELDS = ("period", "value", "threshold", "message", "top_model", "top_model_share")
+STORED_FIELDS = ("rule", "email", "severity", *REVISED_FIELDS)
+"""The columns of the anomalies table that an :class:`Anomaly` carries."""
+
 
 @dataclass(frozen=True, slots=True)
 class Finding(Anomaly):

@@ -150,7 +150,7 @@ def plan(
                 update = _continue(episode, finding)
                 if update is not None:
                     updates.append(update)
-                    episodes[(finding.rule, finding.email)] = _moved(episode, update)
+                    episodes[(finding.rule, finding.email)] = moved(episode, update)
                     if update.escalated:
                         alerts.extend(announce(episode.incident_id, "escalated", channels))
                 continue
@@ -166,7 +166,7 @@ def plan(
             continue
         updates.append(update)
         if episodes.get((row.rule, row.email)) == row:
-            episodes[(row.rule, row.email)] = _moved(row, update)
+            episodes[(row.rule, row.email)] = moved(row, update)
         if update.escalated:
             alerts.extend(announce(row.incident_id, "escalated", channels))
 
@@ -185,17 +185,15 @@ def plan(
     return LifecyclePlan(tuple(opens), tuple(updates), resolves, tuple(alerts), suppressed)
 
 
-def _moved(row: KnownAnomaly, update: Update) -> KnownAnomaly:
-    """The stored anomaly as it stands once ``update`` is written."""
-    finding = update.finding
+def moved(row: KnownAnomaly, update: Update) -> KnownAnomaly:
+    """The stored anomaly as it stands once ``update`` is written (open again, its figures
+    the finding's), as the store writes it and the backtest's replay keeps it."""
     return replace(
         row,
-        period=finding.period,
+        **update.finding.revised_fields(),
         severity=update.severity,
-        value=finding.value,
-        threshold=finding.threshold,
-        message=finding.message,
         status="open",
+        resolved_by=None,
     )
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from tracker_core.detection.model import CYCLE_RULES, Finding
 from tracker_core.incidents.lifecycle import KnownAnomaly, Opening, plan
+from tracker_core.incidents.lifecycle import moved as lifecycle_moved
 
 _ALL_CHANNELS = {"slack": True, "email": True}
 
@@ -55,16 +56,7 @@ class Replay:
             row, finding = change.known, change.finding
             current = next(k for k in self.known.values() if k.anomaly_id == row.anomaly_id)
             del self.known[current.fingerprint]
-            moved = replace(
-                current,
-                period=finding.period,
-                value=finding.value,
-                threshold=finding.threshold,
-                severity=change.severity,
-                message=finding.message,
-                status="open",
-                resolved_by=None,
-            )
+            moved = lifecycle_moved(current, change)
             self.known[moved.fingerprint] = moved
             if change.escalated:
                 escalated[row.incident_id] = finding

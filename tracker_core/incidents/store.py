@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from tracker_core.detection.model import CYCLE_RULES, Finding
+from tracker_core.detection.model import CYCLE_RULES, STORED_FIELDS, Finding
 from tracker_core.incidents.lifecycle import KnownAnomaly, LifecyclePlan, Opening, plan
 from tracker_core.storage import tables as t
 
@@ -88,16 +88,8 @@ def read_known(
     )
     return [
         KnownAnomaly(
-            rule=row.rule,
-            email=row.email,
+            **{name: getattr(row, name) for name in STORED_FIELDS},
             name=row.member_name,
-            period=row.period,
-            value=row.value,
-            threshold=row.threshold,
-            severity=row.severity,
-            message=row.message,
-            top_model=row.top_model,
-            top_model_share=row.top_model_share,
             anomaly_id=row.id,
             incident_id=row.incident_id,
             status=row.status,
@@ -124,13 +116,8 @@ def carry_out(conn: Connection, decided: LifecyclePlan, *, now: datetime) -> Lif
             update(a)
             .where(a.c.id == row.anomaly_id)
             .values(
-                period=finding.period,  # an episode's period follows its latest day
-                value=finding.value,
-                threshold=finding.threshold,
+                **finding.revised_fields(),
                 severity=change.severity,
-                message=finding.message,
-                top_model=finding.top_model,
-                top_model_share=finding.top_model_share,
                 status="open",
                 resolved_at=None,
                 resolved_by=None,
@@ -172,15 +159,7 @@ def _open(conn: Connection, opening: Opening, now: datetime) -> tuple[int, int]:
     anomaly_id = conn.execute(
         insert(t.anomalies)
         .values(
-            rule=finding.rule,
-            email=finding.email,
-            period=finding.period,
-            value=finding.value,
-            threshold=finding.threshold,
-            severity=finding.severity,
-            message=finding.message,
-            top_model=finding.top_model,
-            top_model_share=finding.top_model_share,
+            **finding.stored_fields(),
             status="open",
             detected_at=now,
             updated_at=now,

@@ -77,21 +77,8 @@ class DetectionReport:
                 "failed": self.alerts.failed_total,
             },
             "as_of": None if self.as_of is None else self.as_of.isoformat(),
-            "findings": [finding_json(f) for f in self.findings],
+            "findings": [f.to_json() for f in self.findings],
         }
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    """One finding as ``detect --json`` and the backtest list it."""
-    return {
-        "rule": finding.rule,
-        "email": finding.email,
-        "period": finding.period.isoformat(),
-        "value": finding.value,
-        "threshold": finding.threshold,
-        "severity": finding.severity,
-        "message": finding.message,
-    }
 
 
 def day_end(day: date) -> datetime:
