@@ -145,9 +145,11 @@ class IncidentChange:
     incident: IncidentView
     already: bool
     """The incident was already in the asked-for state: nothing changed (and no error)."""
+    announced: list[Announcement] = field(default_factory=list)
+    """Its alerts' fates, so an answer to a change reads as the incident itself does."""
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.incident.to_json(), "already": self.already}
+        return {**incident_json(self.incident, self.announced), "already": self.already}
 
 
 @dataclass(frozen=True)
@@ -552,7 +554,10 @@ class Tracker:
         with begin_write(self.engine) as conn:
             before = incidents.get_incident(conn, incident_id).status
             view = action(conn, incident_id, now=self.clock())
-        return IncidentChange(view, already=view.status == before)
+            announced = incidents.announcements(conn, [incident_id])
+        return IncidentChange(
+            view, already=view.status == before, announced=announced.get(incident_id, [])
+        )
 
     def update_settings(self, changes: Mapping[str, str | float]) -> dict[str, SettingValue]:
         """Validate every change, then store them all in one transaction, or none.

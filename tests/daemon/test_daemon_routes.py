@@ -76,6 +76,9 @@ async def test_incident_acknowledge_then_resolve(collected: str) -> None:
         assert answer.status == 200
         body = await answer.json()
         assert (body["status"], body["already"]) == ("acknowledged", False)
+        # The answer is the incident as GET shows it, alert fates included.
+        shown = await (await client.get(path)).json()
+        assert body == {**shown, "already": False} and "alerts" in body
         body = await (await client.patch(path, json={"action": "acknowledge"})).json()
         assert (body["status"], body["already"]) == ("acknowledged", True)
         body = await (await client.patch(path, json={"action": "resolve"})).json()
