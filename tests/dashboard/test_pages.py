@@ -11,6 +11,7 @@ import html
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -261,3 +262,21 @@ async def test_the_member_page_has_an_ai_adoption_card(
         assert f"{what} {value}" in card
     assert all(BY_ID[ident].label in text_of(body, "member-badges") for ident in detail.badges)
     # A member too quiet to score: tests/badges/test_read.py.
+
+
+async def test_a_kept_overview_page_follows_the_clock_and_the_query(organisation_url: str) -> None:
+    """The overview is rendered once per query and data version, and rendered again when its
+    freshness stamp would read differently: a page kept from a minute ago must not say
+    "collected 2 minutes ago" an hour later, nor answer another search."""
+    now = [FIXED_NOW]
+    app = pages_app(settings_for(organisation_url), clock=lambda: now[0])
+    async with TestClient(TestServer(app)) as client:
+        first = text_of(await page(client, "/"), "freshness")
+        assert text_of(await page(client, "/"), "freshness") == first
+        # Within the hour, so that the data's fingerprint (which holds the hour) stays.
+        now[0] = FIXED_NOW + timedelta(minutes=20)
+        later = text_of(await page(client, "/"), "freshness")
+        assert "12 minutes ago" in first and "32 minutes ago" in later
+        everyone = (await page(client, "/")).split("<tbody>")[-1]
+        searched = (await page(client, "/?q=zoe")).split("<tbody>")[-1]
+        assert searched.count("<tr") == 1 < everyone.count("<tr")

@@ -257,6 +257,8 @@ class Pages:
         self.tracker_key = tracker_key
         self.assets = assets
         self.kept: Kept[Overview] = Kept()
+        self.kept_pages: Kept[str] = Kept(size=64)
+        """Overview pages as rendered, ~90 kB each on a team of thousands."""
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("tracker_core.daemon", "templates"),
             autoescape=True,
@@ -298,18 +300,49 @@ class Pages:
         stamp: bool = True,
         **context: Any,
     ) -> web.Response:
-        now = tracker.clock()
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        body = self.templates.get_template(template).render(
+        body = self.render_body(
+            request,
+            template,
+            tracker=tracker,
+            collected=collected,
+            stamp=stamp,
+            csrf=token,
+            **context,
+        )
+        return self.respond(request, body, status=status, token=token)
+
+    def render_body(
+        self,
+        request: web.Request,
+        template: str,
+        *,
+        tracker: Tracker,
+        collected: datetime | None,
+        stamp: bool = True,
+        csrf: str | None = None,
+        **context: Any,
+    ) -> str:
+        """The page's HTML. A page rendered without ``csrf`` holds no per-browser token, so
+        one rendering can answer every browser (see :meth:`overview`)."""
+        now = tracker.clock()
+        return self.templates.get_template(template).render(
             now=now,
             collected=collected,
             collected_age=age(collected, now),
             stale=is_stale(collected, now),
             path=request.path,
-            csrf=token,
+            csrf=csrf,
             stamp=stamp,
             **context,
         )
+
+    def respond(
+        self, request: web.Request, body: str, *, status: int = 200, token: str | None = None
+    ) -> web.Response:
+        """An HTML answer with the page headers, setting the browser's form token cookie when
+        it has none yet."""
+        token = token or request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
         response = web.Response(text=body, content_type="text/html", status=status)
         self.decorate(response)
         if request.cookies.get(CSRF_COOKIE) != token:
@@ -387,38 +420,47 @@ class Pages:
             days = parse_days(query)
             page = parse_page(query)
             group = group_filter(tracker, query)
+            search = query.get("q", "")
+            sort = query.get("sort", "spend")
+            order = query.get("order", "")
+            badge = query.get("badge", "").strip()
             fingerprint = f"{tracker.data_fingerprint()}#{tracker.incidents_fingerprint()}"
             view = self.kept.get(
                 (days, group),
                 fingerprint,
                 lambda: tracker.overview(days=days, group_id=group),
             )
-            table = member_table(
-                view.members,
-                search=query.get("q", ""),
-                sort=query.get("sort", "spend"),
-                order=query.get("order", ""),
-                page=page,
-                badge=query.get("badge", "").strip(),
-            )
-            return self.render(
-                request,
-                "overview.html",
-                tracker=tracker,
-                collected=view.last_collected,
-                title="Overview",
-                view=view,
-                group_menu=tracker.group_menu(group) if len(view.groups) > 1 else [],
-                table=table,
-                search=query.get("q", ""),
-                order=query.get("order", ""),
-                badge=query.get("badge", "").strip(),
-                badge_counts=Counter(ident for row in view.members for ident in row.badges),
-                charts=overview_charts(view),
-                daily_rows=[(day_label(d.day), money(d.spend_cents)) for d in view.daily_spend],
-                spender_rows=[(s.name, money(s.spend_cents)) for s in view.top_spenders],
-                model_rows=[(m.model, money(m.spend_cents)) for m in view.model_spend],
-            )
+
+            def rendered() -> str:
+                table = member_table(
+                    view.members, search=search, sort=sort, order=order, page=page, badge=badge
+                )
+                return self.render_body(
+                    request,
+                    "overview.html",
+                    tracker=tracker,
+                    collected=view.last_collected,
+                    title="Overview",
+                    view=view,
+                    group_menu=tracker.group_menu(group) if len(view.groups) > 1 else [],
+                    table=table,
+                    search=search,
+                    order=order,
+                    badge=badge,
+                    badge_counts=Counter(ident for row in view.members for ident in row.badges),
+                    charts=overview_charts(view),
+                    daily_rows=[(day_label(d.day), money(d.spend_cents)) for d in view.daily_spend],
+                    spender_rows=[(s.name, money(s.spend_cents)) for s in view.top_spenders],
+                    model_rows=[(m.model, money(m.spend_cents)) for m in view.model_spend],
+                )
+
+            # The page holds no form, so no per-browser token: one rendering answers every
+            # viewer of the same query until the data, the incidents or the freshness stamp
+            # ("collected 3 minutes ago") change.
+            now = tracker.clock()
+            stamp = (age(view.last_collected, now), is_stale(view.last_collected, now))
+            key = (days, group, search, sort, order, page, badge, stamp)
+            return self.respond(request, self.kept_pages.get(key, fingerprint, rendered))
 
         return await self.run(request, work)
 
