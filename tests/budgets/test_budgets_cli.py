@@ -83,7 +83,10 @@ REFUSED = [
     (("set", "group", "Payments", "100"), "no billing group 'Payments'"),
     (("set", "member", "zed@example.test", "100"), "no member 'zed@example.test'"),
     (("set", "planet", "x", "100"), "unknown budget scope 'planet'"),
-    (("set", "group", "100"), "expected 'budgets set group WHO AMOUNT'"),
+    (("set", "group", "100"), "expected 'budgets set group NAME AMOUNT'"),
+    (("set", "member", "100"), "expected 'budgets set member EMAIL AMOUNT'"),
+    # A scope written as a group key is named as the unknown scope, not counted as values.
+    (("set", "group:Payments", "100"), "unknown budget scope 'group:Payments'"),
     (("unset", "member", "zed@example.test"), "no member 'zed@example.test'"),
 ]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from tracker_core.budgets import BudgetInputError
+from tracker_core.budgets import BudgetInputError, parse_scope
 from tracker_core.cli.groups import actor
 from tracker_core.cli.render import terminal
 from tracker_core.config import LoadedSettings
@@ -52,11 +52,17 @@ def _print_budgets(listed: BudgetList) -> None:
 def _target_and_amount(args: argparse.Namespace) -> tuple[str | None, str]:
     """``set team AMOUNT`` or ``set group|member WHO AMOUNT``."""
     values: list[str] = args.values
-    wanted = 1 if args.scope.strip().casefold() == "team" else 2
+    scope = parse_scope(args.scope)  # an unknown scope is named before the values are counted
+    wanted = 1 if scope == "team" else 2
     if len(values) != wanted:
-        shape = "team AMOUNT" if wanted == 1 else f"{args.scope} WHO AMOUNT"
+        shape = {
+            "team": "team AMOUNT",
+            "group": "group NAME AMOUNT",
+            "member": "member EMAIL AMOUNT",
+        }
         raise BudgetInputError(
-            f"expected 'budgets set {shape}', got {len(values)} value(s)", field="amount"
+            f"expected 'budgets set {shape[scope]}', got {len(values)} value(s) after '{scope}'",
+            field="amount",
         )
     return (None, values[0]) if wanted == 1 else (values[0], values[1])
 
