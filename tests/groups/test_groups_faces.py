@@ -24,6 +24,17 @@ def api() -> Iterator[str]:
         yield url
 
 
+def test_groups_list_on_a_new_database_says_where_groups_come_from(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.toml", api_url="http://127.0.0.1:9", db_url=f"sqlite:///{tmp_path / 't.db'}"
+    )
+    listed = run_cli("groups", "list", config=config)
+    assert listed.code == 0
+    text = " ".join(listed.stdout.split())
+    assert "no billing groups yet" in text and "cursor-tracker groups create NAME" in text
+    assert "┃" not in listed.stdout  # no empty table
+
+
 def test_groups_commands_edit_list_and_undo(api: str, tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.toml", api_url=api, db_url=f"sqlite:///{tmp_path / 't.db'}")
     assert run_cli("collect", "--json", config=config).code == 0

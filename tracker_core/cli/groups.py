@@ -36,6 +36,14 @@ def actor() -> str:
 
 
 def _print_groups(groups: BillingGroups) -> None:
+    out = terminal()
+    if not groups.groups:
+        out.print(
+            "no billing groups yet: a collection brings Cursor's"
+            " ('cursor-tracker collect'), or make one with 'cursor-tracker groups create NAME'"
+        )
+        out.print(f"{plural(len(groups.unassigned), 'member')} in no group")
+        return
     table = Table(show_edge=False)
     for column in ("group", "id", "source", "members", "cycle spend"):
         table.add_column(
@@ -51,7 +59,6 @@ def _print_groups(groups: BillingGroups) -> None:
             count,
             money(roster.spend_cycle_cents),
         )
-    out = terminal()
     out.print(table)
     out.print(f"{plural(len(groups.unassigned), 'member')} in no group")
 
