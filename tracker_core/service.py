@@ -307,8 +307,14 @@ class Tracker:
             return insights(conn, days=days, today=self._today())
 
     def cycle_summary(self) -> CycleSummary:
-        """This billing cycle's spend against the last, seats, plan exhaustion, limits."""
+        """This billing cycle's spend against the last, seats, plan exhaustion, limits: the
+        summary the cycle's last days send, at any day of the cycle.
+
+        Raises :class:`~tracker_core.views.collected.NothingCollectedError` on a database
+        nothing was ever collected into.
+        """
         with self.engine.connect() as conn:
+            require_collected(conn, self.database_url)
             return cycle_summary(conn, self._today(), self.clock())
 
     def member(self, email: str, *, days: int = DEFAULT_DAYS) -> MemberPage:

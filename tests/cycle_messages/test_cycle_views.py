@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 
 from tests.cycle_messages.team import ANA, BEN, CARA, CYCLE, LAST_CYCLE, TODAY, store_team
 from tracker_core.badges import Tier
@@ -100,6 +100,17 @@ def test_cycle_summary(db_engine: Engine) -> None:
     assert data["adoption"] == {"AI-Native": 0, "High": 4, "Moderate": 0, "Low": 0, "Manual": 0}
     assert data["spend"] == 45.0 and data["previous_spend"] == 60.0
     assert data["seats"] == {"active": 4, "total": 5, "unused": 1}
+
+
+def test_a_member_removed_since_it_was_active_holds_no_seat(db_engine: Engine) -> None:
+    """Cara worked this cycle and then left: four seats, three of them active (never more
+    active seats than seats)."""
+    store_team(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(update(t.members).where(t.members.c.email == CARA).values(is_removed=True))
+    with db_engine.connect() as conn:
+        summary = cycle_summary(conn, TODAY)
+    assert (summary.seats_active, summary.seats_total, summary.unused_seats) == (3, 4, 1)
 
 
 def test_no_comparison_with_a_last_cycle_not_stored_whole(db_engine: Engine) -> None:

@@ -18,9 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from tests.daemon.conftest import daemon_settings, running_daemon
-from tests.integration.helpers import cli_env
+from tests.integration.helpers import cli_env, run_in_process
 from tracker_core.daemon.openapi import document
 from tracker_core.daemon.pages import is_page_route
+from tracker_core.formatting import money
 
 
 def cli_json(db_url: str, *args: str) -> Any:
@@ -350,3 +351,30 @@ async def test_member_model_costs_analytics_and_groups_agree_with_stats(collecte
             answer = await client.get(path)
             assert answer.status == 404, path
             assert (await answer.json())["field"] == field
+
+
+async def test_the_cycle_summary_equals_the_command_line(collected: str) -> None:
+    """``summary --json`` and ``GET /api/cycle-summary`` are one object; the text says the
+    cycle's spend and its top spender as the cycle's last-days message does."""
+    async with running_daemon(daemon_settings(collected)) as client:
+        answer = await client.get("/api/cycle-summary")
+        assert answer.status == 200
+        served = await answer.json()
+    assert served == await asyncio.to_thread(cli_json, collected, "summary")
+    assert served["seats"]["total"] >= served["seats"]["active"] > 0
+    top = served["top_spenders"][0]
+    env = cli_env(extra={"DATABASE_URL": collected})
+    text = run_in_process(["summary"], env).stdout
+    assert text.startswith("Cursor Cycle Summary — Ending " + served["cycle_end"])
+    assert f"Cycle Spend: {money(served['spend'] * 100)}" in text
+    assert f"1. {top['name']} <{top['email']}>: {money(top['spend'] * 100)}" in text
+
+
+async def test_the_cycle_summary_of_an_empty_database_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    async with running_daemon(daemon_settings(url)) as client:
+        answer = await client.get("/api/cycle-summary")
+        assert answer.status == 404
+        assert "nothing has been collected" in (await answer.json())["error"]
+    run = run_in_process(["summary"], cli_env(extra={"DATABASE_URL": url}))
+    assert run.code == 1 and "nothing has been collected" in run.stderr

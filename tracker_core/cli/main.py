@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker_core import __version__
+from tracker_core.alerting.cycle_messages import cycle_summary_message
 from tracker_core.budgets import BudgetInputError
 from tracker_core.cli.render import (
     BarProgress,
@@ -246,6 +247,19 @@ def cmd_forecast(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         print(json.dumps(view.to_json()))
     else:
         print_forecast(view, terminal(), limit=args.top)
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    with open_tracker(loaded.settings) as tracker:
+        summary = tracker.cycle_summary()
+    if args.json:
+        print(json.dumps(summary.to_json()))
+    else:
+        rendered = cycle_summary_message(summary, loaded.settings.daemon.dashboard_url)
+        out = terminal()
+        for line in rendered.plain.rstrip("\n").split("\n"):
+            out.print(printable(line))  # member names come from Cursor's API
     return EXIT_OK
 
 
@@ -691,6 +705,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_member_filters(forecast)
     forecast.add_argument("--json", action="store_true", help="print the forecast as JSON")
     forecast.set_defaults(handler=cmd_forecast)
+
+    summary = commands.add_parser(
+        "summary",
+        parents=[common],
+        help="this billing cycle so far: spend against the last cycle, forecast, seats",
+        description="The cycle summary that the cycle's last three days send to Slack and "
+        "email, on any day: spend and its forecast, the change from the whole last cycle, "
+        "active and unused seats, members past their included usage or stopped at a limit, the "
+        "top five spenders and the AI-adoption tiers.",
+    )
+    summary.add_argument("--json", action="store_true", help="print the summary as JSON")
+    summary.set_defaults(handler=cmd_summary)
 
     tui = commands.add_parser(
         "tui",

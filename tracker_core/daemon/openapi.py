@@ -111,6 +111,19 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/api/cycle-summary": {
+        "get": {
+            "summary": "The `summary --json` object: this billing cycle so far",
+            "responses": {
+                "200": _ok(
+                    "spend, forecast, the last cycle's spend, seats, plan exhaustion, members"
+                    " limited, top spenders and adoption tiers"
+                ),
+                "404": {**_ERROR, "description": "nothing collected yet"},
+                **_errors(401),
+            },
+        }
+    },
     "/api/forecast": {
         "get": {
             "summary": "The `forecast --json` object: the cycle-end forecast",

@@ -216,6 +216,12 @@ async def forecast(request: web.Request) -> web.Response:
     )
 
 
+async def cycle_summary(request: web.Request) -> web.Response:
+    return await _kept(
+        request, ("cycle-summary",), lambda tracker: tracker.cycle_summary().to_json()
+    )
+
+
 async def team_spend(request: web.Request) -> web.Response:
     days = _days(request)
     return await _kept(
@@ -513,6 +519,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cron", cron)
     app.router.add_get("/api/stats", stats, allow_head=False)
     app.router.add_get("/api/forecast", forecast, allow_head=False)
+    app.router.add_get("/api/cycle-summary", cycle_summary, allow_head=False)
     app.router.add_get("/api/team-spend", team_spend, allow_head=False)
     app.router.add_get("/api/model-costs", model_costs, allow_head=False)
     app.router.add_get("/api/analytics", analytics, allow_head=False)

@@ -153,9 +153,15 @@ def cycle_summary(conn: Connection, today: date, now: datetime | None = None) ->
     total = conn.execute(
         select(func.count()).select_from(m).where(m.c.is_removed.is_(False))
     ).scalar_one()
+    # Seats are today's members: one removed since it was active this cycle holds no seat,
+    # so it counts in neither figure (active can never exceed the seats).
     active = conn.execute(
-        select(func.count(func.distinct(u.c.email))).where(
-            u.c.day.between(cycle.start, end), u.c.is_active.is_(True)
+        select(func.count(func.distinct(u.c.email)))
+        .select_from(u.join(m, m.c.email == u.c.email))
+        .where(
+            u.c.day.between(cycle.start, end),
+            u.c.is_active.is_(True),
+            m.c.is_removed.is_(False),
         )
     ).scalar_one()
     ranked = sorted(
