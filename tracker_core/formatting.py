@@ -52,9 +52,33 @@ def money_short(cents: float) -> str:
 
 
 def money_range(low_cents: float, high_cents: float, *, short: bool = False) -> str:
-    """``$1,200.00-$1,450.00`` (or ``$1.2k-$1.5k`` with ``short``): a forecast's p10-p90."""
-    shown = money_short if short else money
-    return f"{shown(low_cents)}-{shown(high_cents)}"
+    """``$1,200.00-$1,450.00`` (or ``$1.2k-$1.5k`` with ``short``): a forecast's p10-p90.
+
+    A short range never reads as one figure: ends that differ by a dollar or more but
+    abbreviate alike (``$27k-$27k``) take more digits (``$26.9k-$27.1k``), down to whole
+    dollars."""
+    if not short:
+        return f"{money(low_cents)}-{money(high_cents)}"
+    low, high = money_short(low_cents), money_short(high_cents)
+    if low == high and round(low_cents / 100) != round(high_cents / 100):
+        low, high = _finer_short(low_cents), _finer_short(high_cents)
+        if low == high:
+            low, high = f"${round(low_cents / 100):,}", f"${round(high_cents / 100):,}"
+    return f"{low}-{high}"
+
+
+def _finer_short(cents: float) -> str:
+    """:func:`money_short` with one more digit: ``$26.9k``, ``$9.87k``, ``$1.23M``."""
+    dollars = abs(cents) / 100
+    if round(dollars) < 1000:
+        text = f"${dollars:.0f}"
+    elif round(dollars / 1000, 2) < 10:
+        text = f"${dollars / 1000:.2f}k"
+    elif round(dollars / 1000, 1) < 1000:
+        text = f"${dollars / 1000:.1f}k"
+    else:
+        text = f"${dollars / 1_000_000:,.2f}M"
+    return _signed(text, cents < 0 and text != "$0")
 
 
 def _count_unit(top: float) -> tuple[int, str] | None:

@@ -29,6 +29,7 @@ from tracker_core.formatting import (
     is_stale,
     money,
     money_axis,
+    money_range,
     money_short,
 )
 from tracker_core.views import dollars
@@ -264,3 +265,18 @@ def test_an_alert_counts_tokens_as_the_console_does() -> None:
     assert f"{count(956_182)} tokens" == "956,182 tokens"
     assert "956,182 tokens" in slack and "12.4M tokens" in slack
     assert "956,182 tokens" in individual_email(item, "").text
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "text"),
+    [
+        (120_000, 145_000, "$1.2k-$1.4k"),  # distinct already: as short as ever
+        (2_690_000, 2_710_000, "$26.9k-$27.1k"),  # "$27k-$27k" would hide the range
+        (987_000, 989_000, "$9.87k-$9.89k"),
+        (123_400_000, 123_900_000, "$1.23M-$1.24M"),
+        (2_699_000, 2_701_000, "$26,990-$27,010"),  # whole dollars as the last resort
+        (2_700_000, 2_700_040, "$27k-$27k"),  # under a dollar apart: one figure, truly
+    ],
+)
+def test_a_short_range_never_reads_as_one_figure(low: float, high: float, text: str) -> None:
+    assert money_range(low, high, short=True) == text
