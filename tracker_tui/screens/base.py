@@ -214,6 +214,16 @@ class DataScreen(Screen[None], Generic[T]):
             name=f"load {self.SCREEN_TITLE}",
         )
 
+    def notify_failure_from_thread(self, error: BaseException, what: str) -> None:
+        """A worker thread's failed action as an error notification titled "Could not
+        ``what``": shown, never raised into the UI."""
+        self.app.call_from_thread(
+            self.notify,
+            plain_error(error, self.context.tracker.database_url),
+            title=f"Could not {what}",
+            severity="error",
+        )
+
     @on(Worker.StateChanged)
     def _load_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -18,7 +18,7 @@ from tracker_core.formatting import display_name, duration, instant
 from tracker_core.incidents import Announcement, IncidentView, ResponseTimes
 from tracker_core.service import RESPONSE_WINDOW_DAYS
 from tracker_tui.format import shorten_labels
-from tracker_tui.screens.base import DataScreen, plain_error
+from tracker_tui.screens.base import DataScreen
 from tracker_tui.screens.confirm import ConfirmDialog
 from tracker_tui.widgets.picker import Picker
 from tracker_tui.widgets.scroll import VimScroll
@@ -293,12 +293,7 @@ class IncidentsScreen(DataScreen[IncidentsData]):
         try:
             view = apply(incident_id).incident
         except Exception as exc:  # shown, never raised into the UI
-            self.app.call_from_thread(
-                self.notify,
-                plain_error(exc, tracker.database_url),
-                title=f"Could not {action}",
-                severity="error",
-            )
+            self.notify_failure_from_thread(exc, action)
             return
         self.app.call_from_thread(self.notify, f"Incident #{view.id} {view.status}.")
         self.app.call_from_thread(self.reload)

@@ -231,12 +231,7 @@ class SettingsScreen(DataScreen[SettingsData]):
         try:
             line = summary_line(tracker.backtest(days=BACKTEST_DAYS, changes=changes))
         except Exception as exc:
-            self.app.call_from_thread(
-                self.notify,
-                plain_error(exc, tracker.database_url),
-                title="Could not backtest",
-                severity="error",
-            )
+            self.notify_failure_from_thread(exc, "backtest")
             return
         self.app.call_from_thread(self._show_backtest, line)
 
@@ -306,12 +301,7 @@ class SettingsScreen(DataScreen[SettingsData]):
         try:
             tracker.update_settings(changes)
         except Exception as exc:
-            self.app.call_from_thread(
-                self.notify,
-                plain_error(exc, tracker.database_url),
-                title="Could not save",
-                severity="error",
-            )
+            self.notify_failure_from_thread(exc, "save")
             return
         saved = ", ".join(f"{key} = {text}" for key, text in changes.items())
         self.app.call_from_thread(self._saved, changes, f"Saved {saved}.")
