@@ -33,8 +33,12 @@ async def test_acknowledging_an_incident_resolved_elsewhere_says_so(
             elsewhere.resolve(chosen.id)
         await pilot.press("a")
         await settle(pilot)
-        await pilot.pause(0.1)  # the toast comes from the worker thread, then is painted
-        shown = screen_text(app)
+        shown = ""
+        for _ in range(100):  # the toast comes from the worker thread, then is painted
+            await pilot.pause(0.05)
+            shown = screen_text(app)
+            if "Could not" in shown:
+                break
         assert "Could not acknowledge" in shown
         assert f"incident #{chosen.id} is already resolved" in shown
         assert app.is_running and isinstance(app.screen, IncidentsScreen)
