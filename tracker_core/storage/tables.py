@@ -446,7 +446,26 @@ class IncidentRow(Base):
     )
 
 
-class AlertOutboxRow(Base):
+class DeliveryState:
+    """Where one outbox row's delivery stands, the same for alerts and the cycle's messages:
+    both are sent by one dispatcher, which retries a failure later and settles an attempt cut
+    short by asking the channel before posting again."""
+
+    status: Mapped[str] = mapped_column(String)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempt_id: Mapped[str | None] = mapped_column(String)
+    """The delivery attempt in flight: set before the post, cleared once its outcome is known.
+
+    A row that keeps it after a dispatch was cut short; the next dispatch asks the channel
+    whether that attempt's message arrived before posting again."""
+    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AlertOutboxRow(DeliveryState, Base):
     """One announcement of one incident on one channel, kept until it is delivered.
 
     ``reason`` is ``new`` or ``escalated``: an anomaly that turns critical is announced once
@@ -461,18 +480,6 @@ class AlertOutboxRow(Base):
     )
     channel: Mapped[str] = mapped_column(String)
     reason: Mapped[str] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)
-    attempts: Mapped[int] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    attempt_id: Mapped[str | None] = mapped_column(String)
-    """The delivery attempt in flight: set before the post, cleared once its outcome is known.
-
-    A row that keeps it after a dispatch was cut short; the next dispatch asks the channel
-    whether that attempt's message arrived before posting again."""
-    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index(
@@ -487,7 +494,7 @@ class AlertOutboxRow(Base):
     )
 
 
-class MessageOutboxRow(Base):
+class MessageOutboxRow(DeliveryState, Base):
     """One of the billing cycle's messages on one channel, kept until it is delivered.
 
     ``kind`` names the message (``plan_exhaustion``, ``members_limited``, ``cycle_summary``)
@@ -503,14 +510,6 @@ class MessageOutboxRow(Base):
     period: Mapped[str] = mapped_column(String)
     channel: Mapped[str] = mapped_column(String)
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String)
-    attempts: Mapped[int] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    attempt_id: Mapped[str | None] = mapped_column(String)
-    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_message_outbox_kind_period_channel", "kind", "period", "channel", unique=True),
