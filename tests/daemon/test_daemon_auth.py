@@ -44,6 +44,7 @@ def calls(incident_id: int, email: str = "{email}") -> list[tuple[str, str, Any]
         ("GET", "/api/openapi.json", None),
         ("GET", "/api/stats?days=7", None),
         ("GET", "/api/forecast", None),
+        ("GET", "/api/cycle-summary", None),
         ("GET", "/api/team-spend?days=7", None),
         ("GET", "/api/model-costs?days=7", None),
         ("GET", "/api/analytics?days=7", None),
