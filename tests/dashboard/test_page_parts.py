@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tracker_core.daemon.pages import (
+from tracker_core.daemon.page_parts import (
     PAGE_SIZE,
     Kept,
     PageError,

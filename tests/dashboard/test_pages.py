@@ -21,7 +21,8 @@ from tests.dashboard.helpers import FIXED_NOW, XSS_NAME, pages_app, settings_for
 from tracker_core.alerting.format import member_url, queue_url
 from tracker_core.badges import BADGES, BY_ID, adoption_parts
 from tracker_core.daemon.assets import LONG_CACHE
-from tracker_core.daemon.pages import CSRF_COOKIE, parse_days
+from tracker_core.daemon.page_parts import parse_days
+from tracker_core.daemon.pages import CSRF_COOKIE
 from tracker_core.formatting import money
 from tracker_core.service import Tracker, open_tracker
 
