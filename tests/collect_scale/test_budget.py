@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from tests.benches import load_bench
 from tracker_core.cli.render import print_summary
@@ -263,3 +263,26 @@ def test_a_request_in_flight_holds_its_slot_until_its_answer_dates_it(db_engine:
     assert other_process.take("Admin", "team-key", 1, 60.0, clock)[0] == pytest.approx(60.0)
     now[0] += 60
     assert other_process.take("Admin", "team-key", 1, 60.0, clock)[0] == 0.0
+
+
+def test_a_ledger_check_at_the_largest_quota_stays_small(db_engine: Engine) -> None:
+    """At the highest quota a setting allows (10,000 a minute) every request still takes a
+    slot with a few short statements: a check naming every slot once cost tens of
+    milliseconds per request, most of the CPU of a collection with the limits lifted."""
+    ledger = RequestLedger(db_engine)
+    now = [1_000.0]
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        for _ in range(3):
+            assert ledger.grant("Admin", "team-key", 10_000, 60.0, lambda: now[0]) == 0.0
+            now[0] += 1
+        # A ceiling lowered to two slots: the two taken in the last minute hold it.
+        assert ledger.grant("Admin", "team-key", 2, 60.0, lambda: now[0]) == pytest.approx(57.0)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+    assert statements and max(len(statement) for statement in statements) < 1_000

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import begin_write
@@ -65,17 +65,12 @@ class RequestLedger:
         slot frees (nothing taken then). ``clock`` (epoch seconds) is read once the database's
         write lock is held: time spent waiting for it must not make the request look older."""
         prefix = _slot_prefix(api, key)
-        names = [f"{prefix}{slot}" for slot in range(max_requests)]
         leases = t.leases
         with begin_write(self.engine) as conn:
             moment = datetime.fromtimestamp(clock(), UTC)
-            held = {
-                name: _utc(expires)
-                for name, expires in conn.execute(
-                    select(leases.c.name, leases.c.expires_at).where(leases.c.name.in_(names))
-                )
-            }
-            for name in names:
+            held = _held_slots(conn, prefix, max_requests)
+            for slot in range(max_requests):
+                name = f"{prefix}{slot}"
                 if name in held and held[name] > moment:
                     continue
                 stmt = dialect_insert(conn, leases).values(
@@ -120,6 +115,28 @@ class LedgerSlot:
 
     name: str
     taken_at: datetime
+
+
+def _held_slots(conn: Connection, prefix: str, max_requests: int) -> dict[str, datetime]:
+    """When each slot row of this quota leaves its window, by slot name.
+
+    Read by the names' common prefix, not by listing every slot: a quota may be configured up
+    to 10,000 requests a minute, and a query naming every slot cost tens of milliseconds on
+    each request. Rows of slots beyond a ceiling lowered since are left out, as before.
+    """
+    leases = t.leases
+    rows = conn.execute(
+        select(leases.c.name, leases.c.expires_at).where(
+            leases.c.name.startswith(prefix, autoescape=True)
+        )
+    )
+    held: dict[str, datetime] = {}
+    for name, expires in rows:
+        slot = name[len(prefix) :]
+        # SQLite's LIKE ignores case: the prefix is compared again here, exactly.
+        if name.startswith(prefix) and slot.isdigit() and int(slot) < max_requests:
+            held[name] = _utc(expires)
+    return held
 
 
 def _utc(value: datetime) -> datetime:
