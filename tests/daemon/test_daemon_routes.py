@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,18 +23,11 @@ from tracker_core.formatting import money
 
 
 def cli_json(db_url: str, *args: str) -> Any:
-    """``cursor-tracker ARGS --json`` on the same database, as a person would run it."""
+    """``cursor-tracker ARGS --json`` on the same database, as a person would run it (in this
+    process, as ``run_cli`` runs every one-shot command: a process would cost a second)."""
     env = cli_env(extra={"DATABASE_URL": db_url})
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker_core", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(os.environ.get("TMPDIR", "/tmp")),
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_in_process([*args, "--json"], env, cwd=Path(os.environ.get("TMPDIR", "/tmp")))
+    assert result.code == 0, result.stderr
     return json.loads(result.stdout)
 
 
