@@ -24,15 +24,15 @@ SIM_KEY = "tui-test-key"
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker is done and its results are on screen, and stop blinking."""
     for _ in range(4):
-        await pilot.pause()
+        await pilot.pause(0)
         # A load a newer one replaced (exclusive workers) ends cancelled: the next round
         # waits for its successor.
         with contextlib.suppress(WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await pilot.pause(0)
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
-    await pilot.pause()
+    await pilot.pause(0)
 
 
 async def open_members(pilot: Pilot[None]) -> MembersTable:
