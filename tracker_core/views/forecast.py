@@ -15,14 +15,41 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, func, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Date,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+    values,
+)
 
 from tracker_core.cycle import Cycle, as_day, current_cycle
 from tracker_core.forecast import Forecast, forecast_cycle
-from tracker_core.forecast.rates import LOOKBACK_DAYS
+from tracker_core.forecast.rates import LOOKBACK_DAYS, Learning
+from tracker_core.forecast.sums import (
+    KindSums,
+    MemberSums,
+    learning_table,
+    scope_forecast_from_sums,
+)
 from tracker_core.storage import cache, rollups
 from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR, UNASSIGNED_FILTER
-from tracker_core.views._shared import Memberships, iso_instant, memberships, people
+from tracker_core.views._shared import (
+    Memberships,
+    group_scope,
+    iso_instant,
+    memberships,
+    people,
+)
 
 UNASSIGNED_NAME = "Unassigned"
 
@@ -285,6 +312,114 @@ def scope_forecast(
             pass  # written by another version of the tracker: recomputed and replaced
     if recall_only:
         return None
-    total = team_forecast(conn, now=moment, group_id=group_id).total
+    total = summed_scope_forecast(conn, now=moment, group_id=group_id)
     cache.remember(conn.engine, key, fingerprint, _forecast_to_json(total), now)
     return total
+
+
+def summed_scope_forecast(conn: Connection, *, now: datetime, group_id: str | None) -> Forecast:
+    """:func:`team_forecast`'s total as of ``now`` (within float rounding), from sums the
+    database adds up: a row per day and one per member instead of one per member and day.
+
+    The overview waits for this one at a cold start; the queries run outside the
+    interpreter's lock, so they overlap with the console's own start
+    (:mod:`tracker_core.forecast.sums`).
+    """
+    today = now.date()
+    cycle = current_cycle(conn, today)
+    usage = rollups.summed(conn, history_start(cycle, today), today)
+    scoped = and_(true(), *group_scope(usage.c.user_email, group_id))
+    team_by_day: dict[date, float] = {}
+    scope_by_day: dict[date, float] = {}
+    for raw_day, team_cents, scope_cents in conn.execute(
+        select(
+            usage.c.day,
+            func.sum(usage.c.spend_cents),
+            func.sum(case((scoped, usage.c.spend_cents), else_=0.0)),
+        ).group_by(usage.c.day)
+    ):
+        day = as_day(raw_day)
+        team_by_day[day] = float(team_cents or 0) / 100.0
+        scope_by_day[day] = float(scope_cents or 0) / 100.0
+    table = learning_table(team_by_day, today)
+    members = _member_sums(conn, usage, cycle.start, table)
+    held = memberships(conn) if group_id is not None else None
+    scope = None if held is None else held.scope(group_id)
+    return scope_forecast_from_sums(
+        members, scope, scope_by_day, table, cycle.start, cycle.end, now
+    )
+
+
+def _member_sums(
+    conn: Connection, usage: Any, cycle_start: date, table: Learning
+) -> dict[str, MemberSums]:
+    """Each member's first day with spend, spend in the cycle, and sums over the learning
+    days (:class:`KindSums`), from two grouped queries."""
+    rows = conn.execute(
+        select(
+            usage.c.user_email,
+            func.min(case((usage.c.spend_cents > 0, usage.c.day))),
+            func.sum(case((usage.c.day >= cycle_start, usage.c.spend_cents), else_=0.0)),
+        ).group_by(usage.c.user_email)
+    ).all()
+    kinds = _kind_sums(conn, usage, table)
+    return {
+        str(email): MemberSums(
+            first_active=None if first is None else as_day(first),
+            spent=float(cents or 0) / 100.0,
+            weekday=kinds.get((str(email), False), KindSums()),
+            weekend=kinds.get((str(email), True), KindSums()),
+        )
+        for email, first, cents in rows
+    }
+
+
+def _kind_sums(conn: Connection, usage: Any, table: Learning) -> dict[tuple[str, bool], KindSums]:
+    """Σ w·s, Σ w·s² and Σ w·t·s per member and kind of day over the learning days, the
+    days' weights joined as a small table of values."""
+    if not table.days:
+        return {}
+    weights = (
+        values(
+            column("day", Date),
+            column("w", Float),
+            column("t", Float),
+            column("weekend", Integer),
+            name="weights",
+        )
+        .data(
+            [
+                (day, w, t, int(weekend))
+                for day, w, t, weekend in zip(
+                    table.days, table.weights, table.offsets, table.weekend, strict=True
+                )
+            ]
+        )
+        .cte("weights")
+    )
+    per_day = (
+        select(
+            usage.c.user_email.label("email"),
+            weights.c.weekend,
+            weights.c.w,
+            weights.c.t,
+            (func.sum(usage.c.spend_cents) / literal(100.0, Float)).label("s"),
+        )
+        .select_from(weights.join(usage, usage.c.day == weights.c.day))
+        .group_by(usage.c.day, usage.c.user_email, weights.c.weekend, weights.c.w, weights.c.t)
+        .subquery("member_days")
+    )
+    w, t, s = per_day.c.w, per_day.c.t, per_day.c.s
+    rows = conn.execute(
+        select(
+            per_day.c.email,
+            per_day.c.weekend,
+            func.sum(w * s),
+            func.sum(w * s * s),
+            func.sum(w * t * s),
+        ).group_by(per_day.c.email, per_day.c.weekend)
+    ).all()
+    return {
+        (str(email), bool(weekend)): KindSums(float(ws or 0), float(wss or 0), float(wts or 0))
+        for email, weekend, ws, wss, wts in rows
+    }
