@@ -327,7 +327,7 @@ def summed_scope_forecast(conn: Connection, *, now: datetime, group_id: str | No
     """
     today = now.date()
     cycle = current_cycle(conn, today)
-    usage = rollups.summed(conn, history_start(cycle, today), today)
+    usage = rollups.summed_by_member(conn, history_start(cycle, today), today)
     scoped = and_(true(), *group_scope(usage.c.user_email, group_id))
     team_by_day: dict[date, float] = {}
     scope_by_day: dict[date, float] = {}
@@ -354,7 +354,7 @@ def _member_sums(
     conn: Connection, usage: Any, cycle_start: date, table: Learning
 ) -> dict[str, MemberSums]:
     """Each member's first day with spend, spend in the cycle, and sums over the learning
-    days (:class:`KindSums`), from two grouped queries."""
+    days (:class:`KindSums`), from two grouped queries over the members' days."""
     rows = conn.execute(
         select(
             usage.c.user_email,
@@ -375,8 +375,8 @@ def _member_sums(
 
 
 def _kind_sums(conn: Connection, usage: Any, table: Learning) -> dict[tuple[str, bool], KindSums]:
-    """Σ w·s, Σ w·s² and Σ w·t·s per member and kind of day over the learning days, the
-    days' weights joined as a small table of values."""
+    """Σ w·s, Σ w·s² and Σ w·t·s per member and kind of day over the learning days (``usage``
+    a row per member and day), the days' weights joined as a small table of values."""
     if not table.days:
         return {}
     weights = (
@@ -397,27 +397,18 @@ def _kind_sums(conn: Connection, usage: Any, table: Learning) -> dict[tuple[str,
         )
         .cte("weights")
     )
-    per_day = (
-        select(
-            usage.c.user_email.label("email"),
-            weights.c.weekend,
-            weights.c.w,
-            weights.c.t,
-            (func.sum(usage.c.spend_cents) / literal(100.0, Float)).label("s"),
-        )
-        .select_from(weights.join(usage, usage.c.day == weights.c.day))
-        .group_by(usage.c.day, usage.c.user_email, weights.c.weekend, weights.c.w, weights.c.t)
-        .subquery("member_days")
-    )
-    w, t, s = per_day.c.w, per_day.c.t, per_day.c.s
+    w, t = weights.c.w, weights.c.t
+    s = usage.c.spend_cents / literal(100.0, Float)
     rows = conn.execute(
         select(
-            per_day.c.email,
-            per_day.c.weekend,
+            usage.c.user_email,
+            weights.c.weekend,
             func.sum(w * s),
             func.sum(w * s * s),
             func.sum(w * t * s),
-        ).group_by(per_day.c.email, per_day.c.weekend)
+        )
+        .select_from(weights.join(usage, usage.c.day == weights.c.day))
+        .group_by(usage.c.user_email, weights.c.weekend)
     ).all()
     return {
         (str(email), bool(weekend)): KindSums(float(ws or 0), float(wss or 0), float(wts or 0))
