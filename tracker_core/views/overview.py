@@ -272,6 +272,29 @@ def overview(
     return result
 
 
+def completed_overview(conn: Connection, first: Overview, *, now: datetime) -> Overview:
+    """``first`` (a hurried overview) with what it left out: every member's badges and the
+    cycle-end forecast, as :func:`overview` computes them.
+
+    The rest is kept as ``first`` read it a moment before, so a face completing what it
+    has just painted pays for the badges' and the forecast's reads only, not for the
+    window's figures, the members and the rows a second time (their sums are recalled
+    from the view cache for the badges' cut-offs, which are the whole team's).
+    """
+    if not first.pending:
+        return first
+    start, today = first.start, first.end
+    team = window_usage(conn, start, today, first.cycle.start, None, now)
+    found = window_badges(conn, start, today, team, cache_reads(conn, start, today, now))
+    forecast = first.forecast or scope_forecast(conn, now=now, group_id=first.group_id)
+    rows = [
+        replace(row, badges=worn.ids, adoption=worn.adoption)
+        for row in first.members
+        for worn in (found.of(row.email),)
+    ]
+    return replace(first, members=rows, forecast=forecast, pending=False)
+
+
 def start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 

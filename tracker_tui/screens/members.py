@@ -35,11 +35,19 @@ NO_DATA = (
 
 def first_overview(tracker: Tracker) -> EarlyLoad[Overview]:
     """The first load of an overview or members screen (the whole team, the default window),
-    started ahead of the screen: ``load_ready`` and the first ``load`` below, as a thread."""
+    started ahead of the screen: ``load_ready`` and the first ``load`` below, as a thread, and
+    then, in the same thread, the complete overview the first one's ``pending`` asks for."""
     return EarlyLoad(
         partial(tracker.remembered_overview, days=DEFAULT_DAYS),
         partial(tracker.overview, days=DEFAULT_DAYS, hurried=True),
+        partial(_completed, tracker),
     )
+
+
+def _completed(tracker: Tracker, first: Overview) -> Overview | None:
+    """What a first overview left out (badges, forecast), computed in the early load's
+    thread right after it; None when it left out nothing."""
+    return tracker.complete_overview(first) if first.pending else None
 
 
 def range_options() -> list[tuple[str, int]]:
@@ -132,7 +140,7 @@ class MembersScreen(DataScreen[Overview]):
         self._show_badges(data)
         table = self.query_one(MembersTable)
         table.border_title = table.describe(data.days)
-        if data.pending:
+        if data.pending and not self.take_follow_up():
             self.reload()
 
     def _show_groups(self, data: Overview) -> None:
