@@ -277,8 +277,8 @@ class Tracker:
     def overview(
         self, *, days: int = DEFAULT_DAYS, group_id: str | None = None, hurried: bool = False
     ) -> Overview:
-        """The overview; ``hurried=True`` leaves out the badges and the forecast unless
-        remembered (``Overview.pending``), for a first paint that cannot wait for them."""
+        """The overview; ``hurried=True`` leaves out the forecast unless remembered
+        (``Overview.pending``), for a first paint that cannot wait for it."""
         with self.engine.connect() as conn:
             view = overview(
                 conn,
@@ -291,8 +291,8 @@ class Tracker:
             return self._with_team_budget(conn, view, group_id, recall_only=hurried)
 
     def complete_overview(self, first: Overview) -> Overview:
-        """A hurried overview (``pending``) with its badges and forecast added; the same
-        overview :meth:`overview` would give, its other figures as ``first`` read them."""
+        """A hurried overview (``pending``) with its forecast added; the same overview
+        :meth:`overview` would give, its other figures as ``first`` read them."""
         with self.engine.connect() as conn:
             view = completed_overview(conn, first, now=self.clock())
             return self._with_team_budget(conn, view, view.group_id, recall_only=False)

@@ -10,7 +10,7 @@ it is created, and the screen, once composed, takes it over instead of starting 
   and shown with its first paint;
 * figures that need summing (``load``) arrive while Textual lays the screen out; the query
   runs outside the interpreter's lock, so the two overlap;
-* what those figures left out (``then``: the overview's badges and forecast) is computed in
+* what those figures left out (``then``: the overview's forecast) is computed in
   the same thread right after them, while the screen paints the figures, rather than by a
   second load started once they are painted; when it is done before the figures are
   handed over, the screen gets the complete data at once and paints once.

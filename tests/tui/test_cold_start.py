@@ -74,16 +74,19 @@ async def test_a_cold_start_shows_the_overview_summed_as_the_events_say(
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
-async def test_a_cold_start_paints_the_figures_then_the_badges(
+async def test_a_cold_start_paints_the_figures_and_badges_then_the_forecast(
     make_app: Callable[[], TrackerApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The badges' scan of the events does not hold up the first paint; they follow it."""
+    """The forecast does not hold up the first paint; it follows it. The badges come with
+    the figures."""
     cache.forget_all(engine)
     painted: list[bool] = []
+    badged: list[bool] = []
     show = OverviewScreen.show
 
     def recording_show(screen: OverviewScreen, data: Overview) -> None:
         painted.append(data.pending)
+        badged.append(any(row.badges for row in data.members))
         show(screen, data)
 
     monkeypatch.setattr(OverviewScreen, "show", recording_show)
@@ -92,10 +95,12 @@ async def test_a_cold_start_paints_the_figures_then_the_badges(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, OverviewScreen) and screen.data is not None
-        # The figures, then the badges; or both at once when the badges were done by the
-        # time the figures were handed over (tests/tui/test_cold_start's EarlyLoad tests).
+        # The figures, then the forecast; or both at once when the forecast was done by
+        # the time the figures were handed over (the EarlyLoad tests below).
         assert painted in ([True, False], [False])
+        assert all(badged)  # the first paint has the badges already
         assert screen.loads == len(painted)  # one load (or its completion) per paint
+        assert screen.data.forecast is not None
         expected = app.tracker.overview()
         worn = {row.email: row.badges for row in screen.data.members}
         assert worn == {row.email: row.badges for row in expected.members}
@@ -149,7 +154,7 @@ async def test_a_cold_start_that_cannot_sum_says_so(
 
 async def test_the_first_figures_do_not_wait_for_what_completes_them() -> None:
     """The early load hands over the figures as soon as they are summed, while the same
-    thread goes on computing what they left out (the badges, the forecast)."""
+    thread goes on computing what they left out (the forecast)."""
     release = threading.Event()
 
     def complete(first: str) -> str:

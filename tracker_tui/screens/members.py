@@ -45,8 +45,8 @@ def first_overview(tracker: Tracker) -> EarlyLoad[Overview]:
 
 
 def _completed(tracker: Tracker, first: Overview) -> Overview | None:
-    """What a first overview left out (badges, forecast), computed in the early load's
-    thread right after it; None when it left out nothing."""
+    """What a first overview left out (the forecast), computed in the early load's thread
+    right after it; None when it left out nothing."""
     return tracker.complete_overview(first) if first.pending else None
 
 
@@ -115,9 +115,8 @@ class MembersScreen(DataScreen[Overview]):
         self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
     def load(self) -> Overview:
-        # Until the screen shows something, what the view cache lacks beyond the window's
-        # sums (the badges' scan of the events, the forecast: a second or more for 2,000
-        # members) does not hold up the figures: ``show`` asks again for it once they are
+        # Until the screen shows something, a forecast the view cache lacks (every member's
+        # learning weeks) does not hold up the figures: ``show`` asks for it once they are
         # painted. Later loads keep the shown data on screen while they run, so they wait
         # for everything.
         return self.context.tracker.overview(
