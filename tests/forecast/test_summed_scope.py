@@ -26,9 +26,7 @@ from tracker_core.forecast.sums import (
 __all__ = ["histories"]  # the module's fixture, shared
 
 
-def member_sums(
-    history: dict[date, float], table: Learning, cycle_start: date, today: date
-) -> MemberSums:
+def member_sums(history: dict[date, float], table: Learning) -> MemberSums:
     """What ``views.forecast`` asks the database for, one member, day by day."""
     active = [day for day, spend in history.items() if spend > 0]
     kinds = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
@@ -41,7 +39,6 @@ def member_sums(
         kinds[weekend][2] += w * t * s
     return MemberSums(
         first_active=min(active) if active else None,
-        spent=sum(s for day, s in history.items() if cycle_start <= day <= today),
         weekday=KindSums(*kinds[False]),
         weekend=KindSums(*kinds[True]),
     )
@@ -73,7 +70,7 @@ def test_a_scopes_forecast_from_sums_is_the_references(
         for day, spend in history.items():
             team_by_day[day] = team_by_day.get(day, 0.0) + spend
     table = learning_table(team_by_day, today)
-    sums = {email: member_sums(known[email], table, START, today) for email in emails}
+    sums = {email: member_sums(known[email], table) for email in emails}
     scopes = {"front": emails[::3], "back": [*emails[1::3], "ramp@x"], "nobody": []}
     plain = reference_cycle(known, START, END, now, groups=scopes)
     trending = plain.members["ramp@x"].expected - plain.members["ramp@x"].spent

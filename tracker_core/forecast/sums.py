@@ -69,8 +69,6 @@ class MemberSums:
 
     first_active: date | None
     """The member's first day with spend in the history read (None: never spent)."""
-    spent: float
-    """Dollars spent from the cycle's first day through today."""
     weekday: KindSums = NO_SUMS
     weekend: KindSums = NO_SUMS
 
@@ -179,7 +177,8 @@ def scope_forecast_from_sums(
     """The forecast of the members in ``scope`` (None: everyone) taken together.
 
     ``members`` holds every member with spend in the history (the prior is the whole
-    team's), ``scope_by_day`` the scope's spend per day over the history, ``table`` the
+    team's), ``scope_by_day`` the scope's spend per day over the history (the cycle's days
+    through today among them: what the scope has spent), ``table`` the
     learning days (:func:`learning_table`). As :func:`forecast_cycle`'s line for a group
     of the same members: their spend so far, each member's rates over the days to come, and
     the wider of their summed variances and the scope's own days' spread.
@@ -201,7 +200,7 @@ def scope_forecast_from_sums(
     left = _days_left(days, today, rest_of_today)
     listed = sorted(members if scope is None else (e for e in members if e in scope))
     rates = [shrunk(owns[email], prior, today) for email in listed if email in owns]
-    spent = sum(members[email].spent for email in listed)
+    spent = sum(scope_by_day.get(day, 0.0) for day in days if day <= today)
     path = _path(scope_by_day, rates, days, today, rest_of_today)
     series = series_rates(figures_over(scope_by_day, table))
     variance = max(

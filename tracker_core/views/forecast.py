@@ -342,7 +342,7 @@ def summed_scope_forecast(conn: Connection, *, now: datetime, group_id: str | No
         team_by_day[day] = float(team_cents or 0) / 100.0
         scope_by_day[day] = float(scope_cents or 0) / 100.0
     table = learning_table(team_by_day, today)
-    members = _member_sums(conn, usage, cycle.start, table)
+    members = _member_sums(conn, usage, history_start(cycle, today), today, table)
     held = memberships(conn) if group_id is not None else None
     scope = None if held is None else held.scope(group_id)
     return scope_forecast_from_sums(
@@ -351,32 +351,48 @@ def summed_scope_forecast(conn: Connection, *, now: datetime, group_id: str | No
 
 
 def _member_sums(
-    conn: Connection, usage: Any, cycle_start: date, table: Learning
+    conn: Connection, usage: Any, first_day: date, today: date, table: Learning
 ) -> dict[str, MemberSums]:
-    """Each member's first day with spend, spend in the cycle, and sums over the learning
-    days (:class:`KindSums`), from two grouped queries over the members' days."""
-    rows = conn.execute(
-        select(
-            usage.c.user_email,
-            func.min(case((usage.c.spend_cents > 0, usage.c.day))),
-            func.sum(case((usage.c.day >= cycle_start, usage.c.spend_cents), else_=0.0)),
-        ).group_by(usage.c.user_email)
-    ).all()
+    """The sums of every member with spend in the history (``usage``, a row per member and
+    day from ``first_day`` to ``today``): over the learning days joined to their weights,
+    with the first of them with spend; and the first day with spend among the few other
+    days (today, the team's holidays, a long cycle's days before the lookback)."""
     kinds = _kind_sums(conn, usage, table)
+    firsts: dict[str, date] = {}
+    for (email, _), (_, first) in kinds.items():
+        if first is not None and (email not in firsts or first < firsts[email]):
+            firsts[email] = first
+    learned = set(table.days)
+    others = [day for day in each_day(first_day, today) if day not in learned]
+    if others:
+        for email, first in conn.execute(
+            select(usage.c.user_email, func.min(usage.c.day))
+            .where(usage.c.day.in_(others), usage.c.spend_cents > 0)
+            .group_by(usage.c.user_email)
+        ):
+            day = as_day(first)
+            if str(email) not in firsts or day < firsts[str(email)]:
+                firsts[str(email)] = day
     return {
-        str(email): MemberSums(
-            first_active=None if first is None else as_day(first),
-            spent=float(cents or 0) / 100.0,
-            weekday=kinds.get((str(email), False), KindSums()),
-            weekend=kinds.get((str(email), True), KindSums()),
+        email: MemberSums(
+            first_active=first,
+            weekday=kinds.get((email, False), (KindSums(), None))[0],
+            weekend=kinds.get((email, True), (KindSums(), None))[0],
         )
-        for email, first, cents in rows
+        for email, first in firsts.items()
     }
 
 
-def _kind_sums(conn: Connection, usage: Any, table: Learning) -> dict[tuple[str, bool], KindSums]:
+def each_day(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _kind_sums(
+    conn: Connection, usage: Any, table: Learning
+) -> dict[tuple[str, bool], tuple[KindSums, date | None]]:
     """Σ w·s, Σ w·s² and Σ w·t·s per member and kind of day over the learning days (``usage``
-    a row per member and day), the days' weights joined as a small table of values."""
+    a row per member and day), with the first of those days with spend; the days' weights
+    joined as a small table of values."""
     if not table.days:
         return {}
     weights = (
@@ -406,11 +422,15 @@ def _kind_sums(conn: Connection, usage: Any, table: Learning) -> dict[tuple[str,
             func.sum(w * s),
             func.sum(w * s * s),
             func.sum(w * t * s),
+            func.min(case((usage.c.spend_cents > 0, usage.c.day))),
         )
         .select_from(weights.join(usage, usage.c.day == weights.c.day))
         .group_by(usage.c.user_email, weights.c.weekend)
     ).all()
     return {
-        (str(email), bool(weekend)): KindSums(float(ws or 0), float(wss or 0), float(wts or 0))
-        for email, weekend, ws, wss, wts in rows
+        (str(email), bool(weekend)): (
+            KindSums(float(ws or 0), float(wss or 0), float(wts or 0)),
+            None if first is None else as_day(first),
+        )
+        for email, weekend, ws, wss, wts, first in rows
     }
