@@ -316,6 +316,7 @@ def _scan(
     figures: dict[str, list[Any]] = {}
     models: dict[str, list[Any]] = {}
     top_model: dict[str, tuple[float, int, str]] = {}
+    parsed: dict[Any, date] = {}  # a window holds a few dozen days, and rows by the thousand
     for email, model, cents, count, tokens, last_day in per_user_model:
         email, model = str(email), str(model)
         cents, count = float(cents or 0), int(count or 0)
@@ -323,7 +324,9 @@ def _scan(
         mine[0] += cents
         mine[1] += count
         mine[2] += int(tokens or 0)
-        day = as_day(last_day)
+        day = parsed.get(last_day)
+        if day is None:
+            day = parsed[last_day] = as_day(last_day)
         mine[3] = day if mine[3] is None or day > mine[3] else mine[3]
         used = models.setdefault(model, [0.0, 0, 0])
         used[0] += cents

@@ -369,7 +369,7 @@ def _member_sums(
             select(usage.c.user_email, func.min(usage.c.day))
             .where(usage.c.day.in_(others), usage.c.spend_cents > 0)
             .group_by(usage.c.user_email)
-        ):
+        ).all():  # fetched whole: a row per member with spend today, row by row costs more
             day = as_day(first)
             if str(email) not in firsts or day < firsts[str(email)]:
                 firsts[str(email)] = day
