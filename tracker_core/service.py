@@ -76,7 +76,13 @@ from tracker_core.views.groups import (
 )
 from tracker_core.views.insights import Insights, insights
 from tracker_core.views.member import MemberDetail, member_detail
-from tracker_core.views.overview import Overview, overview, remembered_overview, warm_overview
+from tracker_core.views.overview import (
+    Overview,
+    completed_overview,
+    overview,
+    remembered_overview,
+    warm_overview,
+)
 from tracker_core.views.stats import StreamCompleteness, TeamStats, stream_completeness, team_stats
 
 RESPONSE_WINDOW_DAYS = 30
@@ -271,8 +277,8 @@ class Tracker:
     def overview(
         self, *, days: int = DEFAULT_DAYS, group_id: str | None = None, hurried: bool = False
     ) -> Overview:
-        """The overview; ``hurried=True`` leaves out the badges and the forecast unless
-        remembered (``Overview.pending``), for a first paint that cannot wait for them."""
+        """The overview; ``hurried=True`` leaves out the forecast unless remembered
+        (``Overview.pending``), for a first paint that cannot wait for it."""
         with self.engine.connect() as conn:
             view = overview(
                 conn,
@@ -283,6 +289,13 @@ class Tracker:
                 hurried=hurried,
             )
             return self._with_team_budget(conn, view, group_id, recall_only=hurried)
+
+    def complete_overview(self, first: Overview) -> Overview:
+        """A hurried overview (``pending``) with its forecast added; the same overview
+        :meth:`overview` would give, its other figures as ``first`` read them."""
+        with self.engine.connect() as conn:
+            view = completed_overview(conn, first, now=self.clock())
+            return self._with_team_budget(conn, view, view.group_id, recall_only=False)
 
     def remembered_overview(self, *, days: int = DEFAULT_DAYS) -> Overview | None:
         """The whole team's overview if the view cache holds it (no scan), else None."""

@@ -27,7 +27,12 @@ from tracker_core.config import load_settings
 from tracker_core.jobs.collect import simulator_settings
 from tracker_core.service import open_tracker
 from tracker_core.simulator import generate_scenario, running_simulator
-from tracker_core.views.forecast import forecast_json
+from tracker_core.views.forecast import (
+    forecast_json,
+    forecast_moment,
+    summed_scope_forecast,
+    team_forecast,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -199,3 +204,26 @@ async def test_the_daemon_serves_the_commands_forecast(
         unknown = await client.get("/api/forecast?group=No%20Such%20Group")
         assert unknown.status == 404
         assert (await unknown.json())["field"] == "group"
+
+
+def test_the_scopes_summed_forecast_is_the_member_by_member_total(config: Path) -> None:
+    """What the overview and ``stats`` show (sums the database adds up) is the total of the
+    member-by-member forecast ``forecast`` prints, for the team and every kind of filter."""
+    with open_tracker(load_settings(config).settings) as tracker:
+        engine = tracker.engine
+        now = forecast_moment(tracker.clock())
+        with engine.connect() as conn:
+            team = team_forecast(conn, now=now)
+            named = [g.id for g in team.groups if g.id != "unassigned"]
+            scopes = [None, "unassigned", *named]
+            scopes += [f"parent:{g.name.split(' > ')[0]}" for g in team.groups[:1]]
+            for scope in scopes:
+                plain = team_forecast(conn, now=now, group_id=scope).total
+                summed = summed_scope_forecast(conn, now=now, group_id=scope)
+                assert summed.start == plain.start
+                assert summed.path == pytest.approx(plain.path, rel=1e-9, abs=1e-9), scope
+                for key in ("spent", "expected", "low", "high"):
+                    assert getattr(summed, key) == pytest.approx(
+                        getattr(plain, key), rel=1e-9, abs=1e-9
+                    ), (scope, key)
+    assert team.total.expected > team.total.spent > 0

@@ -29,7 +29,7 @@ from tracker_core.storage import (
 from tracker_core.storage import tables as t
 from tracker_core.storage.db import MIGRATIONS_DIR, SCHEMA_HEAD
 
-LATEST_REVISION = "0013"
+LATEST_REVISION = "0014"
 """The newest migration; a database opened by this code must end there."""
 
 EXPECTED_TABLES = {
@@ -60,6 +60,7 @@ EXPECTED_TABLES = {
     "event_rollups",
     "rollup_stale_days",
     "event_rollups_weekly",
+    "event_rollups_members",
     "budgets",
 }
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, case, func, select, text
 
 from tests.storage.test_storage_events import BASE_MS, event
 from tracker_core.domain import UsageEvent, utc_day
@@ -374,3 +374,89 @@ def test_upgrading_a_database_with_a_rollup_sums_its_weeks(db_engine: Engine) ->
         assert per_member_model_by_week(conn, start, end) == per_member_model_from_events(
             conn, start, end
         )
+
+
+def member_days_from_events(conn: Any, start: date, end: date) -> dict[tuple[date, str], Any]:
+    """The truth per member and day: the events summed directly, every model together."""
+    ue = t.usage_events
+    rows = conn.execute(
+        select(
+            ue.c.day,
+            ue.c.user_email,
+            func.sum(spend_cents_expr()),
+            func.count(),
+            func.sum(ue.c.input_tokens + ue.c.output_tokens),
+            func.sum(ue.c.cache_read_tokens),
+            func.sum(case((ue.c.cache_read_tokens > 0, 1), else_=0)),
+        )
+        .where(ue.c.day.between(start, end))
+        .group_by(ue.c.day, ue.c.user_email)
+    )
+    return {
+        (d, e): (round(float(s), 6), int(n), int(tok), int(reads or 0), int(reading))
+        for d, e, s, n, tok, reads, reading in rows
+    }
+
+
+def member_days(conn: Any, start: date, end: date) -> dict[tuple[date, str], Any]:
+    usage = rollups.summed_by_member(conn, start, end)
+    rows = conn.execute(select(usage)).all()
+    summed = {
+        (d if isinstance(d, date) else date.fromisoformat(d), e): (
+            round(float(s), 6),
+            int(n),
+            int(tok),
+            int(reads),
+            int(reading),
+        )
+        for d, e, s, n, tok, reads, reading in rows
+    }
+    assert len(summed) == len(rows), "a member's day came twice: rollup and events both counted"
+    return summed
+
+
+def test_members_days_are_the_events_before_and_after_a_refresh(db_engine: Engine) -> None:
+    """The member-day rollup: one row per member and day, the events' sums, a stale day
+    read from its events until the refresh sums it again."""
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(10)))
+    with db_engine.connect() as conn:
+        assert member_days(conn, FIRST, LAST) == member_days_from_events(conn, FIRST, LAST)
+    rollups.refresh(db_engine)
+    late = [on_day(100 + n, 7, email="dev1@example.test", model="o3", cents=40.0) for n in (1, 2)]
+    with db_engine.begin() as conn:
+        insert_usage_events(
+            conn, [*late, on_day(1, 8, email="new@example.test", model="o3", cents=7.0)]
+        )
+    with db_engine.connect() as conn:
+        truth = member_days_from_events(conn, FIRST, LAST)
+        assert len(truth) == 10 * 3 + 1 and truth[(late[0].day, "dev1@example.test")][0] > 80
+        assert any(reads for *_, reads in truth.values())  # the cache reads are carried too
+        assert member_days(conn, FIRST, LAST) == truth
+    assert rollups.refresh(db_engine) == 2
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == []
+        assert member_days(conn, FIRST, LAST) == truth
+        count = select(func.count()).select_from(t.member_day_rollups)
+        assert conn.execute(count).scalar_one() == len(truth)
+
+
+def test_upgrading_a_database_with_a_rollup_sums_its_members_days(db_engine: Engine) -> None:
+    """Revision 0014 on a database that already holds events and their daily rollup."""
+    from alembic import command
+
+    from tracker_core.storage.db import _alembic_config
+
+    with db_engine.begin() as conn:
+        insert_usage_events(conn, team_events(range(10)))
+    rollups.refresh(db_engine)
+    config = _alembic_config()
+    with db_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0013")
+        command.upgrade(config, "head")
+    with db_engine.connect() as conn:
+        assert rollups.stale_days(conn) == []
+        stored = conn.execute(select(func.count()).select_from(t.member_day_rollups))
+        assert stored.scalar_one() == 10 * 3
+        assert member_days(conn, FIRST, LAST) == member_days_from_events(conn, FIRST, LAST)

@@ -7,6 +7,8 @@ what it shows must be what the events say. A load that fails must say so.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tracker_core.storage import tables as t
 from tracker_core.views import DEFAULT_DAYS
 from tracker_core.views.overview import Overview, overview, remembered_overview
 from tracker_tui.app import TrackerApp
+from tracker_tui.early import EarlyLoad
 from tracker_tui.screens.overview import OverviewScreen
 from tracker_tui.widgets.tables import MembersTable
 from tracker_tui.widgets.tiles import Tile
@@ -71,16 +74,19 @@ async def test_a_cold_start_shows_the_overview_summed_as_the_events_say(
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
-async def test_a_cold_start_paints_the_figures_then_the_badges(
+async def test_a_cold_start_paints_the_figures_and_badges_then_the_forecast(
     make_app: Callable[[], TrackerApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The badges' scan of the events does not hold up the first paint; they follow it."""
+    """The forecast does not hold up the first paint; it follows it. The badges come with
+    the figures."""
     cache.forget_all(engine)
     painted: list[bool] = []
+    badged: list[bool] = []
     show = OverviewScreen.show
 
     def recording_show(screen: OverviewScreen, data: Overview) -> None:
         painted.append(data.pending)
+        badged.append(any(row.badges for row in data.members))
         show(screen, data)
 
     monkeypatch.setattr(OverviewScreen, "show", recording_show)
@@ -89,7 +95,12 @@ async def test_a_cold_start_paints_the_figures_then_the_badges(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, OverviewScreen) and screen.data is not None
-        assert painted == [True, False]
+        # The figures, then the forecast; or both at once when the forecast was done by
+        # the time the figures were handed over (the EarlyLoad tests below).
+        assert painted in ([True, False], [False])
+        assert all(badged)  # the first paint has the badges already
+        assert screen.loads == len(painted)  # one load (or its completion) per paint
+        assert screen.data.forecast is not None
         expected = app.tracker.overview()
         worn = {row.email: row.badges for row in screen.data.members}
         assert worn == {row.email: row.badges for row in expected.members}
@@ -139,3 +150,50 @@ async def test_a_cold_start_that_cannot_sum_says_so(
         title, message = errors[0]
         assert title == "Could not load overview"
         assert "event_rollups_weekly" in message and "SELECT" not in message
+
+
+async def test_the_first_figures_do_not_wait_for_what_completes_them() -> None:
+    """The early load hands over the figures as soon as they are summed, while the same
+    thread goes on computing what they left out (the forecast)."""
+    release = threading.Event()
+
+    def complete(first: str) -> str:
+        release.wait(10)
+        return f"{first} with badges"
+
+    early = EarlyLoad(lambda: None, lambda: "figures", complete)
+    assert early.ready() is None  # nothing remembered: the screen takes the load over
+    assert await early.result() == "figures"
+    follow = early.follow_up()
+    assert follow is not None and not follow.done()
+    release.set()
+    assert await asyncio.wrap_future(follow) == "figures with badges"
+    assert early.follow_up() is None  # taken once
+
+
+async def test_a_completion_done_before_the_hand_over_is_painted_alone() -> None:
+    """When the completion is ready by the time the screen asks, the screen gets the whole
+    data at once: one paint, and nothing left to follow."""
+    early = EarlyLoad(lambda: None, lambda: "figures", lambda first: f"{first} with badges")
+    for _ in range(1000):
+        if early.settled():
+            break
+        await asyncio.sleep(0.005)
+    assert await early.result() == "figures with badges"
+    assert early.follow_up() is None
+
+
+async def test_a_failed_completion_leaves_the_figures_and_says_so() -> None:
+    def complete(first: str) -> str:
+        raise RuntimeError("the rollup is gone")
+
+    early = EarlyLoad(lambda: None, lambda: "figures", complete)
+    for _ in range(1000):
+        if early.settled():
+            break
+        await asyncio.sleep(0.005)
+    assert await early.result() == "figures"
+    follow = early.follow_up()
+    assert follow is not None
+    with pytest.raises(RuntimeError, match="the rollup is gone"):
+        await asyncio.wrap_future(follow)

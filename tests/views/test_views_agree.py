@@ -31,7 +31,7 @@ from tracker_core.storage import (
     upsert_member_spend,
     upsert_members,
 )
-from tracker_core.views.overview import Overview, overview
+from tracker_core.views.overview import Overview, completed_overview, overview
 from tracker_core.views.stats import TeamStats, team_stats
 
 TODAY = date(2026, 11, 20)
@@ -188,3 +188,18 @@ def test_stats_and_overview_agree_on_a_group(team: Engine) -> None:
     # Platform: Ana, Ben and (removed) Cara; Dan and Eve are in no group.
     assert [u.email for u in stats.users] == [ANA, CARA, BEN]
     assert stats.total_spend_cents == pytest.approx(120 + 310 + 45 + 7 + 50 + 50 + 12.5 + 205)
+
+
+@pytest.mark.parametrize("group_id", [None, PLATFORM])
+def test_a_hurried_overview_completed_is_the_full_one(team: Engine, group_id: str | None) -> None:
+    """The console's cold start paints a hurried overview, then completes it (the forecast)
+    rather than reading it all again: the result is the overview, figure for figure."""
+    with team.connect() as conn:
+        first = overview(conn, days=DAYS, today=TODAY, group_id=group_id, now=NOW, hurried=True)
+        assert first.pending and first.forecast is None
+        completed = completed_overview(conn, first, now=NOW)
+        full = overview(conn, days=DAYS, today=TODAY, group_id=group_id, now=NOW)
+        assert completed_overview(conn, completed, now=NOW) is completed  # nothing to add
+    assert not completed.pending and completed.forecast is not None
+    assert any(row.badges for row in completed.members)
+    assert completed == full

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0014"
 """The newest migration's revision. A start compares the database with it in one query and
 imports Alembic (a tenth of a second) only when there is something to migrate; a test keeps
 it equal to the head of ``migrations/versions``."""

@@ -15,7 +15,9 @@ keeps them. The events stay the truth:
 
 The same refresh sums the daily rows of each week it touched into ``event_rollups_weekly``,
 so a reader that groups by member and model, not by day, reads a long window's whole weeks
-as one row per member and model (:func:`summed_by_week`) instead of seven.
+as one row per member and model (:func:`summed_by_week`) instead of seven; and it sums the
+daily rows of each day into ``event_rollups_members``, so a reader of members' days, not
+their models, reads one row per member and day (:func:`summed_by_member`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,15 @@ COLUMNS: Final = (
     "cache_read_tokens",
     "cache_reads",
 )
+MEMBER_COLUMNS: Final = (
+    "day",
+    "user_email",
+    "spend_cents",
+    "requests",
+    "tokens",
+    "cache_read_tokens",
+    "cache_reads",
+)
 WEEKLY_COLUMNS: Final = (
     "week",
     "user_email",
@@ -109,6 +120,42 @@ def _rollup_rows(days: Sequence[date]) -> Select[tuple[date, str, str, float, in
     )
 
 
+def _member_days_of_events(days: Sequence[date]) -> Select[Any]:
+    """The usage of ``days`` per member and day (:data:`MEMBER_COLUMNS`), from the events."""
+    ue = t.usage_events
+    return (
+        select(
+            ue.c.day,
+            ue.c.user_email,
+            func.sum(spend_cents_expr()),
+            func.count(),
+            func.sum(tokens_expr()),
+            func.sum(cast(ue.c.cache_read_tokens, Float)),
+            func.sum(case((ue.c.cache_read_tokens > 0, 1), else_=0)),
+        )
+        .where(ue.c.day.in_(days))
+        .group_by(ue.c.day, ue.c.user_email)
+    )
+
+
+def _member_days_of_rollup(days: Sequence[date]) -> Select[Any]:
+    """The member-day rows of ``days``, summed from their (current) daily rollup rows."""
+    daily = t.event_rollups
+    return (
+        select(
+            daily.c.day,
+            daily.c.user_email,
+            func.sum(daily.c.spend_cents),
+            func.sum(daily.c.requests),
+            func.sum(daily.c.tokens),
+            func.sum(daily.c.cache_read_tokens),
+            func.sum(daily.c.cache_reads),
+        )
+        .where(daily.c.day.in_(days))
+        .group_by(daily.c.day, daily.c.user_email)
+    )
+
+
 def _sums_of_week(week: date) -> Select[tuple[date, str, str, float, int, float, date]]:
     """The weekly rollup rows of ``week``, summed from its daily rollup rows."""
     daily = t.event_rollups
@@ -146,6 +193,7 @@ def refresh(engine: Engine) -> int:
     refresh (PostgreSQL; on SQLite the write lock keeps other writers out until commit).
     """
     stale, rollups, weekly = t.rollup_stale_days, t.event_rollups, t.weekly_rollups
+    members = t.member_day_rollups
     with begin_write(engine) as conn:
         marked = conn.execute(select(stale.c.day, stale.c.marks).order_by(stale.c.day)).all()
         days = [day for day, _ in marked]
@@ -153,6 +201,8 @@ def refresh(engine: Engine) -> int:
             chunk = days[first : first + DAYS_PER_STATEMENT]
             conn.execute(delete(rollups).where(rollups.c.day.in_(chunk)))
             conn.execute(insert(rollups).from_select(COLUMNS, _rollup_rows(chunk)))
+            conn.execute(delete(members).where(members.c.day.in_(chunk)))
+            conn.execute(insert(members).from_select(MEMBER_COLUMNS, _member_days_of_rollup(chunk)))
         # Each touched week from its days, now all current but for marks added meanwhile,
         # which keep their week out of the reads until the next refresh.
         for week in sorted({week_of(day) for day in days}):
@@ -285,3 +335,22 @@ def summed_by_week(conn: Connection, start: date, end: date) -> Subquery:
         ).where(weekly.c.week.in_(weeks))
         parts.insert(0, whole)
     return _usage(parts or _kept_days([(start, end)], []))  # an empty window: no rows
+
+
+def summed_by_member(conn: Connection, start: date, end: date) -> Subquery:
+    """Usage from ``start`` to ``end`` as rows of (day, user_email, spend_cents, requests,
+    tokens, cache_read_tokens, cache_reads), one per member and day, every model together:
+    the member-day rollup where it is current, the events of the stale days elsewhere.
+
+    For readers of members' days, not their models: the same sums as :func:`summed` grouped
+    by day and member, from half its rows or fewer.
+    """
+    members = t.member_day_rollups
+    kept = select(*(members.c[name] for name in MEMBER_COLUMNS)).where(
+        members.c.day.between(start, end)
+    )
+    lagging = stale_days(conn, start, end)
+    if not lagging:
+        return kept.subquery("member_days")
+    parts = [kept.where(members.c.day.not_in(lagging)), _member_days_of_events(lagging)]
+    return union_all(*parts).subquery("member_days")

@@ -594,6 +594,27 @@ class WeeklyRollupRow(Base):
     """The latest day of the week with usage: a member's last active day needs no days."""
 
 
+class MemberDayRollupRow(Base):
+    """The usage rollup summed again per UTC day and member, every model together.
+
+    What reads a member's days, not their models (the cycle forecast's recency-weighted
+    rates, the badges' cache reads, the team's active members per day), reads half as many
+    rows here, and needs no grouping of its own to have a day's total. Kept by the same
+    refresh as the daily rows, from them: a day in ``rollup_stale_days`` is summed from its
+    events by readers until the refresh has summed it again.
+    """
+
+    __tablename__ = "event_rollups_members"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_email: Mapped[str] = mapped_column(String, primary_key=True)
+    spend_cents: Mapped[float] = mapped_column(Float)
+    requests: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[float] = mapped_column(Float)
+    cache_read_tokens: Mapped[float] = mapped_column(Float)
+    cache_reads: Mapped[int] = mapped_column(Integer)
+
+
 class RollupStaleDayRow(Base):
     """A day whose events changed after its rollup was computed.
 
@@ -642,3 +663,4 @@ data_versions = _table(DataVersionRow)
 event_rollups = _table(EventRollupRow)
 rollup_stale_days = _table(RollupStaleDayRow)
 weekly_rollups = _table(WeeklyRollupRow)
+member_day_rollups = _table(MemberDayRollupRow)

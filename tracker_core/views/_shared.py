@@ -297,7 +297,7 @@ def _scan(
     # One pass per day over the window and the cycle together: the cycle's spend is the sum
     # of its days, so it needs no scan of its own (it used to take a tenth of a cold start).
     first = min(start, cycle_start)
-    span = rollups.summed(conn, first, today)
+    span = rollups.summed_by_member(conn, first, today)  # a row per member and day
     per_day = [
         (as_day(day), DayUsage(float(cents or 0), int(count or 0), int(active)))
         for day, cents, count, active in conn.execute(
@@ -305,7 +305,7 @@ def _scan(
                 span.c.day,
                 func.sum(span.c.spend_cents),
                 func.sum(span.c.requests),
-                func.count(span.c.user_email.distinct()),
+                func.count(),
             )
             .where(*group_scope(span.c.user_email, group_id))
             .group_by(span.c.day)
@@ -316,6 +316,7 @@ def _scan(
     figures: dict[str, list[Any]] = {}
     models: dict[str, list[Any]] = {}
     top_model: dict[str, tuple[float, int, str]] = {}
+    parsed: dict[Any, date] = {}  # a window holds a few dozen days, and rows by the thousand
     for email, model, cents, count, tokens, last_day in per_user_model:
         email, model = str(email), str(model)
         cents, count = float(cents or 0), int(count or 0)
@@ -323,7 +324,9 @@ def _scan(
         mine[0] += cents
         mine[1] += count
         mine[2] += int(tokens or 0)
-        day = as_day(last_day)
+        day = parsed.get(last_day)
+        if day is None:
+            day = parsed[last_day] = as_day(last_day)
         mine[3] = day if mine[3] is None or day > mine[3] else mine[3]
         used = models.setdefault(model, [0.0, 0, 0])
         used[0] += cents

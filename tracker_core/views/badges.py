@@ -19,9 +19,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Connection, Float, Select, case, cast, func, literal, select, union_all
+from sqlalchemy import Connection, case, func, select
 
 from tracker_core.badges import (
     MemberActivity,
@@ -69,30 +68,13 @@ def _cache_key(start: date, today: date, conn: Connection) -> tuple[str, str]:
 
 
 def _scan_cache_reads(conn: Connection, start: date, today: date) -> CacheReads:
-    """The window's cache reads per member from the daily rollup, and from the events for
-    the days it has not summed yet (a row per member, model and day instead of per event)."""
-    lagging = rollups.stale_days(conn, start, today)
-    daily, ue = t.event_rollups, t.usage_events
-    summed = select(
-        daily.c.user_email,
-        daily.c.cache_read_tokens.label("tokens"),
-        daily.c.cache_reads.label("reads"),
-    ).where(daily.c.day.between(start, today), daily.c.cache_reads > 0)
-    parts: list[Select[Any]] = [summed]
-    if lagging:
-        parts = [
-            summed.where(daily.c.day.not_in(lagging)),
-            select(
-                ue.c.user_email,
-                cast(ue.c.cache_read_tokens, Float).label("tokens"),
-                literal(1).label("reads"),
-            ).where(ue.c.day.in_(lagging), ue.c.cache_read_tokens > 0),
-        ]
-    reads = union_all(*parts).subquery()
+    """The window's cache reads per member from the member-day rollup, and from the events
+    for the days it has not summed yet (a row per member and day instead of per event)."""
+    days = rollups.summed_by_member(conn, start, today)
     rows = conn.execute(
-        select(reads.c.user_email, func.sum(reads.c.tokens), func.sum(reads.c.reads)).group_by(
-            reads.c.user_email
-        )
+        select(days.c.user_email, func.sum(days.c.cache_read_tokens), func.sum(days.c.cache_reads))
+        .where(days.c.cache_reads > 0)
+        .group_by(days.c.user_email)
     ).all()
     return {str(email): (int(tokens or 0), int(count)) for email, tokens, count in rows}
 

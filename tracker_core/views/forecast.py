@@ -15,14 +15,41 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, func, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Date,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+    values,
+)
 
 from tracker_core.cycle import Cycle, as_day, current_cycle
 from tracker_core.forecast import Forecast, forecast_cycle
-from tracker_core.forecast.rates import LOOKBACK_DAYS
+from tracker_core.forecast.rates import LOOKBACK_DAYS, Learning
+from tracker_core.forecast.sums import (
+    KindSums,
+    MemberSums,
+    learning_table,
+    scope_forecast_from_sums,
+)
 from tracker_core.storage import cache, rollups
 from tracker_core.storage.groups import PARENT_PREFIX, PARENT_SEPARATOR, UNASSIGNED_FILTER
-from tracker_core.views._shared import Memberships, iso_instant, memberships, people
+from tracker_core.views._shared import (
+    Memberships,
+    group_scope,
+    iso_instant,
+    memberships,
+    people,
+)
 
 UNASSIGNED_NAME = "Unassigned"
 
@@ -285,6 +312,125 @@ def scope_forecast(
             pass  # written by another version of the tracker: recomputed and replaced
     if recall_only:
         return None
-    total = team_forecast(conn, now=moment, group_id=group_id).total
+    total = summed_scope_forecast(conn, now=moment, group_id=group_id)
     cache.remember(conn.engine, key, fingerprint, _forecast_to_json(total), now)
     return total
+
+
+def summed_scope_forecast(conn: Connection, *, now: datetime, group_id: str | None) -> Forecast:
+    """:func:`team_forecast`'s total as of ``now`` (within float rounding), from sums the
+    database adds up: a row per day and one per member instead of one per member and day.
+
+    The overview waits for this one at a cold start; the queries run outside the
+    interpreter's lock, so they overlap with the console's own start
+    (:mod:`tracker_core.forecast.sums`).
+    """
+    today = now.date()
+    cycle = current_cycle(conn, today)
+    usage = rollups.summed_by_member(conn, history_start(cycle, today), today)
+    scoped = and_(true(), *group_scope(usage.c.user_email, group_id))
+    team_by_day: dict[date, float] = {}
+    scope_by_day: dict[date, float] = {}
+    for raw_day, team_cents, scope_cents in conn.execute(
+        select(
+            usage.c.day,
+            func.sum(usage.c.spend_cents),
+            func.sum(case((scoped, usage.c.spend_cents), else_=0.0)),
+        ).group_by(usage.c.day)
+    ):
+        day = as_day(raw_day)
+        team_by_day[day] = float(team_cents or 0) / 100.0
+        scope_by_day[day] = float(scope_cents or 0) / 100.0
+    table = learning_table(team_by_day, today)
+    members = _member_sums(conn, usage, history_start(cycle, today), today, table)
+    held = memberships(conn) if group_id is not None else None
+    scope = None if held is None else held.scope(group_id)
+    return scope_forecast_from_sums(
+        members, scope, scope_by_day, table, cycle.start, cycle.end, now
+    )
+
+
+def _member_sums(
+    conn: Connection, usage: Any, first_day: date, today: date, table: Learning
+) -> dict[str, MemberSums]:
+    """The sums of every member with spend in the history (``usage``, a row per member and
+    day from ``first_day`` to ``today``): over the learning days joined to their weights,
+    with the first of them with spend; and the first day with spend among the few other
+    days (today, the team's holidays, a long cycle's days before the lookback)."""
+    kinds = _kind_sums(conn, usage, table)
+    firsts: dict[str, date] = {}
+    for (email, _), (_, first) in kinds.items():
+        if first is not None and (email not in firsts or first < firsts[email]):
+            firsts[email] = first
+    learned = set(table.days)
+    others = [day for day in each_day(first_day, today) if day not in learned]
+    if others:
+        for email, first in conn.execute(
+            select(usage.c.user_email, func.min(usage.c.day))
+            .where(usage.c.day.in_(others), usage.c.spend_cents > 0)
+            .group_by(usage.c.user_email)
+        ).all():  # fetched whole: a row per member with spend today, row by row costs more
+            day = as_day(first)
+            if str(email) not in firsts or day < firsts[str(email)]:
+                firsts[str(email)] = day
+    return {
+        email: MemberSums(
+            first_active=first,
+            weekday=kinds.get((email, False), (KindSums(), None))[0],
+            weekend=kinds.get((email, True), (KindSums(), None))[0],
+        )
+        for email, first in firsts.items()
+    }
+
+
+def each_day(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _kind_sums(
+    conn: Connection, usage: Any, table: Learning
+) -> dict[tuple[str, bool], tuple[KindSums, date | None]]:
+    """Σ w·s, Σ w·s² and Σ w·t·s per member and kind of day over the learning days (``usage``
+    a row per member and day), with the first of those days with spend; the days' weights
+    joined as a small table of values."""
+    if not table.days:
+        return {}
+    weights = (
+        values(
+            column("day", Date),
+            column("w", Float),
+            column("t", Float),
+            column("weekend", Integer),
+            name="weights",
+        )
+        .data(
+            [
+                (day, w, t, int(weekend))
+                for day, w, t, weekend in zip(
+                    table.days, table.weights, table.offsets, table.weekend, strict=True
+                )
+            ]
+        )
+        .cte("weights")
+    )
+    w, t = weights.c.w, weights.c.t
+    s = usage.c.spend_cents / literal(100.0, Float)
+    rows = conn.execute(
+        select(
+            usage.c.user_email,
+            weights.c.weekend,
+            func.sum(w * s),
+            func.sum(w * s * s),
+            func.sum(w * t * s),
+            func.min(case((usage.c.spend_cents > 0, usage.c.day))),
+        )
+        .select_from(weights.join(usage, usage.c.day == weights.c.day))
+        .group_by(usage.c.user_email, weights.c.weekend)
+    ).all()
+    return {
+        (str(email), bool(weekend)): (
+            KindSums(float(ws or 0), float(wss or 0), float(wts or 0)),
+            None if first is None else as_day(first),
+        )
+        for email, weekend, ws, wss, wts, first in rows
+    }

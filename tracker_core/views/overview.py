@@ -40,7 +40,6 @@ from tracker_core.views._shared import (
     window_usage,
 )
 from tracker_core.views.badges import (
-    CacheReads,
     WindowBadges,
     cache_reads,
     remembered_cache_reads,
@@ -248,28 +247,39 @@ def overview(
     for it every 30 seconds and at every start. ``now`` stamps the cache entry; members,
     groups and incidents are always read fresh, they are small.
 
-    ``hurried`` leaves out what the view cache does not hold and would need more than the
-    window's sums: the badges (a scan of the window's events for their cache reads) and the
-    cycle-end forecast (a day per member over eight weeks or more); the result says so
-    (``pending``). A face that must paint soon (the console's first screen) shows the
-    figures first and asks again.
+    ``hurried`` leaves out the cycle-end forecast unless the view cache holds it (the
+    learning weeks of every member); the result says so (``pending``). A face that must
+    paint soon (the console's first screen) shows the figures and badges first and completes
+    them (:func:`completed_overview`). The badges are always there: their inputs are sums of
+    the member-day rollup, as cheap as the window's own.
     """
     start = window_start(days, today)
     cycle = current_cycle(conn, today)
     usage = window_usage(conn, start, today, cycle.start, group_id, now)
     # The badges compare a member with the whole team, whatever the filter.
     team = usage if group_id is None else window_usage(conn, start, today, cycle.start, None, now)
-    if hurried:
-        reads: CacheReads | None = remembered_cache_reads(conn, start, today)
-    else:
-        reads = cache_reads(conn, start, today, now or datetime.now(UTC))
-    found = None if reads is None else window_badges(conn, start, today, team, reads)
+    reads = cache_reads(conn, start, today, now or datetime.now(UTC))
+    found = window_badges(conn, start, today, team, reads)
     moment = now or start_of(today)
     forecast = scope_forecast(conn, now=moment, group_id=group_id, recall_only=hurried)
     result = _overview(conn, usage, days, start, today, group_id, cycle, found, forecast)
     if hurried and forecast is None and not result.pending:
         return replace(result, pending=True)  # the forecast follows
     return result
+
+
+def completed_overview(conn: Connection, first: Overview, *, now: datetime) -> Overview:
+    """``first`` (a hurried overview) with what it left out, the cycle-end forecast, as
+    :func:`overview` computes it.
+
+    The rest is kept as ``first`` read it a moment before, so a face completing what it
+    has just painted pays for the forecast only, not for the window's figures, the badges
+    and the members a second time.
+    """
+    if not first.pending:
+        return first
+    forecast = first.forecast or scope_forecast(conn, now=now, group_id=first.group_id)
+    return replace(first, forecast=forecast, pending=False)
 
 
 def start_of(day: date) -> datetime:

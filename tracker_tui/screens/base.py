@@ -8,6 +8,8 @@ refreshes never overlap.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from time import monotonic
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -75,6 +77,8 @@ class DataScreen(Screen[None], Generic[T]):
         """The last good data, kept on screen when a refresh fails."""
         self._first_load_started = False
         self._ready: T | None = None
+        self._early: EarlyLoad[Any] | None = None
+        """The load the app started early for this screen, while its completion may follow."""
         self.loads = 0
         """Loads started (a count the tests watch)."""
         self._shown_at: float | None = None
@@ -117,6 +121,7 @@ class DataScreen(Screen[None], Generic[T]):
         self._first_load_started = True
         early = self.context.claim_first_load(self)
         if early is not None:
+            self._early = early
             self._ready = cast("T | None", early.ready())
             if self._ready is None:
                 self._take_over(early)
@@ -202,8 +207,30 @@ class DataScreen(Screen[None], Generic[T]):
             name=f"load {self.SCREEN_TITLE}",
         )
 
+    def take_follow_up(self) -> bool:
+        """Wait for the completion of the first data that the early load is computing (see
+        :mod:`tracker_tui.early`) instead of loading again; False when there is none."""
+        early, self._early = self._early, None
+        pending = None if early is None else early.follow_up()
+        if pending is None:
+            return False
+        self.loads += 1
+        self.run_worker(
+            self._follow(pending),
+            exclusive=True,
+            group=LOAD_GROUP,
+            exit_on_error=False,
+            name=f"load {self.SCREEN_TITLE}",
+        )
+        return True
+
+    async def _follow(self, pending: Future[T | None]) -> T:
+        completed = await asyncio.wrap_future(pending)
+        return await asyncio.to_thread(self.load) if completed is None else completed
+
     def reload(self) -> None:
         """Start a load; a load already running is cancelled (the newer one wins)."""
+        self._early = None  # its completion would be of the data this load replaces
         self.loads += 1
         self.run_worker(
             self.load,

@@ -35,11 +35,19 @@ NO_DATA = (
 
 def first_overview(tracker: Tracker) -> EarlyLoad[Overview]:
     """The first load of an overview or members screen (the whole team, the default window),
-    started ahead of the screen: ``load_ready`` and the first ``load`` below, as a thread."""
+    started ahead of the screen: ``load_ready`` and the first ``load`` below, as a thread, and
+    then, in the same thread, the complete overview the first one's ``pending`` asks for."""
     return EarlyLoad(
         partial(tracker.remembered_overview, days=DEFAULT_DAYS),
         partial(tracker.overview, days=DEFAULT_DAYS, hurried=True),
+        partial(_completed, tracker),
     )
+
+
+def _completed(tracker: Tracker, first: Overview) -> Overview | None:
+    """What a first overview left out (the forecast), computed in the early load's thread
+    right after it; None when it left out nothing."""
+    return tracker.complete_overview(first) if first.pending else None
 
 
 def range_options() -> list[tuple[str, int]]:
@@ -107,9 +115,8 @@ class MembersScreen(DataScreen[Overview]):
         self.set_focus(self.query_one(MembersTable), scroll_visible=False)
 
     def load(self) -> Overview:
-        # Until the screen shows something, what the view cache lacks beyond the window's
-        # sums (the badges' scan of the events, the forecast: a second or more for 2,000
-        # members) does not hold up the figures: ``show`` asks again for it once they are
+        # Until the screen shows something, a forecast the view cache lacks (every member's
+        # learning weeks) does not hold up the figures: ``show`` asks for it once they are
         # painted. Later loads keep the shown data on screen while they run, so they wait
         # for everything.
         return self.context.tracker.overview(
@@ -132,7 +139,7 @@ class MembersScreen(DataScreen[Overview]):
         self._show_badges(data)
         table = self.query_one(MembersTable)
         table.border_title = table.describe(data.days)
-        if data.pending:
+        if data.pending and not self.take_follow_up():
             self.reload()
 
     def _show_groups(self, data: Overview) -> None:

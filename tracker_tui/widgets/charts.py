@@ -189,8 +189,13 @@ class LineChart(Chart):
         """Rows the figure gets in the paint under way (the widget's less its legend)."""
 
     def show(self, days: Sequence[date], series: dict[str, list[float]]) -> None:
-        self._days = list(days)
-        self._series = dict(series)
+        """Draw these days; the same days and series again (a refresh that changed nothing,
+        the badges and forecast completing a first overview) leave the plot as it is."""
+        days, series = list(days), dict(series)
+        if days == self._days and series == self._series:
+            return
+        self._days = days
+        self._series = series
         self.refresh()
 
     def render(self) -> RenderResult:
@@ -268,7 +273,11 @@ class BarChart(Widget):
         self._bars: list[tuple[str, float]] = []
 
     def show(self, bars: Sequence[tuple[str, float]]) -> None:
-        self._bars = list(bars)[: self._limit]
+        """Draw these bars; the same bars again leave the chart as it is."""
+        shown = list(bars)[: self._limit]
+        if shown == self._bars:
+            return
+        self._bars = shown
         self.refresh()
 
     def render(self) -> Text:

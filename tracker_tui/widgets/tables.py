@@ -50,6 +50,11 @@ class Cell:
     def __repr__(self) -> str:
         return f"Cell({self._text!r})"
 
+    @property
+    def looks(self) -> tuple[str, bool, str]:
+        """What a paint of the cell depends on: two cells alike look the same."""
+        return (self._text, self._right, self._style)
+
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self._width, self._width)
 
@@ -300,6 +305,8 @@ class MembersTable(VimDataTable):
         self._cells: list[tuple[str, list[str | Cell]]] = []
         self._room = 0
         """The width the columns were last chosen for (0: not laid out yet, show them all)."""
+        self._filled: tuple[object, ...] = ()
+        """:meth:`_looks` as of the last fill."""
 
     def on_resize(self) -> None:
         """A new width may fit more columns, or fewer: choose again, keeping the view.
@@ -401,12 +408,24 @@ class MembersTable(VimDataTable):
         ]
         if not self._room_now():
             return  # shown before the first layout: the first resize fills it, once
+        looks = self._looks()
+        if looks == self._filled:
+            return  # the same rows as on screen (a refresh that changed nothing): no repaint
         with self.keeping_view():
             self._fill()
+
+    def _looks(self) -> tuple[object, ...]:
+        """What the table on screen depends on: the rows' cells, the width and the sort."""
+        cells = tuple(
+            (key, tuple(cell if isinstance(cell, str) else cell.looks for cell in row))
+            for key, row in self._cells
+        )
+        return (cells, self._room_now(), self.sort_column, self.sort_reverse)
 
     def _fill(self) -> None:
         """Lay the kept rows out in the columns that fit the width the table has now."""
         self._room = self._room_now()
+        self._filled = self._looks()
         cells_by_row = self._fitted_cells()
         widths = [cell_len(column.label) + 2 for column in COLUMNS]  # room for the sort arrow
         for cells in cells_by_row:

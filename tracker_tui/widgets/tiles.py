@@ -48,8 +48,11 @@ class Tile(Widget):
         shows "rank 12" instead. The first that fits is shown, at the width the tile has
         when it paints; when none fits, the last is cut in the middle, keeping both ends.
         """
+        notes = (note, *shorter)
+        if (value, notes, warn) == (self._value, self._notes, self.has_class("-warn")):
+            return  # the same figure: nothing to repaint
         self._value = value
-        self._notes = (note, *shorter)
+        self._notes = notes
         self.set_class(warn, "-warn")
         self.refresh()
 
