@@ -86,9 +86,10 @@ class OverviewScreen(MembersScreen):
             )
             return
         spread = money_range(forecast.low * 100, forecast.high * 100, short=True)
+        brief_day = f"day {cycle.day}/{cycle.length} · {spread}"  # before the day is dropped
         tile.show(
             f"{money_short(cycle.spend_cents)} → {money_short(forecast.expected * 100)}",
             " · ".join((day, spread, *of_budget)),
             warn=warn,
-            shorter=(*of_budget, spread) if of_budget else (spread,),
+            shorter=(*of_budget, brief_day, spread) if of_budget else (brief_day, spread),
         )
