@@ -33,21 +33,23 @@ def money(cents: float) -> str:
     return _signed(text, cents < 0 and text != "$0.00")
 
 
-def money_short(cents: float) -> str:
-    """``$1.2k``: for tiles and chart labels where width is scarce.
+def money_short(cents: float, *, extra_digits: int = 0) -> str:
+    """``$1.2k``: for tiles and chart labels where width is scarce (``extra_digits`` more
+    after the point where two figures must not read alike: ``$26.9k``, ``$9.87k``).
 
     The unit is chosen after rounding, so $999.99 reads ``$1.0k`` (not ``$1,000``) and
     $9,999 reads ``$10k`` (not ``$10.0k``): the next unit up begins where the rounding lands.
     """
     dollars = abs(cents) / 100
+    small, large = 1 + extra_digits, extra_digits  # digits below $10k, and from $10k
     if round(dollars) < 1000:
         text = f"${dollars:.0f}"
-    elif round(dollars / 1000, 1) < 10:
-        text = f"${dollars / 1000:.1f}k"
-    elif round(dollars / 1000) < 1000:
-        text = f"${dollars / 1000:.0f}k"
+    elif round(dollars / 1000, small) < 10:
+        text = f"${dollars / 1000:.{small}f}k"
+    elif round(dollars / 1000, large) < 1000:
+        text = f"${dollars / 1000:.{large}f}k"
     else:
-        text = f"${dollars / 1_000_000:,.1f}M"
+        text = f"${dollars / 1_000_000:,.{small}f}M"
     return _signed(text, cents < 0 and text != "$0")
 
 
@@ -61,24 +63,11 @@ def money_range(low_cents: float, high_cents: float, *, short: bool = False) -> 
         return f"{money(low_cents)}-{money(high_cents)}"
     low, high = money_short(low_cents), money_short(high_cents)
     if low == high and round(low_cents / 100) != round(high_cents / 100):
-        low, high = _finer_short(low_cents), _finer_short(high_cents)
+        low = money_short(low_cents, extra_digits=1)
+        high = money_short(high_cents, extra_digits=1)
         if low == high:
             low, high = f"${round(low_cents / 100):,}", f"${round(high_cents / 100):,}"
     return f"{low}-{high}"
-
-
-def _finer_short(cents: float) -> str:
-    """:func:`money_short` with one more digit: ``$26.9k``, ``$9.87k``, ``$1.23M``."""
-    dollars = abs(cents) / 100
-    if round(dollars) < 1000:
-        text = f"${dollars:.0f}"
-    elif round(dollars / 1000, 2) < 10:
-        text = f"${dollars / 1000:.2f}k"
-    elif round(dollars / 1000, 1) < 1000:
-        text = f"${dollars / 1000:.1f}k"
-    else:
-        text = f"${dollars / 1_000_000:,.2f}M"
-    return _signed(text, cents < 0 and text != "$0")
 
 
 def _count_unit(top: float) -> tuple[int, str] | None:
