@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from tracker_core import incidents
-from tracker_core.detection.model import Finding, Rule, Severity
+from tracker_core.detection.measures import top_model
+from tracker_core.detection.model import Finding, MemberUsage, Rule, Severity
 from tracker_core.domain import (
     AnalyticsValue,
     BillingGroup,
@@ -269,6 +270,33 @@ def test_overview_members_table(seeded: Engine) -> None:
         None,
         None,
     )
+
+
+def test_a_tie_for_the_top_model_goes_to_the_first_name_on_every_face(seeded: Engine) -> None:
+    """Equal spend and requests: the first model by name, character by character (an upper
+    case letter before a lower case one, whatever the database's locale), as detection
+    names an incident's top model; equal spend only: the model used more."""
+    upper, lower = "Zeta-fast", "alpha-max"
+    eve = "eve@example.test"
+    with seeded.begin() as conn:
+        insert_usage_events(
+            conn,
+            [
+                event(DAN, at(TODAY, 9), lower, 40),
+                event(DAN, at(TODAY, 10), upper, 40),
+                event(DAN, at(TODAY, 11), lower, 25),
+                event(DAN, at(TODAY, 12), upper, 25),
+                event(eve, at(TODAY, 9), lower, 10),
+                event(eve, at(TODAY, 10), upper, 5),
+                event(eve, at(TODAY, 11), upper, 5),
+            ],
+        )
+    with seeded.connect() as conn:
+        rows = {row.email: row for row in overview(conn, days=7, today=TODAY).members}
+
+    usage = MemberUsage(DAN, "Dan Roe", {}, model_cents={TODAY: {lower: 65.0, upper: 65.0}})
+    assert top_model(usage, [TODAY])[0] == upper == rows[DAN].top_model
+    assert rows[eve].top_model == upper  # 10 cents each, and two requests against one
 
 
 def test_group_filter_restricts_every_figure(seeded: Engine) -> None:

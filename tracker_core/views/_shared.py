@@ -10,12 +10,12 @@ differently on two faces. The whole team's result is remembered in the view cach
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, literal, null, select, union_all
 
 from tracker_core.cycle import as_day
 from tracker_core.storage import cache, rollups
@@ -172,7 +172,7 @@ class UserUsage:
     last_active: date | None
     """The member's latest event day within the window."""
     top_model: str | None
-    """The model the member spent most on (then used most, then by name)."""
+    """The model the member spent most on (then used most, then the first by name)."""
 
 
 IDLE = UserUsage(spend_cents=0.0, requests=0, tokens=0, last_active=None, top_model=None)
@@ -273,27 +273,105 @@ class WindowUsage:
         )
 
 
+def _by_code_point(column: ColumnElement[str], conn: Connection) -> ColumnElement[str]:
+    """``column`` compared character by character, as Python compares strings: SQLite's
+    default collation does; PostgreSQL's follows the database's locale unless told."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
+def _member_and_model_sums(
+    conn: Connection, start: date, today: date, group_id: str | None
+) -> Sequence[Any]:
+    """The window's sums per member (with their top model) and per model, in one statement.
+
+    Rows of (is_model, email or model, top model, spend, requests, tokens or users, last
+    day). Both kinds are sums of the same per-member-and-model sums, which the database
+    adds up once and keeps for both; the members' top model is picked there too, so a team
+    of thousands returns a row per member, not one per member and model.
+    """
+    window = rollups.summed_by_week(conn, start, today)
+    pairs = (
+        select(
+            window.c.user_email.label("email"),
+            window.c.model.label("model"),
+            func.sum(window.c.spend_cents).label("spend"),
+            func.sum(window.c.requests).label("requests"),
+            func.sum(window.c.tokens).label("tokens"),
+            func.max(window.c.day).label("last_day"),
+        )
+        .where(*group_scope(window.c.user_email, group_id))
+        .group_by(window.c.user_email, window.c.model)
+        .cte("pairs")
+    )
+    member = pairs.c.email
+    ranked = select(
+        pairs.c.email,
+        pairs.c.model,
+        func.sum(pairs.c.spend).over(partition_by=member).label("spend"),
+        func.sum(pairs.c.requests).over(partition_by=member).label("requests"),
+        func.sum(pairs.c.tokens).over(partition_by=member).label("tokens"),
+        func.max(pairs.c.last_day).over(partition_by=member).label("last_day"),
+        # The top model: most spend, then most requests, then the first by name, as the
+        # detection's top model and the badges' most used model break their ties.
+        func.row_number()
+        .over(
+            partition_by=pairs.c.email,
+            order_by=(
+                func.coalesce(pairs.c.spend, 0).desc(),
+                func.coalesce(pairs.c.requests, 0).desc(),
+                _by_code_point(pairs.c.model, conn),
+            ),
+        )
+        .label("place"),
+    ).subquery("ranked")
+    members = select(
+        literal(False).label("is_model"),
+        ranked.c.email.label("name"),
+        ranked.c.model.label("top_model"),
+        ranked.c.spend,
+        ranked.c.requests,
+        ranked.c.tokens.label("count"),
+        ranked.c.last_day,
+    ).where(ranked.c.place == 1)
+    models = select(
+        literal(True).label("is_model"),
+        pairs.c.model.label("name"),
+        null().label("top_model"),
+        func.sum(pairs.c.spend),
+        func.sum(pairs.c.requests),
+        func.count().label("count"),
+        null().label("last_day"),
+    ).group_by(pairs.c.model)
+    return conn.execute(union_all(members, models)).all()
+
+
 def _scan(
     conn: Connection, start: date, today: date, cycle_start: date, group_id: str | None
 ) -> WindowUsage:
     """Two grouped queries over the window (and the cycle's days); nothing per member.
 
     They read the usage rollup (``storage.rollups``): the per-member sums its whole weeks
-    where it can, a row per member and model, the per-day sums its days.
+    where it can, the per-day sums its days.
     """
-    window = rollups.summed_by_week(conn, start, today)
-    per_user_model = conn.execute(
-        select(
-            window.c.user_email,
-            window.c.model,
-            func.sum(window.c.spend_cents),
-            func.sum(window.c.requests),
-            func.sum(window.c.tokens),
-            func.max(window.c.day),
+    users: dict[str, UserUsage] = {}
+    models: dict[str, ModelUsage] = {}
+    parsed: dict[Any, date] = {}  # a window holds a few dozen days, and rows by the thousand
+    for is_model, name, top, cents, count, tokens, last_day in _member_and_model_sums(
+        conn, start, today, group_id
+    ):
+        if is_model:
+            models[str(name)] = ModelUsage(float(cents or 0), int(count or 0), int(tokens))
+            continue
+        day = parsed.get(last_day)
+        if day is None:
+            day = parsed[last_day] = as_day(last_day)
+        users[str(name)] = UserUsage(
+            spend_cents=float(cents or 0),
+            requests=int(count or 0),
+            tokens=int(tokens or 0),
+            last_active=day,
+            top_model=str(top),
         )
-        .where(*group_scope(window.c.user_email, group_id))
-        .group_by(window.c.user_email, window.c.model)
-    ).all()
     # One pass per day over the window and the cycle together: the cycle's spend is the sum
     # of its days, so it needs no scan of its own (it used to take a tenth of a cold start).
     first = min(start, cycle_start)
@@ -311,42 +389,9 @@ def _scan(
             .group_by(span.c.day)
         ).all()
     ]
-
-    # email -> [spend, requests, tokens, last day]; email -> best (spend, requests, model).
-    figures: dict[str, list[Any]] = {}
-    models: dict[str, list[Any]] = {}
-    top_model: dict[str, tuple[float, int, str]] = {}
-    parsed: dict[Any, date] = {}  # a window holds a few dozen days, and rows by the thousand
-    for email, model, cents, count, tokens, last_day in per_user_model:
-        email, model = str(email), str(model)
-        cents, count = float(cents or 0), int(count or 0)
-        mine = figures.setdefault(email, [0.0, 0, 0, None])
-        mine[0] += cents
-        mine[1] += count
-        mine[2] += int(tokens or 0)
-        day = parsed.get(last_day)
-        if day is None:
-            day = parsed[last_day] = as_day(last_day)
-        mine[3] = day if mine[3] is None or day > mine[3] else mine[3]
-        used = models.setdefault(model, [0.0, 0, 0])
-        used[0] += cents
-        used[1] += count
-        used[2] += 1
-        candidate = (cents, count, model)
-        if email not in top_model or candidate > top_model[email]:
-            top_model[email] = candidate
     return WindowUsage(
-        users={
-            email: UserUsage(
-                spend_cents=cents,
-                requests=requests,
-                tokens=tokens,
-                last_active=last,
-                top_model=top_model[email][2] if email in top_model else None,
-            )
-            for email, (cents, requests, tokens, last) in figures.items()
-        },
-        models={model: ModelUsage(*used) for model, used in models.items()},
+        users=users,
+        models=models,
         days={day: used for day, used in per_day if day >= start},
         cycle_spend_cents=sum(used.spend_cents for day, used in per_day if day >= cycle_start),
     )
