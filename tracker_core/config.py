@@ -167,7 +167,17 @@ class DaemonSettings(_Section):
     grace_seconds: float = Field(30.0, ge=0, le=3600, strict=True, allow_inf_nan=False)
     """On SIGTERM or SIGINT, how long a running job may go on before it is cancelled."""
     max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024, strict=True)
-    """Largest request body accepted (413 above it)."""
+    """Largest request body accepted (413 above it), the imports' files excepted."""
+    max_upload_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, strict=True)
+    """Largest body of an import (the dashboard's HiBob import, ``POST /api/groups/import``
+    and ``/api/groups/restore``): a company's People Directory export runs to hundreds of
+    KiB, every other request is small. Never below ``max_body_bytes``."""
+
+    @property
+    def upload_limit(self) -> int:
+        """What an import's body may hold: ``max_upload_bytes``, or ``max_body_bytes`` when
+        that is the larger."""
+        return max(self.max_upload_bytes, self.max_body_bytes)
 
 
 class Settings(_Section):

@@ -18,6 +18,11 @@ from tracker_core.errors import ConfigError
         ('[daemon]\ngrace_seconds = "5"\n', "daemon.grace_seconds: input should be a valid"),
         ("[daemon]\ngrace_seconds = 7200\n", "daemon.grace_seconds: input should be less"),
         ("[daemon]\nmax_body_bytes = 10\n", "daemon.max_body_bytes: input should be greater"),
+        ("[daemon]\nmax_upload_bytes = 1e12\n", "daemon.max_upload_bytes: input should be a valid"),
+        (
+            "[daemon]\nmax_upload_bytes = 99999999999\n",
+            "daemon.max_upload_bytes: input should be less",
+        ),
         ('[daemon]\ndashboard_user = "ops:1"\n', "daemon.dashboard_user: must not contain ':'"),
         ('[daemon]\ndashboard_user = " "\n', "daemon.dashboard_user: must not be blank"),
         ('[daemon]\ndashboard_user = "o\\tps"\n', "daemon.dashboard_user: must not contain"),
@@ -44,6 +49,11 @@ def test_daemon_keys_and_their_environment_variables(tmp_path: Path) -> None:
     empty.write_text("")
     defaults = load_settings(empty, env={}).settings.daemon
     assert defaults.dashboard_user == "admin" and defaults.grace_seconds == 30
+    # An import's file may be far larger than any other body, and never smaller.
+    assert (defaults.max_body_bytes, defaults.upload_limit) == (65536, 8 * 1024 * 1024)
+    small = tmp_path / "small.toml"
+    small.write_text("[daemon]\nmax_body_bytes = 1048576\nmax_upload_bytes = 2048\n")
+    assert load_settings(small, env={}).settings.daemon.upload_limit == 1048576
     with pytest.raises(ConfigError) as caught:
         load_settings(empty, env={"DASHBOARD_USER": "a:b"})
     assert "environment variable DASHBOARD_USER: daemon.dashboard_user" in str(caught.value)

@@ -345,6 +345,32 @@ async def test_the_hibob_import_previews_then_applies_the_ticked_moves(
     assert [g for g in after["groups"] if g["name"] == "Guild > Core"] == []
 
 
+async def test_a_whole_companys_directory_is_previewed_from_the_browser(
+    client: TestClient[Any, Any],
+) -> None:
+    """A People Directory export lists everyone in the company (hundreds of KiB), far more
+    than any other form: the form states its own limit and a file of that size is read."""
+    token = await token_of(client)
+    page = await body_of(client, "/settings")
+    assert text_of(page, "import-help").startswith(
+        "Files up to 8 MiB ( [daemon] max_upload_bytes )"
+    )
+    before = await listed(client)
+    emails = sorted(m["email"] for g in before["groups"] for m in g["members"])
+    rows = [f"{email},Guild,Core" for email in emails]
+    rows += [f"person{n}@elsewhere.test,Sales,Field" for n in range(12_000)]
+    csv = "Email,Department,Team\n" + "\n".join(rows) + "\n"
+    assert len(csv) > 4 * 65536  # the daemon's limit for any other request
+
+    upload = aiohttp.FormData()
+    upload.add_field("csrf", token)
+    upload.add_field("action", "preview")
+    upload.add_field("file", csv.encode(), filename="people.csv", content_type="text/csv")
+    _, page = await post(client, "/settings/groups/import", upload, status=200)
+    assert f"{len(emails)} of" in text_of(page, "import-summary")
+    assert await listed(client) == before
+
+
 async def test_a_bad_hibob_file_names_the_line_and_imports_nothing(
     client: TestClient[Any, Any],
 ) -> None:

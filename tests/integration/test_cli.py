@@ -455,7 +455,8 @@ def test_cron_help_and_example_config_describe_the_daemon() -> None:
     example = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text()
     daemon = example.split("[daemon]", 1)[1]
     assert "not built yet" not in daemon and "Not used yet" not in daemon
-    for key in ("schedule", "jitter_seconds", "grace_seconds", "max_body_bytes", "dashboard_user"):
+    keys = ("schedule", "jitter_seconds", "grace_seconds", "max_body_bytes", "max_upload_bytes")
+    for key in (*keys, "dashboard_user"):
         assert f"\n{key} = " in daemon, key
 
 

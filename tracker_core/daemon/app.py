@@ -25,8 +25,9 @@ from tracker_core.daemon.access_log import access_log, access_logger_for
 from tracker_core.daemon.jobs import JobBusy, JobRunner
 from tracker_core.daemon.memo import JsonMemo
 from tracker_core.daemon.metrics import DaemonMetrics
-from tracker_core.daemon.pages import add_pages
+from tracker_core.daemon.pages import PAGE_UPLOADS, add_pages
 from tracker_core.daemon.routes import (
+    API_UPLOADS,
     CLOCK,
     CRON_SECRET,
     MEMO,
@@ -39,6 +40,7 @@ from tracker_core.daemon.routes import (
 )
 from tracker_core.daemon.scheduler import Scheduler, ScheduleState
 from tracker_core.daemon.security import (
+    BodyLimit,
     add_headers,
     auth_middleware,
     body_middleware,
@@ -85,16 +87,17 @@ def make_app(
     secrets = settings.secret_values()
     metrics = DaemonMetrics()
     password = daemon.dashboard_password.get_secret_value() if daemon.dashboard_password else None
+    limit = BodyLimit(daemon.max_body_bytes, daemon.upload_limit, API_UPLOADS | PAGE_UPLOADS)
     app = web.Application(
         middlewares=[
             error_middleware(
                 secrets,
                 lambda request, status: metrics.request(_route_label(request), status),
-                daemon.max_body_bytes,
+                limit,
             ),
             # The login first: a caller without it learns nothing about what it sent.
             auth_middleware(daemon.dashboard_user, password, sleep),
-            body_middleware(daemon.max_body_bytes),
+            body_middleware(limit),
         ],
         client_max_size=daemon.max_body_bytes,
     )

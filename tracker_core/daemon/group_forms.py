@@ -66,8 +66,16 @@ class GroupPane:
     preview: ImportPlan | None = None
     csv_text: str = ""
     upload_limit: int = 0
-    """The largest form the daemon reads (``[daemon] max_body_bytes``): a bigger file is
-    refused before any page sees it, so the form says so up front."""
+    """The largest import form the daemon reads (``[daemon] max_upload_bytes``): a bigger
+    file is refused before any page sees it, so the form says so up front."""
+
+    @property
+    def upload_limit_text(self) -> str:
+        """The limit as the form states it: whole MiB when it is some, else KiB."""
+        mib, kib = 1024 * 1024, 1024
+        if self.upload_limit >= mib:
+            return f"{self.upload_limit / mib:.4g} MiB"
+        return f"{self.upload_limit // kib} KiB"
 
     @property
     def members(self) -> list[tuple[GroupMember, str]]:
@@ -109,7 +117,7 @@ def load_pane(tracker: Tracker) -> GroupPane:
         groups=tracker.groups(),
         history=history_rows(edits),
         can_undo=any(not edit.undone and edit.kind != "undo" for edit in edits),
-        upload_limit=tracker.settings.daemon.max_body_bytes,
+        upload_limit=tracker.settings.daemon.upload_limit,
     )
 
 

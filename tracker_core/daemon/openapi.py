@@ -241,7 +241,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": {
             "summary": "Preview (or apply) a HiBob People Directory CSV",
             "description": "The `groups import-hibob --json` object; with `apply`, the moves "
-            "(all matched by email, or those `selected` names) in one transaction.",
+            "(all matched by email, or those `selected` names) in one transaction. The body "
+            "may be as large as `[daemon] max_upload_bytes` (8 MiB by default).",
             "requestBody": _csv_request(selected=True),
             "responses": {
                 "200": _ok("the preview, with `applied` once applied"),
@@ -252,6 +253,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/groups/restore": {
         "post": {
             "summary": "Preview (or apply) a groups backup (`email,name,group` CSV)",
+            "description": "The body may be as large as `[daemon] max_upload_bytes`.",
             "requestBody": _csv_request(selected=False),
             "responses": {
                 "200": _ok("the `groups restore --json` object"),

@@ -707,6 +707,8 @@ def redirect(location: str, status: int = 303) -> web.Response:
 PAGE_ROUTE_PREFIX: Final = "page-"
 """Every route of the pages is named with this prefix: the daemon's JSON API (its OpenAPI
 document, its route tests) can tell its own routes from the HTML pages'."""
+PAGE_UPLOADS: Final = frozenset({"/settings/groups/import"})
+"""The page whose form carries a whole file: ``[daemon] max_upload_bytes`` applies."""
 
 
 def is_page_route(route: web.AbstractRoute) -> bool:

@@ -511,6 +511,10 @@ async def put_budgets(request: web.Request) -> web.Response:
     return _json({"change": result.to_json(), **listed.to_json()})
 
 
+API_UPLOADS: Final = frozenset({"/api/groups/import", "/api/groups/restore"})
+"""The routes whose body carries a whole file: ``[daemon] max_upload_bytes`` applies."""
+
+
 def add_routes(app: web.Application) -> None:
     """Every route of the daemon (``tests/daemon`` compares this table with the document)."""
     app.router.add_get("/healthz", healthz, allow_head=False)

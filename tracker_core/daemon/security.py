@@ -15,7 +15,7 @@ import binascii
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from typing import Any, Final
 
 from aiohttp import web
@@ -73,8 +73,23 @@ _REASONS: Final = {
 }
 
 
+class BodyLimit:
+    """How large a request's body may be: ``max_body`` bytes, ``max_upload`` for a ``POST``
+    to one of the ``uploads`` paths (the imports, which carry a whole file)."""
+
+    def __init__(self, max_body: int, max_upload: int, uploads: Container[str]) -> None:
+        self.max_body = max_body
+        self.max_upload = max(max_upload, max_body)
+        self._uploads = uploads
+
+    def of(self, request: web.Request) -> int:
+        if request.method == "POST" and request.path in self._uploads:
+            return self.max_upload
+        return self.max_body
+
+
 def error_middleware(
-    secrets: tuple[str, ...], count: Callable[[web.Request, int], None], max_body: int
+    secrets: tuple[str, ...], count: Callable[[web.Request, int], None], limit: BodyLimit
 ) -> Middleware:
     """Every answer that is not a success becomes ``{"error": ...}``; each one is counted."""
 
@@ -87,7 +102,7 @@ def error_middleware(
         except web.HTTPException as exc:
             message = _REASONS.get(exc.status, exc.reason)
             if exc.status == 413:
-                message = f"request body too large (at most {max_body} bytes)"
+                message = f"request body too large (at most {limit.of(request)} bytes)"
             headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "WWW-Authenticate")}
             response = error_response(exc.status, message, headers=headers)
         except Exception as exc:
@@ -105,17 +120,25 @@ def error_middleware(
     return middleware
 
 
-def body_middleware(max_body: int) -> Middleware:
+def body_middleware(limit: BodyLimit) -> Middleware:
     """413 before reading a body that says it is too big; 415 for an API body that is not JSON
-    (the dashboard's pages post HTML forms, checked by the pages themselves)."""
+    (the dashboard's pages post HTML forms, checked by the pages themselves).
+
+    The application reads at most ``max_body`` bytes of any body (its ``client_max_size``),
+    so a body sent without its length is cut there too; an import's request is handed on
+    with the larger limit of its own.
+    """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        allowed = limit.of(request)
         length = request.content_length
-        if length is not None and length > max_body:
+        if length is not None and length > allowed:
             raise BadInput(
-                f"request body too large ({length} bytes; at most {max_body})", status=413
+                f"request body too large ({length} bytes; at most {allowed})", status=413
             )
+        if allowed != limit.max_body:
+            request = request.clone(client_max_size=allowed)
         if (
             request.method in WRITING_METHODS
             and request.path.startswith("/api/")
