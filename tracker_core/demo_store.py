@@ -79,7 +79,8 @@ def prepare_database(data_dir: Path, organisation: DemoOrganisation) -> tuple[Pa
     )
 
 
-def reopen_command(database: Path, command: str = "tui") -> str:
-    """A shell command, ready to paste, that runs ``command`` on the demo database."""
+def reopen_command(database: Path, command: str = "tui", program: str = "cursor-tracker") -> str:
+    """A shell command, ready to paste, that runs ``command`` on the demo database
+    (``program``: how the shell finds the tracker, see ``cli.program.invoked_as``)."""
     url = f"sqlite:///{database.resolve()}"
-    return f"DATABASE_URL={shlex.quote(url)} cursor-tracker {command}"
+    return f"DATABASE_URL={shlex.quote(url)} {program} {command}"

@@ -314,6 +314,34 @@ def pasted(line: str, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str
 
 
 @pytest.mark.slow
+def test_the_demos_reopen_line_works_where_the_venv_is_not_on_the_path(tmp_path: Path) -> None:
+    """`make demo` runs `.venv/bin/cursor-tracker` without putting `.venv/bin` on the PATH:
+    the command it prints must still run when pasted, from any directory."""
+    script = Path(sys.executable).parent / "cursor-tracker"
+    env = {**demo_env(), "PATH": os.pathsep.join(("/usr/bin", "/bin"))}
+    demo = subprocess.run(
+        [str(script), "demo", "--no-tui", "--users", "10", "--days", "14"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    [line] = [ln for ln in demo.stdout.splitlines() if ln.lstrip().startswith("or: ")]
+    command = line.split("or: ", 1)[1]
+    assert shlex.split(command)[1] == str(script)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    stats = subprocess.run(
+        command, shell=True, capture_output=True, text=True, cwd=elsewhere, env=env, check=False
+    )
+    assert stats.returncode == 0, stats.stderr
+    assert "$0.00" not in stats.stdout.splitlines()[0]  # the demo's team, not an empty database
+
+
+@pytest.mark.slow
 def test_demo_rerun_keeps_acknowledgements_or_says_it_replaces_them(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "demo")
     demo = ("demo", "--no-tui", "--users", "10", "--days", "14", "--data-dir", data_dir)

@@ -331,6 +331,7 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     ``c`` (collect now) works; elsewhere (scripts, CI) it prints the top spenders and the open
     incidents instead.
     """
+    from tracker_core.cli.program import invoked_as
     from tracker_core.demo_store import (
         DemoOrganisation,
         prepare_database,
@@ -341,6 +342,7 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from tracker_core.simulator.org import days_with_previous_cycle, organisation_time
 
     out, err = terminal(), terminal(stderr=True)
+    me = invoked_as()  # how the closing lines tell a person to run it again
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     as_of = organisation_time(datetime.now(UTC))
@@ -381,7 +383,7 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
             run_tui(settings)
             out.print(
-                f"Demo database: {database}\nReopen it: {reopen_command(database)}",
+                f"Demo database: {database}\nReopen it: {reopen_command(database, 'tui', me)}",
                 markup=False,
                 soft_wrap=True,
             )
@@ -396,8 +398,8 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     )
     print_incidents(queue.incidents, out)
     out.print(
-        f"\nDemo database: {database}\nReopen it: {reopen_command(database)}"
-        f"\n       or: {reopen_command(database, 'stats')}",
+        f"\nDemo database: {database}\nReopen it: {reopen_command(database, 'tui', me)}"
+        f"\n       or: {reopen_command(database, 'stats', me)}",
         markup=False,
         soft_wrap=True,
     )
