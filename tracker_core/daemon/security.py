@@ -75,11 +75,12 @@ _REASONS: Final = {
 
 class BodyLimit:
     """How large a request's body may be: ``max_body`` bytes, ``max_upload`` for a ``POST``
-    to one of the ``uploads`` paths (the imports, which carry a whole file)."""
+    to one of the ``uploads`` paths (the imports, which carry a whole file; the settings'
+    ``upload_limit`` keeps it at least ``max_body``)."""
 
     def __init__(self, max_body: int, max_upload: int, uploads: Container[str]) -> None:
         self.max_body = max_body
-        self.max_upload = max(max_upload, max_body)
+        self.max_upload = max_upload
         self._uploads = uploads
 
     def of(self, request: web.Request) -> int:
