@@ -94,10 +94,14 @@ def test_as_of_reads_nothing_after_its_day(collected: Path, scenario: Any) -> No
     day = date.fromisoformat(spike["day"])
     settings = load_settings(str(collected)).settings
     with open_tracker(settings) as tracker:
+        stored = tracker.detect()  # today's run: the spike is stored, open
         before = tracker.detect(as_of=day - timedelta(days=1))
         on = tracker.detect(as_of=day)
     assert before.dry_run and on.dry_run
     assert not [f for f in before.findings if f.period >= day]
+    # What a replay lists as open is what existed by its day: nothing found of later days.
+    assert any(a["period"] == day.isoformat() for a in stored.anomalies)
+    assert before.anomalies and not [a for a in before.anomalies if a["period"] >= str(day)]
     assert ("spend_spike", spike["email"], day) in {f.fingerprint for f in on.findings}
     text = run_cli("detect", "--as-of", day.isoformat(), config=collected)
     assert text.code == 0, text.stderr

@@ -301,13 +301,17 @@ def make_senders(settings: Settings) -> dict[str, Sender]:
     return senders
 
 
-def open_anomalies(conn: Connection, new_ids: set[int]) -> list[dict[str, Any]]:
-    """Every anomaly open after the run, in the shape of CONTRACT.md's ``detect --json``."""
+def open_anomalies(
+    conn: Connection, new_ids: set[int], until: date | None = None
+) -> list[dict[str, Any]]:
+    """Every anomaly open after the run, in the shape of CONTRACT.md's ``detect --json``;
+    with ``until`` (a replay as of that day's end) only those of periods up to that day:
+    what was found of later days did not exist yet."""
     a, i = t.anomalies, t.incidents
     rows = conn.execute(
         select(a, i.c.id.label("incident_id"))
         .join(i, i.c.anomaly_id == a.c.id)
-        .where(a.c.status == "open")
+        .where(a.c.status == "open", *(() if until is None else (a.c.period <= until,)))
         .order_by(a.c.period.desc(), a.c.rule, a.c.email)
     )
     return [
@@ -414,7 +418,7 @@ def _detect_and_apply(
         )
         new_ids = {change.anomaly_id for change in result.new}
         report = DetectionReport(
-            anomalies=open_anomalies(conn, new_ids),
+            anomalies=open_anomalies(conn, new_ids, until=as_of),
             new=len(result.new),
             updated=len(result.updated),
             resolved=result.resolved,
