@@ -23,7 +23,7 @@ MAX_SECRET_LENGTH = 1024
 
 SQLITE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite"})
 POSTGRES_DRIVERS = frozenset({"postgresql", "postgres", "postgresql+psycopg"})
-DATABASE_EXAMPLES = "sqlite:///path/to/tracker.db or postgresql://user@host/dbname"
+DATABASE_EXAMPLES = "sqlite:////abs/path/tracker.db or postgresql://user@host/dbname"
 
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _ADDRESS = re.compile(r"^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$")
@@ -151,7 +151,7 @@ def database_url(value: str) -> str:
         if _is_in_memory(url):
             raise ValueError(
                 "is an in-memory SQLite database, which keeps nothing once the command ends; "
-                "give a file, as in sqlite:///path/to/tracker.db"
+                "give a file, as in sqlite:////abs/path/tracker.db"
             )
         _sqlite_options(url)
         return text

@@ -69,7 +69,7 @@ def _normalise_url(raw: str) -> URL:
     except ArgumentError as exc:
         raise StorageError(
             f"the database URL {describe_url(raw)!s} is not valid: expected "
-            "sqlite:///path/to/file.db or postgresql://user@host/dbname"
+            "sqlite:////abs/path/file.db or postgresql://user@host/dbname"
         ) from exc
     if url.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver the project installs; SQLAlchemy's default would be psycopg2.
