@@ -7,6 +7,7 @@ without a server."""
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -79,7 +80,7 @@ def parse_days(query: Mapping[str, str]) -> int:
     raw = query.get("days", "").strip()
     if not raw:
         return DEFAULT_DAYS
-    days = int(raw) if raw.isdigit() else 0
+    days = int(raw) if _DIGITS.fullmatch(raw) else 0
     if not 1 <= days <= MAX_DAYS:
         raise PageError(f"days must be a whole number between 1 and {MAX_DAYS}, got {raw!r}")
     return days
@@ -87,9 +88,14 @@ def parse_days(query: Mapping[str, str]) -> int:
 
 def parse_page(query: Mapping[str, str]) -> int:
     raw = query.get("page", "1").strip() or "1"
-    if not raw.isdigit() or int(raw) < 1:
+    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
         raise PageError(f"page must be a whole number from 1, got {raw!r}")
     return int(raw)
+
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+"""A whole number as a person types one (``str.isdigit`` also takes ``²``, which ``int``
+refuses), short enough that no window or page count overflows."""
 
 
 def group_filter(tracker: Tracker, query: Mapping[str, str]) -> str | None:

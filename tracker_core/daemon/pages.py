@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, TypeVar
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -231,7 +232,11 @@ class Pages:
     async def checked_post(self, request: web.Request) -> Posted:
         """The whole posted form (repeated fields, uploaded files) if it carries this
         browser's token; else a PageError (403)."""
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (LookupError, UnicodeDecodeError, ValueError) as exc:
+            # An unknown charset, bytes that are not text, a field the form parser refuses.
+            raise PageError(f"the form could not be read: {type(exc).__name__}") from None
         given = form.get(CSRF_FIELD)
         expected = request.cookies.get(CSRF_COOKIE)
         if (
@@ -421,8 +426,8 @@ class Pages:
     async def old_member_link(self, request: web.Request) -> web.Response:
         """The original tool's ``/users/{email}``, which older alerts still link to."""
         target = member_link(request.match_info["email"])
-        if request.query_string:
-            target += "?" + request.query_string
+        if request.query:  # encoded again: a decoded "&", "#" or line break stays a value
+            target += "?" + urlencode(list(request.query.items()))
         return redirect(target, status=308)
 
     # --- incidents -----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from tracker_core.daemon.security import BadInput, check_cron_secret, read_json
 from tracker_core.detection.settings import SettingError
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.edits import EditResult
-from tracker_core.incidents import IncidentError
+from tracker_core.incidents import LARGEST_INCIDENT_ID, IncidentError
 from tracker_core.redact import redact
 from tracker_core.service import Tracker
 from tracker_core.views.collected import NothingCollectedError
@@ -51,7 +51,6 @@ MAX_DAYS: Final = 3660
 """Ten years: beyond any stored history, and date arithmetic stays in range."""
 INCIDENT_STATUSES: Final = ("active", "open", "alerted", "acknowledged", "resolved")
 INCIDENT_ACTIONS: Final = ("acknowledge", "resolve")
-MAX_INCIDENT_ID: Final = 2**63 - 1
 _WHOLE: Final = re.compile(r"-?[0-9]{1,20}")
 
 
@@ -86,7 +85,7 @@ def _whole(text: str | None, field: str, *, default: int | None, low: int, high:
 
 
 def _incident_id(request: web.Request) -> int:
-    return _whole(request.match_info["id"], "id", default=None, low=1, high=MAX_INCIDENT_ID)
+    return _whole(request.match_info["id"], "id", default=None, low=1, high=LARGEST_INCIDENT_ID)
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -345,7 +344,10 @@ def _csv_body(body: Any, *, example: str) -> tuple[bytes, bool]:
     apply = body.get("apply", False)
     if not isinstance(apply, bool):
         raise BadInput("apply must be true or false", field="apply")
-    return text.encode(), apply
+    try:
+        return text.encode(), apply
+    except UnicodeEncodeError:  # a lone surrogate escape (\ud800): no character at all
+        raise BadInput("csv holds an escape that is no character", field="csv") from None
 
 
 async def import_groups(request: web.Request) -> web.Response:

@@ -235,8 +235,18 @@ async def read_json(request: web.Request) -> Any:
     """The request's JSON body; BadInput (400) when it is missing or not JSON."""
     if not request.body_exists:
         raise BadInput("a JSON body is required", field="body")
-    text = await request.text()
+    raw = await request.read()
+    try:
+        text = raw.decode(request.charset or "utf-8")
+    except LookupError:
+        raise BadInput(f"unknown charset {request.charset!r}; send UTF-8", field="body") from None
+    except UnicodeDecodeError:
+        raise BadInput("the body is not UTF-8 text", field="body") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"the body is not valid JSON: {exc.msg}", field="body") from None
+    except RecursionError:
+        raise BadInput("the body's JSON is nested too deeply", field="body") from None
+    except ValueError as exc:  # a number of thousands of digits, say
+        raise BadInput(f"the body is not usable JSON: {exc}", field="body") from None

@@ -21,6 +21,7 @@ from tracker_core.incidents.metrics import (
 from tracker_core.incidents.read import (
     ANNOUNCEMENT_CHUNK,
     INCIDENT_STATUSES,
+    LARGEST_INCIDENT_ID,
     Announcement,
     IncidentError,
     IncidentView,
@@ -39,6 +40,7 @@ __all__ = [
     "ANNOUNCEMENT_CHUNK",
     "CHANNELS",
     "INCIDENT_STATUSES",
+    "LARGEST_INCIDENT_ID",
     "Announcement",
     "AnomalyChange",
     "IncidentError",

@@ -138,7 +138,14 @@ def view_from_row(row: Any) -> IncidentView:
     return IncidentView(**row._mapping)
 
 
+LARGEST_INCIDENT_ID: Final = 2**63 - 1
+"""Ids are the database's 64-bit integers: a larger number names no incident (and would not
+even fit the query)."""
+
+
 def get_incident(conn: Connection, incident_id: int) -> IncidentView:
+    if not 1 <= incident_id <= LARGEST_INCIDENT_ID:
+        raise IncidentError(f"no incident #{incident_id}")
     row = conn.execute(view_query().where(t.incidents.c.id == incident_id)).first()
     if row is None:
         raise IncidentError(f"no incident #{incident_id}")
