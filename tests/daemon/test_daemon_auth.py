@@ -225,6 +225,25 @@ async def test_access_log_one_line_per_request_without_query_or_secrets(
     assert_no_secret(caplog.text)
 
 
+async def test_a_refused_path_is_logged_without_secrets_on_one_line(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The failed-login warning names the path: a secret typed into it is masked there as in
+    the access log, and a line break in it cannot start a forged line of the daemon's."""
+    caplog.set_level(logging.INFO)
+    settings = daemon_settings(sqlite_url, password=PASSWORD, cron=CRON)
+    forged = "2026-11-30 07:30:00,000 INFO tracker_core.daemon.access: forged"
+    async with running_daemon(settings, sleep=RecordingSleep()) as client:
+        for path in (f"/{PASSWORD}", f"/{CRON}/z", f"/x%0A{forged}", f"/y%0D%E2%80%A8{forged}"):
+            answer = await client.get(path.replace(" ", "%20"))
+            assert answer.status == 401
+    warnings = [r.getMessage() for r in caplog.records if "failed login" in r.getMessage()]
+    assert len(warnings) == 4
+    assert all("\n" not in w and "\r" not in w and "\u2028" not in w for w in warnings)
+    assert "/x\\n2026-11-30" in warnings[2]  # the break shown, escaped, within its line
+    assert_no_secret(caplog.text)
+
+
 def assert_no_secret(text: str) -> None:
     forms = [
         PASSWORD,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -16,6 +17,19 @@ from aiohttp.abc import AbstractAccessLogger
 from tracker_core.redact import redact
 
 ACCESS_LOGGER = "tracker_core.daemon.access"
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def loggable_path(path: str, secrets: tuple[str, ...]) -> str:
+    """``path`` as a plain-text log line may hold it: secrets masked (:func:`masked_path`) and
+    control characters escaped, so that a crafted path (``/x%0A2026-11-30 ... INFO ...``)
+    cannot start a line of its own that reads like the daemon's."""
+    return _UNPRINTABLE.sub(
+        lambda match: match.group().encode("unicode_escape").decode("ascii"),
+        masked_path(path, secrets),
+    )
 
 
 def masked_path(path: str, secrets: tuple[str, ...]) -> str:

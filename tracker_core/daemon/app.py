@@ -96,7 +96,7 @@ def make_app(
                 limit,
             ),
             # The login first: a caller without it learns nothing about what it sent.
-            auth_middleware(daemon.dashboard_user, password, sleep),
+            auth_middleware(daemon.dashboard_user, password, sleep, secrets),
             body_middleware(limit),
         ],
         client_max_size=daemon.max_body_bytes,

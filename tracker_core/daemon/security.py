@@ -21,6 +21,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from tracker_core.daemon.access_log import loggable_path
 from tracker_core.redact import redact
 
 log = logging.getLogger("tracker_core.daemon.security")
@@ -110,7 +111,7 @@ def error_middleware(
             log.error(
                 "unhandled error on %s %s: %s: %s",
                 request.method,
-                request.path,
+                loggable_path(request.path, secrets),
                 type(exc).__name__,
                 redact(str(exc), secrets),
             )
@@ -171,9 +172,14 @@ def _credentials(header: str) -> tuple[bytes, bytes] | None:
 
 
 def auth_middleware(
-    user: str, password: str | None, sleep: Sleep, delay: float = FAILED_LOGIN_DELAY_SECONDS
+    user: str,
+    password: str | None,
+    sleep: Sleep,
+    secrets: tuple[str, ...] = (),
+    delay: float = FAILED_LOGIN_DELAY_SECONDS,
 ) -> Middleware:
-    """HTTP Basic auth on every route but :data:`PUBLIC_PATHS` while a password is set."""
+    """HTTP Basic auth on every route but :data:`PUBLIC_PATHS` while a password is set;
+    ``secrets`` are masked in what a refusal logs."""
     expected_user = user.encode()
     expected_password = (password or "").encode()
 
@@ -192,7 +198,7 @@ def auth_middleware(
             "failed login from %s on %s %s (%s)",
             request.remote,
             request.method,
-            request.path,
+            loggable_path(request.path, secrets),
             "no credentials" if given is None else "wrong user name or password",
         )
         await sleep(delay)
