@@ -99,6 +99,36 @@ async def test_with_no_password_every_route_answers(sqlite_url: str, simulator: 
             assert answer.status == 200, (method, path, await answer.text())
 
 
+async def test_with_no_password_only_requests_to_a_loopback_name_are_answered(
+    sqlite_url: str,
+) -> None:
+    """DNS rebinding: a web page whose name now points at 127.0.0.1 is, to the browser, the
+    dashboard's own origin; its requests still say its name, and are refused."""
+    async with running_daemon(daemon_settings(sqlite_url)) as client:
+        port = client.port
+        before = await (await client.get("/api/settings")).json()
+        for host in (f"attacker.example:{port}", "127.0.0.1.attacker.example", "[bad"):
+            answer = await client.get("/api/groups", headers={"Host": host})
+            assert answer.status == 421, host
+            assert "DASHBOARD_PASSWORD" in (await answer.json())["error"]
+        answer = await client.put(
+            "/api/settings",
+            json={"zscore_multiplier": 9},
+            headers={"Host": f"attacker.example:{port}", "Origin": "http://attacker.example"},
+        )
+        assert answer.status == 421
+        assert await (await client.get("/api/settings")).json() == before
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "LOCALHOST"):
+            assert (await client.get("/api/groups", headers={"Host": host})).status == 200
+        # A health check may come by any name; it shows nothing.
+        health = await client.get("/healthz", headers={"Host": "monitor.example"})
+        assert health.status == 200
+    with_password = daemon_settings(sqlite_url, password=PASSWORD)
+    async with running_daemon(with_password, sleep=RecordingSleep()) as client:
+        answer = await client.get("/api/groups", headers={**AUTH, "Host": "tracker.corp.example"})
+        assert answer.status == 200  # served by name once a password guards it
+
+
 async def test_with_a_password_every_route_but_health_needs_it(
     sqlite_url: str, simulator: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -306,7 +306,8 @@ def _cannot_listen(exc: OSError, host: str, port: int) -> UsageError:
 def cmd_daemon(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     """The service: JSON API, /healthz, /metrics and the built-in schedule, until SIGTERM."""
     from tracker_core.daemon.access_log import configure_logging
-    from tracker_core.daemon.app import is_loopback, serve
+    from tracker_core.daemon.app import serve
+    from tracker_core.daemon.security import is_loopback
 
     daemon = loaded.settings.daemon
     host = daemon.host if args.host is None else args.host

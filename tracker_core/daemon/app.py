@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import sys
@@ -45,25 +44,13 @@ from tracker_core.daemon.security import (
     auth_middleware,
     body_middleware,
     error_middleware,
+    loopback_host_middleware,
 )
 from tracker_core.service import open_tracker
 
 log = logging.getLogger("tracker_core.daemon")
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _route_label(request: web.Request) -> str:
@@ -97,6 +84,8 @@ def make_app(
             ),
             # The login first: a caller without it learns nothing about what it sent.
             auth_middleware(daemon.dashboard_user, password, sleep, secrets),
+            # Without one, only requests addressed to this machine's own names.
+            *(() if password else (loopback_host_middleware(),)),
             body_middleware(limit),
         ],
         client_max_size=daemon.max_body_bytes,

@@ -13,16 +13,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable, Container
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from tracker_core.daemon.access_log import loggable_path
 from tracker_core.redact import redact
+from tracker_core.text import printable
 
 log = logging.getLogger("tracker_core.daemon.security")
 
@@ -206,6 +209,46 @@ def auth_middleware(
             "authentication required (HTTP basic auth: DASHBOARD_USER / DASHBOARD_PASSWORD)",
             status=401,
         )
+
+    return middleware
+
+
+LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower().rstrip(".") in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def loopback_host_middleware() -> Middleware:
+    """Without a password the daemon listens on loopback only, and answers only requests
+    addressed to a loopback name (421 otherwise; ``/healthz`` excepted).
+
+    A web page whose own name its DNS server then points at 127.0.0.1 (DNS rebinding) is,
+    to the browser, on the same origin as what it reaches there: it could read every figure
+    and post every form. Its requests still carry its own name in ``Host``.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            name = urlsplit(f"//{request.host}").hostname or ""
+        except ValueError:  # "[bad", say: no name at all
+            name = ""
+        if request.path != "/healthz" and not is_loopback(name):
+            raise BadInput(
+                f"this daemon has no password, so it answers only requests addressed to "
+                f"localhost, 127.0.0.1 or [::1], not {printable(name)!r}; set "
+                "DASHBOARD_PASSWORD to serve it under other names",
+                status=421,
+            )
+        return await handler(request)
 
     return middleware
 
