@@ -245,6 +245,41 @@ async def test_a_group_form_without_the_pages_token_changes_nothing(
     assert await listed(client) == before
 
 
+async def test_a_form_with_a_planted_token_from_another_site_changes_nothing(
+    client: TestClient[Any, Any],
+) -> None:
+    """A page on another port of this host can set the token's cookie (cookies ignore ports)
+    and post a matching token: what the browser says of the form's origin refuses it."""
+    before = await listed(client)
+    host = client.make_url("/").authority
+    form = {"csrf": "planted", "action": "create", "name": "Planted"}
+    cookie = {"Cookie": f"{CSRF_COOKIE}=planted"}
+    for headers in (
+        {**cookie, "Sec-Fetch-Site": "same-site"},  # another port: same site, not same origin
+        {**cookie, "Sec-Fetch-Site": "cross-site"},
+        {**cookie, "Origin": "http://127.0.0.1:9"},  # an older browser: Origin only
+        {**cookie, "Origin": "null"},  # a sandboxed frame
+    ):
+        response = await client.post(
+            "/settings/groups", data=form, headers=headers, allow_redirects=False
+        )
+        body = await response.text()
+        assert response.status == 403, (headers, body)
+        assert "sent from another site" in html.unescape(body)
+    assert await listed(client) == before
+    # The dashboard's own page, as browsers describe it, still works.
+    for headers in (
+        {**cookie, "Sec-Fetch-Site": "same-origin", "Origin": f"http://{host}"},
+        {**cookie, "Origin": f"http://{host}"},
+        {**cookie, "Origin": "https://tracker.example", "X-Forwarded-Host": "tracker.example"},
+    ):
+        form["name"] = f"Ours {len(headers)}-{headers.get('Origin', '')[-3:]}"
+        response = await client.post(
+            "/settings/groups", data=form, headers=headers, allow_redirects=False
+        )
+        assert response.status == 303, await response.text()
+
+
 async def test_rename_assign_and_undo_through_the_settings_forms(
     client: TestClient[Any, Any],
 ) -> None:

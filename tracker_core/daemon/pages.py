@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -231,7 +231,19 @@ class Pages:
 
     async def checked_post(self, request: web.Request) -> Posted:
         """The whole posted form (repeated fields, uploaded files) if it carries this
-        browser's token; else a PageError (403)."""
+        browser's token and comes from this dashboard's own pages; else a PageError (403).
+
+        The token is the cookie's, and a page on another port of the same host (or a sibling
+        name) can set that cookie: cookies ignore ports. So what the browser says of the
+        form's origin is checked too: ``Origin`` must be this dashboard's own, and
+        ``Sec-Fetch-Site`` must not say another site or a sibling one.
+        """
+        if not _from_this_dashboard(request):
+            raise PageError(
+                "this form was sent from another site, not from this dashboard: open the "
+                "dashboard and send it from there",
+                status=403,
+            )
         try:
             form = await request.post()
         except (LookupError, UnicodeDecodeError, ValueError) as exc:
@@ -694,6 +706,31 @@ class Pages:
             key: format_setting(key, getattr(page.detection.settings, key)) for key in SETTINGS
         }
         return self.settings_form(request, tracker, page, values, status=status, pane=pane)
+
+
+def _from_this_dashboard(request: web.Request) -> bool:
+    """Whether the browser says a form was posted by this dashboard's own page (or says
+    nothing, as a script does: the token alone decides then).
+
+    ``Sec-Fetch-Site`` first: the browser compares the page with the form's target itself,
+    so a proxy in front that rewrites ``Host`` changes nothing. Older browsers send only
+    ``Origin``, compared with the name the request was addressed to (``Host``, or the
+    proxy's ``X-Forwarded-Host``: a page of another site cannot set either).
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    try:
+        sent = urlsplit(origin)
+    except ValueError:
+        return False
+    names = {request.host, *request.headers.getall("X-Forwarded-Host", [])}
+    return sent.scheme in ("http", "https") and sent.netloc.lower() in {
+        name.strip().lower() for name in names
+    }
 
 
 def _incident_id(request: web.Request) -> int:
