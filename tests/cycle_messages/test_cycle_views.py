@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, delete, update
 
 from tests.cycle_messages.team import ANA, BEN, CARA, CYCLE, LAST_CYCLE, TODAY, store_team
+from tracker_core.alerting.cycle_messages import change_text
 from tracker_core.badges import Tier
 from tracker_core.cycle import current_cycle
 from tracker_core.storage import tables as t
@@ -46,6 +47,18 @@ def test_cycle_arithmetic() -> None:
     assert change_percent(4500, 6000) == -25
     assert change_percent(6600, 6000) == 10
     assert change_percent(100, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [(12, " (+12% ↑)"), (-25, " (-25% ↓)"), (0, " (0%)"), (None, "")],
+)
+def test_the_change_from_the_last_cycle_has_a_sign_only_when_it_moved(
+    change: int | None, shown: str
+) -> None:
+    # A cycle 0.4 % under the last rounds to 0: "+0%" would read as a rise.
+    assert change_text(change) == shown
+    assert change_percent(99_600, 100_000) == 0
 
 
 def test_plan_exhaustion_counts_this_cycle_only(db_engine: Engine) -> None:

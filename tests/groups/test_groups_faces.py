@@ -50,7 +50,7 @@ def test_groups_commands_edit_list_and_undo(api: str, tmp_path: Path) -> None:
     created = run_cli("groups", "create", "Guild > Tools", "--json", config=config)
     assert created.code == 0, created.stderr
     moved = run_cli("groups", "assign", mover, "--to", "Guild > Tools", config=config)
-    assert (moved.code, moved.stdout.strip()) == (0, "moved 1 member(s) to 'Guild > Tools'")
+    assert (moved.code, moved.stdout.strip()) == (0, "moved 1 member to 'Guild > Tools'")
     renamed = run_cli("groups", "rename", group["id"], "Guild > Core", config=config)
     assert renamed.code == 0, renamed.stderr
 
@@ -176,7 +176,7 @@ def test_import_hibob_previews_then_applies(api: str, tmp_path: Path) -> None:
     bad.write_text("Email,Site\na@x.test,Paris\n")
     refused = run_cli("groups", "import-hibob", str(bad), "--apply", config=config)
     assert refused.code == 2
-    assert "lacks the column(s) Department" in refused.stderr
+    assert "lacks the column Department" in refused.stderr
     missing = run_cli("groups", "import-hibob", str(tmp_path / "nope.csv"), config=config)
     assert missing.code == 2 and "cannot read" in missing.stderr
     assert run_cli("groups", "list", "--json", config=config).json() == after

@@ -71,8 +71,8 @@ def test_headers_match_whatever_their_case_spacing_and_order() -> None:
     [
         (b"", "the file is empty: expected a header line with Email, Department"),
         (b"\r\n \n", "the file is empty"),
-        (b"Name,Site\nAna,Paris\n", "line 1: the CSV lacks the column(s) Email, Department"),
-        (b"Email,Site\na@x.test,Paris\n", "lacks the column(s) Department (its header has: Email"),
+        (b"Name,Site\nAna,Paris\n", "line 1: the CSV lacks the columns Email, Department"),
+        (b"Email,Site\na@x.test,Paris\n", "lacks the column Department (its header has: Email"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "line 3: the file is binary"),
         (b"Email,Department\na@x.test,\xff\xfeEng\n", "line 2: the file is not UTF-8"),
         (b"Email,Department\na@x.test,Eng\nb@x.test,Sales,EMEA\n", "line 3: 3 cells where"),

@@ -242,6 +242,16 @@ def members_limited_message(
 # --- cycle summary ---------------------------------------------------------------------------
 
 
+def change_text(change: int | None) -> str:
+    """The change from the last cycle after its figure: `` (+12% ↑)``, `` (-25% ↓)``, `` (0%)``
+    when it rounds to nothing (no sign: "+0%" would read as a rise), or nothing at all."""
+    if change is None:
+        return ""
+    if change == 0:
+        return " (0%)"
+    return f" ({change:+d}% {'↑' if change > 0 else '↓'})"
+
+
 def summary_lines(data: CycleSummary, *, who: Any) -> list[str]:
     """The summary's lines in the original's order; ``who(name, email)`` renders a member."""
     lines = [f"*Cycle Spend:* {money(data.spend_cents)}"]
@@ -251,11 +261,9 @@ def summary_lines(data: CycleSummary, *, who: Any) -> list[str]:
             f"*Forecast:* {money(forecast.expected * 100)} at the cycle's end"
             f" (likely {money_range(forecast.low * 100, forecast.high * 100)})"
         )
-    previous, change = data.previous_spend_cents, data.change_percent
+    previous = data.previous_spend_cents
     if previous is not None:
-        arrow = "" if change is None else (" ↑" if change > 0 else " ↓" if change < 0 else "")
-        shown = "" if change is None else f" ({change:+d}%{arrow})"
-        lines.append(f"*vs Last Cycle:* {money(previous)}{shown}")
+        lines.append(f"*vs Last Cycle:* {money(previous)}{change_text(data.change_percent)}")
     total, active = data.seats_total, data.seats_active
     share = f" ({round(active / total * 100)}%)" if total else ""
     lines.append(f"*Seats:* {active}/{total} active{share}")

@@ -395,7 +395,8 @@ def cmd_demo(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     out.print()
     out.print(
         styled("Open incidents", "bold"),
-        f"({report.new} found by detection; alerts are off in the demo)",
+        f"({len(queue.incidents)}, {report.new} of them new from this run; alerts are off in "
+        "the demo)",
     )
     print_incidents(queue.incidents, out)
     out.print(

@@ -131,6 +131,7 @@ def _positions(
     if missing:
         found = ", ".join(cell.strip() for cell in raw if cell.strip())[:200]
         raise GroupInputError(
-            f"line 1: the CSV lacks the column(s) {', '.join(missing)} (its header has: {found})"
+            f"line 1: the CSV lacks the {'column' if len(missing) == 1 else 'columns'} "
+            f"{', '.join(missing)} (its header has: {found})"
         )
     return positions

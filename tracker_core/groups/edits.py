@@ -25,7 +25,7 @@ from tracker_core.groups.hibob import (
 from tracker_core.groups.names import GroupInputError, clean_name
 from tracker_core.storage import groups as store
 from tracker_core.storage import tables as t
-from tracker_core.text import printable
+from tracker_core.text import plural, printable
 from tracker_core.views._shared import Memberships, StoredGroup, memberships
 
 Change = tuple[str, str, dict[str, Any], dict[str, Any]]
@@ -130,7 +130,8 @@ def delete(conn: Connection, given: str, *, actor: str, at: datetime) -> EditRes
     count = len(held.emails.get(group.id, []))
     if count:
         raise GroupInputError(
-            f"{group.name!r} has {count} member(s): assign them elsewhere before deleting it"
+            f"{group.name!r} has {plural(count, 'member')}: assign them elsewhere before "
+            "deleting it"
         )
     store.set_local_group(conn, group.id, None, at)
     batch = _record(conn, actor, at, [("delete", group.id, {"name": group.name}, {})])
@@ -197,7 +198,7 @@ def assign(
     if not changes:
         return EditResult(0, 0, f"already in {label}: nothing changed")
     batch = _record(conn, actor, at, changes)
-    return EditResult(batch, len(changes), f"moved {len(changes)} member(s) to {label}")
+    return EditResult(batch, len(changes), f"moved {plural(len(changes), 'member')} to {label}")
 
 
 def undo(conn: Connection, *, actor: str, at: datetime) -> EditResult:
