@@ -153,6 +153,21 @@ def test_forecast_text_shows_the_cycle_day_and_the_top_member(
     assert "Members (3 of" in out
 
 
+def test_forecast_figures_are_whole_at_80_columns(
+    capsys: pytest.CaptureFixture[str], config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a narrow terminal the names wrap; a forecast, its range and the spend never get
+    cut."""
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = as_json(capsys, config, "forecast")
+    code, out, _ = run(capsys, config, "forecast", "--top", "5")
+    assert code == 0
+    for line in (*shown["members"][:5], *shown["groups"]):
+        for value in (line["expected"], line["spent"]):
+            assert f"${value:,.2f}" in out
+        assert f"${line['low']:,.2f}-${line['high']:,.2f}" in out
+
+
 def test_forecast_of_an_unknown_group_is_one_line_exit_2(
     capsys: pytest.CaptureFixture[str], config: Path
 ) -> None:

@@ -452,6 +452,13 @@ def _cents(dollars: float) -> float:
     return dollars * 100.0
 
 
+def add_money_columns(table: Table) -> None:
+    """The forecast's figures, never wrapped nor cut: on a narrow terminal the names wrap
+    instead (a range cut to "$5,575.15-$5,83…" says nothing)."""
+    for title in ("forecast", "p10-p90", "spent"):
+        table.add_column(title, justify="right", no_wrap=True)
+
+
 def print_forecast(view: ForecastView, console: Console, *, limit: int = 15) -> None:
     """The cycle-end forecast: the total, then groups and members by expected spend."""
     scope = "team" if view.scope is None else f"group {view.scope}"
@@ -468,10 +475,8 @@ def print_forecast(view: ForecastView, console: Console, *, limit: int = 15) -> 
     if view.groups:
         table = Table(title="Billing groups", title_justify="left")
         table.add_column("group")
-        table.add_column("members", justify="right")
-        table.add_column("forecast", justify="right")
-        table.add_column("p10-p90", justify="right")
-        table.add_column("spent", justify="right")
+        table.add_column("members", justify="right", no_wrap=True)
+        add_money_columns(table)
         for group in view.groups:
             f = group.forecast
             table.add_row(
@@ -489,9 +494,7 @@ def print_forecast(view: ForecastView, console: Console, *, limit: int = 15) -> 
     )
     table.add_column("member")
     table.add_column("group")
-    table.add_column("forecast", justify="right")
-    table.add_column("p10-p90", justify="right")
-    table.add_column("spent", justify="right")
+    add_money_columns(table)
     for member in view.members[:limit]:
         f = member.forecast
         table.add_row(
