@@ -71,9 +71,17 @@ def test_groups_commands_edit_list_and_undo(api: str, tmp_path: Path) -> None:
 
     history = run_cli("groups", "history", "--json", config=config).json()["edits"]
     assert [e["kind"] for e in history] == ["create", "assign", "rename"]
-    assert history[2]["from"] == {"source": "cursor", "name": None}
+    assert history[2]["from"] == {"source": "cursor", "name": None, "shown": group["name"]}
     assert history[2]["to"] == {"source": "cursor", "name": "Guild > Core"}
     assert all(e["who"].startswith("cli") for e in history)
+    # As a person reads it: groups by their names, the renamed one by the name it had.
+    text = run_cli("groups", "history", config=config, env={"COLUMNS": "200"}).stdout
+    rows = [" ".join(line.split("│")[3:7]).split() for line in text.splitlines() if "│" in line]
+    assert rows[0] == ["create", "Guild", ">", "Tools", "-", "Guild", ">", "Tools"]
+    # A group is shown by its name now: the one the member left was renamed since.
+    assert " ".join(rows[1]) == f"assign {mover} Guild > Core Guild > Tools"
+    assert " ".join(rows[2]) == f"rename Guild > Core {group['name']} Guild > Core"
+    assert group["id"] not in text and "local_" not in text
 
     assert run_cli("groups", "undo", config=config).code == 0
     assert run_cli("groups", "undo", config=config).code == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from rich.table import Table
@@ -20,7 +21,7 @@ from tracker_core.formatting import money
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.backup import RestorePlan
 from tracker_core.groups.hibob import ImportPlan
-from tracker_core.groups.history import side
+from tracker_core.groups.history import group_names, side, subject
 from tracker_core.service import open_tracker
 from tracker_core.storage.groups import StoredEdit
 from tracker_core.text import plural, printable
@@ -63,9 +64,10 @@ def _print_groups(groups: BillingGroups) -> None:
     out.print(f"{plural(len(groups.unassigned), 'member')} in no group")
 
 
-def _print_history(edits: list[StoredEdit]) -> None:
+def _print_history(edits: list[StoredEdit], current: Mapping[str, str]) -> None:
+    names = group_names(edits, current)
     table = Table(show_edge=False)
-    for column in ("step", "when", "who", "change", "subject", "from", "to", ""):
+    for column in ("step", "when", "who", "change", "subject", "from", "to", "undone"):
         table.add_column(column)
     for edit in edits:
         table.add_row(
@@ -73,9 +75,9 @@ def _print_history(edits: list[StoredEdit]) -> None:
             edit.at.strftime("%Y-%m-%d %H:%M"),
             printable(edit.actor),
             edit.kind,
-            printable(edit.subject),
-            printable(side(edit.before)),
-            printable(side(edit.after)),
+            printable(subject(edit, names)),
+            printable(side(edit.before, names)),
+            printable(side(edit.after, names)),
             "undone" if edit.undone else "",
         )
     terminal().print(table)
@@ -96,7 +98,7 @@ def cmd_groups(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             if args.json:
                 print(json.dumps({"edits": [edit.to_json() for edit in edits]}))
             else:
-                _print_history(edits)
+                _print_history(edits, tracker.groups().names)
             return 0
         who = actor()
         if action == "import-hibob":

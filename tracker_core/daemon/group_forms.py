@@ -23,7 +23,7 @@ from aiohttp import web
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.edits import EditResult
 from tracker_core.groups.hibob import ImportPlan
-from tracker_core.groups.history import side
+from tracker_core.groups.history import group_names, side, subject
 from tracker_core.service import Tracker
 from tracker_core.storage.groups import StoredEdit
 from tracker_core.views.groups import BillingGroups, GroupMember
@@ -92,17 +92,19 @@ class GroupPane:
         return [seen[email] for email in sorted(seen)]
 
 
-def history_rows(edits: Sequence[StoredEdit]) -> list[HistoryRow]:
-    """The newest edits first, as the history table reads them."""
+def history_rows(edits: Sequence[StoredEdit], current: Mapping[str, str]) -> list[HistoryRow]:
+    """The newest edits first, as the history table reads them: groups by name
+    (``current``: every group's name now)."""
+    names = group_names(edits, current)
     return [
         HistoryRow(
             edit.batch,
             edit.at.strftime("%Y-%m-%d %H:%M"),
             edit.actor,
             edit.kind,
-            edit.subject,
-            side(edit.before),
-            side(edit.after),
+            subject(edit, names),
+            side(edit.before, names),
+            side(edit.after, names),
             edit.undone,
         )
         for edit in reversed(edits[-HISTORY_SHOWN:])
@@ -113,9 +115,10 @@ def load_pane(tracker: Tracker) -> GroupPane:
     """The groups and their history as stored now (a form's outcome is added with
     :func:`dataclasses.replace`)."""
     edits = tracker.group_history()
+    groups = tracker.groups()
     return GroupPane(
-        groups=tracker.groups(),
-        history=history_rows(edits),
+        groups=groups,
+        history=history_rows(edits, groups.names),
         can_undo=any(not edit.undone and edit.kind != "undo" for edit in edits),
         upload_limit=tracker.settings.daemon.upload_limit,
     )

@@ -101,7 +101,8 @@ def rename(conn: Connection, given: str, new_name: str, *, actor: str, at: datet
         before: dict[str, Any] = {"source": "local", "name": group.name}
         store.set_local_group(conn, group.id, name, at)
     else:
-        before = {"source": "cursor", "name": store.rename_of(conn, group.id)}
+        # ``name`` is what an undo puts back (no local name: Cursor's); ``shown`` is for people.
+        before = {"source": "cursor", "name": store.rename_of(conn, group.id), "shown": group.name}
         store.set_rename(conn, group.id, name, at)
     after = {"source": group.source, "name": name}
     batch = _record(conn, actor, at, [("rename", group.id, before, after)])

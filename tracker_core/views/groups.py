@@ -90,6 +90,11 @@ class BillingGroups:
     unassigned: list[GroupMember] = field(default_factory=list)
     """Members on the team in no group (Cursor's reserved Unassigned group counts as none)."""
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Group id -> name, of every group."""
+        return {roster.group.id: roster.group.name for roster in self.groups}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "groups": [roster.to_json() for roster in self.groups],
