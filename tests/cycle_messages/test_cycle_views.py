@@ -81,6 +81,23 @@ def test_plan_exhaustion_counts_this_cycle_only(db_engine: Engine) -> None:
     assert view.to_json()["exhausted"] == 3
 
 
+def test_a_member_removed_since_counts_neither_as_a_seat_nor_as_run_out(
+    db_engine: Engine,
+) -> None:
+    """The summary's seats and its plan exhaustion count the same people: Cara ran out on
+    day 16, then left."""
+    store_team(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(update(t.members).where(t.members.c.email == CARA).values(is_removed=True))
+    with db_engine.connect() as conn:
+        cycle = current_cycle(conn, TODAY)
+        view = plan_exhaustion(conn, cycle, TODAY)
+        summary = cycle_summary(conn, TODAY)
+    assert [m.email for m in view.members] == [ANA, BEN]
+    assert view.active_members == 3 == summary.seats_active
+    assert summary.exhaustion.active_members <= summary.seats_active
+
+
 def test_members_limited_by_cursor(db_engine: Engine) -> None:
     store_team(db_engine)
     with db_engine.connect() as conn:

@@ -127,17 +127,22 @@ def member_names(conn: Connection) -> dict[str, str]:
 
 
 def plan_exhaustion(conn: Connection, cycle: Cycle, today: date) -> PlanExhaustion:
-    """Who ran out of included usage between the cycle's first day and today, and when."""
+    """Who ran out of included usage between the cycle's first day and today, and when.
+
+    Of the members who hold a seat now, as the cycle summary's seats count them: someone
+    removed since holds none, and a list of who ran out is for acting on.
+    """
     u = t.daily_usage
     end = min(today, cycle.end)
+    seated = u.c.email.not_in(select(t.members.c.email).where(t.members.c.is_removed.is_(True)))
     first = conn.execute(
         select(u.c.email, func.min(u.c.day), func.sum(u.c.usage_based_reqs))
-        .where(u.c.day.between(cycle.start, end), u.c.usage_based_reqs > 0)
+        .where(u.c.day.between(cycle.start, end), u.c.usage_based_reqs > 0, seated)
         .group_by(u.c.email)
     ).all()
     active = conn.execute(
         select(func.count(func.distinct(u.c.email))).where(
-            u.c.day.between(cycle.start, end), u.c.is_active.is_(True)
+            u.c.day.between(cycle.start, end), u.c.is_active.is_(True), seated
         )
     ).scalar_one()
     names = member_names(conn)
