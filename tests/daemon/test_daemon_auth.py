@@ -274,6 +274,45 @@ async def test_a_refused_path_is_logged_without_secrets_on_one_line(
     assert_no_secret(caplog.text)
 
 
+class QueueingSleep:
+    """A sleep of a hundredth of a second that counts how many run at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self.running = 0
+        self.most = 0
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await asyncio.sleep(0.01)
+        self.running -= 1
+
+
+async def test_guesses_from_one_client_wait_in_turn_however_many_connections(
+    sqlite_url: str,
+) -> None:
+    """Eight parallel wrong passwords, then eight wrong cron secrets: each waits its second
+    after the one before, never beside it; the right password does not wait at all."""
+    sleep = QueueingSleep()
+    settings = daemon_settings(sqlite_url, password=PASSWORD, cron=CRON)
+    async with running_daemon(settings, sleep=sleep) as client:
+        wrong = basic(USER, "guess")
+        answers = await asyncio.gather(
+            *(client.get("/api/settings", headers=wrong) for _ in range(8)),
+            client.get("/api/settings", headers=AUTH),
+        )
+        assert [a.status for a in answers] == [401] * 8 + [200]
+        assert (len(sleep.calls), sleep.most) == (8, 1)
+        guesses = await asyncio.gather(
+            *(client.post("/api/cron", headers={"x-cron-secret": f"g{n}"}) for n in range(8))
+        )
+        assert [a.status for a in guesses] == [401] * 8
+        assert (len(sleep.calls), sleep.most) == (16, 1)
+        assert set(sleep.calls) == {FAILED_LOGIN_DELAY_SECONDS}
+
+
 def assert_no_secret(text: str) -> None:
     forms = [
         PASSWORD,

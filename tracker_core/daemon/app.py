@@ -31,6 +31,7 @@ from tracker_core.daemon.routes import (
     CRON_SECRET,
     MEMO,
     METRICS,
+    REFUSALS,
     RUNNER,
     SCHEDULE,
     SECRETS,
@@ -40,6 +41,7 @@ from tracker_core.daemon.routes import (
 from tracker_core.daemon.scheduler import Scheduler, ScheduleState
 from tracker_core.daemon.security import (
     BodyLimit,
+    Refusals,
     add_headers,
     auth_middleware,
     body_middleware,
@@ -74,6 +76,7 @@ def make_app(
     secrets = settings.secret_values()
     metrics = DaemonMetrics()
     password = daemon.dashboard_password.get_secret_value() if daemon.dashboard_password else None
+    refusals = Refusals(sleep)
     limit = BodyLimit(daemon.max_body_bytes, daemon.upload_limit, API_UPLOADS | PAGE_UPLOADS)
     app = web.Application(
         middlewares=[
@@ -83,7 +86,7 @@ def make_app(
                 limit,
             ),
             # The login first: a caller without it learns nothing about what it sent.
-            auth_middleware(daemon.dashboard_user, password, sleep, secrets),
+            auth_middleware(daemon.dashboard_user, password, refusals, secrets),
             # Without one, only requests addressed to this machine's own names.
             *(() if password else (loopback_host_middleware(),)),
             body_middleware(limit),
@@ -94,6 +97,7 @@ def make_app(
     app[MEMO] = JsonMemo()
     app[CLOCK] = clock
     app[SECRETS] = secrets
+    app[REFUSALS] = refusals
     app[CRON_SECRET] = daemon.cron_secret.get_secret_value() if daemon.cron_secret else ""
     state = ScheduleState()
     app[SCHEDULE] = state

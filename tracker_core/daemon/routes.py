@@ -24,7 +24,7 @@ from tracker_core.daemon.memo import JsonMemo
 from tracker_core.daemon.metrics import CONTENT_TYPE, DaemonMetrics
 from tracker_core.daemon.openapi import document
 from tracker_core.daemon.scheduler import ScheduleState
-from tracker_core.daemon.security import BadInput, check_cron_secret, read_json
+from tracker_core.daemon.security import BadInput, Refusals, check_cron_secret, read_json
 from tracker_core.detection.settings import SettingError
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.edits import EditResult
@@ -43,6 +43,7 @@ METRICS: Final = web.AppKey("metrics", DaemonMetrics)
 SCHEDULE: Final = web.AppKey("schedule", ScheduleState)
 MEMO: Final = web.AppKey("memo", JsonMemo)
 CRON_SECRET: Final = web.AppKey("cron_secret", str)
+REFUSALS: Final = web.AppKey("refusals", Refusals)
 """Empty while ``CRON_SECRET`` is unset (``POST /api/cron`` then refuses every call)."""
 SECRETS: Final[web.AppKey[tuple[str, ...]]] = web.AppKey("secrets")
 CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")
@@ -156,7 +157,12 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def cron(request: web.Request) -> web.Response:
     """Run the job now (collect, detect, alert); 409 while one runs, here or elsewhere."""
-    check_cron_secret(request, request.app[CRON_SECRET] or None)
+    try:
+        check_cron_secret(request, request.app[CRON_SECRET] or None)
+    except BadInput as refused:
+        if refused.status == 401:  # a guess: it waits its turn, as a failed login does
+            await request.app[REFUSALS].wait(request.remote)
+        raise
     runner = request.app[RUNNER]
     try:
         outcome = await runner.run("api")

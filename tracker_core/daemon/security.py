@@ -10,12 +10,14 @@ login is logged without what was typed and answered only after a delay.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import ipaddress
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Container
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -37,8 +39,9 @@ engines; ``/api/cron`` has a secret of its own."""
 CRON_PATH: Final = "/api/cron"
 CRON_HEADER: Final = "x-cron-secret"
 FAILED_LOGIN_DELAY_SECONDS: Final = 1.0
-"""Each failed login waits this long before its 401: a guesser gets one try a second per
-connection, a person who mistyped barely notices."""
+"""Each failed login waits this long before its 401, in turn with the client's other failures
+(:class:`Refusals`): a guesser gets one try a second however many connections it opens, a
+person who mistyped barely notices."""
 WRITING_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
 SECURITY_HEADERS: Final = {
@@ -174,12 +177,38 @@ def _credentials(header: str) -> tuple[bytes, bytes] | None:
     return user, password
 
 
+class Refusals:
+    """The wait before a refused login or cron secret, taken in turn per client address.
+
+    A delay per request alone bounds nothing: a guesser with a thousand connections open
+    gets a thousand guesses a second. Here each client's refusals queue behind each other,
+    so it gets one a second whatever it opens; a right answer never waits.
+    """
+
+    def __init__(self, sleep: Sleep, delay: float = FAILED_LOGIN_DELAY_SECONDS) -> None:
+        self._sleep = sleep
+        self._delay = delay
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._queued: Counter[str] = Counter()
+
+    async def wait(self, client: str | None) -> None:
+        key = client or ""
+        turn = self._turns.setdefault(key, asyncio.Lock())
+        self._queued[key] += 1
+        try:
+            async with turn:
+                await self._sleep(self._delay)
+        finally:
+            self._queued[key] -= 1
+            if not self._queued[key]:  # nobody left in line: forget the client
+                del self._queued[key], self._turns[key]
+
+
 def auth_middleware(
     user: str,
     password: str | None,
-    sleep: Sleep,
+    refusals: Refusals,
     secrets: tuple[str, ...] = (),
-    delay: float = FAILED_LOGIN_DELAY_SECONDS,
 ) -> Middleware:
     """HTTP Basic auth on every route but :data:`PUBLIC_PATHS` while a password is set;
     ``secrets`` are masked in what a refusal logs."""
@@ -204,7 +233,7 @@ def auth_middleware(
             loggable_path(request.path, secrets),
             "no credentials" if given is None else "wrong user name or password",
         )
-        await sleep(delay)
+        await refusals.wait(request.remote)
         raise BadInput(
             "authentication required (HTTP basic auth: DASHBOARD_USER / DASHBOARD_PASSWORD)",
             status=401,
