@@ -127,6 +127,13 @@ async def test_with_no_password_only_requests_to_a_loopback_name_are_answered(
     async with running_daemon(with_password, sleep=RecordingSleep()) as client:
         answer = await client.get("/api/groups", headers={**AUTH, "Host": "tracker.corp.example"})
         assert answer.status == 200  # served by name once a password guards it
+    # A proxy in front, with a login of its own, serves it under the name alerts link to.
+    proxied = daemon_settings(sqlite_url, dashboard_url="https://Tracker.corp.example/")
+    async with running_daemon(proxied) as client:
+        answer = await client.get("/api/groups", headers={"Host": "tracker.corp.example"})
+        assert answer.status == 200
+        answer = await client.get("/api/groups", headers={"Host": "evil.corp.example"})
+        assert answer.status == 421
 
 
 async def test_with_a_password_every_route_but_health_needs_it(

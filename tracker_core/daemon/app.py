@@ -14,6 +14,7 @@ import random
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -55,6 +56,11 @@ log = logging.getLogger("tracker_core.daemon")
 Sleep = Callable[[float], Awaitable[None]]
 
 
+def _host_of(url: object) -> str | None:
+    """The host name of a configured URL (None when unset)."""
+    return None if url is None else urlsplit(str(url)).hostname
+
+
 def _route_label(request: web.Request) -> str:
     """The route's pattern (``/api/incidents/{id}``), never the raw path: one series per
     route, whatever ids or emails callers send."""
@@ -88,7 +94,7 @@ def make_app(
             # The login first: a caller without it learns nothing about what it sent.
             auth_middleware(daemon.dashboard_user, password, refusals, secrets),
             # Without one, only requests addressed to this machine's own names.
-            *(() if password else (loopback_host_middleware(),)),
+            *(() if password else (loopback_host_middleware(_host_of(daemon.dashboard_url)),)),
             body_middleware(limit),
         ],
         client_max_size=daemon.max_body_bytes,

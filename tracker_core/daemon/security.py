@@ -255,14 +255,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def loopback_host_middleware() -> Middleware:
+def loopback_host_middleware(also: str | None = None) -> Middleware:
     """Without a password the daemon listens on loopback only, and answers only requests
-    addressed to a loopback name (421 otherwise; ``/healthz`` excepted).
+    addressed to a loopback name or to ``also`` (the host of ``DASHBOARD_URL``, the name a
+    proxy in front serves it under); 421 otherwise, ``/healthz`` excepted.
 
     A web page whose own name its DNS server then points at 127.0.0.1 (DNS rebinding) is,
     to the browser, on the same origin as what it reaches there: it could read every figure
     and post every form. Its requests still carry its own name in ``Host``.
     """
+    named = (also or "").lower().rstrip(".")
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -270,11 +272,12 @@ def loopback_host_middleware() -> Middleware:
             name = urlsplit(f"//{request.host}").hostname or ""
         except ValueError:  # "[bad", say: no name at all
             name = ""
-        if request.path != "/healthz" and not is_loopback(name):
+        known = is_loopback(name) or (named and name.lower().rstrip(".") == named)
+        if request.path != "/healthz" and not known:
             raise BadInput(
                 f"this daemon has no password, so it answers only requests addressed to "
-                f"localhost, 127.0.0.1 or [::1], not {printable(name)!r}; set "
-                "DASHBOARD_PASSWORD to serve it under other names",
+                f"localhost, 127.0.0.1, [::1] or the host of DASHBOARD_URL, not "
+                f"{printable(name)!r}; set DASHBOARD_PASSWORD to serve it under other names",
                 status=421,
             )
         return await handler(request)
