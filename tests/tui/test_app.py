@@ -207,6 +207,33 @@ async def test_the_drilldown_scrolls_with_vim_keys_at_80x24(make_app: AppFactory
         assert "Scrolling panes" in help_text(app.screen)
 
 
+async def test_the_overview_tiles_come_back_from_the_members_table_at_80x24(
+    make_app: AppFactory,
+) -> None:
+    """G in the overview's members table scrolls the tiles away; g, then k or Page Up on the
+    first row, scroll the page back up to them: no key leaves them behind."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        body = app.screen.query_one("#overview-body", VimScroll)
+        table = app.screen.query_one(MembersTable)
+        table.focus()
+        await pilot.press("G", "G")
+        await settle(pilot)
+        assert body.scroll_y > 0  # the tiles are above the fold
+        await pilot.press("g")
+        await settle(pilot)
+        assert table.cursor_row == 0
+        for key in ("k", "pageup"):
+            await pilot.press("G", "g")
+            await settle(pilot)
+            for _ in range(body.max_scroll_y):
+                await pilot.press(key)
+            await settle(pilot)
+            assert body.scroll_y == 0, key
+            assert app.focused is table and table.cursor_row == 0
+
+
 async def test_enter_opens_the_drilldown_and_q_goes_back(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

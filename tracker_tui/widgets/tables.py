@@ -114,8 +114,27 @@ class VimDataTable(DataTable[Any]):
         if self.has_focus and self.row_count:
             self.call_after_refresh(self._reveal_cursor_in_pane)
 
+    def _pane(self) -> VimScroll | None:
+        return next((node for node in self.ancestors if isinstance(node, VimScroll)), None)
+
+    def action_cursor_up(self) -> None:
+        """Up a row; on the first row, up the page: what lies above the table (the overview's
+        tiles) is reached with the same key, never left behind."""
+        pane = self._pane()
+        if self.cursor_row == 0 and pane is not None:
+            pane.scroll_lines(-1)
+            return
+        super().action_cursor_up()
+
+    def action_page_up(self) -> None:
+        pane = self._pane()
+        if self.cursor_row == 0 and pane is not None:
+            pane.action_page_up()
+            return
+        super().action_page_up()
+
     def _reveal_cursor_in_pane(self) -> None:
-        pane = next((node for node in self.ancestors if isinstance(node, VimScroll)), None)
+        pane = self._pane()
         if pane is None or not self.row_count or not pane.max_scroll_y:
             return
         row = self._get_row_region(self.cursor_row)
@@ -129,9 +148,10 @@ class VimDataTable(DataTable[Any]):
             bottom += self.gutter.bottom  # the last row with the table's bottom edge
         # With its header too, where the pane has the room: a row under no header is a row
         # of figures nobody can name (and g, the first row, shows the table from its top).
-        start = (
-            table_top if bottom - table_top <= pane.scrollable_content_region.height else row_top
-        )
+        fits = pane.scrollable_content_region.height
+        start = table_top if bottom - table_top <= fits else row_top
+        if self.cursor_row == 0 and bottom <= fits:
+            start = 0  # the first row with what the page holds above the table: its tiles
         pane.scroll_to_region(
             Region(0, start, 1, bottom - start), animate=False, immediate=True, force=True
         )
