@@ -100,13 +100,23 @@ def column_counts(values: Sequence[int]) -> list[str]:
 
     ``1.0M`` above ``956,182`` reads as the smaller figure, and eyes compare a column by the
     length of its numbers: one unit per column (``0.9M`` under ``1.0M``) keeps the order
-    visible. Below a million the counts are exact.
+    visible. Below a million the counts are exact. A count too small for the unit's tenths
+    is ``<0.1M``, and none at all is ``0``: ``0.0M`` beside ``4.6M`` said that 552 requests
+    were none.
     """
     unit = _count_unit(max((abs(value) for value in values), default=0))
     if unit is None:
         return [f"{value:,}" for value in values]
     size, suffix = unit
-    return [f"{value / size:,.1f}{suffix}" for value in values]
+
+    def shown(value: int) -> str:
+        if not value:
+            return "0"
+        if round(abs(value) / size, 1) == 0:
+            return f"{'-' if value < 0 else ''}<0.1{suffix}"
+        return f"{value / size:,.1f}{suffix}"
+
+    return [shown(value) for value in values]
 
 
 def _exact_decimals(values: Sequence[float], choices: Sequence[int]) -> int:

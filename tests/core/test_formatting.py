@@ -128,11 +128,13 @@ def test_a_count_alone_is_exact_below_a_million(value: float, text: str) -> None
 
 
 def test_a_count_column_reads_in_the_unit_of_its_largest_value() -> None:
-    assert column_counts([1_034_221, 956_182, 4_200]) == ["1.0M", "1.0M", "0.0M"]
-    assert column_counts([2_500_000_000, 956_182]) == ["2.5B", "0.0B"]
-    assert column_counts([999_960_000, 1_000]) == ["1.0B", "0.0B"]
+    assert column_counts([1_034_221, 956_182, 4_200]) == ["1.0M", "1.0M", "<0.1M"]
+    assert column_counts([2_500_000_000, 956_182]) == ["2.5B", "<0.1B"]
+    assert column_counts([999_960_000, 1_000]) == ["1.0B", "<0.1B"]
+    # Never a count shown as none that is not: 552 beside 4.6M, and a real zero.
+    assert column_counts([4_600_000, 552, 0, 50_000]) == ["4.6M", "<0.1M", "0", "0.1M"]
     assert column_counts([956_182, 4_200]) == ["956,182", "4,200"]
-    assert column_counts([-2_000_000, 0]) == ["-2.0M", "0.0M"]
+    assert column_counts([-2_000_000, 0]) == ["-2.0M", "0"]
     assert column_counts([]) == []
 
 
