@@ -70,6 +70,23 @@ def money_range(low_cents: float, high_cents: float, *, short: bool = False) -> 
     return f"{low}-{high}"
 
 
+def forecast_short(
+    spent_cents: float, expected_cents: float, low_cents: float, high_cents: float
+) -> tuple[str, str]:
+    """``("$21.2k → $21.8k", "$21.6k-$21.9k")``: a forecast in short money for a tile, the
+    spend and the expected figure as precise as the range shown under them.
+
+    ``$21k → $22k`` over ``$21.6k-$21.9k`` put the expected figure outside its own range:
+    where the range needs a digit more to keep its ends apart, so do the figures above it.
+    """
+    extra = 1 if money_short(low_cents) == money_short(high_cents) else 0
+    headline = (
+        f"{money_short(spent_cents, extra_digits=extra)} → "
+        f"{money_short(expected_cents, extra_digits=extra)}"
+    )
+    return headline, money_range(low_cents, high_cents, short=True)
+
+
 def _count_unit(top: float) -> tuple[int, str] | None:
     """The unit (size, suffix) counts up to ``top`` are written in; None for exact digits.
 

@@ -25,6 +25,7 @@ from tracker_core.formatting import (
     day,
     display_name,
     duration,
+    forecast_short,
     instant,
     is_stale,
     money,
@@ -282,3 +283,19 @@ def test_an_alert_counts_tokens_as_the_console_does() -> None:
 )
 def test_a_short_range_never_reads_as_one_figure(low: float, high: float, text: str) -> None:
     assert money_range(low, high, short=True) == text
+
+
+@pytest.mark.parametrize(
+    ("spent", "expected", "low", "high", "shown"),
+    [
+        # The range needs a digit more: so do the figures above it.
+        (2_120_000, 2_175_000, 2_160_000, 2_190_000, ("$21.2k → $21.8k", "$21.6k-$21.9k")),
+        # Ends apart at the usual precision: the usual figures.
+        (2_120_000, 2_400_000, 2_200_000, 2_600_000, ("$21k → $24k", "$22k-$26k")),
+        (41_000, 52_000, 47_000, 58_000, ("$410 → $520", "$470-$580")),
+    ],
+)
+def test_a_short_forecast_is_never_outside_the_range_shown_under_it(
+    spent: float, expected: float, low: float, high: float, shown: tuple[str, str]
+) -> None:
+    assert forecast_short(spent, expected, low, high) == shown

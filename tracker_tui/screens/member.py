@@ -16,10 +16,9 @@ from tracker_core.formatting import (
     column_counts,
     count,
     display_name,
+    forecast_short,
     money,
     money_axis,
-    money_range,
-    money_short,
 )
 from tracker_core.incidents import IncidentView
 from tracker_core.views.budgets import BudgetLine
@@ -230,9 +229,11 @@ class MemberScreen(DataScreen[MemberData]):
         if forecast is None:
             tile.show("…", "forecast")
             return
-        spread = money_range(forecast.low * 100, forecast.high * 100, short=True)
+        headline, spread = forecast_short(
+            forecast.spent * 100, forecast.expected * 100, forecast.low * 100, forecast.high * 100
+        )
         tile.show(
-            f"{money_short(forecast.spent * 100)} → {money_short(forecast.expected * 100)}",
+            headline,
             f"forecast {spread}",
             shorter=(spread,),
         )

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 
-from tracker_core.formatting import money, money_axis, money_range, money_short
+from tracker_core.formatting import forecast_short, money, money_axis, money_short
 from tracker_core.views.overview import Overview
 from tracker_tui.screens.members import MembersScreen
 from tracker_tui.widgets.charts import BarChart, LineChart
@@ -85,10 +85,12 @@ class OverviewScreen(MembersScreen):
                 shorter=of_budget,
             )
             return
-        spread = money_range(forecast.low * 100, forecast.high * 100, short=True)
+        headline, spread = forecast_short(
+            cycle.spend_cents, forecast.expected * 100, forecast.low * 100, forecast.high * 100
+        )
         brief_day = f"day {cycle.day}/{cycle.length} · {spread}"  # before the day is dropped
         tile.show(
-            f"{money_short(cycle.spend_cents)} → {money_short(forecast.expected * 100)}",
+            headline,
             " · ".join((day, spread, *of_budget)),
             warn=warn,
             shorter=(*of_budget, brief_day, spread) if of_budget else (brief_day, spread),
