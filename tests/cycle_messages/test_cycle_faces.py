@@ -41,7 +41,8 @@ async def _insights(path: Path) -> tuple[bool, str, list[list[str]], bool, str]:
                 [str(cell).strip() for cell in table.get_row_at(n)] for n in range(table.row_count)
             ]
             empty = screen.query_one("#no-exhaustion", Static)
-            return table.display, str(table.border_title), rows, empty.display, str(empty.content)
+            title = f"{table.border_title} | {table.border_subtitle}"
+            return table.display, title, rows, empty.display, str(empty.content)
     finally:
         app.tracker.close()
 
@@ -53,8 +54,9 @@ async def test_the_console_shows_when_members_ran_out(tmp_path: Path) -> None:
     engine.dispose()
     shown, title, rows, empty, _ = await _insights(path)
     assert shown and not empty
-    assert title.startswith("Plan exhaustion: 3 of 4 active ran out since 2026-11-01")
-    assert "avg day 7.7 · median day 5" in title
+    assert title == (
+        "Plan exhaustion: 3 of 4 active ran out since 2026-11-01 | avg day 7.7 · median day 5"
+    )
     assert rows == [
         ["cycle day 1-3", "1", "33%"],
         ["cycle day 4-7", "1", "33%"],

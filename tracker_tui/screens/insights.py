@@ -38,15 +38,20 @@ NO_EXHAUSTION = (
 
 
 def exhaustion_title(data: PlanExhaustion) -> str:
-    """ "Plan exhaustion: 12 of 40 ran out since 2026-11-01 · avg day 4.2 · median day 3"."""
-    stats = data.stats
-    title = (
+    """ "Plan exhaustion: 12 of 40 active ran out since 2026-11-01" (the panel's top border)."""
+    return (
         f"Plan exhaustion: {len(data.members)} of {data.active_members} active ran out "
         f"since {data.cycle.start.isoformat()}"
     )
-    if stats.average_day is not None and stats.median_day is not None:
-        title += f" · avg day {stats.average_day:.1f} · median day {stats.median_day:g}"
-    return title
+
+
+def exhaustion_subtitle(data: PlanExhaustion) -> str:
+    """ "avg day 4.2 · median day 3", on the bottom border: on the top one, after the title,
+    a border too short for both cut the average mid-figure."""
+    stats = data.stats
+    if stats.average_day is None or stats.median_day is None:
+        return ""
+    return f"avg day {stats.average_day:.1f} · median day {stats.median_day:g}"
 
 
 def versions_title(day: date | None, partial: bool) -> str:
@@ -189,6 +194,7 @@ class InsightsScreen(DataScreen[Insights]):
         if data is None or not shown:
             return
         table.border_title = exhaustion_title(data)
+        table.border_subtitle = exhaustion_subtitle(data)
         ran_out = len(data.members)
         table.replace_rows(
             [
