@@ -77,3 +77,13 @@ async def test_the_console_says_how_far_usage_events_are_complete(
     # The collector's daily re-read reaches 48 hours back: events before then are all in.
     assert f"complete up to {complete_stamp(COLLECTED_AT - timedelta(hours=48))}" in status
     assert "Nov 18" in status
+
+
+def test_a_pause_shows_at_80_columns_before_the_age() -> None:
+    """The person paused the refresh: at any width the line says so, or the figures would
+    look current while they stay still."""
+    paused = line(StatusState(FIXED_NOW, FIXED_NOW, paused=True))
+    assert "paused (p)" in paused and "auto-refresh every" not in paused
+    assert paused.index("paused (p)") < paused.index("just now")
+    narrow = line(StatusState(FIXED_NOW, FIXED_NOW, paused=True), width=40)
+    assert "paused (p)" in narrow

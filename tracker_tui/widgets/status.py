@@ -32,29 +32,27 @@ SEPARATOR = "  ·  "
 def status_parts(state: StatusState) -> tuple[list[Text], bool]:
     """The right-hand part, most important first, and whether the data is stale.
 
-    A running collection comes first, then the data's age, then how far usage events are
+    A running collection comes first, then a pause (a state the person chose and must not
+    forget: the figures stop following), then the data's age, then how far usage events are
     known complete (events arrive late, so the age alone overstates it), then the refresh
-    state: when
-    the line is too narrow for all of them, the ones at the end are left out whole. While
-    collecting, the age drops its "press c" hint: pressing c is what is happening.
+    interval: when the line is too narrow for all of them, the ones at the end are left out
+    whole. While collecting, the age drops its "press c" hint: pressing c is what is
+    happening.
     """
     stale = state.now is not None and is_stale(state.last_collected, state.now)
     parts: list[Text] = []
     if state.activity:
         parts.append(Text(state.activity, style="bold"))
+    if state.paused:
+        parts.append(Text("paused (p)", style="bold"))
     stamp = "…" if state.now is None else age(state.last_collected, state.now)
     if stale and not state.activity:
         stamp += " (stale: press c to collect)"
     parts.append(Text(stamp, style="bold" if stale and not state.activity else ""))
     if state.complete_up_to is not None:
         parts.append(Text(f"complete up to {complete_stamp(state.complete_up_to)}"))
-    parts.append(
-        Text(
-            "auto-refresh paused (p)"
-            if state.paused
-            else f"auto-refresh every {state.refresh_seconds:g}s"
-        )
-    )
+    if not state.paused:
+        parts.append(Text(f"auto-refresh every {state.refresh_seconds:g}s"))
     return parts, stale
 
 
