@@ -174,9 +174,12 @@ async def test_sort_key_and_header_click_sort_the_table(make_app: AppFactory) ->
         table = await open_members(pilot)
         spend = [row.spend_cents for row in table.shown_rows()]
         assert spend == sorted(spend, reverse=True)
+        await pilot.press("G")  # the last row highlighted, then a new order: read from its top
         await pilot.press("s")
+        await settle(pilot)
         requests = [row.requests for row in table.shown_rows()]
         assert requests == sorted(requests, reverse=True)
+        assert table.cursor_row == 0 and table.scroll_y == 0
         await pilot.click(MembersTable, offset=(3, 1))  # the Name header
         await pilot.pause()
         names = [row.name.lower() for row in table.shown_rows()]

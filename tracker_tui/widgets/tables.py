@@ -358,13 +358,20 @@ class MembersTable(VimDataTable):
         self._rebuild()
 
     def sort_by(self, index: int) -> None:
-        """Sort by column ``index``; choosing the current column again flips the order."""
+        """Sort by column ``index``; choosing the current column again flips the order.
+
+        A new order is read from its top: the cursor goes to the first row (a refresh keeps
+        the highlighted row; a sort kept it too, and showed the middle of the new ranking as
+        if it were its start)."""
         if index == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column = index
             self.sort_reverse = COLUMNS[index].descending
         self._rebuild()
+        if self.row_count:
+            self.move_cursor(row=0, column=self.cursor_column)
+            self.scroll_to(y=0, animate=False)
 
     def cycle_sort(self) -> str:
         """Move the sort to the next column on screen; returns its label for a notification."""
