@@ -33,6 +33,41 @@ async def type_text(pilot: object, text: str) -> None:
     await pilot.press(*text)  # type: ignore[attr-defined]
 
 
+async def test_a_new_group_is_highlighted_and_the_next_keys_act_on_it(
+    make_app: Callable[[], TrackerApp], tui_settings: Settings
+) -> None:
+    """At 80x24, from the page (not the table): after n and a name, the pane's table has the
+    keys and its highlight is on the new group, so a moves a member into that group."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#groups", VimDataTable)
+        assert app.focused is not table
+        await pilot.press("n")
+        await settle(pilot)
+        await type_text(pilot, "Zed > Night")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.focused is table
+        assert table.selected_key() == tracker_group_id(tui_settings, "Zed > Night")
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, PickerScreen)
+        assert "Zed > Night" in str(app.screen.prompt)
+        moved = app.screen.options[0][1]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert names(tui_settings)[moved] == "Zed > Night"
+
+
+def tracker_group_id(settings: Settings, name: str) -> str | None:
+    with open_tracker(settings) as tracker:
+        found = tracker.groups().find(name)
+    return None if found is None else found.group.id
+
+
 async def test_create_assign_rename_and_undo_from_the_keyboard(
     make_app: Callable[[], TrackerApp], tui_settings: Settings
 ) -> None:

@@ -33,6 +33,7 @@ from tracker_core.detection.settings import SPECS, SettingError, parse_setting
 from tracker_core.groups import GroupInputError
 from tracker_core.groups.edits import EditResult
 from tracker_core.groups.hibob import ImportPlan
+from tracker_core.groups.names import clean_name
 from tracker_core.service import Tracker
 from tracker_core.views.budgets import BudgetList
 from tracker_core.views.groups import GroupRoster
@@ -140,6 +141,8 @@ class SettingsScreen(DataScreen[SettingsData]):
     def __init__(self) -> None:
         super().__init__()
         self._loaded: dict[str, str] = {}
+        self._created: str | None = None
+        """The name of a group just created: highlighted once the pane shows it."""
 
     def compose_body(self) -> ComposeResult:
         with VimScroll(id="settings-body"):
@@ -196,7 +199,8 @@ class SettingsScreen(DataScreen[SettingsData]):
             self.notify(
                 "\n".join(data.problems), title="Stored settings ignored", severity="warning"
             )
-        self.query_one("#groups", VimDataTable).replace_rows(
+        groups = self.query_one("#groups", VimDataTable)
+        groups.replace_rows(
             [
                 (
                     roster.group.id,
@@ -205,6 +209,10 @@ class SettingsScreen(DataScreen[SettingsData]):
                 for roster in data.groups
             ]
         )
+        created = next((r for r in data.groups if r.group.name == self._created), None)
+        if created is not None:  # the group just made, highlighted: what a next key acts on
+            self._created = None
+            groups.move_cursor(row=[r.group.id for r in data.groups].index(created.group.id))
         if data.budgets is not None:
             rows = budget_pane.budget_rows(data.budgets)
             self.query_one("#budgets", VimDataTable).replace_rows(rows)
@@ -314,7 +322,11 @@ class SettingsScreen(DataScreen[SettingsData]):
     # --- billing groups ----------------------------------------------------------------------
 
     def _group(self) -> GroupRoster | None:
-        """The highlighted group of the pane (the first when none is highlighted)."""
+        """The highlighted group of the pane (the first when none is highlighted).
+
+        The pane's table takes the keys from here on: after the dialog, j and k move its
+        highlight, the one the next group key acts on, rather than scroll the page."""
+        self.query_one("#groups", VimDataTable).focus()
         if self.data is None or not self.data.groups:
             self.notify("No billing group is stored yet: collect first.", severity="warning")
             return None
@@ -334,8 +346,11 @@ class SettingsScreen(DataScreen[SettingsData]):
         self.app.push_screen(TextPrompt(question, group.group.name), renamed)
 
     def action_new_group(self) -> None:
+        self.query_one("#groups", VimDataTable).focus()
+
         def named(name: str | None) -> None:
             if name:
+                self._created = _named(name)
                 self._edit(lambda t: t.create_group(name, actor=ACTOR)[1])
 
         self.app.push_screen(TextPrompt("Name of the new group ('Parent > Team'):"), named)
@@ -465,3 +480,11 @@ class SettingsScreen(DataScreen[SettingsData]):
 def _as_edit(summary: str) -> EditResult:
     """A budget change worded as the pane's edits report theirs."""
     return EditResult(0, 1, summary)
+
+
+def _named(given: str) -> str | None:
+    """A group's name as it will be stored (None: one the core will refuse)."""
+    try:
+        return clean_name(given)
+    except GroupInputError:
+        return None
