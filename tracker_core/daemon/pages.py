@@ -727,9 +727,10 @@ def _from_this_dashboard(request: web.Request) -> bool:
         sent = urlsplit(origin)
     except ValueError:
         return False
-    names = {request.host, *request.headers.getall("X-Forwarded-Host", [])}
+    forwarded = ",".join(request.headers.getall("X-Forwarded-Host", []))  # proxies append
+    names = {request.host, *forwarded.split(",")}
     return sent.scheme in ("http", "https") and sent.netloc.lower() in {
-        name.strip().lower() for name in names
+        name.strip().lower() for name in names if name.strip()
     }
 
 
