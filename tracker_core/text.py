@@ -36,3 +36,21 @@ def printable(text: str) -> str:
     if not _UNPRINTABLE.search(text):
         return text
     return _UNPRINTABLE.sub(lambda m: " " if m.group() in _LINE_BREAKS else "", text)
+
+
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def typed_number(text: str, *, dollars: bool = False) -> str:
+    """A number as a person types it, made plain for ``float`` or ``Decimal``: ``5,000`` and
+    (with ``dollars``) ``$5,000.50`` read as 5000 and 5000.50.
+
+    Commas go only where they group thousands: ``2,5`` is left as typed, and refused as no
+    number, rather than read as 25 (a decimal comma, as half of Europe writes 2.5).
+    """
+    plain = text.strip()
+    if dollars:
+        plain = plain.removeprefix("$").strip()
+    if _GROUPED.fullmatch(plain):
+        plain = plain.replace(",", "")
+    return plain

@@ -78,6 +78,7 @@ REFUSED = [
     (("set", "team", "-5"), "budget amount '-5' is negative"),
     (("set", "team", "lots"), "budget amount 'lots' is not a number of dollars"),
     (("set", "team", "nan"), "budget amount 'nan' is not a number of dollars"),
+    (("set", "team", "2,5"), "budget amount '2,5' is not a number of dollars"),
     (("set", "team", "1e12"), "budget amount '1e12' is above $10,000,000.00 per cycle"),
     (("set", "team", "10.001"), "budget amount '10.001' has a fraction of a cent"),
     (("set", "group", "Payments", "100"), "no billing group 'Payments'"),

@@ -227,3 +227,22 @@ def test_format_setting_round_trips() -> None:
 def test_a_negative_zero_is_stored_and_shown_as_zero(text: str) -> None:
     value = parse_setting("max_spend_per_cycle", text)
     assert value == 0 and format_setting("max_spend_per_cycle", value) == "0.0"
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "value"),
+    [
+        ("max_spend_per_cycle", "$1,000", 1000.0),
+        ("max_spend_per_cycle", "1,000.50", 1000.5),
+        ("max_tokens_per_day", "2,000,000", 2_000_000),
+    ],
+)
+def test_a_value_typed_with_thousands_separators_is_read(key: str, text: str, value: float) -> None:
+    assert parse_setting(key, text) == value
+
+
+@pytest.mark.parametrize("text", ["2,5", "1,00", "1,0000"])
+def test_a_comma_that_groups_no_thousands_is_refused_not_guessed(text: str) -> None:
+    """ "2,5" is how half of Europe writes 2.5: refused, never read as 25."""
+    with pytest.raises(SettingError, match="zscore_multiplier must be"):
+        parse_setting("zscore_multiplier", text)

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, get_args
 
 from tracker_core.errors import TrackerError
 from tracker_core.formatting import money
+from tracker_core.text import typed_number
 
 Scope = Literal["team", "group", "member"]
 SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
@@ -60,7 +61,7 @@ def parse_amount(text: str | float | int) -> int:
             f"budget amount must be a number of dollars, not {text!r}", field="amount"
         )
     raw = str(text).strip()
-    cleaned = raw.removeprefix("$").replace(",", "").replace("_", "").strip()
+    cleaned = typed_number(raw, dollars=True)
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:

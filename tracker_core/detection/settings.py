@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from typing import Final, Literal
 
 from tracker_core.errors import ConfigError
+from tracker_core.text import typed_number
 
 SettingKind = Literal["count", "dollars", "number", "days"]
 """``count`` and ``days`` are whole numbers; ``dollars`` and ``number`` may have decimals."""
@@ -181,9 +182,7 @@ def _number(spec: SettingSpec, raw: str | float) -> float:
     if isinstance(raw, bool):
         raise _reject(spec, raw)
     if isinstance(raw, str):
-        text = raw.strip()
-        if spec.kind == "dollars" and text.startswith("$"):
-            text = text[1:].strip()
+        text = typed_number(raw, dollars=spec.kind == "dollars")
         try:
             number = float(text)
         except ValueError:
