@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import update
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import OptionList
 
 from tests.tui.helpers import help_text, open_members, settle
+from tracker_core.config import Settings
+from tracker_core.storage import open_database
+from tracker_core.storage import tables as t
 from tracker_core.views.groups import GroupOption
 from tracker_tui.app import TrackerApp
 from tracker_tui.screens.help import HelpScreen
@@ -133,6 +137,32 @@ async def test_the_overview_tiles_follow_the_group(make_app: AppFactory) -> None
         assert table.row_count < everyone
         spend = sum(row.spend_cents for row in table.shown_rows())
         assert f"${spend / 100:,.2f}" in painted(app.screen.query_one("#tile-spend"))
+
+
+async def test_the_members_tile_says_how_many_of_its_total_were_removed(
+    make_app: AppFactory, tui_settings: Settings
+) -> None:
+    """The total counts removed members whose spend is in the window, so it moves with the
+    range: the tile says how many, where it has the room, rather than leave a gap unexplained."""
+    top = make_app()
+    async with top.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        spender = top.screen.query_one(MembersTable).shown_rows()[0].email
+    engine = open_database(tui_settings.database.url)
+    with engine.begin() as conn:
+        conn.execute(update(t.members).where(t.members.c.email == spender).values(is_removed=True))
+    engine.dispose()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tile = painted(app.screen.query_one("#tile-members"))
+        removed = sum(row.is_removed for row in app.screen.query_one(MembersTable).shown_rows())
+        assert removed >= 1 and f"active / total, {removed} removed" in tile
+    narrow = make_app()
+    async with narrow.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        tile = painted(narrow.screen.query_one("#tile-members"))
+        assert "active / total" in tile and "…" not in tile
 
 
 async def test_help_lists_b_for_the_group_filter(make_app: AppFactory) -> None:

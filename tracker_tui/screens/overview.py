@@ -49,8 +49,13 @@ class OverviewScreen(MembersScreen):
     def show(self, data: Overview) -> None:
         super().show(data)
         self.query_one("#tile-spend", Tile).show(money(data.spend_cents), f"last {data.days} days")
+        removed = sum(row.is_removed for row in data.members)
+        # The total counts removed members whose spend is in the window: it moves with the
+        # range, and says why where the tile has the room.
         self.query_one("#tile-members", Tile).show(
-            f"{data.active_members} / {data.total_members}", "active / total"
+            f"{data.active_members} / {data.total_members}",
+            f"active / total, {removed} removed" if removed else "active / total",
+            shorter=("active / total",) if removed else (),
         )
         self.query_one("#tile-incidents", Tile).show(
             f"{data.open_incidents} open",
