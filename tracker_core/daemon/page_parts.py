@@ -76,6 +76,11 @@ def day_label(day: date) -> str:
 # --- query parsing -----------------------------------------------------------------------
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+"""A whole number as a person types one (``str.isdigit`` also takes ``²``, which ``int``
+refuses), short enough that no window or page count overflows."""
+
+
 def parse_days(query: Mapping[str, str]) -> int:
     raw = query.get("days", "").strip()
     if not raw:
@@ -91,11 +96,6 @@ def parse_page(query: Mapping[str, str]) -> int:
     if not _DIGITS.fullmatch(raw) or int(raw) < 1:
         raise PageError(f"page must be a whole number from 1, got {raw!r}")
     return int(raw)
-
-
-_DIGITS = re.compile(r"[0-9]{1,9}")
-"""A whole number as a person types one (``str.isdigit`` also takes ``²``, which ``int``
-refuses), short enough that no window or page count overflows."""
 
 
 def group_filter(tracker: Tracker, query: Mapping[str, str]) -> str | None:

@@ -8,26 +8,12 @@ group deleted since).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
+
+from tracker_core.storage.groups import StoredEdit
 
 
-class LoggedEdit(Protocol):
-    """What this module reads of a stored edit (``storage.groups.StoredEdit``)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def subject(self) -> str: ...
-
-    @property
-    def before(self) -> dict[str, Any]: ...
-
-    @property
-    def after(self) -> dict[str, Any]: ...
-
-
-def group_names(edits: Iterable[LoggedEdit], current: Mapping[str, str]) -> dict[str, str]:
+def group_names(edits: Iterable[StoredEdit], current: Mapping[str, str]) -> dict[str, str]:
     """Group id -> the name to show: ``current`` (every group now), over the names the log
     gave groups that are gone."""
     names: dict[str, str] = {}
@@ -39,7 +25,7 @@ def group_names(edits: Iterable[LoggedEdit], current: Mapping[str, str]) -> dict
     return names | dict(current)
 
 
-def subject(edit: LoggedEdit, names: Mapping[str, str]) -> str:
+def subject(edit: StoredEdit, names: Mapping[str, str]) -> str:
     """What an edit changed: a group by its name, a member by their email."""
     return names.get(edit.subject, edit.subject)
 

@@ -308,12 +308,11 @@ def open_anomalies(
     with ``until`` (a replay as of that day's end) only those of periods up to that day:
     what was found of later days did not exist yet."""
     a, i = t.anomalies, t.incidents
-    rows = conn.execute(
-        select(a, i.c.id.label("incident_id"))
-        .join(i, i.c.anomaly_id == a.c.id)
-        .where(a.c.status == "open", *(() if until is None else (a.c.period <= until,)))
-        .order_by(a.c.period.desc(), a.c.rule, a.c.email)
-    )
+    query = select(a, i.c.id.label("incident_id")).join(i, i.c.anomaly_id == a.c.id)
+    query = query.where(a.c.status == "open").order_by(a.c.period.desc(), a.c.rule, a.c.email)
+    if until is not None:
+        query = query.where(a.c.period <= until)
+    rows = conn.execute(query)
     return [
         {
             "id": row.id,

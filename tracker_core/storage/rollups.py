@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Date,
     Engine,
@@ -110,14 +111,19 @@ def _sums_of_events(days: Sequence[date]) -> Select[tuple[date, str, str, float,
     )
 
 
-def _rollup_rows(days: Sequence[date]) -> Select[tuple[date, str, str, float, int, float]]:
-    """The rollup rows of ``days`` (:data:`COLUMNS`): the usage and the cache reads."""
+def _cache_read_sums() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The events' cache-read tokens and the count of events that read the cache, summed."""
     ue = t.usage_events
-    return _sums_of_events(days).add_columns(
+    return (
         # Token counts are never negative: every event's add up to those that read.
         func.sum(cast(ue.c.cache_read_tokens, Float)).label("cache_read_tokens"),
         func.sum(case((ue.c.cache_read_tokens > 0, 1), else_=0)).label("cache_reads"),
     )
+
+
+def _rollup_rows(days: Sequence[date]) -> Select[tuple[date, str, str, float, int, float]]:
+    """The rollup rows of ``days`` (:data:`COLUMNS`): the usage and the cache reads."""
+    return _sums_of_events(days).add_columns(*_cache_read_sums())
 
 
 def _member_days_of_events(days: Sequence[date]) -> Select[Any]:
@@ -130,8 +136,7 @@ def _member_days_of_events(days: Sequence[date]) -> Select[Any]:
             func.sum(spend_cents_expr()),
             func.count(),
             func.sum(tokens_expr()),
-            func.sum(cast(ue.c.cache_read_tokens, Float)),
-            func.sum(case((ue.c.cache_read_tokens > 0, 1), else_=0)),
+            *_cache_read_sums(),
         )
         .where(ue.c.day.in_(days))
         .group_by(ue.c.day, ue.c.user_email)

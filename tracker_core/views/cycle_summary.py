@@ -25,6 +25,7 @@ from tracker_core.views.badges import read_badges
 from tracker_core.views.exhaustion import (
     LimitedMember,
     PlanExhaustion,
+    holds_seat,
     member_names,
     members_limited,
     plan_exhaustion,
@@ -156,12 +157,8 @@ def cycle_summary(conn: Connection, today: date, now: datetime | None = None) ->
     # Seats are today's members: one removed since it was active this cycle holds no seat,
     # so it counts in neither figure (active can never exceed the seats).
     active = conn.execute(
-        select(func.count(func.distinct(u.c.email)))
-        .select_from(u.join(m, m.c.email == u.c.email))
-        .where(
-            u.c.day.between(cycle.start, end),
-            u.c.is_active.is_(True),
-            m.c.is_removed.is_(False),
+        select(func.count(func.distinct(u.c.email))).where(
+            u.c.day.between(cycle.start, end), u.c.is_active.is_(True), holds_seat(u.c.email)
         )
     ).scalar_one()
     ranked = sorted(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from tracker_core.cycle import Cycle, as_day
 from tracker_core.storage import tables as t
@@ -126,6 +126,13 @@ def member_names(conn: Connection) -> dict[str, str]:
     return {str(email): str(name or "") for email, name in rows}
 
 
+def holds_seat(email: ColumnElement[str]) -> ColumnElement[bool]:
+    """Whether ``email`` is a member on the team now (listed, not removed): a seat, as the
+    cycle summary counts seats and plan exhaustion counts who ran out."""
+    m = t.members
+    return email.in_(select(m.c.email).where(m.c.is_removed.is_(False)))
+
+
 def plan_exhaustion(conn: Connection, cycle: Cycle, today: date) -> PlanExhaustion:
     """Who ran out of included usage between the cycle's first day and today, and when.
 
@@ -134,7 +141,7 @@ def plan_exhaustion(conn: Connection, cycle: Cycle, today: date) -> PlanExhausti
     """
     u = t.daily_usage
     end = min(today, cycle.end)
-    seated = u.c.email.not_in(select(t.members.c.email).where(t.members.c.is_removed.is_(True)))
+    seated = holds_seat(u.c.email)
     first = conn.execute(
         select(u.c.email, func.min(u.c.day), func.sum(u.c.usage_based_reqs))
         .where(u.c.day.between(cycle.start, end), u.c.usage_based_reqs > 0, seated)
